@@ -1,0 +1,36 @@
+# Samsa: `make run` starts one broker on 127.0.0.1:9092 with its data in
+# ./data; `make test` runs vet and every test.
+
+GO      ?= go
+BIN     := bin/samsa
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: all build run test bench fuzz clean
+
+all: build
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./tools/samsa
+
+# Extra broker flags: make run ARGS='-c num.partitions=3'
+run: build
+	./$(BIN) broker --override log.dirs=./data $(ARGS)
+
+# compat-tests build the binary themselves.
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 14m ./...
+
+# Starts a broker on a temporary directory and a free port, runs the
+# benchmark against it, and stops it. Extra bench flags: make bench ARGS='...'
+bench: build
+	./tools/bench.sh $(BIN) $(ARGS)
+
+# Fuzz the server.properties reader: make fuzz FUZZTIME=5m
+FUZZTIME ?= 1m
+fuzz:
+	$(GO) test ./broker/config -run '^$$' -fuzz FuzzParseProperties -fuzztime $(FUZZTIME)
+
+clean:
+	rm -rf bin

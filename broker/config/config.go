@@ -1,0 +1,403 @@
+// Package config holds the broker configuration: one typed struct whose
+// fields carry Kafka's server.properties key names and defaults, a loader
+// for server.properties files with flag overrides, and the table of topic
+// configs (with their broker-level synonyms) that DescribeConfigs,
+// AlterConfigs and IncrementalAlterConfigs serve.
+//
+// Every supported key lives in one table (keys.go for the broker,
+// topic.go for topics) with its Kafka type, default, documentation and
+// validator; the README's configuration section is generated from it
+// (MarkdownTable). Values are checked the way Kafka checks them, and an
+// invalid value is an error naming the key; a key Samsa does not know is a
+// warning, so a server.properties written for Kafka still starts.
+//
+// Precedence, lowest first, as in Kafka: built-in default, static config
+// (the file, then --override flags), dynamic cluster-wide default, dynamic
+// per-broker config; a topic's own override beats them all. Among synonyms
+// the more precise key wins whatever its level: log.retention.ms over
+// log.retention.minutes over log.retention.hours, log.roll.ms over
+// log.roll.hours, log.dirs over log.dir.
+//
+// A Broker is immutable once built (but for SetBoundPort at startup): Load
+// and Default build one, WithDynamic returns a new one with dynamic configs
+// applied. Callers may share it between goroutines.
+package config
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Listener is one entry of listeners / advertised.listeners,
+// "NAME://host:port".
+type Listener struct {
+	Name string // PLAINTEXT, or any name listener.security.protocol.map maps
+	Host string // empty: every interface (listeners only)
+	Port int32  // 0 in listeners: any free port
+	// SecurityProtocol is the protocol listener.security.protocol.map
+	// gives the name; only PLAINTEXT is accepted for now.
+	SecurityProtocol string
+}
+
+// Addr is host:port, for net.Listen and for logs.
+func (l Listener) Addr() string {
+	return net.JoinHostPort(l.Host, strconv.Itoa(int(l.Port)))
+}
+
+// Broker is the resolved broker configuration. Every field names the
+// server.properties key it is read from.
+type Broker struct {
+	BrokerID            int32      // broker.id (default 0; Kafka's -1 asks for a generated ID, which Samsa does not do)
+	Listeners           []Listener // listeners (default PLAINTEXT://127.0.0.1:9092; Kafka binds every interface)
+	AdvertisedListeners []Listener // advertised.listeners (default: listeners, an empty host replaced by the host name)
+	LogDirs             []string   // log.dirs, else log.dir (default ./data; Kafka's is /tmp/kafka-logs)
+	ZookeeperConnect    string     // zookeeper.connect (default empty: single broker, embedded store)
+	Rack                string     // broker.rack
+
+	// ListenerSecurityProtocolMap is listener.security.protocol.map
+	// (default PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL),
+	// listener names upper-cased.
+	ListenerSecurityProtocolMap map[string]string
+
+	NumPartitions            int32 // num.partitions (1)
+	DefaultReplicationFactor int16 // default.replication.factor (1)
+	AutoCreateTopicsEnable   bool  // auto.create.topics.enable (true)
+	DeleteTopicEnable        bool  // delete.topic.enable (true)
+
+	LogRetention              time.Duration // log.retention.ms / .minutes / .hours (168h); negative = unlimited
+	LogRetentionBytes         int64         // log.retention.bytes (-1)
+	LogRetentionCheckInterval time.Duration // log.retention.check.interval.ms (300000)
+	LogSegmentBytes           int64         // log.segment.bytes (1 GiB)
+	LogRoll                   time.Duration // log.roll.ms / log.roll.hours (168h)
+	LogRollJitter             time.Duration // log.roll.jitter.ms / log.roll.jitter.hours (0)
+	LogFlushIntervalMessages  int64         // log.flush.interval.messages (Long.MAX_VALUE)
+	// LogFlushInterval is log.flush.interval.ms; unset, it is
+	// log.flush.scheduler.interval.ms, as in Kafka (Forever by default: no
+	// time-based fsync, the page cache and replication give durability).
+	LogFlushInterval time.Duration
+	// LogFlushSchedulerInterval is log.flush.scheduler.interval.ms
+	// (Long.MAX_VALUE, held as Forever). Kafka checks for time-based
+	// flushes this often; Samsa checks every second when it is longer, so
+	// a topic's flush.ms is honoured without setting it.
+	LogFlushSchedulerInterval        time.Duration
+	LogIndexIntervalBytes            int32         // log.index.interval.bytes (4096)
+	LogIndexSizeMaxBytes             int32         // log.index.size.max.bytes (10 MiB)
+	LogPreallocate                   bool          // log.preallocate (false)
+	LogCleanupPolicy                 string        // log.cleanup.policy (delete); "compact,delete" for both
+	LogMessageTimestampType          string        // log.message.timestamp.type (CreateTime)
+	LogMessageTimestampDifferenceMax time.Duration // log.message.timestamp.difference.max.ms (Long.MAX_VALUE: Forever); deprecated by the next two
+	LogMessageTimestampBeforeMax     time.Duration // log.message.timestamp.before.max.ms (Forever)
+	LogMessageTimestampAfterMax      time.Duration // log.message.timestamp.after.max.ms (Forever)
+	LogMessageDownConversionEnable   bool          // log.message.downconversion.enable (true)
+	LogSegmentDeleteDelay            time.Duration // log.segment.delete.delay.ms (60000)
+	LogCleanerDeleteRetention        time.Duration // log.cleaner.delete.retention.ms (86400000)
+	LogCleanerMinCompactionLag       time.Duration // log.cleaner.min.compaction.lag.ms (0)
+	LogCleanerMaxCompactionLag       time.Duration // log.cleaner.max.compaction.lag.ms (Long.MAX_VALUE: Forever)
+	LogCleanerMinCleanableRatio      float64       // log.cleaner.min.cleanable.ratio (0.5)
+	CompressionType                  string        // compression.type (producer)
+	MessageMaxBytes                  int32         // message.max.bytes (1048588)
+	MinInsyncReplicas                int16         // min.insync.replicas (1)
+	UncleanLeaderElection            bool          // unclean.leader.election.enable (false)
+	SocketRequestMaxBytes            int32         // socket.request.max.bytes (104857600)
+	ConnectionsMaxIdle               time.Duration // connections.max.idle.ms (600000)
+	ReplicaFetchMaxBytes             int32         // replica.fetch.max.bytes (1048576)
+	FetchMaxBytes                    int32         // fetch.max.bytes (57671680)
+	MaxIncrementalFetchSession       int32         // max.incremental.fetch.session.cache.slots (1000)
+	ProducerIDExpiration             time.Duration // producer.id.expiration.ms (86400000)
+	OffsetsTopicNumPartitions        int32         // offsets.topic.num.partitions (50)
+	OffsetsTopicReplication          int16         // offsets.topic.replication.factor (3; clamped to the live brokers)
+	OffsetsRetention                 time.Duration // offsets.retention.minutes (10080)
+	GroupInitialRebalanceDelay       time.Duration // group.initial.rebalance.delay.ms (3000)
+	GroupMinSessionTimeout           time.Duration // group.min.session.timeout.ms (6000)
+	GroupMaxSessionTimeout           time.Duration // group.max.session.timeout.ms (1800000)
+
+	// Set records which keys were given explicitly (file or flag), for
+	// DescribeConfigs' config source (STATIC_BROKER_CONFIG vs
+	// DEFAULT_CONFIG). Values are trimmed; unknown keys are left out.
+	Set map[string]string
+
+	// The dynamic configs WithDynamic applied, for DescribeTopic's
+	// sources.
+	dynamicDefault map[string]string
+	dynamicBroker  map[string]string
+}
+
+// Default is the configuration of a broker started without a file or
+// flags.
+func Default() *Broker {
+	b, _, err := build(nil)
+	if err != nil {
+		// The built-in defaults are constants; TestDefaults checks them.
+		panic("config: built-in defaults do not load: " + err.Error())
+	}
+	return b
+}
+
+// Load reads a Java .properties file (path "" for none) and applies
+// overrides ("key=value", from flags), which win over the file. It returns
+// warnings for keys Samsa does not know, and an error for a value that
+// does not parse or is out of range, naming the key and the value.
+func Load(path string, overrides []string) (*Broker, []string, error) {
+	set := make(map[string]string)
+	if path != "" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read config: %w", err)
+		}
+		props, err := parseProperties(f)
+		f.Close()
+		if err != nil {
+			return nil, nil, fmt.Errorf("read config %s: %w", path, err)
+		}
+		for _, p := range props {
+			set[p.key] = p.value
+		}
+	}
+	for _, o := range overrides {
+		k, v, ok := strings.Cut(o, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return nil, nil, fmt.Errorf("override %q: want key=value", o)
+		}
+		set[k] = v
+	}
+	return build(set)
+}
+
+// applyOrder is brokerKeys sorted so that a synonym with a higher prio is
+// applied after, and so wins over, one with a lower prio.
+var applyOrder = func() []*brokerKey {
+	order := make([]*brokerKey, len(brokerKeys))
+	for i := range brokerKeys {
+		order[i] = &brokerKeys[i]
+	}
+	sort.SliceStable(order, func(i, j int) bool { return order[i].prio < order[j].prio })
+	return order
+}()
+
+func build(set map[string]string) (*Broker, []string, error) {
+	b := &Broker{Set: make(map[string]string)}
+	var warnings []string
+	names := make([]string, 0, len(set))
+	for k := range set {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if _, ok := brokerKeyByName[k]; !ok {
+			warnings = append(warnings, fmt.Sprintf("unknown config %q ignored: Samsa does not support it", k))
+			continue
+		}
+		b.Set[k] = strings.TrimSpace(set[k])
+	}
+	for _, k := range applyOrder {
+		if k.def == nil {
+			continue
+		}
+		if err := k.apply(b, *k.def); err != nil {
+			return nil, warnings, fmt.Errorf("built-in default %q for %s: %v", *k.def, k.name, err)
+		}
+	}
+	for _, k := range applyOrder {
+		v, ok := b.Set[k.name]
+		if !ok {
+			continue
+		}
+		if err := k.apply(b, v); err != nil {
+			return nil, warnings, invalid(k.name, v, err.Error())
+		}
+	}
+	if err := b.resolveListeners(); err != nil {
+		return nil, warnings, err
+	}
+	return b, warnings, nil
+}
+
+func invalid(key, value, reason string) error {
+	return fmt.Errorf("invalid value %q for %s: %s", value, key, reason)
+}
+
+// raw is the text a key was given: static, else its default.
+func (b *Broker) raw(name string) string {
+	if v, ok := b.Set[name]; ok {
+		return v
+	}
+	if k := brokerKeyByName[name]; k != nil && k.def != nil {
+		return *k.def
+	}
+	return ""
+}
+
+// resolveListeners checks listeners and advertised.listeners against
+// listener.security.protocol.map (which may be set after them in the
+// file) and derives the advertised listeners when they are not set.
+func (b *Broker) resolveListeners() error {
+	lv := b.raw("listeners")
+	if len(b.Listeners) == 0 {
+		return invalid("listeners", lv, "at least one listener is required")
+	}
+	names := make(map[string]bool)
+	ports := make(map[int32]string)
+	for i := range b.Listeners {
+		l := &b.Listeners[i]
+		proto, ok := b.ListenerSecurityProtocolMap[l.Name]
+		if !ok {
+			return invalid("listeners", lv, "no security protocol for listener "+l.Name+"; map it in listener.security.protocol.map")
+		}
+		if proto != "PLAINTEXT" {
+			return invalid("listeners", lv, proto+" listeners are not supported yet")
+		}
+		l.SecurityProtocol = proto
+		if names[l.Name] {
+			return invalid("listeners", lv, "listener "+l.Name+" is listed twice")
+		}
+		names[l.Name] = true
+		if other, dup := ports[l.Port]; dup && l.Port != 0 {
+			return invalid("listeners", lv, fmt.Sprintf("listeners %s and %s both use port %d", other, l.Name, l.Port))
+		}
+		ports[l.Port] = l.Name
+	}
+
+	key, av := "advertised.listeners", b.raw("advertised.listeners")
+	if len(b.AdvertisedListeners) == 0 {
+		key, av = "listeners", lv
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			host = "localhost"
+		}
+		b.AdvertisedListeners = make([]Listener, len(b.Listeners))
+		for i, l := range b.Listeners {
+			if l.Host == "" {
+				// Kafka advertises the canonical host name here.
+				l.Host = host
+			}
+			b.AdvertisedListeners[i] = l
+		}
+	} else {
+		for i := range b.AdvertisedListeners {
+			a := &b.AdvertisedListeners[i]
+			if !names[a.Name] {
+				return invalid(key, av, "listener "+a.Name+" is not in listeners")
+			}
+			if a.Port == 0 {
+				return invalid(key, av, "port 0 cannot be advertised")
+			}
+			a.SecurityProtocol = b.ListenerSecurityProtocolMap[a.Name]
+		}
+	}
+	for _, a := range b.AdvertisedListeners {
+		if ip := net.ParseIP(a.Host); ip != nil && ip.IsUnspecified() {
+			return invalid(key, av, "cannot advertise the non-routable address "+a.Host+"; set advertised.listeners to an address clients can reach")
+		}
+	}
+	return nil
+}
+
+// parseListeners parses "NAME://host:port,..."; an empty value is no
+// listeners.
+func parseListeners(v string) ([]Listener, error) {
+	var ls []Listener
+	for _, item := range parseList(v) {
+		if item == "" {
+			continue
+		}
+		name, addr, ok := strings.Cut(item, "://")
+		if !ok || name == "" {
+			return nil, fmt.Errorf("%s is not NAME://host:port", item)
+		}
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, fmt.Errorf("%s is not NAME://host:port", item)
+		}
+		p, err := strconv.ParseUint(port, 10, 16)
+		if err != nil {
+			return nil, fmt.Errorf("port %q of %s is not a number between 0 and 65535", port, item)
+		}
+		ls = append(ls, Listener{Name: strings.ToUpper(name), Host: host, Port: int32(p)})
+	}
+	return ls, nil
+}
+
+// SetBoundPort records the port the listener called name bound when it
+// asked for port 0, in Listeners and in the advertised listener derived
+// from it. Call it before the Broker is shared.
+func (b *Broker) SetBoundPort(name string, port int32) {
+	for i := range b.Listeners {
+		if b.Listeners[i].Name == name && b.Listeners[i].Port == 0 {
+			b.Listeners[i].Port = port
+		}
+	}
+	for i := range b.AdvertisedListeners {
+		if b.AdvertisedListeners[i].Name == name && b.AdvertisedListeners[i].Port == 0 {
+			b.AdvertisedListeners[i].Port = port
+		}
+	}
+}
+
+// ValidateBrokerDynamic checks configs for AlterConfigs or
+// IncrementalAlterConfigs on a broker resource (one broker, or the
+// cluster-wide default). Only dynamically alterable keys are accepted.
+// The error is a *ConfigError for the first offending key, by name.
+func ValidateBrokerDynamic(configs map[string]string) error {
+	for _, name := range sortedKeys(configs) {
+		v := configs[name]
+		k := brokerKeyByName[name]
+		switch {
+		case k == nil:
+			return &ConfigError{Key: name, Value: v, Kind: UnknownBrokerConfig}
+		case !k.dynamic:
+			return &ConfigError{Key: name, Value: v, Kind: NotDynamic}
+		}
+		var scratch Broker
+		if err := k.apply(&scratch, strings.TrimSpace(v)); err != nil {
+			return &ConfigError{Key: name, Value: v, Reason: err.Error()}
+		}
+	}
+	return nil
+}
+
+// WithDynamic returns the effective configuration: b (static) with the
+// dynamic cluster-wide defaults applied, then this broker's own dynamic
+// configs. Keys that are not dynamic or do not parse are skipped (the
+// store only holds configs ValidateBrokerDynamic accepted). Only the most
+// precise synonym of each group is dynamic (log.retention.ms, not
+// log.retention.hours), so a dynamic value always beats a static synonym,
+// as in Kafka. The result remembers the dynamic configs for DescribeTopic.
+func (b *Broker) WithDynamic(dynamicDefault, dynamicBroker map[string]string) *Broker {
+	e := *b
+	e.dynamicDefault = dynamicOnly(dynamicDefault)
+	e.dynamicBroker = dynamicOnly(dynamicBroker)
+	for _, layer := range []map[string]string{e.dynamicDefault, e.dynamicBroker} {
+		for _, k := range applyOrder {
+			if v, ok := layer[k.name]; ok {
+				_ = k.apply(&e, v) // an invalid value leaves e unchanged
+			}
+		}
+	}
+	return &e
+}
+
+// dynamicOnly copies the dynamically alterable keys of m, trimmed.
+func dynamicOnly(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		if bk := brokerKeyByName[k]; bk != nil && bk.dynamic {
+			out[k] = strings.TrimSpace(v)
+		}
+	}
+	return out
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
