@@ -1,0 +1,101 @@
+// Package wire serves the Kafka binary protocol over TCP: size-prefixed
+// frames, request headers, in-order responses and zero-copy file ranges.
+//
+// The package knows nothing about what requests mean. It reads frames,
+// decodes the request header (v1, or v2 with tagged fields for flexible
+// versions, per kmsg's tables), hands each request to a Handler, and writes
+// the responses back in request order. A Response may mix byte slices with
+// ranges of files; file ranges go to the socket with sendfile(2), so record
+// batches travel from the page cache to the client without a copy through
+// user space.
+//
+// Ownership: each connection has one reader goroutine (frames and headers),
+// one goroutine that calls the Handler for its requests one at a time, in
+// order, as Kafka does, and one writer goroutine. A Handler may block (a
+// Fetch waiting for data); later requests on that connection wait for it.
+package wire
+
+import (
+	"context"
+	"net"
+	"os"
+)
+
+// Request is one request frame with its header decoded.
+type Request struct {
+	APIKey        int16
+	APIVersion    int16
+	CorrelationID int32
+	ClientID      string
+	// HasClientID is false when the header carried a null client id.
+	HasClientID bool
+	// Body holds the bytes after the request header. It is only valid
+	// until the Handler returns.
+	Body []byte
+	// KnownKey is false when kmsg does not know APIKey or APIVersion; the
+	// header was then decoded as header v1 and Body may start with tagged
+	// fields.
+	KnownKey bool
+
+	frame *[]byte // the buffer Body aliases, recycled after the Handler
+}
+
+// Response is what goes back for one request. The wire layer prepends the
+// size and the response header (correlation id, plus an empty tagged-field
+// section when FlexibleHeader is set).
+type Response struct {
+	FlexibleHeader bool
+	// Parts are written in order. A part is either Bytes or a file range.
+	Parts []Part
+	// Done, if set, is called once the response was written or dropped
+	// (connection closed), to release resources the parts hold (segment
+	// files).
+	Done func()
+}
+
+// Part is a run of response bytes: either Bytes, or Length bytes of File
+// starting at FileOffset.
+type Part struct {
+	Bytes      []byte
+	File       *os.File
+	FileOffset int64
+	Length     int64
+}
+
+// Size is the number of bytes the part puts on the wire.
+func (p Part) Size() int64 {
+	if p.File != nil {
+		return p.Length
+	}
+	return int64(len(p.Bytes))
+}
+
+// BytesResponse is the common case: a response that is one byte slice.
+func BytesResponse(flexibleHeader bool, body []byte) *Response {
+	return &Response{FlexibleHeader: flexibleHeader, Parts: []Part{{Bytes: body}}}
+}
+
+// Conn is the per-connection state a Handler sees. It is where
+// authentication state (SASL principal, TLS identity) will live.
+type Conn struct {
+	ID         uint64
+	RemoteAddr net.Addr
+	LocalAddr  net.Addr
+	// Listener is the name of the listener that accepted the connection
+	// ("PLAINTEXT").
+	Listener string
+	// Principal is the authenticated principal; "User:ANONYMOUS" until
+	// authentication exists.
+	Principal string
+}
+
+// Handler serves requests.
+//
+// ServeKafka returns the response to write, or nil for a request that gets
+// no response (Produce with acks=0). A non-nil error means the connection
+// can no longer be trusted (a body that does not parse): the connection is
+// closed after the responses already queued were written, and the error is
+// logged.
+type Handler interface {
+	ServeKafka(ctx context.Context, conn *Conn, req *Request) (*Response, error)
+}
