@@ -1,0 +1,505 @@
+package controller
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+
+	"github.com/rs/zerolog"
+)
+
+// MetadataFile is the name of the LocalStore's state file in its
+// directory.
+const MetadataFile = "__samsa_metadata.json"
+
+// LocalStore is the Store of a broker running alone: the broker is the
+// controller, and the state lives in one JSON file written atomically
+// before each call that changes it returns.
+type LocalStore struct {
+	path   string
+	logger zerolog.Logger
+
+	mu    sync.Mutex
+	self  Broker
+	state localState
+
+	subMu   sync.Mutex
+	subs    map[int]*subscriber
+	nextSub int
+	closed  bool
+}
+
+// localState is what the file holds.
+type localState struct {
+	Version        int                         `json:"version"`
+	ClusterID      string                      `json:"cluster_id"`
+	BrokerID       int32                       `json:"broker_id"`
+	Topics         map[string]*Topic           `json:"topics"`
+	BrokerConfigs  map[int32]map[string]string `json:"broker_configs,omitempty"`
+	NextProducerID int64                       `json:"next_producer_id"`
+}
+
+// NewLocalStore opens (or creates) the store in dir for broker brokerID.
+func NewLocalStore(dir string, brokerID int32, self Broker, logger zerolog.Logger) (*LocalStore, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("metadata directory: %w", err)
+	}
+	s := &LocalStore{path: filepath.Join(dir, MetadataFile), logger: logger, self: self, subs: make(map[int]*subscriber)}
+	data, err := os.ReadFile(s.path)
+	switch {
+	case os.IsNotExist(err):
+		s.state = localState{Version: 1, ClusterID: newClusterID(), BrokerID: brokerID, Topics: map[string]*Topic{}}
+		if err := s.persist(); err != nil {
+			return nil, err
+		}
+		logger.Info().Str("cluster_id", s.state.ClusterID).Str("file", s.path).Msg("created cluster metadata")
+	case err != nil:
+		return nil, fmt.Errorf("read %s: %w", s.path, err)
+	default:
+		if err := json.Unmarshal(data, &s.state); err != nil {
+			return nil, fmt.Errorf("%s is corrupt (%v); restore it or move the log directory aside", s.path, err)
+		}
+		if s.state.ClusterID == "" {
+			return nil, fmt.Errorf("%s holds no cluster id; restore it or move the log directory aside", s.path)
+		}
+		if s.state.BrokerID != brokerID {
+			return nil, fmt.Errorf("%s belongs to broker.id %d, not %d: the log directory is another broker's", s.path, s.state.BrokerID, brokerID)
+		}
+		if s.state.Topics == nil {
+			s.state.Topics = map[string]*Topic{}
+		}
+	}
+	return s, nil
+}
+
+// newClusterID returns a random UUID in Kafka's base64url form.
+func newClusterID() string {
+	id := newUUID()
+	return base64.RawURLEncoding.EncodeToString(id[:])
+}
+
+// newUUID returns a random (version 4) UUID, never the all-zero one.
+func newUUID() [16]byte {
+	var id [16]byte
+	for id == ([16]byte{}) {
+		if _, err := rand.Read(id[:]); err != nil {
+			panic(fmt.Sprintf("crypto/rand: %v", err))
+		}
+		id[6] = id[6]&0x0f | 0x40
+		id[8] = id[8]&0x3f | 0x80
+	}
+	return id
+}
+
+// persist writes the state atomically: temporary file, fsync, rename,
+// fsync of the directory. Callers hold mu (or own s exclusively).
+func (s *LocalStore) persist() error {
+	data, err := json.MarshalIndent(&s.state, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode metadata: %w", err)
+	}
+	tmp := s.path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("write metadata: %w", err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, s.path); err != nil {
+		return fmt.Errorf("replace %s: %w", s.path, err)
+	}
+	if d, err := os.Open(filepath.Dir(s.path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// update applies fn to the state under the lock, persists it, and then
+// notifies subscribers of change (unless fn returns an error or nothing
+// changed). On a failed write the in-memory state is rolled back.
+// Subscribe callbacks never run under the lock.
+func (s *LocalStore) update(fn func(st *localState) (*Change, error)) error {
+	s.mu.Lock()
+	backup := s.state.clone()
+	defer s.mu.Unlock()
+	ch, err := fn(&s.state)
+	if err != nil || ch == nil {
+		return err
+	}
+	if err := s.persist(); err != nil {
+		s.state = backup
+		return err
+	}
+	// Queued under the lock so subscribers see changes in the order they
+	// were made; delivery happens on each subscriber's goroutine.
+	s.notify(*ch)
+	return nil
+}
+
+func (st *localState) clone() localState {
+	c := *st
+	c.Topics = make(map[string]*Topic, len(st.Topics))
+	for k, t := range st.Topics {
+		tc := t.clone()
+		c.Topics[k] = &tc
+	}
+	c.BrokerConfigs = make(map[int32]map[string]string, len(st.BrokerConfigs))
+	for k, m := range st.BrokerConfigs {
+		c.BrokerConfigs[k] = maps.Clone(m)
+	}
+	return c
+}
+
+func (t *Topic) clone() Topic {
+	c := *t
+	c.Configs = maps.Clone(t.Configs)
+	if c.Configs == nil {
+		c.Configs = map[string]string{}
+	}
+	c.Partitions = make([]Partition, len(t.Partitions))
+	for i, p := range t.Partitions {
+		p.Replicas = slices.Clone(p.Replicas)
+		p.ISR = slices.Clone(p.ISR)
+		c.Partitions[i] = p
+	}
+	return c
+}
+
+// SetSelf updates this broker's advertised endpoint (known only once the
+// listeners are bound).
+func (s *LocalStore) SetSelf(b Broker) {
+	s.mu.Lock()
+	s.self = b
+	s.mu.Unlock()
+}
+
+func (s *LocalStore) ClusterID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state.ClusterID
+}
+
+func (s *LocalStore) ControllerID() int32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state.BrokerID
+}
+
+func (s *LocalStore) Brokers() []Broker {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return []Broker{s.self}
+}
+
+func (s *LocalStore) Topics() []Topic {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Topic, 0, len(s.state.Topics))
+	for _, name := range slices.Sorted(maps.Keys(s.state.Topics)) {
+		out = append(out, s.state.Topics[name].clone())
+	}
+	return out
+}
+
+func (s *LocalStore) Topic(name string) (Topic, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.state.Topics[name]
+	if !ok {
+		return Topic{}, false
+	}
+	return t.clone(), true
+}
+
+func (s *LocalStore) TopicByID(id TopicID) (Topic, bool) {
+	if id.IsZero() {
+		return Topic{}, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.state.Topics {
+		if t.ID == id {
+			return t.clone(), true
+		}
+	}
+	return Topic{}, false
+}
+
+// CreateTopic validates and creates a topic. Partitions and
+// ReplicationFactor must be resolved by the caller (Kafka's -1 "broker
+// default" is the broker's business).
+func (s *LocalStore) CreateTopic(_ context.Context, req CreateTopicRequest) (Topic, error) {
+	var created Topic
+	err := s.update(func(st *localState) (*Change, error) {
+		if err := ValidateTopicName(req.Name); err != nil {
+			return nil, err
+		}
+		if _, ok := st.Topics[req.Name]; ok {
+			return nil, fmt.Errorf("%w: topic %q", ErrTopicExists, req.Name)
+		}
+		for existing := range st.Topics {
+			if collides(existing, req.Name) {
+				return nil, fmt.Errorf("%w: topic %q collides with existing topic %q ('.' and '_' are interchangeable in metric names)", ErrInvalidTopicName, req.Name, existing)
+			}
+		}
+		assignment, err := s.placeReplicas(req.Partitions, req.ReplicationFactor, req.Assignment, 0)
+		if err != nil {
+			return nil, err
+		}
+		t := Topic{Name: req.Name, ID: TopicID(newUUID()), Configs: maps.Clone(req.Configs), Internal: req.Internal}
+		if t.Configs == nil {
+			t.Configs = map[string]string{}
+		}
+		for i, replicas := range assignment {
+			t.Partitions = append(t.Partitions, newPartition(int32(i), replicas))
+		}
+		created = t.clone()
+		if req.ValidateOnly {
+			return nil, nil
+		}
+		st.Topics[req.Name] = &t
+		return &Change{Kind: TopicCreated, Topic: req.Name}, nil
+	})
+	return created, err
+}
+
+func newPartition(index int32, replicas []int32) Partition {
+	return Partition{
+		Partition: index,
+		Replicas:  slices.Clone(replicas),
+		ISR:       slices.Clone(replicas),
+		Leader:    replicas[0],
+	}
+}
+
+// placeReplicas returns the replicas of each new partition: the explicit
+// assignment after checking it, or a placement on the live brokers.
+// first is the index of the first new partition.
+func (s *LocalStore) placeReplicas(partitions int32, rf int16, explicit [][]int32, first int32) ([][]int32, error) {
+	live := map[int32]bool{s.self.ID: true}
+	if len(explicit) > 0 {
+		width := -1
+		for i, replicas := range explicit {
+			if len(replicas) == 0 {
+				return nil, fmt.Errorf("%w: partition %d has no replicas", ErrInvalidAssignment, first+int32(i))
+			}
+			if width >= 0 && len(replicas) != width {
+				return nil, fmt.Errorf("%w: partitions have different replication factors", ErrInvalidAssignment)
+			}
+			width = len(replicas)
+			seen := map[int32]bool{}
+			for _, id := range replicas {
+				if seen[id] {
+					return nil, fmt.Errorf("%w: partition %d lists broker %d twice", ErrInvalidAssignment, first+int32(i), id)
+				}
+				seen[id] = true
+				if !live[id] {
+					return nil, fmt.Errorf("%w: broker %d of partition %d is not a live broker", ErrInvalidAssignment, id, first+int32(i))
+				}
+			}
+		}
+		return explicit, nil
+	}
+	if partitions < 1 {
+		return nil, fmt.Errorf("%w: %d; a topic needs at least 1", ErrInvalidPartitions, partitions)
+	}
+	if rf < 1 {
+		return nil, fmt.Errorf("%w: %d; it must be at least 1", ErrInvalidReplication, rf)
+	}
+	if int(rf) > len(live) {
+		return nil, fmt.Errorf("%w: %d is larger than the %d available broker(s)", ErrInvalidReplication, rf, len(live))
+	}
+	out := make([][]int32, partitions)
+	for i := range out {
+		out[i] = []int32{s.self.ID}
+	}
+	return out, nil
+}
+
+func (s *LocalStore) DeleteTopic(_ context.Context, name string) error {
+	return s.update(func(st *localState) (*Change, error) {
+		if _, ok := st.Topics[name]; !ok {
+			return nil, fmt.Errorf("%w: %q", ErrUnknownTopic, name)
+		}
+		delete(st.Topics, name)
+		return &Change{Kind: TopicDeleted, Topic: name}, nil
+	})
+}
+
+func (s *LocalStore) CreatePartitions(_ context.Context, name string, total int32, assignment [][]int32, validateOnly bool) error {
+	return s.update(func(st *localState) (*Change, error) {
+		t, ok := st.Topics[name]
+		if !ok {
+			return nil, fmt.Errorf("%w: %q", ErrUnknownTopic, name)
+		}
+		current := int32(len(t.Partitions))
+		if total <= current {
+			return nil, fmt.Errorf("%w: topic %q has %d partitions, the new count must be larger, not %d", ErrInvalidPartitions, name, current, total)
+		}
+		adding := total - current
+		if assignment != nil && int32(len(assignment)) != adding {
+			return nil, fmt.Errorf("%w: %d assignments for %d new partitions", ErrInvalidAssignment, len(assignment), adding)
+		}
+		rf := int16(len(t.Partitions[0].Replicas))
+		placed, err := s.placeReplicas(adding, rf, assignment, current)
+		if err != nil {
+			return nil, err
+		}
+		if validateOnly {
+			return nil, nil
+		}
+		for i, replicas := range placed {
+			t.Partitions = append(t.Partitions, newPartition(current+int32(i), replicas))
+		}
+		return &Change{Kind: PartitionsCreated, Topic: name}, nil
+	})
+}
+
+func (s *LocalStore) SetTopicConfigs(_ context.Context, name string, configs map[string]string) error {
+	return s.update(func(st *localState) (*Change, error) {
+		t, ok := st.Topics[name]
+		if !ok {
+			return nil, fmt.Errorf("%w: %q", ErrUnknownTopic, name)
+		}
+		t.Configs = maps.Clone(configs)
+		if t.Configs == nil {
+			t.Configs = map[string]string{}
+		}
+		return &Change{Kind: TopicConfigChanged, Topic: name}, nil
+	})
+}
+
+func (s *LocalStore) BrokerConfigs(brokerID int32) map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := maps.Clone(s.state.BrokerConfigs[brokerID])
+	if m == nil {
+		m = map[string]string{}
+	}
+	return m
+}
+
+func (s *LocalStore) SetBrokerConfigs(_ context.Context, brokerID int32, configs map[string]string) error {
+	return s.update(func(st *localState) (*Change, error) {
+		if st.BrokerConfigs == nil {
+			st.BrokerConfigs = map[int32]map[string]string{}
+		}
+		if len(configs) == 0 {
+			delete(st.BrokerConfigs, brokerID)
+		} else {
+			st.BrokerConfigs[brokerID] = maps.Clone(configs)
+		}
+		return &Change{Kind: BrokerConfigChanged, BrokerID: brokerID}, nil
+	})
+}
+
+func (s *LocalStore) AllocateProducerIDs(_ context.Context, count int64) (int64, error) {
+	if count <= 0 {
+		return 0, fmt.Errorf("allocate %d producer ids: count must be positive", count)
+	}
+	var first int64
+	err := s.update(func(st *localState) (*Change, error) {
+		first = st.NextProducerID
+		st.NextProducerID += count
+		return &Change{Kind: -1}, nil // persisted; not a change subscribers see
+	})
+	return first, err
+}
+
+// subscriber delivers changes to one callback on its own goroutine, in
+// order, so a slow callback never holds the store's lock.
+type subscriber struct {
+	mu      sync.Mutex
+	queue   []Change
+	wake    chan struct{}
+	stopped chan struct{}
+}
+
+func (s *LocalStore) Subscribe(fn func(Change)) (cancel func()) {
+	sub := &subscriber{wake: make(chan struct{}, 1), stopped: make(chan struct{})}
+	s.subMu.Lock()
+	id := s.nextSub
+	s.nextSub++
+	if !s.closed {
+		s.subs[id] = sub
+	}
+	s.subMu.Unlock()
+	go func() {
+		for {
+			select {
+			case <-sub.stopped:
+				return
+			case <-sub.wake:
+			}
+			sub.mu.Lock()
+			q := sub.queue
+			sub.queue = nil
+			sub.mu.Unlock()
+			for _, ch := range q {
+				select {
+				case <-sub.stopped:
+					return
+				default:
+				}
+				fn(ch)
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.subMu.Lock()
+			defer s.subMu.Unlock()
+			if _, ok := s.subs[id]; ok {
+				delete(s.subs, id)
+				close(sub.stopped)
+			}
+		})
+	}
+}
+
+func (s *LocalStore) notify(ch Change) {
+	if ch.Kind < 0 {
+		return
+	}
+	s.subMu.Lock()
+	defer s.subMu.Unlock()
+	for _, sub := range s.subs {
+		sub.mu.Lock()
+		sub.queue = append(sub.queue, ch)
+		sub.mu.Unlock()
+		select {
+		case sub.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Close stops change delivery.
+func (s *LocalStore) Close() error {
+	s.subMu.Lock()
+	defer s.subMu.Unlock()
+	s.closed = true
+	for id, sub := range s.subs {
+		close(sub.stopped)
+		delete(s.subs, id)
+	}
+	return nil
+}

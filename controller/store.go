@@ -1,0 +1,135 @@
+// Package controller holds the cluster metadata: brokers, topics, partition
+// assignments and leadership, topic and broker configs, and producer ID
+// blocks.
+//
+// Store is the interface every broker component uses. LocalStore is the
+// in-process implementation for a single broker without ZooKeeper; it keeps
+// its state in one JSON file in the first log directory and writes it
+// atomically (write to a temporary file, fsync, rename). A ZooKeeper store
+// implements the same interface for clusters.
+package controller
+
+import (
+	"context"
+	"errors"
+)
+
+// Errors returned by stores. The broker maps them to Kafka error codes.
+var (
+	ErrTopicExists          = errors.New("topic already exists")              // TOPIC_ALREADY_EXISTS
+	ErrUnknownTopic         = errors.New("unknown topic")                     // UNKNOWN_TOPIC_OR_PARTITION / UNKNOWN_TOPIC_ID
+	ErrInvalidPartitions    = errors.New("invalid number of partitions")      // INVALID_PARTITIONS
+	ErrInvalidReplication   = errors.New("invalid replication factor")        // INVALID_REPLICATION_FACTOR
+	ErrInvalidAssignment    = errors.New("invalid replica assignment")        // INVALID_REPLICA_ASSIGNMENT
+	ErrTopicDeletionPending = errors.New("topic is marked for deletion")      // TOPIC_DELETION_DISABLED is not it; Kafka answers UNKNOWN_TOPIC_OR_PARTITION
+	ErrNotController        = errors.New("this broker is not the controller") // NOT_CONTROLLER
+	ErrInvalidTopicName     = errors.New("invalid topic name")                // INVALID_TOPIC_EXCEPTION
+)
+
+// TopicID is a topic's UUID (KIP-516).
+type TopicID [16]byte
+
+// IsZero reports whether the ID is the all-zero UUID, which Kafka uses for
+// "no topic ID".
+func (id TopicID) IsZero() bool { return id == TopicID{} }
+
+// Broker is a registered broker.
+type Broker struct {
+	ID   int32
+	Host string
+	Port int32
+	Rack string // empty when unset
+}
+
+// Partition is one partition's assignment and leadership.
+type Partition struct {
+	Partition   int32
+	Replicas    []int32 // assignment order; the first is the preferred leader
+	ISR         []int32
+	Leader      int32 // -1 when offline
+	LeaderEpoch int32
+}
+
+// Topic is a snapshot of one topic. Stores hand out copies; callers may
+// keep them.
+type Topic struct {
+	Name       string
+	ID         TopicID
+	Partitions []Partition // indexed by partition number
+	// Configs holds only the topic-level overrides (dynamic topic
+	// configs); defaults come from the broker configuration.
+	Configs  map[string]string
+	Internal bool
+}
+
+// CreateTopicRequest describes a topic to create. Exactly one of
+// Assignment or (Partitions, ReplicationFactor) is used: a non-empty
+// Assignment gives each partition's replicas explicitly.
+type CreateTopicRequest struct {
+	Name              string
+	Partitions        int32
+	ReplicationFactor int16
+	Assignment        [][]int32
+	Configs           map[string]string
+	Internal          bool
+	ValidateOnly      bool
+}
+
+// ChangeKind says what changed.
+type ChangeKind int
+
+const (
+	TopicCreated ChangeKind = iota
+	TopicDeleted
+	PartitionsCreated
+	TopicConfigChanged
+	BrokerConfigChanged
+	LeadershipChanged
+)
+
+// Change is delivered to subscribers after the store applied it.
+type Change struct {
+	Kind  ChangeKind
+	Topic string // empty for broker config changes
+	// BrokerID is set for BrokerConfigChanged (-1: cluster-wide default).
+	BrokerID int32
+}
+
+// Store is the cluster metadata store.
+type Store interface {
+	// ClusterID is stable across restarts.
+	ClusterID() string
+	// ControllerID is the broker currently acting as controller.
+	ControllerID() int32
+	// Brokers lists the live brokers.
+	Brokers() []Broker
+
+	Topics() []Topic
+	Topic(name string) (Topic, bool)
+	TopicByID(id TopicID) (Topic, bool)
+
+	// CreateTopic validates and (unless ValidateOnly) creates a topic,
+	// assigning a fresh topic ID and placing replicas on brokers.
+	CreateTopic(ctx context.Context, req CreateTopicRequest) (Topic, error)
+	DeleteTopic(ctx context.Context, name string) error
+	// CreatePartitions raises the topic's partition count to total.
+	// assignment, when non-nil, gives the replicas of each new partition.
+	CreatePartitions(ctx context.Context, name string, total int32, assignment [][]int32, validateOnly bool) error
+	// SetTopicConfigs replaces the topic's config overrides.
+	SetTopicConfigs(ctx context.Context, name string, configs map[string]string) error
+
+	// BrokerConfigs returns the dynamic config overrides of a broker
+	// (brokerID -1: the cluster-wide defaults).
+	BrokerConfigs(brokerID int32) map[string]string
+	SetBrokerConfigs(ctx context.Context, brokerID int32, configs map[string]string) error
+
+	// AllocateProducerIDs reserves count producer IDs and returns the
+	// first; IDs are never handed out twice, across restarts too.
+	AllocateProducerIDs(ctx context.Context, count int64) (int64, error)
+
+	// Subscribe calls fn after each change, in order, on one goroutine.
+	// The returned function cancels the subscription.
+	Subscribe(fn func(Change)) (cancel func())
+
+	Close() error
+}
