@@ -1,0 +1,483 @@
+package log
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sys/unix"
+)
+
+// ManagerConfig configures a Manager.
+type ManagerConfig struct {
+	// Dirs are the log directories (log.dirs). New partitions go to the
+	// directory holding the fewest.
+	Dirs []string
+	// RetentionCheckInterval is log.retention.check.interval.ms.
+	RetentionCheckInterval time.Duration
+	// FlushCheckInterval is how often logs are checked for flush.ms and
+	// checkpoints are written.
+	FlushCheckInterval time.Duration
+	Logger             zerolog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Files the Manager keeps at the top of each log directory.
+const (
+	// cleanShutdownFile marks a directory whose logs were all closed
+	// cleanly: the next start trusts their index files and skips
+	// recovery. It is removed as soon as the directory is opened, so a
+	// crash after that is always followed by a recovery.
+	cleanShutdownFile = ".samsa_clean_shutdown"
+	// lockFile is held with flock while a broker uses the directory.
+	lockFile = ".lock"
+	// deleteDirSuffix ends the name of a partition directory that is
+	// being deleted.
+	deleteDirSuffix = "-delete"
+)
+
+// Manager owns every partition log of the broker: it finds them in the
+// log directories, opens and deletes them, and runs retention, time-based
+// flushes and checkpoints in the background.
+type Manager struct {
+	cfg ManagerConfig
+	env *logEnv
+
+	mu        sync.Mutex
+	logs      map[TopicPartition]*Log
+	found     map[TopicPartition]string // on disk, not opened yet: partition directory
+	clean     map[string]bool           // log directory -> last shutdown was clean
+	locks     []*os.File
+	closed    bool
+	stop      chan struct{}
+	loops     sync.WaitGroup // background loops
+	tasks     sync.WaitGroup // background tasks (segment flushes, directory deletions)
+	timers    map[*time.Timer]struct{}
+	timerMu   sync.Mutex
+	stopTimer bool
+}
+
+// OpenManager locks the log directories and scans them for partition
+// logs. Logs are opened (and recovered) by Open.
+func OpenManager(cfg ManagerConfig) (*Manager, error) {
+	if len(cfg.Dirs) == 0 {
+		return nil, errors.New("no log directories")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	m := &Manager{
+		cfg:    cfg,
+		logs:   make(map[TopicPartition]*Log),
+		found:  make(map[TopicPartition]string),
+		clean:  make(map[string]bool),
+		stop:   make(chan struct{}),
+		timers: make(map[*time.Timer]struct{}),
+	}
+	m.env = &logEnv{now: cfg.Now, background: m.background, removeLater: m.removeLater}
+	for _, dir := range cfg.Dirs {
+		if err := m.openDir(dir); err != nil {
+			m.releaseLocks()
+			return nil, err
+		}
+	}
+	if cfg.RetentionCheckInterval > 0 {
+		m.loops.Add(1)
+		go m.every(cfg.RetentionCheckInterval, m.enforceRetention)
+	}
+	if cfg.FlushCheckInterval > 0 {
+		m.loops.Add(1)
+		go m.every(cfg.FlushCheckInterval, m.flushAndCheckpoint)
+	}
+	return m, nil
+}
+
+func (m *Manager) openDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("log directory %s: %w", dir, err)
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("log directory %s: %w", dir, err)
+	}
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		lock.Close()
+		return fmt.Errorf("log directory %s is in use by another process (%w)", dir, err)
+	}
+	m.locks = append(m.locks, lock)
+
+	marker := filepath.Join(dir, cleanShutdownFile)
+	if _, err := os.Stat(marker); err == nil {
+		m.clean[dir] = true
+		if err := os.Remove(marker); err != nil {
+			return fmt.Errorf("remove %s: %w", marker, err)
+		}
+		if err := syncDir(dir); err != nil {
+			return err
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("list %s: %w", dir, err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		name := e.Name()
+		path := filepath.Join(dir, name)
+		if strings.HasSuffix(name, deleteDirSuffix) {
+			m.background(func() { os.RemoveAll(path) })
+			continue
+		}
+		tp, ok := parsePartitionDir(name)
+		if !ok {
+			continue
+		}
+		if other, dup := m.found[tp]; dup {
+			return fmt.Errorf("partition %s is in two log directories: %s and %s", tp, other, path)
+		}
+		m.found[tp] = path
+	}
+	return nil
+}
+
+// parsePartitionDir splits "<topic>-<partition>"; topics may contain '-'.
+func parsePartitionDir(name string) (TopicPartition, bool) {
+	i := strings.LastIndexByte(name, '-')
+	if i <= 0 {
+		return TopicPartition{}, false
+	}
+	p, err := strconv.ParseInt(name[i+1:], 10, 32)
+	if err != nil || p < 0 {
+		return TopicPartition{}, false
+	}
+	return TopicPartition{Topic: name[:i], Partition: int32(p)}, true
+}
+
+// Open returns the log of a partition, opening it from disk or creating it.
+// A directory on disk that belongs to another topic ID (a topic deleted
+// and created again while the broker was away) is deleted first. An open
+// log gets cfg as its new configuration.
+func (m *Manager) Open(topic string, partition int32, topicID [16]byte, cfg Config) (*Log, error) {
+	tp := TopicPartition{Topic: topic, Partition: partition}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	if l, ok := m.logs[tp]; ok {
+		l.UpdateConfig(cfg)
+		return l, nil
+	}
+	dir, onDisk := m.found[tp]
+	clean := false
+	if onDisk {
+		delete(m.found, tp)
+		if id, ok := readTopicID(dir); ok && id != topicID {
+			m.cfg.Logger.Info().Str("partition", tp.String()).Msg("deleting the log of an older topic with the same name")
+			if err := m.deleteDir(dir); err != nil {
+				return nil, err
+			}
+			onDisk = false
+		} else {
+			clean = m.clean[filepath.Dir(dir)]
+		}
+	}
+	if !onDisk {
+		dir = filepath.Join(m.leastLoadedDir(), tp.String())
+	}
+	start := m.cfg.Now()
+	l, err := openLog(dir, tp, topicID, cfg, clean, m.env, m.cfg.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("open log %s: %w", tp, err)
+	}
+	if onDisk && !clean {
+		m.cfg.Logger.Info().Str("partition", tp.String()).Int64("log_end_offset", l.logEnd.Load()).
+			Dur("took", m.cfg.Now().Sub(start)).Msg("recovered log after an unclean shutdown")
+	}
+	m.logs[tp] = l
+	return l, nil
+}
+
+// leastLoadedDir is the log directory with the fewest partitions.
+func (m *Manager) leastLoadedDir() string {
+	count := make(map[string]int)
+	for _, l := range m.logs {
+		count[filepath.Dir(l.dir)]++
+	}
+	for _, dir := range m.found {
+		count[filepath.Dir(dir)]++
+	}
+	best := m.cfg.Dirs[0]
+	for _, d := range m.cfg.Dirs[1:] {
+		if count[d] < count[best] {
+			best = d
+		}
+	}
+	return best
+}
+
+// Delete closes a partition's log and deletes its directory: it is renamed
+// at once and removed in the background.
+func (m *Manager) Delete(topic string, partition int32) error {
+	tp := TopicPartition{Topic: topic, Partition: partition}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	dir := ""
+	if l, ok := m.logs[tp]; ok {
+		l.abandon()
+		delete(m.logs, tp)
+		dir = l.dir
+	} else if d, ok := m.found[tp]; ok {
+		delete(m.found, tp)
+		dir = d
+	}
+	if dir == "" {
+		return nil
+	}
+	return m.deleteDir(dir)
+}
+
+func (m *Manager) deleteDir(dir string) error {
+	var suffix [8]byte
+	rand.Read(suffix[:])
+	doomed := dir + "." + hex.EncodeToString(suffix[:]) + deleteDirSuffix
+	if err := os.Rename(dir, doomed); err != nil {
+		return fmt.Errorf("delete %s: %w", dir, err)
+	}
+	if err := syncDir(filepath.Dir(dir)); err != nil {
+		return err
+	}
+	m.background(func() {
+		if err := os.RemoveAll(doomed); err != nil {
+			m.cfg.Logger.Error().Err(err).Str("dir", doomed).Msg("remove deleted partition")
+		}
+	})
+	return nil
+}
+
+// Existing lists every partition with a log, open or only on disk.
+func (m *Manager) Existing() []TopicPartition {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]TopicPartition, 0, len(m.logs)+len(m.found))
+	for tp := range m.logs {
+		out = append(out, tp)
+	}
+	for tp := range m.found {
+		out = append(out, tp)
+	}
+	slices.SortFunc(out, func(a, b TopicPartition) int {
+		if c := strings.Compare(a.Topic, b.Topic); c != 0 {
+			return c
+		}
+		return int(a.Partition - b.Partition)
+	})
+	return out
+}
+
+// Usage describes each log directory and its open partitions.
+func (m *Manager) Usage() []DirUsage {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]DirUsage, 0, len(m.cfg.Dirs))
+	for _, dir := range m.cfg.Dirs {
+		u := DirUsage{Dir: dir, TotalBytes: -1, UsableBytes: -1}
+		var st unix.Statfs_t
+		if err := unix.Statfs(dir, &st); err != nil {
+			u.Err = err
+		} else {
+			u.TotalBytes = int64(st.Blocks) * st.Bsize
+			u.UsableBytes = int64(st.Bavail) * st.Bsize
+		}
+		for tp, l := range m.logs {
+			if filepath.Dir(l.dir) == dir {
+				u.Partitions = append(u.Partitions, PartitionUsage{Topic: tp.Topic, Partition: tp.Partition, Size: l.Size()})
+			}
+		}
+		slices.SortFunc(u.Partitions, func(a, b PartitionUsage) int {
+			if c := strings.Compare(a.Topic, b.Topic); c != 0 {
+				return c
+			}
+			return int(a.Partition - b.Partition)
+		})
+		out = append(out, u)
+	}
+	return out
+}
+
+// openLogs snapshots the open logs.
+func (m *Manager) openLogs() []*Log {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]*Log, 0, len(m.logs))
+	for _, l := range m.logs {
+		out = append(out, l)
+	}
+	return out
+}
+
+func (m *Manager) every(interval time.Duration, fn func()) {
+	defer m.loops.Done()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-t.C:
+			fn()
+		}
+	}
+}
+
+func (m *Manager) enforceRetention() {
+	now := m.cfg.Now()
+	for _, l := range m.openLogs() {
+		if _, err := l.enforceRetention(now); err != nil && !errors.Is(err, ErrClosed) {
+			l.logger.Error().Err(err).Msg("retention")
+		}
+	}
+}
+
+// EnforceRetention runs one retention pass now (tests and tools).
+func (m *Manager) EnforceRetention() { m.enforceRetention() }
+
+func (m *Manager) flushAndCheckpoint() {
+	now := m.cfg.Now()
+	for _, l := range m.openLogs() {
+		if err := l.flushIfDue(now); err != nil && !errors.Is(err, ErrClosed) {
+			l.logger.Error().Err(err).Msg("flush")
+		}
+		if err := l.writeCheckpointIfChanged(); err != nil {
+			l.logger.Error().Err(err).Msg("write checkpoint")
+		}
+	}
+}
+
+// background runs fn on a goroutine Close waits for.
+func (m *Manager) background(fn func()) {
+	m.tasks.Add(1)
+	go func() {
+		defer m.tasks.Done()
+		fn()
+	}()
+}
+
+// removeLater deletes paths after delay; files still waiting when the
+// broker stops are removed by the next start.
+func (m *Manager) removeLater(delay time.Duration, paths []string) {
+	remove := func() {
+		for _, p := range paths {
+			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+				m.cfg.Logger.Warn().Err(err).Str("file", p).Msg("remove deleted segment file")
+			}
+		}
+	}
+	if delay <= 0 {
+		remove()
+		return
+	}
+	m.timerMu.Lock()
+	defer m.timerMu.Unlock()
+	if m.stopTimer {
+		return
+	}
+	var t *time.Timer
+	t = time.AfterFunc(delay, func() {
+		m.timerMu.Lock()
+		_, live := m.timers[t]
+		delete(m.timers, t)
+		m.timerMu.Unlock()
+		if live {
+			remove()
+		}
+	})
+	m.timers[t] = struct{}{}
+}
+
+// Close stops the background work and closes every log cleanly, then
+// marks each directory whose logs all closed cleanly, so the next start
+// skips recovery there.
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	close(m.stop)
+	logs := make([]*Log, 0, len(m.logs))
+	for _, l := range m.logs {
+		logs = append(logs, l)
+	}
+	m.mu.Unlock()
+
+	m.loops.Wait()
+	m.timerMu.Lock()
+	m.stopTimer = true
+	for t := range m.timers {
+		t.Stop()
+	}
+	m.timers = nil
+	m.timerMu.Unlock()
+
+	failed := make(map[string]bool)
+	var errs []error
+	for _, l := range logs {
+		if err := l.close(); err != nil {
+			failed[filepath.Dir(l.dir)] = true
+			errs = append(errs, fmt.Errorf("close %s: %w", l.tp, err))
+		}
+	}
+	m.tasks.Wait()
+	for _, dir := range m.cfg.Dirs {
+		if failed[dir] {
+			continue
+		}
+		marker := filepath.Join(dir, cleanShutdownFile)
+		if err := os.WriteFile(marker, nil, 0o644); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := syncDir(dir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	m.releaseLocks()
+	return errors.Join(errs...)
+}
+
+func (m *Manager) releaseLocks() {
+	for _, f := range m.locks {
+		unix.Flock(int(f.Fd()), unix.LOCK_UN)
+		f.Close()
+	}
+	m.locks = nil
+}
+
+// Topic IDs are written as Kafka writes them: base64url without padding.
+
+func encodeTopicID(id [16]byte) string { return base64.RawURLEncoding.EncodeToString(id[:]) }
+
+func decodeTopicID(s string) ([16]byte, bool) {
+	var id [16]byte
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(raw) != 16 {
+		return id, false
+	}
+	copy(id[:], raw)
+	return id, true
+}

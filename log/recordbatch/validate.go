@@ -1,0 +1,191 @@
+package recordbatch
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// Summary describes the batches of one produce request for a partition.
+type Summary struct {
+	Batches       int
+	Records       int
+	Transactional bool
+	Idempotent    bool
+	ProducerID    int64
+	ProducerEpoch int16
+	// MaxTimestamp is the largest batch max timestamp.
+	MaxTimestamp int64
+	// MinTimestamp is the smallest batch base timestamp.
+	MinTimestamp int64
+	Bytes        int
+}
+
+// Validate checks the record batch a producer sent for one partition
+// before they are appended verbatim: whole batches with consistent lengths
+// and no trailing bytes, magic v2, a valid CRC-32C, a known codec, no
+// control batches, a size within maxBatchBytes (max.message.bytes applies
+// to a batch as a whole), and records that decode (after decompression)
+// into exactly the count and offset deltas the header claims.
+func Validate(records []byte, maxBatchBytes int32) (Summary, error) {
+	s := Summary{ProducerID: -1, MinTimestamp: -1, MaxTimestamp: -1}
+	for rest := records; len(rest) > 0; {
+		h, err := ParseHeader(rest)
+		if err != nil {
+			return s, err
+		}
+		size := h.TotalSize()
+		if size > int64(len(rest)) {
+			return s, fmt.Errorf("%w: batch %d claims %d bytes, %d are left", ErrCorrupt, s.Batches, size, len(rest))
+		}
+		if size > int64(maxBatchBytes) {
+			return s, fmt.Errorf("%w: batch of %d bytes exceeds max.message.bytes %d", ErrBatchTooLarge, size, maxBatchBytes)
+		}
+		batch := rest[:size]
+		rest = rest[size:]
+		if !CRCValid(batch) {
+			return s, fmt.Errorf("%w: CRC-32C of batch %d does not match its contents", ErrCorrupt, s.Batches)
+		}
+		if err := checkBatch(h, batch); err != nil {
+			return s, err
+		}
+		if s.Batches == 1 {
+			// As Kafka: a v3+ produce request carries exactly one
+			// batch per partition.
+			return s, fmt.Errorf("%w: a produce request may hold only one record batch per partition", ErrInvalidRecord)
+		}
+		if s.Batches == 0 {
+			s.ProducerID, s.ProducerEpoch = h.ProducerID, h.ProducerEpoch
+			s.MinTimestamp = h.BaseTimestamp
+		}
+		s.Batches++
+		s.Records += int(h.RecordCount)
+		s.Bytes += int(size)
+		s.Transactional = s.Transactional || h.Transactional()
+		s.Idempotent = s.Idempotent || h.Idempotent()
+		s.MaxTimestamp = h.MaxTimestamp
+	}
+	if s.Batches == 0 {
+		return s, fmt.Errorf("%w: no record batch", ErrCorrupt)
+	}
+	return s, nil
+}
+
+// checkBatch checks one batch's header fields and records.
+func checkBatch(h Header, batch []byte) error {
+	if h.Control() {
+		return fmt.Errorf("%w: producers may not write control batches", ErrInvalidRecord)
+	}
+	if c := h.Compression(); c > CompressionZstd {
+		return fmt.Errorf("%w: codec %d", ErrUnsupportedCompression, c)
+	}
+	if h.RecordCount <= 0 {
+		return fmt.Errorf("%w: batch holds %d records", ErrInvalidRecord, h.RecordCount)
+	}
+	if h.LastOffsetDelta != h.RecordCount-1 {
+		return fmt.Errorf("%w: last offset delta %d for %d records", ErrInvalidRecord, h.LastOffsetDelta, h.RecordCount)
+	}
+	body := batch[HeaderSize:]
+	if h.Compression() == CompressionNone {
+		return checkRecords(body, h.RecordCount)
+	}
+	raw, release, err := decompress(h.Compression(), body, maxDecompressed(h.RecordCount, len(body)))
+	if err != nil {
+		return err
+	}
+	defer release()
+	return checkRecords(raw, h.RecordCount)
+}
+
+// maxDecompressed bounds what a compressed batch may expand to, so a
+// decompression bomb fails instead of exhausting memory: Kafka's default
+// batch limit is 1 MiB compressed, and real data rarely compresses more
+// than 50:1.
+func maxDecompressed(records int32, compressed int) int {
+	return max(256*compressed, 64<<10) + int(records)*16
+}
+
+// checkRecords walks count records in b (uncompressed) and checks their
+// framing: length, attributes, timestamp delta, offset delta (which must
+// count up from 0), key, value and headers. It does not allocate.
+func checkRecords(b []byte, count int32) error {
+	for i := int32(0); i < count; i++ {
+		length, n := binary.Varint(b)
+		if n <= 0 || length < 0 || length > int64(len(b)-n) {
+			return fmt.Errorf("%w: record %d has a bad length", ErrCorrupt, i)
+		}
+		rec := b[n : n+int(length)]
+		b = b[n+int(length):]
+		if err := checkRecord(rec, i); err != nil {
+			return err
+		}
+	}
+	if len(b) != 0 {
+		return fmt.Errorf("%w: %d bytes after the %d records the header counts", ErrCorrupt, len(b), count)
+	}
+	return nil
+}
+
+func checkRecord(r []byte, index int32) error {
+	bad := func(what string) error {
+		return fmt.Errorf("%w: record %d: %s", ErrInvalidRecord, index, what)
+	}
+	if len(r) < 1 {
+		return bad("empty")
+	}
+	r = r[1:] // attributes
+	var ok bool
+	if _, r, ok = varint(r); !ok {
+		return bad("timestamp delta")
+	}
+	var delta int64
+	if delta, r, ok = varint(r); !ok {
+		return bad("offset delta")
+	}
+	if delta != int64(index) {
+		return bad(fmt.Sprintf("offset delta %d, expected %d", delta, index))
+	}
+	if r, ok = skipBytes(r); !ok {
+		return bad("key")
+	}
+	if r, ok = skipBytes(r); !ok {
+		return bad("value")
+	}
+	var headers int64
+	if headers, r, ok = varint(r); !ok || headers < 0 {
+		return bad("header count")
+	}
+	for j := int64(0); j < headers; j++ {
+		var klen int64
+		if klen, r, ok = varint(r); !ok || klen < 0 || klen > int64(len(r)) {
+			return bad("header key")
+		}
+		r = r[klen:]
+		if r, ok = skipBytes(r); !ok {
+			return bad("header value")
+		}
+	}
+	if len(r) != 0 {
+		return bad(fmt.Sprintf("%d bytes after the headers", len(r)))
+	}
+	return nil
+}
+
+func varint(b []byte) (int64, []byte, bool) {
+	v, n := binary.Varint(b)
+	if n <= 0 {
+		return 0, nil, false
+	}
+	return v, b[n:], true
+}
+
+// skipBytes skips a varint-length byte string; -1 is null.
+func skipBytes(b []byte) ([]byte, bool) {
+	l, b, ok := varint(b)
+	if !ok || l < -1 || l > int64(len(b)) {
+		return nil, false
+	}
+	if l > 0 {
+		b = b[l:]
+	}
+	return b, true
+}

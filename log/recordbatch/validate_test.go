@@ -1,0 +1,133 @@
+package recordbatch_test
+
+import (
+	"encoding/binary"
+	"errors"
+	"testing"
+
+	"github.com/samsa-io/samsa/log/recordbatch"
+	"github.com/samsa-io/samsa/log/recordbatch/batchtest"
+)
+
+func sample(codec int) []byte {
+	b := batchtest.Batch{ProducerID: 7, ProducerEpoch: 1, BaseSequence: 0, Codec: codec}
+	for i := 0; i < 50; i++ {
+		b.Records = append(b.Records, batchtest.Record{
+			Key:       []byte{byte(i)},
+			Value:     []byte("value value value value"),
+			Timestamp: 1_700_000_000_000 + int64(i),
+			Headers:   []batchtest.Header{{Key: "h", Value: []byte{1, 2}}, {Key: "null", Value: nil}},
+		})
+	}
+	b.Records[3].Key, b.Records[4].Value = nil, nil
+	return b.Bytes()
+}
+
+func TestEveryCodecValidates(t *testing.T) {
+	for name, codec := range map[string]int{"none": batchtest.None, "gzip": batchtest.Gzip, "snappy raw": batchtest.Snappy,
+		"snappy xerial": batchtest.SnappyXerial, "lz4": batchtest.LZ4, "zstd": batchtest.Zstd} {
+		t.Run(name, func(t *testing.T) {
+			s, err := recordbatch.Validate(sample(codec), 1<<20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Records != 50 || s.Batches != 1 || !s.Idempotent || s.ProducerID != 7 || s.Transactional {
+				t.Fatalf("summary %+v", s)
+			}
+		})
+	}
+}
+
+// fixCRC recomputes the CRC after a test changed covered bytes, so the
+// check under test is the one that fails.
+func fixCRC(b []byte) []byte {
+	binary.BigEndian.PutUint32(b[17:], crc(b[21:]))
+	return b
+}
+
+func TestRejectedBatches(t *testing.T) {
+	cases := map[string]struct {
+		mutate func([]byte) []byte
+		want   error
+	}{
+		"flipped payload byte": {func(b []byte) []byte { b[len(b)-3] ^= 0xff; return b }, recordbatch.ErrCorrupt},
+		"truncated":            {func(b []byte) []byte { return b[:len(b)-1] }, recordbatch.ErrCorrupt},
+		"trailing garbage":     {func(b []byte) []byte { return append(b, 1, 2, 3) }, recordbatch.ErrCorrupt},
+		"short header":         {func(b []byte) []byte { return b[:40] }, recordbatch.ErrCorrupt},
+		"magic 1":              {func(b []byte) []byte { b[16] = 1; return b }, recordbatch.ErrCorrupt},
+		"two batches":          {func(b []byte) []byte { return append(b, b...) }, recordbatch.ErrInvalidRecord},
+		"unknown codec": {func(b []byte) []byte {
+			b[22] = b[22]&^7 | 6
+			return fixCRC(b)
+		}, recordbatch.ErrUnsupportedCompression},
+		"count too high": {func(b []byte) []byte {
+			binary.BigEndian.PutUint32(b[57:], 51)
+			binary.BigEndian.PutUint32(b[23:], 50)
+			return fixCRC(b)
+		}, recordbatch.ErrCorrupt},
+		"count too low": {func(b []byte) []byte {
+			binary.BigEndian.PutUint32(b[57:], 49)
+			binary.BigEndian.PutUint32(b[23:], 48)
+			return fixCRC(b)
+		}, recordbatch.ErrCorrupt},
+		"last offset delta mismatch": {func(b []byte) []byte {
+			binary.BigEndian.PutUint32(b[23:], 10)
+			return fixCRC(b)
+		}, recordbatch.ErrInvalidRecord},
+		"control batch": {func(b []byte) []byte { b[22] |= 0x20; return fixCRC(b) }, recordbatch.ErrInvalidRecord},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := recordbatch.Validate(tc.mutate(sample(batchtest.None)), 1<<20)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+		})
+	}
+	t.Run("corrupt compressed payload", func(t *testing.T) {
+		b := sample(batchtest.Zstd)
+		b[70] ^= 0xff
+		_, err := recordbatch.Validate(fixCRC(b), 1<<20)
+		if !errors.Is(err, recordbatch.ErrCorrupt) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("too large", func(t *testing.T) {
+		b := sample(batchtest.None)
+		_, err := recordbatch.Validate(b, int32(len(b)-1))
+		if !errors.Is(err, recordbatch.ErrBatchTooLarge) {
+			t.Fatalf("err = %v", err)
+		}
+		if _, err := recordbatch.Validate(b, int32(len(b))); err != nil {
+			t.Fatalf("exactly max.message.bytes: %v", err)
+		}
+	})
+}
+
+func TestValidateUncompressedDoesNotAllocate(t *testing.T) {
+	b := sample(batchtest.None)
+	if n := testing.AllocsPerRun(100, func() { recordbatch.Validate(b, 1<<20) }); n != 0 {
+		t.Fatalf("%v allocations per validation", n)
+	}
+}
+
+func TestDecompressionBombIsRefused(t *testing.T) {
+	big := make([]byte, 64<<20) // zeros compress ~1000:1
+	b := batchtest.Batch{ProducerID: -1, BaseSequence: -1, Codec: batchtest.Zstd,
+		Records: []batchtest.Record{{Value: big}}}
+	raw := b.Bytes()
+	if _, err := recordbatch.Validate(raw, 1<<30); !errors.Is(err, recordbatch.ErrCorrupt) {
+		t.Fatalf("err = %v for %d compressed bytes expanding to 64 MiB", err, len(raw))
+	}
+}
+
+func BenchmarkValidateUncompressed(b *testing.B) {
+	batch := sample(batchtest.None)
+	b.SetBytes(int64(len(batch)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := recordbatch.Validate(batch, 1<<20); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
