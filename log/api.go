@@ -64,6 +64,12 @@ type Config struct {
 	Compact bool
 	// ProducerIDExpiration is producer.id.expiration.ms.
 	ProducerIDExpiration time.Duration
+
+	// Compaction (cleanup.policy=compact).
+	MinCleanableDirtyRatio float64       // min.cleanable.dirty.ratio
+	MinCompactionLag       time.Duration // min.compaction.lag.ms
+	MaxCompactionLag       time.Duration // max.compaction.lag.ms; huge = never forces a pass
+	DeleteRetention        time.Duration // delete.retention.ms: how long tombstones outlive their first cleaning
 }
 
 // rollJitter picks a segment's random roll jitter (segment.jitter.ms).

@@ -35,14 +35,18 @@ type Log struct {
 	logger  zerolog.Logger
 	env     *logEnv
 
-	mu               sync.Mutex
-	cfg              Config
-	closed           bool
-	epochs           *epochCache
-	producers        *producerState
-	recoveryPoint    int64     // every offset below is fsynced
-	unflushedRecords int64     // records appended since the last flush
-	firstUnflushed   time.Time // zero when everything is flushed
+	mu            sync.Mutex
+	cfg           Config
+	closed        bool
+	epochs        *epochCache
+	producers     *producerState
+	recoveryPoint int64 // every offset below is fsynced
+	cleanerOffset int64 // first offset not yet compacted (cleaner.go)
+	// nextDeleteHorizon is when the oldest tombstone may go (-1: none);
+	// unknown after a restart, so 0: the cleaner looks once.
+	nextDeleteHorizon int64
+	unflushedRecords  int64     // records appended since the last flush
+	firstUnflushed    time.Time // zero when everything is flushed
 
 	checkpointMu   sync.Mutex // serialises writes of the checkpoint file
 	lastCheckpoint checkpoint // what the file holds (checkpointMu)
@@ -73,6 +77,7 @@ type checkpoint struct {
 	recoveryPoint  int64
 	logStartOffset int64
 	highWatermark  int64
+	cleanerOffset  int64
 }
 
 func readCheckpoint(dir string) (checkpoint, error) {
@@ -101,6 +106,8 @@ func readCheckpoint(dir string) (checkpoint, error) {
 			c.logStartOffset = n
 		case "high-watermark":
 			c.highWatermark = n
+		case "cleaner-offset":
+			c.cleanerOffset = n
 		}
 	}
 	return c, nil
@@ -128,12 +135,13 @@ func (l *Log) checkpointIf(always bool) error {
 }
 
 func (l *Log) currentCheckpoint() checkpoint {
-	return checkpoint{recoveryPoint: l.recoveryPoint, logStartOffset: l.logStart.Load(), highWatermark: l.highWatermark.Load()}
+	return checkpoint{recoveryPoint: l.recoveryPoint, logStartOffset: l.logStart.Load(), highWatermark: l.highWatermark.Load(), cleanerOffset: l.cleanerOffset}
 }
 
 // storeCheckpoint writes c; the caller holds checkpointMu.
 func (l *Log) storeCheckpoint(c checkpoint) error {
-	data := fmt.Sprintf("recovery-point %d\nlog-start-offset %d\nhigh-watermark %d\n", c.recoveryPoint, c.logStartOffset, c.highWatermark)
+	data := fmt.Sprintf("recovery-point %d\nlog-start-offset %d\nhigh-watermark %d\ncleaner-offset %d\n",
+		c.recoveryPoint, c.logStartOffset, c.highWatermark, c.cleanerOffset)
 	if err := writeFileAtomic(filepath.Join(l.dir, checkpointFile), []byte(data)); err != nil {
 		return err
 	}
@@ -149,6 +157,9 @@ func openLog(dir string, tp TopicPartition, topicID [16]byte, cfg Config, clean 
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
 	if err := l.removeLeftovers(); err != nil {
+		return nil, err
+	}
+	if err := l.completeSwaps(); err != nil {
 		return nil, err
 	}
 	cp, err := readCheckpoint(dir)
@@ -171,6 +182,7 @@ func openLog(dir string, tp TopicPartition, topicID [16]byte, cfg Config, clean 
 	l.logStart.Store(min(max(cp.logStartOffset, segs[0].baseOffset), leo))
 	l.highWatermark.Store(min(max(cp.highWatermark, l.logStart.Load()), leo))
 	l.recoveryPoint = min(cp.recoveryPoint, leo)
+	l.cleanerOffset = min(cp.cleanerOffset, leo)
 	l.lastCheckpoint = cp
 
 	truncated := l.epochs.truncateFromEnd(leo)
@@ -656,6 +668,7 @@ func (l *Log) TruncateTo(offset int64) error {
 	l.logEnd.Store(end)
 	l.highWatermark.Store(min(l.highWatermark.Load(), end))
 	l.recoveryPoint = min(l.recoveryPoint, end)
+	l.cleanerOffset = min(l.cleanerOffset, end)
 	if l.epochs.truncateFromEnd(end) {
 		if err := l.epochs.persist(); err != nil {
 			return err
@@ -684,6 +697,7 @@ func (l *Log) truncateFullyLocked(offset int64) error {
 	l.logEnd.Store(offset)
 	l.highWatermark.Store(offset)
 	l.recoveryPoint = offset
+	l.cleanerOffset = offset
 	l.epochs.entries = nil
 	if err := l.epochs.persist(); err != nil {
 		return err

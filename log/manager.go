@@ -31,6 +31,13 @@ type ManagerConfig struct {
 	Logger             zerolog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// CleanerBackoff is log.cleaner.backoff.ms: how long the cleaner
+	// sleeps when no compacted log needs cleaning. Zero disables the
+	// cleaner (log.cleaner.enable=false).
+	CleanerBackoff time.Duration
+	// CleanerMaxKeys bounds the keys one cleaning pass maps
+	// (log.cleaner.dedupe.buffer.size); zero means 1<<20.
+	CleanerMaxKeys int
 }
 
 // Files the Manager keeps at the top of each log directory.
@@ -99,6 +106,13 @@ func OpenManager(cfg ManagerConfig) (*Manager, error) {
 	if cfg.FlushCheckInterval > 0 {
 		m.loops.Add(1)
 		go m.every(cfg.FlushCheckInterval, m.flushAndCheckpoint)
+	}
+	if cfg.CleanerMaxKeys <= 0 {
+		m.cfg.CleanerMaxKeys = 1 << 20
+	}
+	if cfg.CleanerBackoff > 0 {
+		m.loops.Add(1)
+		go m.every(cfg.CleanerBackoff, m.cleanUntilNothingIsDue)
 	}
 	return m, nil
 }
@@ -348,6 +362,44 @@ func (m *Manager) enforceRetention() {
 	for _, l := range m.openLogs() {
 		if _, err := l.enforceRetention(now); err != nil && !errors.Is(err, ErrClosed) {
 			l.logger.Error().Err(err).Msg("retention")
+		}
+	}
+}
+
+// cleanUntilNothingIsDue compacts the dirtiest log due a pass, again and
+// again, until no compacted log is due; one log at a time, as Kafka's
+// single cleaner thread does.
+func (m *Manager) cleanUntilNothingIsDue() {
+	for {
+		select {
+		case <-m.stop:
+			return
+		default:
+		}
+		now := m.cfg.Now()
+		var dirtiest *Log
+		best := -1.0
+		for _, l := range m.openLogs() {
+			if ratio, due := l.needsCleaning(now); due && ratio > best {
+				dirtiest, best = l, ratio
+			}
+		}
+		if dirtiest == nil {
+			return
+		}
+		stats, err := dirtiest.Clean(now, m.cfg.CleanerMaxKeys)
+		switch {
+		case errors.Is(err, ErrClosed), errors.Is(err, errCleaningAborted):
+			return // try again after the backoff
+		case err != nil:
+			dirtiest.logger.Error().Err(err).Msg("log cleaner")
+			return
+		default:
+			dirtiest.logger.Info().Int("segments", stats.Segments).Int64("bytes_before", stats.BytesBefore).
+				Int64("bytes_after", stats.BytesAfter).Int64("records_removed", stats.RecordsRemoved).Msg("compacted")
+			if stats.Segments == 0 {
+				return
+			}
 		}
 	}
 }

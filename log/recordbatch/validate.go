@@ -3,6 +3,7 @@ package recordbatch
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 )
 
 // Summary describes the batches of one produce request for a partition.
@@ -13,11 +14,14 @@ type Summary struct {
 	Idempotent    bool
 	ProducerID    int64
 	ProducerEpoch int16
-	// MaxTimestamp is the largest batch max timestamp.
-	MaxTimestamp int64
-	// MinTimestamp is the smallest batch base timestamp.
+	// MinTimestamp and MaxTimestamp are the smallest and largest record
+	// timestamps (CreateTime), for message.timestamp.before.max.ms and
+	// message.timestamp.after.max.ms.
 	MinTimestamp int64
+	MaxTimestamp int64
 	Bytes        int
+	// NullKeys: some record has no key, which a compacted topic refuses.
+	NullKeys bool
 }
 
 // Validate checks the record batch a producer sent for one partition
@@ -45,7 +49,8 @@ func Validate(records []byte, maxBatchBytes int32) (Summary, error) {
 		if !CRCValid(batch) {
 			return s, fmt.Errorf("%w: CRC-32C of batch %d does not match its contents", ErrCorrupt, s.Batches)
 		}
-		if err := checkBatch(h, batch); err != nil {
+		minTs, maxTs, nullKeys, err := checkBatch(h, batch)
+		if err != nil {
 			return s, err
 		}
 		if s.Batches == 1 {
@@ -55,14 +60,14 @@ func Validate(records []byte, maxBatchBytes int32) (Summary, error) {
 		}
 		if s.Batches == 0 {
 			s.ProducerID, s.ProducerEpoch = h.ProducerID, h.ProducerEpoch
-			s.MinTimestamp = h.BaseTimestamp
+			s.MinTimestamp, s.MaxTimestamp = minTs, maxTs
 		}
 		s.Batches++
 		s.Records += int(h.RecordCount)
 		s.Bytes += int(size)
 		s.Transactional = s.Transactional || h.Transactional()
 		s.Idempotent = s.Idempotent || h.Idempotent()
-		s.MaxTimestamp = h.MaxTimestamp
+		s.NullKeys = s.NullKeys || nullKeys
 	}
 	if s.Batches == 0 {
 		return s, fmt.Errorf("%w: no record batch", ErrCorrupt)
@@ -70,30 +75,35 @@ func Validate(records []byte, maxBatchBytes int32) (Summary, error) {
 	return s, nil
 }
 
-// checkBatch checks one batch's header fields and records.
-func checkBatch(h Header, batch []byte) error {
+// checkBatch checks one batch's header fields and records, and returns
+// the smallest and largest record timestamps.
+func checkBatch(h Header, batch []byte) (minTs, maxTs int64, nullKeys bool, err error) {
 	if h.Control() {
-		return fmt.Errorf("%w: producers may not write control batches", ErrInvalidRecord)
+		return 0, 0, false, fmt.Errorf("%w: producers may not write control batches", ErrInvalidRecord)
 	}
 	if c := h.Compression(); c > CompressionZstd {
-		return fmt.Errorf("%w: codec %d", ErrUnsupportedCompression, c)
+		return 0, 0, false, fmt.Errorf("%w: codec %d", ErrUnsupportedCompression, c)
 	}
 	if h.RecordCount <= 0 {
-		return fmt.Errorf("%w: batch holds %d records", ErrInvalidRecord, h.RecordCount)
+		return 0, 0, false, fmt.Errorf("%w: batch holds %d records", ErrInvalidRecord, h.RecordCount)
 	}
 	if h.LastOffsetDelta != h.RecordCount-1 {
-		return fmt.Errorf("%w: last offset delta %d for %d records", ErrInvalidRecord, h.LastOffsetDelta, h.RecordCount)
+		return 0, 0, false, fmt.Errorf("%w: last offset delta %d for %d records", ErrInvalidRecord, h.LastOffsetDelta, h.RecordCount)
 	}
 	body := batch[HeaderSize:]
-	if h.Compression() == CompressionNone {
-		return checkRecords(body, h.RecordCount)
+	if h.Compression() != CompressionNone {
+		raw, release, err := decompress(h.Compression(), body, maxDecompressed(h.RecordCount, len(body)))
+		if err != nil {
+			return 0, 0, false, err
+		}
+		defer release()
+		body = raw
 	}
-	raw, release, err := decompress(h.Compression(), body, maxDecompressed(h.RecordCount, len(body)))
+	minDelta, maxDelta, nullKeys, err := checkRecords(body, h.RecordCount)
 	if err != nil {
-		return err
+		return 0, 0, false, err
 	}
-	defer release()
-	return checkRecords(raw, h.RecordCount)
+	return h.BaseTimestamp + minDelta, h.BaseTimestamp + maxDelta, nullKeys, nil
 }
 
 // maxDecompressed bounds what a compressed batch may expand to, so a
@@ -106,35 +116,42 @@ func maxDecompressed(records int32, compressed int) int {
 
 // checkRecords walks count records in b (uncompressed) and checks their
 // framing: length, attributes, timestamp delta, offset delta (which must
-// count up from 0), key, value and headers. It does not allocate.
-func checkRecords(b []byte, count int32) error {
+// count up from 0), key, value and headers. It returns the smallest and
+// largest timestamp deltas and does not allocate.
+func checkRecords(b []byte, count int32) (minDelta, maxDelta int64, nullKeys bool, err error) {
+	minDelta, maxDelta = math.MaxInt64, math.MinInt64
 	for i := int32(0); i < count; i++ {
 		length, n := binary.Varint(b)
 		if n <= 0 || length < 0 || length > int64(len(b)-n) {
-			return fmt.Errorf("%w: record %d has a bad length", ErrCorrupt, i)
+			return 0, 0, false, fmt.Errorf("%w: record %d has a bad length", ErrCorrupt, i)
 		}
 		rec := b[n : n+int(length)]
 		b = b[n+int(length):]
-		if err := checkRecord(rec, i); err != nil {
-			return err
+		delta, nullKey, err := checkRecord(rec, i)
+		if err != nil {
+			return 0, 0, false, err
 		}
+		minDelta, maxDelta = min(minDelta, delta), max(maxDelta, delta)
+		nullKeys = nullKeys || nullKey
 	}
 	if len(b) != 0 {
-		return fmt.Errorf("%w: %d bytes after the %d records the header counts", ErrCorrupt, len(b), count)
+		return 0, 0, false, fmt.Errorf("%w: %d bytes after the %d records the header counts", ErrCorrupt, len(b), count)
 	}
-	return nil
+	return minDelta, maxDelta, nullKeys, nil
 }
 
-func checkRecord(r []byte, index int32) error {
-	bad := func(what string) error {
-		return fmt.Errorf("%w: record %d: %s", ErrInvalidRecord, index, what)
+// checkRecord checks one record's framing and returns its timestamp
+// delta and whether its key is null.
+func checkRecord(r []byte, index int32) (int64, bool, error) {
+	bad := func(what string) (int64, bool, error) {
+		return 0, false, fmt.Errorf("%w: record %d: %s", ErrInvalidRecord, index, what)
 	}
 	if len(r) < 1 {
 		return bad("empty")
 	}
 	r = r[1:] // attributes
-	var ok bool
-	if _, r, ok = varint(r); !ok {
+	tsDelta, r, ok := varint(r)
+	if !ok {
 		return bad("timestamp delta")
 	}
 	var delta int64
@@ -144,6 +161,7 @@ func checkRecord(r []byte, index int32) error {
 	if delta != int64(index) {
 		return bad(fmt.Sprintf("offset delta %d, expected %d", delta, index))
 	}
+	nullKey := len(r) > 0 && r[0] == 1 // varint -1
 	if r, ok = skipBytes(r); !ok {
 		return bad("key")
 	}
@@ -167,7 +185,7 @@ func checkRecord(r []byte, index int32) error {
 	if len(r) != 0 {
 		return bad(fmt.Sprintf("%d bytes after the headers", len(r)))
 	}
-	return nil
+	return tsDelta, nullKey, nil
 }
 
 func varint(b []byte) (int64, []byte, bool) {

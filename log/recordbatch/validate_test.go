@@ -3,6 +3,8 @@ package recordbatch_test
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/samsa-io/samsa/log/recordbatch"
@@ -129,5 +131,51 @@ func BenchmarkValidateUncompressed(b *testing.B) {
 		if _, err := recordbatch.Validate(batch, 1<<20); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestRecompressKeepsEveryRecordUnderEveryCodec(t *testing.T) {
+	codecs := []int{batchtest.None, batchtest.Gzip, batchtest.Snappy, batchtest.LZ4, batchtest.Zstd}
+	for _, from := range codecs {
+		for _, to := range codecs {
+			src := sample(from)
+			out, err := recordbatch.Recompress(src, to)
+			if err != nil {
+				t.Fatalf("%d -> %d: %v", from, to, err)
+			}
+			s, err := recordbatch.Validate(out, 1<<20)
+			if err != nil {
+				t.Fatalf("%d -> %d: recompressed batch is invalid: %v", from, to, err)
+			}
+			h, _ := recordbatch.ParseHeader(out)
+			if h.Compression() != to || s.Records != 50 || s.ProducerID != 7 {
+				t.Fatalf("%d -> %d: codec %d, %d records, producer %d", from, to, h.Compression(), s.Records, s.ProducerID)
+			}
+			var want, got []string
+			recordbatch.Records(src, func(r recordbatch.Record) bool {
+				want = append(want, fmt.Sprintf("%d %d %q %q %x", r.Offset, r.Timestamp, r.Key, r.Value, r.Headers))
+				return true
+			})
+			recordbatch.Records(out, func(r recordbatch.Record) bool {
+				got = append(got, fmt.Sprintf("%d %d %q %q %x", r.Offset, r.Timestamp, r.Key, r.Value, r.Headers))
+				return true
+			})
+			if strings.Join(want, "\n") != strings.Join(got, "\n") {
+				t.Fatalf("%d -> %d: records differ after recompression", from, to)
+			}
+		}
+	}
+}
+
+func TestValidateReportsTheRecordTimestampRange(t *testing.T) {
+	b := batchtest.Batch{ProducerID: -1, BaseSequence: -1, Records: []batchtest.Record{
+		{Value: []byte("a"), Timestamp: 500}, {Value: []byte("b"), Timestamp: 100}, {Value: []byte("c"), Timestamp: 900},
+	}}
+	s, err := recordbatch.Validate(b.Bytes(), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.MinTimestamp != 100 || s.MaxTimestamp != 900 {
+		t.Fatalf("timestamp range %d-%d, want 100-900", s.MinTimestamp, s.MaxTimestamp)
 	}
 }
