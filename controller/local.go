@@ -320,6 +320,9 @@ func (s *LocalStore) placeReplicas(partitions int32, rf int16, explicit [][]int3
 	if partitions < 1 {
 		return nil, fmt.Errorf("%w: %d; a topic needs at least 1", ErrInvalidPartitions, partitions)
 	}
+	if int64(first)+int64(partitions) > MaxPartitionsPerTopic {
+		return nil, fmt.Errorf("%w: a topic may have at most %d partitions", ErrInvalidPartitions, MaxPartitionsPerTopic)
+	}
 	if rf < 1 {
 		return nil, fmt.Errorf("%w: %d; it must be at least 1", ErrInvalidReplication, rf)
 	}

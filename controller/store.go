@@ -26,6 +26,10 @@ var (
 	ErrInvalidTopicName     = errors.New("invalid topic name")                // INVALID_TOPIC_EXCEPTION
 )
 
+// MaxPartitionsPerTopic bounds a topic's partition count so one request
+// cannot make the broker allocate without limit; Kafka has no such limit.
+const MaxPartitionsPerTopic = 100_000
+
 // TopicID is a topic's UUID (KIP-516).
 type TopicID [16]byte
 

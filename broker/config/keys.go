@@ -167,7 +167,16 @@ var brokerKeys = []brokerKey{
 		doc:   "Convert batches to older formats for old consumers (accepted; Samsa serves magic v2 only).",
 		apply: setBool(func(b *Broker) *bool { return &b.LogMessageDownConversionEnable })},
 
-	// Compaction (accepted and reported; the log cleaner is not written yet).
+	// Compaction.
+	{name: "log.cleaner.enable", typ: TypeBoolean, def: text("true"),
+		doc:   "Run the log cleaner, which compacts topics with cleanup.policy=compact.",
+		apply: setBool(func(b *Broker) *bool { return &b.LogCleanerEnable })},
+	{name: "log.cleaner.backoff.ms", typ: TypeLong, def: text("15000"),
+		doc:   "How long the cleaner sleeps when no compacted log needs cleaning.",
+		apply: setMs(TypeLong, 1, time.Millisecond, func(b *Broker) *time.Duration { return &b.LogCleanerBackoff })},
+	{name: "log.cleaner.dedupe.buffer.size", typ: TypeLong, def: text("134217728"),
+		doc:   "Memory for the key map of one cleaning pass; a larger dirty section is cleaned over several passes.",
+		apply: setNum(TypeLong, 1<<20, math.MaxInt64, func(b *Broker) *int64 { return &b.LogCleanerDedupeBufferSize })},
 	{name: "log.cleaner.delete.retention.ms", typ: TypeLong, def: text("86400000"), dynamic: true,
 		doc:   "How long delete tombstones are kept in compacted topics.",
 		apply: setMs(TypeLong, 0, time.Millisecond, func(b *Broker) *time.Duration { return &b.LogCleanerDeleteRetention })},

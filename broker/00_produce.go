@@ -1,0 +1,199 @@
+package broker
+
+// Produce v3-v13. v3 is the first version carrying record batches v2, the
+// only message format Samsa stores (Kafka 4.0 dropped older ones too).
+// v13 names topics by ID (KIP-516).
+//
+// Each partition's records are validated (length, magic, CRC-32C, codec,
+// record count: recordbatch.Validate) and appended verbatim; the log
+// assigns offsets and runs the idempotent-producer sequence checks.
+// acks=0 gets no response at all, as in Kafka; acks must be -1, 0 or 1
+// (INVALID_REQUIRED_ACKS). A single broker is its partitions' whole ISR, so
+// acks=-1 is satisfied by the append unless min.insync.replicas asks for
+// more replicas than exist (NOT_ENOUGH_REPLICAS).
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	plog "github.com/samsa-io/samsa/log"
+	"github.com/samsa-io/samsa/log/recordbatch"
+	"github.com/samsa-io/samsa/wire"
+)
+
+func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Request) (*wire.Response, error) {
+	req := kreq.(*kmsg.ProduceRequest)
+	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	acksValid := req.Acks == -1 || req.Acks == 0 || req.Acks == 1
+	nowMs := b.now().UnixMilli()
+
+	resp.Topics = make([]kmsg.ProduceResponseTopic, 0, len(req.Topics))
+	for i := range req.Topics {
+		rt := &req.Topics[i]
+		name := rt.Topic
+		var unknownCode int16 = kerr.UnknownTopicOrPartition.Code
+		if req.Version >= 13 {
+			unknownCode = kerr.UnknownTopicID.Code
+			if n, ok := b.topicNameByID(rt.TopicID); ok {
+				name = n
+			} else {
+				name = ""
+			}
+		}
+		st := kmsg.NewProduceResponseTopic()
+		st.Topic = rt.Topic
+		st.TopicID = rt.TopicID
+		st.Partitions = make([]kmsg.ProduceResponseTopicPartition, 0, len(rt.Partitions))
+		for j := range rt.Partitions {
+			rp := &rt.Partitions[j]
+			sp := kmsg.NewProduceResponseTopicPartition()
+			sp.Partition = rp.Partition
+			sp.BaseOffset = -1
+			sp.LogAppendTime = -1
+			sp.LogStartOffset = -1
+			switch {
+			case !acksValid:
+				sp.ErrorCode = kerr.InvalidRequiredAcks.Code
+			case name == "":
+				sp.ErrorCode = unknownCode
+			default:
+				b.producePartition(name, rp, req, nowMs, &sp)
+				if sp.ErrorCode == kerr.UnknownTopicOrPartition.Code {
+					sp.ErrorCode = unknownCode
+				}
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	if req.Acks == 0 {
+		return nil, nil
+	}
+	return encodeResponse(resp), nil
+}
+
+// producePartition validates and appends one partition's records, filling
+// in its response.
+func (b *Broker) producePartition(topic string, rp *kmsg.ProduceRequestTopicPartition, req *kmsg.ProduceRequest, nowMs int64, sp *kmsg.ProduceResponseTopicPartition) {
+	fail := func(err error, msg string) {
+		sp.ErrorCode = errCode(err)
+		if req.Version >= 8 && msg != "" {
+			sp.ErrorMessage = &msg
+		}
+	}
+	p, err := b.lookupPartition(topic, rp.Partition)
+	if err != nil {
+		fail(err, "")
+		return
+	}
+	tc := p.config()
+	if len(rp.Records) == 0 {
+		fail(kerr.CorruptMessage, "produce request holds no record batch")
+		return
+	}
+	summary, err := recordbatch.Validate(rp.Records, tc.MaxMessageBytes)
+	if err != nil {
+		fail(validationError(err), err.Error())
+		return
+	}
+	if summary.Transactional || req.TransactionID != nil {
+		// Transactions come in a later release: refuse rather than
+		// store batches whose commit or abort we could not track.
+		fail(kerr.InvalidTxnState, "transactions are not supported yet")
+		return
+	}
+	if tc.Compact && summary.NullKeys {
+		fail(kerr.InvalidRecord, fmt.Sprintf("Compacted topic cannot accept message without key in topic partition %s-%d.", topic, rp.Partition))
+		return
+	}
+	if !tc.LogAppendTime {
+		if msg := timestampOutOfRange(summary, nowMs, tc.TimestampBeforeMaxMs, tc.TimestampAfterMaxMs); msg != "" {
+			fail(kerr.InvalidTimestamp, msg)
+			return
+		}
+	}
+	records := rp.Records
+	if codec, ok := recordbatch.CodecByName(tc.CompressionType); ok {
+		// The topic names a codec: store the batch in it, as Kafka does.
+		if records, err = recordbatch.Recompress(records, codec); err != nil {
+			fail(kerr.CorruptMessage, err.Error())
+			return
+		}
+		if int64(len(records)) > int64(tc.MaxMessageBytes) {
+			fail(kerr.MessageTooLarge, fmt.Sprintf("batch of %d bytes after recompression exceeds max.message.bytes %d", len(records), tc.MaxMessageBytes))
+			return
+		}
+	}
+	if req.Acks == -1 && tc.MinInsyncReplicas > 1 {
+		fail(kerr.NotEnoughReplicas, "the ISR holds 1 replica, fewer than min.insync.replicas")
+		return
+	}
+	res, err := p.log.Append(records, p.leaderEpoch.Load(), nowMs)
+	if err != nil {
+		code := appendError(err)
+		if code == kerr.KafkaStorageError {
+			b.logger.Error().Err(err).Str("topic", topic).Int32("partition", rp.Partition).Msg("append failed")
+		}
+		fail(code, err.Error())
+		return
+	}
+	sp.BaseOffset = res.BaseOffset
+	sp.LogAppendTime = res.LogAppendTime
+	sp.LogStartOffset = res.LogStartOffset
+	if !res.Duplicate {
+		// A single broker is the whole ISR: the append commits.
+		p.log.SetHighWatermark(res.LastOffset + 1)
+		p.notifyAppended()
+	}
+}
+
+// timestampOutOfRange checks CreateTime timestamps against
+// message.timestamp.before.max.ms and message.timestamp.after.max.ms
+// (KIP-937) and returns Kafka's message when one is out of range.
+func timestampOutOfRange(s recordbatch.Summary, nowMs, beforeMax, afterMax int64) string {
+	// Both limits are non-negative and so is the clock: only the upper
+	// bound can overflow (Long.MAX_VALUE means no limit).
+	lo, hi := nowMs-beforeMax, int64(math.MaxInt64)
+	if afterMax < math.MaxInt64-nowMs {
+		hi = nowMs + afterMax
+	}
+	for _, ts := range []int64{s.MinTimestamp, s.MaxTimestamp} {
+		if ts < lo || ts > hi {
+			return fmt.Sprintf("Timestamp %d of message is out of range. The timestamp should be within [%d, %d]", ts, lo, hi)
+		}
+	}
+	return ""
+}
+
+// validationError maps a record batch validation failure to Kafka's code.
+func validationError(err error) error {
+	switch {
+	case errors.Is(err, recordbatch.ErrBatchTooLarge):
+		return kerr.MessageTooLarge
+	case errors.Is(err, recordbatch.ErrUnsupportedCompression):
+		return kerr.UnsupportedCompressionType
+	case errors.Is(err, recordbatch.ErrInvalidRecord):
+		return kerr.InvalidRecord
+	default:
+		return kerr.CorruptMessage
+	}
+}
+
+// appendError maps a log append failure to Kafka's error.
+func appendError(err error) *kerr.Error {
+	switch {
+	case errors.Is(err, plog.ErrOutOfOrderSequence):
+		return kerr.OutOfOrderSequenceNumber
+	case errors.Is(err, plog.ErrInvalidProducerEpoch):
+		return kerr.InvalidProducerEpoch
+	case errors.Is(err, plog.ErrClosed):
+		return kerr.NotLeaderForPartition
+	default:
+		return kerr.KafkaStorageError
+	}
+}

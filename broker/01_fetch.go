@@ -1,0 +1,250 @@
+package broker
+
+// Fetch v4-v18. v4 is the first version answering with record batches v2.
+//
+// Record batches go out as the bytes the producer sent, straight from the
+// segment files with sendfile (fetch_encode.go). Kafka's limits apply:
+// partition_max_bytes per partition and max_bytes for the whole response,
+// except that the first batch of the first partition with data is always
+// returned whole even when larger (KIP-74). When fewer than min_bytes are
+// ready the request waits up to max_wait_ms for appends to any of its
+// partitions. v7+ uses incremental fetch sessions (KIP-227,
+// fetch_session.go); v13+ names topics by ID (UNKNOWN_TOPIC_ID). Requests
+// carrying a current leader epoch (v9+) are fenced per KIP-320. Consumers
+// read below the high watermark; read_committed reads below the last
+// stable offset, which equals it while there are no transactions.
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	plog "github.com/samsa-io/samsa/log"
+	"github.com/samsa-io/samsa/wire"
+)
+
+func (b *Broker) serveFetch(ctx context.Context, conn *wire.Conn, kreq kmsg.Request) (*wire.Response, error) {
+	req := kreq.(*kmsg.FetchRequest)
+	now := b.now()
+	plan := b.fetchSessions.plan(req, now)
+	if plan.errorCode != 0 {
+		parts := encodeFetchResponse(req.Version, plan.errorCode, 0, nil)
+		return &wire.Response{FlexibleHeader: req.Version >= 12, Parts: parts}, nil
+	}
+
+	maxBytes := int64(req.MaxBytes)
+	if req.Version < 3 || maxBytes <= 0 {
+		maxBytes = int64(^uint32(0) >> 1)
+	}
+	if fm := int64(b.cfg.FetchMaxBytes); fm > 0 && fm < maxBytes {
+		maxBytes = fm
+	}
+	deadline := now.Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
+
+	// Resolve partitions once; watch them all before the first read so an
+	// append between read and wait is not missed.
+	targets := make([]fetchTarget, len(plan.parts))
+	wake := make(chan struct{}, 1)
+	for i, sp := range plan.parts {
+		targets[i] = b.resolveFetchTarget(req.Version, sp)
+		if targets[i].p != nil {
+			targets[i].p.watch(wake)
+		}
+	}
+	defer func() {
+		for _, t := range targets {
+			if t.p != nil {
+				t.p.unwatch(wake)
+			}
+		}
+	}()
+
+	var results []fetchPartitionResult
+	for {
+		var bytesRead int64
+		var anyError bool
+		results, bytesRead, anyError = b.readFetchTargets(req, targets, maxBytes)
+		if bytesRead >= int64(req.MinBytes) || anyError || req.MaxWaitMillis <= 0 {
+			break
+		}
+		wait := time.Until(deadline)
+		if wait <= 0 {
+			break
+		}
+		releaseFetchResults(results)
+		timer := time.NewTimer(wait)
+		select {
+		case <-wake:
+		case <-timer.C:
+		case <-ctx.Done():
+		case <-b.closed:
+		}
+		timer.Stop()
+		if ctx.Err() != nil || b.shuttingDown() {
+			results, _, _ = b.readFetchTargets(req, targets, maxBytes)
+			break
+		}
+	}
+
+	topics, served := b.assembleFetchResponse(req.Version, plan, targets, results)
+	var sessionID int32
+	if plan.session != nil {
+		sessionID = plan.session.id
+		b.fetchSessions.finish(plan.session, served, b.now())
+	}
+	parts := encodeFetchResponse(req.Version, 0, sessionID, topics)
+	return &wire.Response{
+		FlexibleHeader: req.Version >= 12,
+		Parts:          parts,
+		Done:           func() { releaseFetchResults(results) },
+	}, nil
+}
+
+// fetchTarget is one partition of a fetch, resolved against the broker's
+// partition table.
+type fetchTarget struct {
+	sp        *sessionPartition
+	p         *partition // nil when unknown
+	topicName string
+	errorCode int16
+}
+
+func (b *Broker) resolveFetchTarget(version int16, sp *sessionPartition) fetchTarget {
+	t := fetchTarget{sp: sp, topicName: sp.key.topic}
+	if version >= 13 {
+		name, ok := b.topicNameByID(sp.key.topicID)
+		if !ok {
+			t.errorCode = kerr.UnknownTopicID.Code
+			return t
+		}
+		t.topicName = name
+	}
+	p, err := b.lookupPartition(t.topicName, sp.key.partition)
+	if err != nil {
+		t.errorCode = kerr.UnknownTopicOrPartition.Code
+		return t
+	}
+	t.p = p
+	return t
+}
+
+// readFetchTargets reads every target once, honouring the byte limits. It
+// returns one result per target, in order.
+func (b *Broker) readFetchTargets(req *kmsg.FetchRequest, targets []fetchTarget, maxBytes int64) ([]fetchPartitionResult, int64, bool) {
+	results := make([]fetchPartitionResult, len(targets))
+	var total int64
+	anyError := false
+	for i := range targets {
+		t := &targets[i]
+		r := &results[i]
+		r.partition = t.sp.key.partition
+		r.highWatermark, r.lastStableOffset, r.logStartOffset = -1, -1, -1
+		r.preferredReadReplica = -1
+		r.currentLeaderID = -1
+		if t.p == nil {
+			r.errorCode = t.errorCode
+			anyError = true
+			continue
+		}
+		offsets := t.p.log.Offsets()
+		hw := t.p.highWatermark()
+		r.highWatermark = hw
+		r.lastStableOffset = hw
+		r.logStartOffset = offsets.LogStartOffset
+		epoch := t.p.leaderEpoch.Load()
+		if ce := t.sp.currentLeaderEpoch; req.Version >= 9 && ce >= 0 && ce != epoch {
+			if ce < epoch {
+				r.errorCode = kerr.FencedLeaderEpoch.Code
+			} else {
+				r.errorCode = kerr.UnknownLeaderEpoch.Code
+			}
+			r.currentLeaderID, r.currentLeaderEpoch = b.cfg.BrokerID, epoch
+			anyError = true
+			continue
+		}
+		limit := hw
+		if req.ReplicaID >= 0 && req.Version <= 14 {
+			limit = offsets.LogEndOffset
+		}
+		off := t.sp.fetchOffset
+		if off < offsets.LogStartOffset || off > offsets.LogEndOffset {
+			r.errorCode = kerr.OffsetOutOfRange.Code
+			anyError = true
+			continue
+		}
+		remaining := maxBytes - total
+		if remaining <= 0 {
+			continue
+		}
+		partMax := int64(t.sp.maxBytes)
+		if partMax > remaining {
+			partMax = remaining
+		}
+		if partMax <= 0 || off >= limit {
+			continue
+		}
+		rr, err := t.p.log.Read(off, int32(partMax), limit)
+		if err != nil {
+			if errors.Is(err, plog.ErrOffsetOutOfRange) {
+				r.errorCode = kerr.OffsetOutOfRange.Code
+			} else {
+				b.logger.Error().Err(err).Str("topic", t.topicName).Int32("partition", r.partition).Msg("read failed")
+				r.errorCode = kerr.KafkaStorageError.Code
+			}
+			anyError = true
+			continue
+		}
+		if total > 0 && rr.Size > remaining {
+			// Only the response's first batch may exceed the limits
+			// (KIP-74); this partition waits for a later fetch.
+			rr.Release()
+			continue
+		}
+		r.records = rr
+		total += rr.Size
+	}
+	return results, total, anyError
+}
+
+// assembleFetchResponse groups results by topic. In an incremental
+// session only partitions with news are included, and the session learns
+// what was sent.
+func (b *Broker) assembleFetchResponse(version int16, plan fetchPlan, targets []fetchTarget, results []fetchPartitionResult) ([]fetchTopicResult, map[sessionPartitionKey]bool) {
+	var topics []fetchTopicResult
+	index := make(map[sessionPartitionKey]int) // topic key → index in topics
+	var served map[sessionPartitionKey]bool
+	for i := range targets {
+		sp := targets[i].sp
+		r := results[i]
+		news := r.errorCode != 0 || r.records.Size > 0 ||
+			r.highWatermark != sp.highWatermark || r.lastStableOffset != sp.lastStableOffset || r.logStartOffset != sp.logStartOffset
+		if plan.incremental && !news {
+			continue
+		}
+		sp.highWatermark, sp.lastStableOffset, sp.logStartOffset = r.highWatermark, r.lastStableOffset, r.logStartOffset
+		if r.records.Size > 0 {
+			if served == nil {
+				served = make(map[sessionPartitionKey]bool)
+			}
+			served[sp.key] = true
+		}
+		tkey := sessionPartitionKey{topic: sp.key.topic, topicID: sp.key.topicID}
+		ti, ok := index[tkey]
+		if !ok {
+			ti = len(topics)
+			index[tkey] = ti
+			topics = append(topics, fetchTopicResult{topic: sp.key.topic, topicID: sp.key.topicID})
+		}
+		topics[ti].partitions = append(topics[ti].partitions, r)
+	}
+	return topics, served
+}
+
+func releaseFetchResults(results []fetchPartitionResult) {
+	for i := range results {
+		results[i].records.Release()
+	}
+}

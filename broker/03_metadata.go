@@ -1,0 +1,107 @@
+package broker
+
+// Metadata v0-v13. A null topic list (v1+), or an empty one in v0, asks
+// for every topic. Topics may be named by ID from v10 (UNKNOWN_TOPIC_ID).
+// A missing topic is created when auto.create.topics.enable is set and the
+// request allows it (always before v4); Kafka answers such a topic with
+// LEADER_NOT_AVAILABLE until its leaders exist, but a single broker creates
+// the logs before answering, so the topic comes back ready. Authorized
+// operations are not computed until ACLs exist: the field keeps Kafka's
+// "not requested" value.
+
+import (
+	"context"
+	"sort"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-io/samsa/controller"
+	"github.com/samsa-io/samsa/wire"
+)
+
+func (b *Broker) handleMetadata(ctx context.Context, _ *wire.Conn, req *kmsg.MetadataRequest) (kmsg.Response, error) {
+	resp := req.ResponseKind().(*kmsg.MetadataResponse)
+	for _, br := range b.store.Brokers() {
+		mb := kmsg.NewMetadataResponseBroker()
+		mb.NodeID, mb.Host, mb.Port = br.ID, br.Host, br.Port
+		if br.Rack != "" {
+			rack := br.Rack
+			mb.Rack = &rack
+		}
+		resp.Brokers = append(resp.Brokers, mb)
+	}
+	clusterID := b.store.ClusterID()
+	resp.ClusterID = &clusterID
+	resp.ControllerID = b.store.ControllerID()
+
+	all := req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0)
+	if all {
+		topics := b.store.Topics()
+		sort.Slice(topics, func(i, j int) bool { return topics[i].Name < topics[j].Name })
+		for _, t := range topics {
+			resp.Topics = append(resp.Topics, describeTopicMetadata(t))
+		}
+		return resp, nil
+	}
+	autoCreate := req.Version < 4 || req.AllowAutoTopicCreation
+	for _, rt := range req.Topics {
+		if rt.Topic == nil {
+			id := controller.TopicID(rt.TopicID)
+			t, ok := b.store.TopicByID(id)
+			if !ok || id.IsZero() {
+				mt := kmsg.NewMetadataResponseTopic()
+				mt.TopicID = rt.TopicID
+				mt.ErrorCode = kerr.UnknownTopicID.Code
+				resp.Topics = append(resp.Topics, mt)
+				continue
+			}
+			resp.Topics = append(resp.Topics, describeTopicMetadata(t))
+			continue
+		}
+		name := *rt.Topic
+		t, ok := b.store.Topic(name)
+		if !ok && autoCreate && b.effectiveConfig().AutoCreateTopicsEnable {
+			if err := b.autoCreateTopic(ctx, name); err != nil && err != kerr.TopicAlreadyExists {
+				mt := kmsg.NewMetadataResponseTopic()
+				mt.Topic = &name
+				mt.ErrorCode = errCode(err)
+				resp.Topics = append(resp.Topics, mt)
+				continue
+			}
+			t, ok = b.store.Topic(name)
+		}
+		if !ok {
+			mt := kmsg.NewMetadataResponseTopic()
+			mt.Topic = &name
+			mt.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			resp.Topics = append(resp.Topics, mt)
+			continue
+		}
+		resp.Topics = append(resp.Topics, describeTopicMetadata(t))
+	}
+	return resp, nil
+}
+
+func describeTopicMetadata(t controller.Topic) kmsg.MetadataResponseTopic {
+	mt := kmsg.NewMetadataResponseTopic()
+	name := t.Name
+	mt.Topic = &name
+	mt.TopicID = t.ID
+	mt.IsInternal = t.Internal
+	mt.Partitions = make([]kmsg.MetadataResponseTopicPartition, 0, len(t.Partitions))
+	for _, p := range t.Partitions {
+		mp := kmsg.NewMetadataResponseTopicPartition()
+		mp.Partition = p.Partition
+		mp.Leader = p.Leader
+		mp.LeaderEpoch = p.LeaderEpoch
+		mp.Replicas = append([]int32(nil), p.Replicas...)
+		mp.ISR = append([]int32(nil), p.ISR...)
+		mp.OfflineReplicas = []int32{}
+		if p.Leader < 0 {
+			mp.ErrorCode = kerr.LeaderNotAvailable.Code
+		}
+		mt.Partitions = append(mt.Partitions, mp)
+	}
+	return mt
+}

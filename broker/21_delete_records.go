@@ -1,0 +1,78 @@
+package broker
+
+// DeleteRecords v0-v2 moves a partition's log start offset (its low
+// watermark) forward: the records before the offset are no longer
+// readable, and segments wholly below it are deleted. Offset -1 means the
+// high watermark. An offset above the high watermark, or negative, is
+// OFFSET_OUT_OF_RANGE and changes nothing; one at or below the current log
+// start offset changes nothing and answers the current low watermark.
+//
+// As in Kafka, internal topics refuse it (INVALID_TOPIC_EXCEPTION) and so
+// do topics whose cleanup.policy does not include delete
+// (POLICY_VIOLATION). A failed partition answers low watermark -1.
+
+import (
+	"context"
+	"errors"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	plog "github.com/samsa-io/samsa/log"
+	"github.com/samsa-io/samsa/wire"
+)
+
+func (b *Broker) handleDeleteRecords(_ context.Context, _ *wire.Conn, req *kmsg.DeleteRecordsRequest) (kmsg.Response, error) {
+	resp := req.ResponseKind().(*kmsg.DeleteRecordsResponse)
+	for i := range req.Topics {
+		rt := &req.Topics[i]
+		st := kmsg.NewDeleteRecordsResponseTopic()
+		st.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewDeleteRecordsResponseTopicPartition()
+			sp.Partition = rp.Partition
+			lowWatermark, err := b.deleteRecords(rt.Topic, rp.Partition, rp.Offset)
+			sp.LowWatermark, sp.ErrorCode = lowWatermark, errCode(err)
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp, nil
+}
+
+// deleteRecords deletes the records of one partition below offset and
+// returns the new low watermark, or -1 with a Kafka error.
+func (b *Broker) deleteRecords(topic string, index int32, offset int64) (int64, error) {
+	meta, ok := b.topicMeta(topic)
+	if !ok {
+		return -1, kerr.UnknownTopicOrPartition
+	}
+	if meta.Internal {
+		return -1, kerr.InvalidTopicException
+	}
+	p, err := b.lookupPartition(topic, index)
+	if err != nil {
+		return -1, err
+	}
+	if !p.config().Delete {
+		return -1, kerr.PolicyViolation
+	}
+	if offset == -1 {
+		offset = p.highWatermark()
+	}
+	if offset < 0 {
+		return -1, kerr.OffsetOutOfRange
+	}
+	lowWatermark, err := p.log.DeleteRecords(offset)
+	switch {
+	case err == nil:
+		return lowWatermark, nil
+	case errors.Is(err, plog.ErrOffsetOutOfRange):
+		return -1, kerr.OffsetOutOfRange
+	case errors.Is(err, plog.ErrClosed):
+		return -1, kerr.NotLeaderForPartition
+	default:
+		b.logger.Error().Err(err).Str("topic", topic).Int32("partition", index).Msg("delete records failed")
+		return -1, kerr.KafkaStorageError
+	}
+}

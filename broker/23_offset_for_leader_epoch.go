@@ -1,0 +1,47 @@
+package broker
+
+// OffsetForLeaderEpoch v0-v4 (KIP-101, KIP-279). For a requested leader
+// epoch, the answer is the largest epoch at or below it that this log
+// knows, with the offset where the next epoch starts (or the log end
+// offset for the latest epoch). An epoch older than everything known gives
+// UNDEFINED (-1, -1) with no error, as in Kafka. Consumers (replica id -1)
+// use it to detect log truncation after an unclean leader change; followers
+// use it to truncate before they replicate.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-io/samsa/wire"
+)
+
+func (b *Broker) handleOffsetForLeaderEpoch(_ context.Context, _ *wire.Conn, req *kmsg.OffsetForLeaderEpochRequest) (kmsg.Response, error) {
+	resp := req.ResponseKind().(*kmsg.OffsetForLeaderEpochResponse)
+	for i := range req.Topics {
+		rt := &req.Topics[i]
+		st := kmsg.NewOffsetForLeaderEpochResponseTopic()
+		st.Topic = rt.Topic
+		for j := range rt.Partitions {
+			rp := &rt.Partitions[j]
+			sp := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
+			sp.Partition = rp.Partition
+			sp.LeaderEpoch, sp.EndOffset = -1, -1
+			p, err := b.lookupPartition(rt.Topic, rp.Partition)
+			switch {
+			case err != nil:
+				sp.ErrorCode = errCode(err)
+			case req.Version >= 2 && rp.CurrentLeaderEpoch >= 0 && rp.CurrentLeaderEpoch < p.leaderEpoch.Load():
+				sp.ErrorCode = kerr.FencedLeaderEpoch.Code
+			case req.Version >= 2 && rp.CurrentLeaderEpoch > p.leaderEpoch.Load():
+				sp.ErrorCode = kerr.UnknownLeaderEpoch.Code
+			default:
+				sp.LeaderEpoch, sp.EndOffset = p.log.EndOffsetForEpoch(rp.LeaderEpoch)
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp, nil
+}

@@ -1,0 +1,207 @@
+package broker
+
+// The admin APIs: topic creation and deletion, partition growth, record
+// deletion, configs and cluster description. Each has its own file named by
+// API key; this file lists them with the versions served and holds what
+// they share: Kafka-style errors with messages, the mapping of the
+// controller's errors, and the resolution of config resource names.
+//
+// Versions go from v0 (kmsg parses every version from 0) to the newest
+// kmsg v1.15.1 knows. Admin requests are answered once the change is in the
+// store and, for topics and partitions, once the logs exist: a single
+// broker has nothing to wait for, so timeout_ms is not used. (Kafka
+// answers REQUEST_TIMED_OUT when it runs out first, at once for a timeout
+// of 0; here even a timeout of 0 gets the real result.)
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-io/samsa/broker/config"
+	"github.com/samsa-io/samsa/controller"
+)
+
+func (b *Broker) adminRoutes() []route {
+	return []route{
+		{key: int16(kmsg.CreateTopics), minVersion: 0, maxVersion: 7, serve: typed(b.handleCreateTopics)},
+		{key: int16(kmsg.DeleteTopics), minVersion: 0, maxVersion: 6, serve: typed(b.handleDeleteTopics)},
+		{key: int16(kmsg.DeleteRecords), minVersion: 0, maxVersion: 2, serve: typed(b.handleDeleteRecords)},
+		{key: int16(kmsg.DescribeConfigs), minVersion: 0, maxVersion: 4, serve: typed(b.handleDescribeConfigs)},
+		{key: int16(kmsg.AlterConfigs), minVersion: 0, maxVersion: 2, serve: typed(b.handleAlterConfigs)},
+		{key: int16(kmsg.DescribeLogDirs), minVersion: 0, maxVersion: 5, serve: typed(b.handleDescribeLogDirs)},
+		{key: int16(kmsg.CreatePartitions), minVersion: 0, maxVersion: 3, serve: typed(b.handleCreatePartitions)},
+		{key: int16(kmsg.IncrementalAlterConfigs), minVersion: 0, maxVersion: 1, serve: typed(b.handleIncrementalAlterConfigs)},
+		{key: int16(kmsg.DescribeCluster), minVersion: 0, maxVersion: 2, serve: typed(b.handleDescribeCluster)},
+	}
+}
+
+// apiError is a Kafka error code with the message Kafka would send with
+// it (in the versions that carry one). Admin tools show the message to
+// users as is.
+type apiError struct {
+	code *kerr.Error
+	msg  string
+}
+
+func newAPIError(code *kerr.Error, format string, args ...any) *apiError {
+	return &apiError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+// codeAndMessage spreads an apiError (nil: success) into a response's
+// error code and nullable error message.
+func (e *apiError) codeAndMessage() (int16, *string) {
+	if e == nil {
+		return 0, nil
+	}
+	msg := e.msg
+	if msg == "" {
+		msg = e.code.Description
+	}
+	return e.code.Code, &msg
+}
+
+// storeError maps an error of the controller store to Kafka's code,
+// keeping the store's message, which names what is wrong.
+func (b *Broker) storeError(err error) *apiError {
+	var code *kerr.Error
+	switch {
+	case errors.Is(err, controller.ErrTopicExists):
+		code = kerr.TopicAlreadyExists
+	case errors.Is(err, controller.ErrUnknownTopic), errors.Is(err, controller.ErrTopicDeletionPending):
+		code = kerr.UnknownTopicOrPartition
+	case errors.Is(err, controller.ErrInvalidPartitions):
+		code = kerr.InvalidPartitions
+	case errors.Is(err, controller.ErrInvalidReplication):
+		code = kerr.InvalidReplicationFactor
+	case errors.Is(err, controller.ErrInvalidAssignment):
+		code = kerr.InvalidReplicaAssignment
+	case errors.Is(err, controller.ErrInvalidTopicName):
+		code = kerr.InvalidTopicException
+	case errors.Is(err, controller.ErrNotController):
+		code = kerr.NotController
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		code = kerr.RequestTimedOut
+	default:
+		b.logger.Error().Err(err).Msg("metadata store failed")
+		code = kerr.UnknownServerError
+	}
+	return &apiError{code: code, msg: err.Error()}
+}
+
+// clusterDefault is the broker ID under which the store keeps the
+// cluster-wide dynamic broker configs (a BROKER resource named "").
+const clusterDefault int32 = -1
+
+// brokerResource resolves the name of a BROKER config resource for
+// AlterConfigs and IncrementalAlterConfigs: "" is the cluster-wide
+// default, any other name must be this broker's ID (Kafka's
+// ConfigAdminManager: INVALID_REQUEST otherwise).
+func (b *Broker) brokerResource(name string) (int32, *apiError) {
+	if name == "" {
+		return clusterDefault, nil
+	}
+	id, err := strconv.ParseInt(name, 10, 32)
+	if err != nil {
+		return 0, newAPIError(kerr.InvalidRequest, "Node id must be an integer, but it is: %s", name)
+	}
+	if int32(id) != b.cfg.BrokerID {
+		return 0, newAPIError(kerr.InvalidRequest, "Unexpected broker id, expected %d, but received %s", b.cfg.BrokerID, name)
+	}
+	return int32(id), nil
+}
+
+// validTopicResource checks the name of a TOPIC config resource the way
+// Kafka's controller does before it alters configs.
+func validTopicResource(name string) *apiError {
+	if name == "" {
+		return newAPIError(kerr.InvalidRequest, "Default topic resources are not allowed.")
+	}
+	if err := controller.ValidateTopicName(name); err != nil {
+		return newAPIError(kerr.InvalidTopicException, "%v", err)
+	}
+	return nil
+}
+
+// errBrokerLogger answers BROKER_LOGGER resources (KIP-412): Samsa has no
+// loggers whose levels could be described or changed at run time.
+var errBrokerLogger = newAPIError(kerr.InvalidRequest, "BROKER_LOGGER resources are not supported: Samsa has no runtime log levels")
+
+// syncAfterAdmin applies a change an admin request made to the store to
+// the partition table before the request is answered, so the logs exist
+// (or are gone) and configs apply when the client hears back. The store's
+// own change notification would do it too, but later.
+func (b *Broker) syncAfterAdmin(what string) {
+	if err := b.syncTopics(); err != nil {
+		b.logger.Error().Err(err).Str("after", what).Msg("apply metadata change")
+	}
+}
+
+// Both AlterConfigs and IncrementalAlterConfigs end in replacing a
+// resource's whole set of dynamic configs.
+
+// replaceTopicConfigs validates a topic's new set of config overrides and,
+// unless validateOnly, stores it. Kafka's controller checks the name, then
+// the configs (INVALID_CONFIG), then that the topic exists.
+func (b *Broker) replaceTopicConfigs(ctx context.Context, name string, configs map[string]string, validateOnly bool) *apiError {
+	if aerr := validTopicResource(name); aerr != nil {
+		return aerr
+	}
+	if err := config.ValidateTopicConfigs(configs); err != nil {
+		return newAPIError(kerr.InvalidConfig, "%v", err)
+	}
+	if _, ok := b.store.Topic(name); !ok {
+		return newAPIError(kerr.UnknownTopicOrPartition, "The topic '%s' does not exist.", name)
+	}
+	if validateOnly {
+		return nil
+	}
+	if err := b.store.SetTopicConfigs(ctx, name, configs); err != nil {
+		return b.storeError(err)
+	}
+	return nil
+}
+
+// replaceBrokerConfigs validates the new set of dynamic configs of a
+// broker (clusterDefault: the cluster-wide defaults) and, unless
+// validateOnly, stores it. Kafka answers a refused broker config with
+// INVALID_REQUEST (KAFKA-13609 calls that a mistake kept for
+// compatibility); Samsa answers INVALID_CONFIG, as for topics, with the
+// same message.
+func (b *Broker) replaceBrokerConfigs(ctx context.Context, id int32, configs map[string]string, validateOnly bool) *apiError {
+	if err := config.ValidateBrokerDynamic(configs); err != nil {
+		return newAPIError(kerr.InvalidConfig, "%v", err)
+	}
+	if validateOnly {
+		return nil
+	}
+	if err := b.store.SetBrokerConfigs(ctx, id, configs); err != nil {
+		return b.storeError(err)
+	}
+	return nil
+}
+
+// resourceKey identifies a config resource within one request.
+type resourceKey struct {
+	typ  kmsg.ConfigResourceType
+	name string
+}
+
+// duplicateResources counts the resources of an alter request: Kafka
+// refuses every resource that appears more than once ("Each resource must
+// appear at most once.").
+func duplicateResources[R any](resources []R, key func(*R) resourceKey) map[resourceKey]int {
+	counts := make(map[resourceKey]int, len(resources))
+	for i := range resources {
+		counts[key(&resources[i])]++
+	}
+	return counts
+}
+
+var errDuplicateResource = newAPIError(kerr.InvalidRequest, "Each resource must appear at most once.")

@@ -1,0 +1,39 @@
+package broker
+
+import (
+	"context"
+	"errors"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/samsa-io/samsa/controller"
+)
+
+// autoCreateTopic creates a topic a client asked for by name in Metadata
+// (auto.create.topics.enable), with the broker's num.partitions and
+// default.replication.factor, as Kafka does. The replication factor is
+// clamped to the live brokers so a single broker with Kafka's usual
+// default.replication.factor=3 still auto-creates (Kafka would refuse).
+func (b *Broker) autoCreateTopic(ctx context.Context, name string) error {
+	cfg := b.effectiveConfig()
+	rf := cfg.DefaultReplicationFactor
+	if live := int16(len(b.store.Brokers())); rf > live {
+		rf = live
+	}
+	_, err := b.store.CreateTopic(ctx, controller.CreateTopicRequest{
+		Name:              name,
+		Partitions:        cfg.NumPartitions,
+		ReplicationFactor: rf,
+	})
+	switch {
+	case err == nil:
+	case errors.Is(err, controller.ErrTopicExists):
+		return kerr.TopicAlreadyExists
+	case errors.Is(err, controller.ErrInvalidTopicName):
+		return kerr.InvalidTopicException
+	default:
+		b.logger.Warn().Err(err).Str("topic", name).Msg("auto-create topic")
+		return kerr.LeaderNotAvailable
+	}
+	return b.syncTopics()
+}

@@ -1,0 +1,132 @@
+// Package broker serves Kafka's APIs on top of the partition logs (package
+// log) and the cluster metadata store (package controller).
+//
+// One file per protocol API, named by API key ("00_produce.go",
+// "01_fetch.go", ...): each opens with the versions it serves and what is
+// worth knowing, then the handler. Kafka errors go back inside responses as
+// error codes; a Go error from a handler means the request could not be
+// parsed and closes the connection.
+//
+// Ownership: the Broker owns the partition table (topic → partitions),
+// guarded by mu and rebuilt from the Store when the Store reports a change.
+// Each partition's log has one writer at a time (the log's own lock);
+// handlers hold no state of their own, so the Broker has no global state
+// and several can run in one process.
+package broker
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/samsa-io/samsa/broker/config"
+	"github.com/samsa-io/samsa/controller"
+	plog "github.com/samsa-io/samsa/log"
+)
+
+// Broker is one Samsa broker's request handling. It implements
+// wire.Handler.
+type Broker struct {
+	cfg    *config.Broker
+	store  controller.Store
+	logs   *plog.Manager
+	logger zerolog.Logger
+	now    func() time.Time
+
+	mu     sync.RWMutex
+	topics map[string]*topicState // by name
+
+	producerIDs   *producerIDAllocator
+	fetchSessions *fetchSessionCache
+	routes        []route // indexed by API key
+
+	unsubscribe func()
+	closeOnce   sync.Once
+	closed      chan struct{}
+}
+
+// topicState is the broker's view of one topic: the store's snapshot and
+// the open partition logs.
+type topicState struct {
+	meta       controller.Topic
+	partitions []*partition
+}
+
+// Options are what a Broker is built from.
+type Options struct {
+	Config *config.Broker
+	Store  controller.Store
+	Logs   *plog.Manager
+	Logger zerolog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// New builds a broker, opening a log for every partition the store knows
+// and deleting log directories of topics that no longer exist.
+func New(opts Options) (*Broker, error) {
+	b := &Broker{
+		cfg:    opts.Config,
+		store:  opts.Store,
+		logs:   opts.Logs,
+		logger: opts.Logger,
+		now:    opts.Now,
+		topics: make(map[string]*topicState),
+		closed: make(chan struct{}),
+	}
+	if b.now == nil {
+		b.now = time.Now
+	}
+	b.producerIDs = newProducerIDAllocator(b.store)
+	b.fetchSessions = newFetchSessionCache(int(b.cfg.MaxIncrementalFetchSession))
+	b.routes = b.buildRoutes()
+	if err := b.syncTopics(); err != nil {
+		return nil, fmt.Errorf("open partition logs: %w", err)
+	}
+	b.unsubscribe = b.store.Subscribe(func(controller.Change) {
+		if err := b.syncTopics(); err != nil {
+			b.logger.Error().Err(err).Msg("apply metadata change")
+		}
+	})
+	return b, nil
+}
+
+// Close stops background work. It does not close the log manager or the
+// store, which the caller owns.
+func (b *Broker) Close() {
+	b.closeOnce.Do(func() {
+		close(b.closed)
+		if b.unsubscribe != nil {
+			b.unsubscribe()
+		}
+	})
+}
+
+// ctxDone reports whether the broker is shutting down.
+func (b *Broker) shuttingDown() bool {
+	select {
+	case <-b.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+var _ = context.Background
+
+// msDuration converts a Kafka millisecond setting. Negative means
+// unlimited (-1); values too large for a Duration (Kafka's Long.MAX_VALUE
+// for "never") saturate.
+func msDuration(ms int64) time.Duration {
+	if ms < 0 {
+		return -1
+	}
+	if ms > math.MaxInt64/int64(time.Millisecond) {
+		return math.MaxInt64
+	}
+	return time.Duration(ms) * time.Millisecond
+}

@@ -1,0 +1,79 @@
+package broker
+
+import (
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-io/samsa/log/recordbatch"
+	"github.com/samsa-io/samsa/log/recordbatch/batchtest"
+)
+
+func TestProduceOutsideTheTimestampLimitsGetsInvalidTimestamp(t *testing.T) {
+	b := newTestBroker(t)
+	createTopicForTest(t, b, "clocked", 1, map[string]string{
+		"message.timestamp.before.max.ms": "3600000",
+		"message.timestamp.after.max.ms":  "60000",
+	})
+	now := time.Now().UnixMilli()
+	for _, c := range []struct {
+		name string
+		ts   int64
+		want *kerr.Error
+	}{
+		{"now", now, nil},
+		{"two hours ago", now - 2*3600_000, kerr.InvalidTimestamp},
+		{"ten minutes ahead", now + 600_000, kerr.InvalidTimestamp},
+	} {
+		p := produceForTest(t, b, 9, 1, "clocked", 0, encodeBatch(-1, -1, -1, c.ts, "v"))
+		requireCode(t, c.name, p.ErrorCode, c.want)
+	}
+	// With LogAppendTime the producer's clock does not matter.
+	createTopicForTest(t, b, "stamped", 1, map[string]string{
+		"message.timestamp.type":          "LogAppendTime",
+		"message.timestamp.before.max.ms": "1000",
+	})
+	p := produceForTest(t, b, 9, 1, "stamped", 0, encodeBatch(-1, -1, -1, 5, "old"))
+	requireCode(t, "LogAppendTime topic", p.ErrorCode, nil)
+	if p.LogAppendTime < now {
+		t.Errorf("LogAppendTime answered %d, want the broker's time", p.LogAppendTime)
+	}
+}
+
+func TestTopicCompressionTypeRecompressesBatches(t *testing.T) {
+	b := newTestBroker(t)
+	createTopicForTest(t, b, "zstd-topic", 1, map[string]string{"compression.type": "zstd"})
+	sent := batchtest.Plain(1000, "a", "b", "c")
+	sent.Codec = batchtest.Snappy
+	if p := produceForTest(t, b, 9, 1, "zstd-topic", 0, sent.Bytes()); p.ErrorCode != 0 {
+		t.Fatalf("produce: %v", kerr.ErrorForCode(p.ErrorCode))
+	}
+	part := serve(t, b, fetchRequest(b, 12, "zstd-topic", 0, 0)).(*kmsg.FetchResponse).Topics[0].Partitions[0]
+	h, err := recordbatch.ParseHeader(part.RecordBatches)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Compression() != recordbatch.CompressionZstd {
+		t.Errorf("stored codec %d, want zstd (%d)", h.Compression(), recordbatch.CompressionZstd)
+	}
+	var values []string
+	recordbatch.Records(part.RecordBatches, func(r recordbatch.Record) bool {
+		values = append(values, string(r.Value))
+		return true
+	})
+	if len(values) != 3 || values[0] != "a" || values[2] != "c" {
+		t.Errorf("recompressed batch holds %q", values)
+	}
+}
+
+func TestCompactedTopicRefusesRecordsWithoutAKey(t *testing.T) {
+	b := newTestBroker(t)
+	createTopicForTest(t, b, "table", 1, map[string]string{"cleanup.policy": "compact"})
+	p := produceForTest(t, b, 9, 1, "table", 0, encodeBatch(-1, -1, -1, time.Now().UnixMilli(), "no key"))
+	requireCode(t, "keyless record", p.ErrorCode, kerr.InvalidRecord)
+	keyed := batchtest.Batch{ProducerID: -1, BaseSequence: -1, Records: []batchtest.Record{{Key: []byte("k"), Value: []byte("v"), Timestamp: time.Now().UnixMilli()}}}
+	p = produceForTest(t, b, 9, 1, "table", 0, keyed.Bytes())
+	requireCode(t, "keyed record", p.ErrorCode, nil)
+}

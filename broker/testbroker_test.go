@@ -1,0 +1,62 @@
+package broker
+
+import (
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/samsa-io/samsa/broker/config"
+	"github.com/samsa-io/samsa/controller"
+	plog "github.com/samsa-io/samsa/log"
+)
+
+// newTestBroker starts a broker with the default configuration on a fresh
+// log directory, with the single-broker metadata store. Everything is
+// closed when the test ends.
+func newTestBroker(t *testing.T) *Broker {
+	t.Helper()
+	return newTestBrokerWith(t)
+}
+
+// newTestBrokerWith is newTestBroker with static config overrides
+// ("key=value", as the --override flag takes them).
+func newTestBrokerWith(t *testing.T, overrides ...string) *Broker {
+	t.Helper()
+	cfg, _, err := config.Load("", append([]string{"log.dirs=" + t.TempDir()}, overrides...))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	logs, err := plog.OpenManager(plog.ManagerConfig{
+		Dirs:                   cfg.LogDirs,
+		RetentionCheckInterval: time.Hour,
+		FlushCheckInterval:     time.Second,
+		Logger:                 zerolog.Nop(),
+		Now:                    time.Now,
+	})
+	if err != nil {
+		t.Fatalf("open logs: %v", err)
+	}
+	self := controller.Broker{ID: cfg.BrokerID, Host: "127.0.0.1", Port: 9092}
+	store, err := controller.NewLocalStore(cfg.LogDirs[0], cfg.BrokerID, self, zerolog.Nop())
+	if err != nil {
+		logs.Close()
+		t.Fatalf("open store: %v", err)
+	}
+	b, err := New(Options{Config: cfg, Store: store, Logs: logs, Logger: zerolog.Nop(), Now: time.Now})
+	if err != nil {
+		logs.Close()
+		store.Close()
+		t.Fatalf("new broker: %v", err)
+	}
+	t.Cleanup(func() {
+		b.Close()
+		if err := logs.Close(); err != nil {
+			t.Errorf("close logs: %v", err)
+		}
+		if err := store.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+	})
+	return b
+}
