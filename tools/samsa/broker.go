@@ -1,0 +1,302 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/samsa-io/samsa/broker"
+	"github.com/samsa-io/samsa/broker/config"
+	"github.com/samsa-io/samsa/controller"
+	plog "github.com/samsa-io/samsa/log"
+	"github.com/samsa-io/samsa/wire"
+)
+
+// brokerArgs is the parsed command line of "samsa broker".
+type brokerArgs struct {
+	configPath      string
+	overrides       []string // key=value, in command-line order
+	logLevel        zerolog.Level
+	logFormat       string // console or json
+	readyFile       string
+	shutdownTimeout time.Duration
+}
+
+// listFlag collects a flag given several times.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, " ") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// parseBrokerArgs reads "samsa broker"'s flags. As with Kafka's
+// kafka-server-start.sh, the properties file may also come as the one
+// positional argument, before or among the flags.
+func parseBrokerArgs(args []string, output io.Writer) (brokerArgs, error) {
+	a := brokerArgs{logLevel: zerolog.InfoLevel, logFormat: "console", shutdownTimeout: 30 * time.Second}
+	fs := flag.NewFlagSet("samsa broker", flag.ContinueOnError)
+	fs.SetOutput(output)
+	var overrides listFlag
+	var level string
+	fs.StringVar(&a.configPath, "config", "", "server.properties `file` to read")
+	fs.Var(&overrides, "override", "set a config, `key=value`, over the file (repeatable)")
+	fs.Var(&overrides, "c", "short for --override (repeatable)")
+	fs.StringVar(&level, "log-level", "info", "log `level`: trace, debug, info, warn or error")
+	fs.StringVar(&a.logFormat, "log-format", "console", "log format: console or json")
+	fs.StringVar(&a.readyFile, "ready-file", "", "write the listening addresses to `path` once serving")
+	fs.DurationVar(&a.shutdownTimeout, "shutdown-timeout", a.shutdownTimeout, "how long a graceful shutdown waits for connections to finish")
+	fs.Usage = func() {
+		fmt.Fprintf(output, "Usage: samsa broker [server.properties] [flags]\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	for {
+		if err := fs.Parse(args); err != nil {
+			return brokerArgs{}, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if a.configPath != "" {
+			return brokerArgs{}, fmt.Errorf("unexpected argument %q (the config file is %s)", rest[0], a.configPath)
+		}
+		a.configPath, args = rest[0], rest[1:]
+	}
+	for _, o := range overrides {
+		if k, _, ok := strings.Cut(o, "="); !ok || strings.TrimSpace(k) == "" {
+			return brokerArgs{}, fmt.Errorf("override %q: want key=value", o)
+		}
+	}
+	a.overrides = overrides
+	lvl, err := zerolog.ParseLevel(strings.ToLower(level))
+	if err != nil || level == "" {
+		return brokerArgs{}, fmt.Errorf("unknown log level %q", level)
+	}
+	a.logLevel = lvl
+	if a.logFormat != "console" && a.logFormat != "json" {
+		return brokerArgs{}, fmt.Errorf("unknown log format %q: want console or json", a.logFormat)
+	}
+	return a, nil
+}
+
+func newLogger(a brokerArgs, w io.Writer) zerolog.Logger {
+	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00" // milliseconds, for ordering events
+	if a.logFormat == "console" {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
+	}
+	return zerolog.New(w).Level(a.logLevel).With().Timestamp().Logger()
+}
+
+func runBroker(args []string, stdout, stderr io.Writer) int {
+	a, err := parseBrokerArgs(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "samsa broker: %v\n", err)
+		return 2
+	}
+	logger := newLogger(a, stderr)
+	cfg, warnings, err := config.Load(a.configPath, a.overrides)
+	for _, w := range warnings {
+		logger.Warn().Msg(w)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "samsa broker: %v\n", err)
+		return 2
+	}
+	if cfg.ZookeeperConnect != "" {
+		fmt.Fprintln(stderr, "samsa broker: zookeeper.connect: cluster mode is not implemented yet")
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := serveBroker(ctx, cfg, a, logger, stdout); err != nil {
+		logger.Error().Err(err).Msg("broker failed")
+		return 1
+	}
+	logger.Info().Msg("broker stopped")
+	return 0
+}
+
+// serveBroker runs one broker until ctx is done, then shuts it down
+// gracefully: the servers stop accepting and finish the requests in
+// flight, then the broker, the store and the logs close, the logs last
+// because closing them writes the clean-shutdown markers that spare the
+// next start a log recovery.
+func serveBroker(ctx context.Context, cfg *config.Broker, a brokerArgs, logger zerolog.Logger, stdout io.Writer) (err error) {
+	var cleanups []func() error
+	defer func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			if cerr := cleanups[i](); cerr != nil && err == nil {
+				err = cerr
+			}
+		}
+	}()
+
+	// Bind first: a port-0 listener's port must be known before the store
+	// records this broker's advertised address, and a port in use should
+	// fail before any data is opened.
+	var listeners []net.Listener
+	for _, l := range cfg.Listeners {
+		ln, err := net.Listen("tcp", l.Addr())
+		if err != nil {
+			return fmt.Errorf("listener %s: %w", l.Name, err)
+		}
+		cleanups = append(cleanups, func() error { ln.Close(); return nil })
+		listeners = append(listeners, ln)
+		if l.Port == 0 {
+			cfg.SetBoundPort(l.Name, int32(ln.Addr().(*net.TCPAddr).Port))
+		}
+	}
+	adv := cfg.AdvertisedListeners[0]
+	self := controller.Broker{ID: cfg.BrokerID, Host: adv.Host, Port: adv.Port, Rack: cfg.Rack}
+
+	logs, err := plog.OpenManager(plog.ManagerConfig{
+		Dirs:                   cfg.LogDirs,
+		RetentionCheckInterval: cfg.LogRetentionCheckInterval,
+		FlushCheckInterval:     flushCheckInterval(cfg),
+		Logger:                 logger.With().Str("component", "log").Logger(),
+		Now:                    time.Now,
+		CleanerBackoff:         cleanerBackoff(cfg),
+		// A key map entry costs about 64 bytes in a Go map.
+		CleanerMaxKeys: int(min(cfg.LogCleanerDedupeBufferSize/64, 1<<30)),
+	})
+	if err != nil {
+		return fmt.Errorf("open logs: %w", err)
+	}
+	cleanups = append(cleanups, wrapClose("close logs", logs.Close))
+
+	store, err := controller.NewLocalStore(cfg.LogDirs[0], cfg.BrokerID, self, logger.With().Str("component", "store").Logger())
+	if err != nil {
+		return fmt.Errorf("open metadata store: %w", err)
+	}
+	cleanups = append(cleanups, wrapClose("close metadata store", store.Close))
+
+	b, err := broker.New(broker.Options{Config: cfg, Store: store, Logs: logs, Logger: logger, Now: time.Now})
+	if err != nil {
+		return fmt.Errorf("start broker: %w", err)
+	}
+	cleanups = append(cleanups, func() error { b.Close(); return nil })
+
+	servers := make([]*wire.Server, len(listeners))
+	serveErr := make(chan error, len(listeners))
+	addrs := make([]string, len(listeners))
+	for i, ln := range listeners {
+		name := cfg.Listeners[i].Name
+		servers[i] = wire.NewServer(wire.ServerConfig{
+			MaxRequestBytes: cfg.SocketRequestMaxBytes,
+			IdleTimeout:     cfg.ConnectionsMaxIdle,
+			Listener:        name,
+			Logger:          logger.With().Str("listener", name).Logger(),
+		}, b)
+		go func(srv *wire.Server, ln net.Listener) {
+			serveErr <- srv.Serve(ln)
+		}(servers[i], ln)
+		addrs[i] = dialAddr(ln.Addr())
+		logger.Info().Str("listener", name).Str("bind", ln.Addr().String()).
+			Str("advertised", cfg.AdvertisedListeners[min(i, len(cfg.AdvertisedListeners)-1)].Addr()).Msg("listening")
+		fmt.Fprintf(stdout, "samsa broker listening on %s\n", addrs[i])
+	}
+	// Shut the servers down before the broker closes (cleanups run in
+	// reverse).
+	cleanups = append(cleanups, func() error {
+		sctx, cancel := context.WithTimeout(context.Background(), a.shutdownTimeout)
+		defer cancel()
+		var errs []error
+		for _, srv := range servers {
+			if err := srv.Shutdown(sctx); err != nil {
+				errs = append(errs, fmt.Errorf("shut down server: %w", err))
+			}
+		}
+		return errors.Join(errs...)
+	})
+	if a.readyFile != "" {
+		if err := writeFileAtomic(a.readyFile, []byte(strings.Join(addrs, "\n")+"\n")); err != nil {
+			return fmt.Errorf("write ready file: %w", err)
+		}
+		cleanups = append(cleanups, func() error { os.Remove(a.readyFile); return nil })
+	}
+	logger.Info().Int32("broker.id", cfg.BrokerID).Strs("log.dirs", cfg.LogDirs).Msg("broker started")
+
+	select {
+	case <-ctx.Done():
+		logger.Info().Msg("shutting down")
+		return nil
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	}
+}
+
+// flushCheckInterval is how often the log manager looks for logs due a
+// time-based flush. Kafka checks every log.flush.scheduler.interval.ms
+// (never, by default); Samsa checks at least every second so a topic's
+// flush.ms works without tuning the scheduler.
+func flushCheckInterval(cfg *config.Broker) time.Duration {
+	if d := cfg.LogFlushSchedulerInterval; d > 0 && d < time.Second {
+		return d
+	}
+	return time.Second
+}
+
+// cleanerBackoff is how often the log cleaner looks for work; zero turns
+// it off (log.cleaner.enable=false).
+func cleanerBackoff(cfg *config.Broker) time.Duration {
+	if !cfg.LogCleanerEnable {
+		return 0
+	}
+	return cfg.LogCleanerBackoff
+}
+
+func wrapClose(what string, closeFn func() error) func() error {
+	return func() error {
+		if err := closeFn(); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	}
+}
+
+// dialAddr is an address a local client can dial: a listener bound to
+// every interface is reached through the loopback address.
+func dialAddr(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return addr.String()
+	}
+	host := tcp.IP.String()
+	if tcp.IP == nil || tcp.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(tcp.Port))
+}
+
+// writeFileAtomic writes through a temporary file and a rename, so a test
+// polling for the file never reads half of it.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
