@@ -27,9 +27,13 @@ test:
 bench: build
 	./tools/bench.sh $(BIN) $(ARGS)
 
-# Fuzz the server.properties reader: make fuzz FUZZTIME=5m
+# Explore the fuzz targets beyond their seed corpora (which `make test`
+# runs): request frames and headers, record batches, server.properties.
+# make fuzz FUZZTIME=5m
 FUZZTIME ?= 1m
 fuzz:
+	$(GO) test ./wire -run '^$$' -fuzz FuzzReadRequest -fuzztime $(FUZZTIME)
+	$(GO) test ./log/recordbatch -run '^$$' -fuzz FuzzValidate -fuzztime $(FUZZTIME)
 	$(GO) test ./broker/config -run '^$$' -fuzz FuzzParseProperties -fuzztime $(FUZZTIME)
 
 clean:
