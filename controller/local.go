@@ -506,3 +506,87 @@ func (s *LocalStore) Close() error {
 	}
 	return nil
 }
+
+// AlterPartition applies a leader's ISR change. Alone, the broker is every
+// partition's leader and only replica, so the only valid ISR is itself;
+// the checks are those every store makes.
+func (s *LocalStore) AlterPartition(_ context.Context, topic string, partition, leaderEpoch, partitionEpoch int32, isr []int32) (Partition, error) {
+	var out Partition
+	err := s.update(func(st *localState) (*Change, error) {
+		t, ok := st.Topics[topic]
+		if !ok || partition < 0 || int(partition) >= len(t.Partitions) {
+			return nil, fmt.Errorf("%w: %s-%d", ErrUnknownTopic, topic, partition)
+		}
+		p := &t.Partitions[partition]
+		if p.LeaderEpoch != leaderEpoch || p.PartitionEpoch != partitionEpoch {
+			return nil, fmt.Errorf("%w: %s-%d is at leader epoch %d, partition epoch %d", ErrStalePartition, topic, partition, p.LeaderEpoch, p.PartitionEpoch)
+		}
+		if err := checkISR(*p, isr); err != nil {
+			return nil, err
+		}
+		p.ISR = slices.Clone(isr)
+		p.PartitionEpoch++
+		out = *p
+		out.Replicas, out.ISR = slices.Clone(p.Replicas), slices.Clone(p.ISR)
+		return &Change{Kind: LeadershipChanged, Topic: topic}, nil
+	})
+	return out, err
+}
+
+// checkISR checks a proposed ISR against a partition: it holds the leader
+// and only replicas, each once.
+func checkISR(p Partition, isr []int32) error {
+	seen := map[int32]bool{}
+	for _, id := range isr {
+		if seen[id] || !slices.Contains(p.Replicas, id) {
+			return fmt.Errorf("%w: %v for replicas %v", ErrInvalidISR, isr, p.Replicas)
+		}
+		seen[id] = true
+	}
+	if !seen[p.Leader] {
+		return fmt.Errorf("%w: %v does not hold the leader %d", ErrInvalidISR, isr, p.Leader)
+	}
+	return nil
+}
+
+// ElectLeaders: alone, the broker already leads every partition, which is
+// each partition's only and preferred replica, so no election is needed.
+func (s *LocalStore) ElectLeaders(_ context.Context, _ ElectionType, partitions []TopicPartition) (map[TopicPartition]error, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[TopicPartition]error)
+	if partitions == nil {
+		for name, t := range s.state.Topics {
+			for i := range t.Partitions {
+				partitions = append(partitions, TopicPartition{Topic: name, Partition: int32(i)})
+			}
+		}
+	}
+	for _, tp := range partitions {
+		t, ok := s.state.Topics[tp.Topic]
+		if !ok || tp.Partition < 0 || int(tp.Partition) >= len(t.Partitions) {
+			out[tp] = ErrUnknownTopic
+			continue
+		}
+		out[tp] = ErrElectionNotNeeded
+	}
+	return out, nil
+}
+
+// ControlledShutdown: alone, there is no other replica to lead, so every
+// partition stays with this broker until it stops.
+func (s *LocalStore) ControlledShutdown(_ context.Context, brokerID int32) ([]TopicPartition, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var remaining []TopicPartition
+	for name, t := range s.state.Topics {
+		for _, p := range t.Partitions {
+			if p.Leader == brokerID {
+				remaining = append(remaining, TopicPartition{Topic: name, Partition: p.Partition})
+			}
+		}
+	}
+	return remaining, nil
+}
+
+var _ Store = (*LocalStore)(nil)

@@ -24,6 +24,36 @@ var (
 	ErrTopicDeletionPending = errors.New("topic is marked for deletion")      // TOPIC_DELETION_DISABLED is not it; Kafka answers UNKNOWN_TOPIC_OR_PARTITION
 	ErrNotController        = errors.New("this broker is not the controller") // NOT_CONTROLLER
 	ErrInvalidTopicName     = errors.New("invalid topic name")                // INVALID_TOPIC_EXCEPTION
+	// ErrStalePartition: AlterPartition named a leader epoch or partition
+	// epoch that is no longer current (FENCED_LEADER_EPOCH /
+	// INVALID_UPDATE_VERSION): the caller re-reads the partition.
+	ErrStalePartition = errors.New("partition state changed since it was read")
+	// ErrInvalidISR: a proposed ISR is not a subset of the replicas or
+	// does not hold the leader (INELIGIBLE_REPLICA).
+	ErrInvalidISR = errors.New("invalid in-sync replica set")
+	// Election outcomes (ElectLeaders).
+	ErrElectionNotNeeded           = errors.New("election not needed")            // ELECTION_NOT_NEEDED
+	ErrPreferredLeaderNotAvailable = errors.New("preferred leader not available") // PREFERRED_LEADER_NOT_AVAILABLE
+	ErrEligibleLeadersNotAvailable = errors.New("eligible leaders not available") // ELIGIBLE_LEADERS_NOT_AVAILABLE
+	ErrStoreUnavailable            = errors.New("metadata store unavailable")     // e.g. ZooKeeper session lost
+)
+
+// TopicPartition names a partition.
+type TopicPartition struct {
+	Topic     string
+	Partition int32
+}
+
+// ElectionType is ElectLeaders' election type.
+type ElectionType int8
+
+const (
+	// PreferredElection makes each partition's first replica its leader
+	// when it is alive and in the ISR.
+	PreferredElection ElectionType = 0
+	// UncleanElection elects a live replica outside the ISR for a
+	// partition that has no leader, at the risk of losing records.
+	UncleanElection ElectionType = 1
 )
 
 // MaxPartitionsPerTopic bounds a topic's partition count so one request
@@ -51,7 +81,11 @@ type Partition struct {
 	Replicas    []int32 // assignment order; the first is the preferred leader
 	ISR         []int32
 	Leader      int32 // -1 when offline
-	LeaderEpoch int32
+	LeaderEpoch int32 // increases with every new leader
+	// PartitionEpoch increases with every change of the partition's
+	// state, leader or ISR (in ZooKeeper, the state znode's version). A
+	// leader's ISR change names the epoch it read (AlterPartition).
+	PartitionEpoch int32
 }
 
 // Topic is a snapshot of one topic. Stores hand out copies; callers may
@@ -88,7 +122,13 @@ const (
 	PartitionsCreated
 	TopicConfigChanged
 	BrokerConfigChanged
+	// LeadershipChanged: the leader, leader epoch or ISR of some
+	// partitions of Topic changed.
 	LeadershipChanged
+	// BrokersChanged: a broker registered or went away.
+	BrokersChanged
+	// ControllerChanged: another broker became the controller.
+	ControllerChanged
 )
 
 // Change is delivered to subscribers after the store applied it.
@@ -130,6 +170,26 @@ type Store interface {
 	// AllocateProducerIDs reserves count producer IDs and returns the
 	// first; IDs are never handed out twice, across restarts too.
 	AllocateProducerIDs(ctx context.Context, count int64) (int64, error)
+
+	// AlterPartition is a partition leader's change of the ISR (Kafka's
+	// AlterPartition; in ZooKeeper mode a conditional write of the state
+	// znode). It applies only when the partition still has leaderEpoch
+	// and partitionEpoch (else ErrStalePartition) and returns the new
+	// state; isr must hold the leader and only replicas (ErrInvalidISR).
+	AlterPartition(ctx context.Context, topic string, partition, leaderEpoch, partitionEpoch int32, isr []int32) (Partition, error)
+	// ElectLeaders runs preferred or unclean elections (ElectLeaders API)
+	// for the given partitions, or for every partition when nil; each
+	// gets nil (elected), ErrElectionNotNeeded,
+	// ErrPreferredLeaderNotAvailable, ErrEligibleLeadersNotAvailable or
+	// ErrUnknownTopic. Only the controller runs elections: elsewhere the
+	// call fails with ErrNotController.
+	ElectLeaders(ctx context.Context, typ ElectionType, partitions []TopicPartition) (map[TopicPartition]error, error)
+	// ControlledShutdown moves the leadership of every partition brokerID
+	// leads to another in-sync replica and takes brokerID out of the
+	// ISRs (it is about to stop), as Kafka's controlled shutdown does. It
+	// returns the partitions brokerID still leads (no other replica in
+	// sync). Only the controller serves it (ErrNotController elsewhere).
+	ControlledShutdown(ctx context.Context, brokerID int32) ([]TopicPartition, error)
 
 	// Subscribe calls fn after each change, in order, on one goroutine.
 	// The returned function cancels the subscription.

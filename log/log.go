@@ -507,6 +507,82 @@ func (l *Log) Append(batch []byte, leaderEpoch int32, nowMs int64) (AppendResult
 	return res, nil
 }
 
+// AppendAsFollower appends batches copied from the partition's leader,
+// their offsets and leader epochs already assigned. Each batch must be
+// whole, pass its CRC-32C and start at or after the log end offset (a
+// compacted leader log has gaps); a partial batch at the end, as a fetch
+// response may carry, is left for the next fetch. It returns the new log
+// end offset. The leader-epoch cache and producer state follow the
+// batches, as on the leader.
+func (l *Log) AppendAsFollower(records []byte) (int64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return 0, ErrClosed
+	}
+	epochsChanged := false
+	for len(records) > 0 {
+		if len(records) < recordbatch.HeaderSize {
+			break // a partial batch
+		}
+		h, err := recordbatch.ParseHeader(records)
+		if err != nil {
+			return l.logEnd.Load(), err
+		}
+		if h.TotalSize() > int64(len(records)) {
+			break // a partial batch
+		}
+		batch := records[:h.TotalSize()]
+		records = records[h.TotalSize():]
+		if !recordbatch.CRCValid(batch) {
+			return l.logEnd.Load(), fmt.Errorf("%w: batch at offset %d from the leader fails its CRC-32C", recordbatch.ErrCorrupt, h.BaseOffset)
+		}
+		leo := l.logEnd.Load()
+		if h.LastOffset() < leo {
+			continue // already have it (an overlapping fetch)
+		}
+		if h.BaseOffset < leo {
+			return leo, fmt.Errorf("%w: batch %d-%d from the leader straddles the log end offset %d", recordbatch.ErrCorrupt, h.BaseOffset, h.LastOffset(), leo)
+		}
+		if err := l.appendBatch(batch, h, l.env.now()); err != nil {
+			return l.logEnd.Load(), err
+		}
+		if l.epochs.assign(h.PartitionLeaderEpoch, h.BaseOffset) {
+			epochsChanged = true
+		}
+		if h.Idempotent() {
+			l.producers.update(h)
+		}
+	}
+	if epochsChanged {
+		if err := l.epochs.persist(); err != nil {
+			return l.logEnd.Load(), err
+		}
+	}
+	return l.logEnd.Load(), nil
+}
+
+// LatestEpoch is the newest leader epoch that wrote to the log, or -1.
+func (l *Log) LatestEpoch() int32 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e, ok := l.epochs.latest(); ok {
+		return e.Epoch
+	}
+	return -1
+}
+
+// TruncateFully empties the log and restarts it at offset: a follower
+// whose log lies wholly outside its leader's.
+func (l *Log) TruncateFully(offset int64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return ErrClosed
+	}
+	return l.truncateFullyLocked(offset)
+}
+
 // appendBatch writes a batch with its offsets set, rolling first when the
 // active segment is full or old, then applies flush.messages.
 func (l *Log) appendBatch(batch []byte, h recordbatch.Header, now time.Time) error {

@@ -771,3 +771,48 @@ func TestReadersKeepReadingASegmentThatRetentionDeletes(t *testing.T) {
 	}
 	rr.Release()
 }
+
+func TestFollowerAppendCopiesTheLeadersBatchesAndEpochs(t *testing.T) {
+	tl := newTestLogs(t)
+	leader := tl.open(testConfig())
+	for i := range 5 {
+		if _, err := leader.Append(plainBatch(int64(i), fmt.Sprintf("v%d", i)), int32(1+i/3), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	leader.SetHighWatermark(5)
+	rr, err := leader.Read(0, 1<<20, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fetched := make([]byte, rr.Size)
+	rr.File.ReadAt(fetched, rr.Position)
+	rr.Release()
+
+	follower, err := tl.m.Open("events", 1, testTopicID, testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A fetch response may end in a partial batch: it is left for later.
+	leo, err := follower.AppendAsFollower(fetched[:len(fetched)-5])
+	if err != nil || leo != 4 {
+		t.Fatalf("append of 4.x batches: leo %d, %v", leo, err)
+	}
+	// An overlapping fetch appends only what is new.
+	if leo, err = follower.AppendAsFollower(fetched); err != nil || leo != 5 {
+		t.Fatalf("append of the overlapping fetch: leo %d, %v", leo, err)
+	}
+	if e, end := follower.EndOffsetForEpoch(1); e != 1 || end != 3 {
+		t.Errorf("follower's epoch 1 ends at %d (epoch %d), want 3", end, e)
+	}
+	follower.SetHighWatermark(5)
+	if got := readValues(t, follower, 0); len(got) != 5 || got[4] != "v4" {
+		t.Errorf("follower reads %v", got)
+	}
+	corrupt := bytes.Clone(fetched)
+	corrupt[len(corrupt)-1] ^= 1
+	follower2, _ := tl.m.Open("events", 2, testTopicID, testConfig())
+	if _, err := follower2.AppendAsFollower(corrupt); !errors.Is(err, recordbatch.ErrCorrupt) {
+		t.Errorf("a corrupt batch from the leader: %v, want ErrCorrupt", err)
+	}
+}

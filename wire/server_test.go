@@ -430,3 +430,56 @@ func (m *runtimeMem) read() {
 	runtime.ReadMemStats(&s)
 	m.heap = s.HeapAlloc
 }
+
+func TestClientRoundTripsRequestsInBothHeaderVersions(t *testing.T) {
+	h := handlerFunc(func(_ context.Context, _ *Conn, r *Request) (*Response, error) {
+		req := kmsg.RequestForKey(r.APIKey)
+		req.SetVersion(r.APIVersion)
+		if err := req.ReadFrom(r.Body); err != nil {
+			return nil, err
+		}
+		resp := req.ResponseKind()
+		if mr, ok := resp.(*kmsg.MetadataResponse); ok {
+			mr.ClusterID = kmsg.StringPtr(r.ClientID)
+		}
+		return BytesResponse(resp.IsFlexible(), resp.AppendTo(nil)), nil
+	})
+	_, addr := startServer(t, ServerConfig{}, h)
+	c, err := Dial(context.Background(), addr, "broker-7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, v := range []int16{1, 9, 12} {
+		req := kmsg.NewPtrMetadataRequest()
+		req.Version = v
+		resp, err := c.Request(context.Background(), req)
+		if err != nil {
+			t.Fatalf("metadata v%d: %v", v, err)
+		}
+		if mr := resp.(*kmsg.MetadataResponse); v >= 2 && (mr.ClusterID == nil || *mr.ClusterID != "broker-7") {
+			t.Fatalf("metadata v%d: the server saw client id %v", v, mr.ClusterID)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	slow := handlerFunc(func(ctx context.Context, _ *Conn, _ *Request) (*Response, error) {
+		select {
+		case <-ctx.Done():
+		case <-time.After(300 * time.Millisecond):
+		}
+		return nil, nil
+	})
+	_, slowAddr := startServer(t, ServerConfig{}, slow)
+	sc, err := Dial(context.Background(), slowAddr, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	if _, err := sc.Request(ctx, kmsg.NewPtrMetadataRequest()); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("request past its context deadline: %v", err)
+	}
+	if _, err := sc.Request(context.Background(), kmsg.NewPtrMetadataRequest()); !errors.Is(err, ErrClientClosed) {
+		t.Fatalf("request on a broken client: %v", err)
+	}
+}

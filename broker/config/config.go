@@ -109,15 +109,35 @@ type Broker struct {
 	SocketRequestMaxBytes            int32         // socket.request.max.bytes (104857600)
 	ConnectionsMaxIdle               time.Duration // connections.max.idle.ms (600000)
 	ReplicaFetchMaxBytes             int32         // replica.fetch.max.bytes (1048576)
-	FetchMaxBytes                    int32         // fetch.max.bytes (57671680)
-	MaxIncrementalFetchSession       int32         // max.incremental.fetch.session.cache.slots (1000)
-	ProducerIDExpiration             time.Duration // producer.id.expiration.ms (86400000)
-	OffsetsTopicNumPartitions        int32         // offsets.topic.num.partitions (50)
-	OffsetsTopicReplication          int16         // offsets.topic.replication.factor (3; clamped to the live brokers)
-	OffsetsRetention                 time.Duration // offsets.retention.minutes (10080)
-	GroupInitialRebalanceDelay       time.Duration // group.initial.rebalance.delay.ms (3000)
-	GroupMinSessionTimeout           time.Duration // group.min.session.timeout.ms (6000)
-	GroupMaxSessionTimeout           time.Duration // group.max.session.timeout.ms (1800000)
+	ReplicaFetchResponseMaxBytes     int32         // replica.fetch.response.max.bytes (10485760)
+	ReplicaFetchWaitMax              time.Duration // replica.fetch.wait.max.ms (500)
+	ReplicaFetchMinBytes             int32         // replica.fetch.min.bytes (1)
+	ReplicaFetchBackoff              time.Duration // replica.fetch.backoff.ms (1000)
+	ReplicaSocketTimeout             time.Duration // replica.socket.timeout.ms (30000)
+	ReplicaLagTimeMax                time.Duration // replica.lag.time.max.ms (30000)
+	// ReplicaHighWatermarkCheckpointInterval is
+	// replica.high.watermark.checkpoint.interval.ms (5000).
+	ReplicaHighWatermarkCheckpointInterval time.Duration
+	NumReplicaFetchers                     int32         // num.replica.fetchers (1)
+	AutoLeaderRebalanceEnable              bool          // auto.leader.rebalance.enable (true)
+	LeaderImbalanceCheckInterval           time.Duration // leader.imbalance.check.interval.seconds (300)
+	LeaderImbalancePerBrokerPercentage     int32         // leader.imbalance.per.broker.percentage (10)
+	ControlledShutdownEnable               bool          // controlled.shutdown.enable (true)
+	ControlledShutdownMaxRetries           int32         // controlled.shutdown.max.retries (3)
+	ControlledShutdownRetryBackoff         time.Duration // controlled.shutdown.retry.backoff.ms (5000)
+	ZookeeperSessionTimeout                time.Duration // zookeeper.session.timeout.ms (18000)
+	// ZookeeperConnectionTimeout is zookeeper.connection.timeout.ms;
+	// zero means the session timeout, as in Kafka.
+	ZookeeperConnectionTimeout time.Duration
+	FetchMaxBytes              int32         // fetch.max.bytes (57671680)
+	MaxIncrementalFetchSession int32         // max.incremental.fetch.session.cache.slots (1000)
+	ProducerIDExpiration       time.Duration // producer.id.expiration.ms (86400000)
+	OffsetsTopicNumPartitions  int32         // offsets.topic.num.partitions (50)
+	OffsetsTopicReplication    int16         // offsets.topic.replication.factor (3; clamped to the live brokers)
+	OffsetsRetention           time.Duration // offsets.retention.minutes (10080)
+	GroupInitialRebalanceDelay time.Duration // group.initial.rebalance.delay.ms (3000)
+	GroupMinSessionTimeout     time.Duration // group.min.session.timeout.ms (6000)
+	GroupMaxSessionTimeout     time.Duration // group.max.session.timeout.ms (1800000)
 
 	// Set records which keys were given explicitly (file or flag), for
 	// DescribeConfigs' config source (STATIC_BROKER_CONFIG vs
