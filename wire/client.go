@@ -123,9 +123,16 @@ func (c *Client) roundTrip(ctx context.Context, req kmsg.Request) (kmsg.Response
 	return resp, nil
 }
 
+// ctxErr reports a failure caused by the context as the context's error:
+// the socket deadline is the context's, and may fire a moment before the
+// context itself says it is done.
 func ctxErr(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
+	}
+	var ne net.Error
+	if deadline, ok := ctx.Deadline(); ok && errors.As(err, &ne) && ne.Timeout() && !time.Now().Before(deadline) {
+		return context.DeadlineExceeded
 	}
 	return err
 }
