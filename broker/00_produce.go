@@ -8,15 +8,19 @@ package broker
 // record count: recordbatch.Validate) and appended verbatim; the log
 // assigns offsets and runs the idempotent-producer sequence checks.
 // acks=0 gets no response at all, as in Kafka; acks must be -1, 0 or 1
-// (INVALID_REQUIRED_ACKS). A single broker is its partitions' whole ISR, so
-// acks=-1 is satisfied by the append unless min.insync.replicas asks for
-// more replicas than exist (NOT_ENOUGH_REPLICAS).
+// (INVALID_REQUIRED_ACKS). Only the leader takes writes
+// (NOT_LEADER_OR_FOLLOWER, with the current leader in v10+ per KIP-951).
+// acks=1 answers once the leader appended; acks=-1 refuses the write when
+// the ISR is smaller than min.insync.replicas (NOT_ENOUGH_REPLICAS) and
+// otherwise answers once every in-sync replica has it (the high
+// watermark passed it), or at timeout_ms (REQUEST_TIMED_OUT).
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -32,6 +36,7 @@ func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Re
 	acksValid := req.Acks == -1 || req.Acks == 0 || req.Acks == 1
 	nowMs := b.now().UnixMilli()
 
+	var waits []replicationWait
 	resp.Topics = make([]kmsg.ProduceResponseTopic, 0, len(req.Topics))
 	for i := range req.Topics {
 		rt := &req.Topics[i]
@@ -62,10 +67,14 @@ func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Re
 			case name == "":
 				sp.ErrorCode = unknownCode
 			default:
-				b.producePartition(name, rp, req, nowMs, &sp)
+				if w := b.producePartition(name, rp, req, nowMs, &sp); w.p != nil {
+					w.topic, w.partition = len(resp.Topics), len(st.Partitions)
+					waits = append(waits, w)
+				}
 				if sp.ErrorCode == kerr.UnknownTopicOrPartition.Code {
 					sp.ErrorCode = unknownCode
 				}
+				b.fillLeaderHint(req.Version, name, rp.Partition, kerr.ErrorForCode(sp.ErrorCode), &sp, resp)
 			}
 			st.Partitions = append(st.Partitions, sp)
 		}
@@ -74,19 +83,68 @@ func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Re
 	if req.Acks == 0 {
 		return nil, nil
 	}
+	// acks=all: answer once every partition is replicated to its ISR, or
+	// at the request's timeout.
+	deadline := b.now().Add(time.Duration(req.TimeoutMillis) * time.Millisecond)
+	for _, w := range waits {
+		if err := b.waitReplicated(ctx, w.p, w.epoch, w.target, deadline); err != nil {
+			sp := &resp.Topics[w.topic].Partitions[w.partition]
+			sp.ErrorCode = errCode(err)
+			b.fillLeaderHint(req.Version, w.p.topic, w.p.index, err, sp, resp)
+		}
+	}
 	return encodeResponse(resp), nil
 }
 
+// replicationWait is an acks=all write waiting for its ISR.
+type replicationWait struct {
+	p                *partition
+	epoch            int32
+	target           int64 // the high watermark that commits it
+	topic, partition int   // its place in the response
+}
+
+// fillLeaderHint adds KIP-951's current leader (v10+) to a partition
+// answered NOT_LEADER_OR_FOLLOWER, with the leader's endpoint, so the
+// client retries there without a metadata round trip.
+func (b *Broker) fillLeaderHint(version int16, topic string, partition int32, err error, sp *kmsg.ProduceResponseTopicPartition, resp *kmsg.ProduceResponse) {
+	if version < 10 || err == nil || !errors.Is(err, kerr.NotLeaderForPartition) {
+		return
+	}
+	t, ok := b.store.Topic(topic)
+	if !ok || int(partition) >= len(t.Partitions) || t.Partitions[partition].Leader < 0 {
+		return
+	}
+	st := t.Partitions[partition]
+	sp.CurrentLeader.LeaderID, sp.CurrentLeader.LeaderEpoch = st.Leader, st.LeaderEpoch
+	for _, ep := range resp.Brokers {
+		if ep.NodeID == st.Leader {
+			return
+		}
+	}
+	for _, br := range b.store.Brokers() {
+		if br.ID == st.Leader {
+			ep := kmsg.NewProduceResponseBroker()
+			ep.NodeID, ep.Host, ep.Port = br.ID, br.Host, br.Port
+			if br.Rack != "" {
+				ep.Rack = kmsg.StringPtr(br.Rack)
+			}
+			resp.Brokers = append(resp.Brokers, ep)
+		}
+	}
+}
+
 // producePartition validates and appends one partition's records, filling
-// in its response.
-func (b *Broker) producePartition(topic string, rp *kmsg.ProduceRequestTopicPartition, req *kmsg.ProduceRequest, nowMs int64, sp *kmsg.ProduceResponseTopicPartition) {
+// in its response. An acks=all write that must wait for its ISR comes back
+// as a replicationWait.
+func (b *Broker) producePartition(topic string, rp *kmsg.ProduceRequestTopicPartition, req *kmsg.ProduceRequest, nowMs int64, sp *kmsg.ProduceResponseTopicPartition) (wait replicationWait) {
 	fail := func(err error, msg string) {
 		sp.ErrorCode = errCode(err)
 		if req.Version >= 8 && msg != "" {
 			sp.ErrorMessage = &msg
 		}
 	}
-	p, err := b.lookupPartition(topic, rp.Partition)
+	p, err := b.lookupLeader(topic, rp.Partition)
 	if err != nil {
 		fail(err, "")
 		return
@@ -129,11 +187,7 @@ func (b *Broker) producePartition(topic string, rp *kmsg.ProduceRequestTopicPart
 			return
 		}
 	}
-	if req.Acks == -1 && tc.MinInsyncReplicas > 1 {
-		fail(kerr.NotEnoughReplicas, "the ISR holds 1 replica, fewer than min.insync.replicas")
-		return
-	}
-	res, err := p.log.Append(records, p.leaderEpoch.Load(), nowMs)
+	res, epoch, err := b.appendAsLeader(p, records, nowMs, req.Acks == -1)
 	if err != nil {
 		code := appendError(err)
 		if code == kerr.KafkaStorageError {
@@ -145,11 +199,11 @@ func (b *Broker) producePartition(topic string, rp *kmsg.ProduceRequestTopicPart
 	sp.BaseOffset = res.BaseOffset
 	sp.LogAppendTime = res.LogAppendTime
 	sp.LogStartOffset = res.LogStartOffset
-	if !res.Duplicate {
-		// A single broker is the whole ISR: the append commits.
-		p.log.SetHighWatermark(res.LastOffset + 1)
-		p.notifyAppended()
+	if req.Acks == -1 {
+		// A duplicate waits too: its original may not be replicated yet.
+		return replicationWait{p: p, epoch: epoch, target: res.LastOffset + 1}
 	}
+	return
 }
 
 // timestampOutOfRange checks CreateTime timestamps against
@@ -186,6 +240,10 @@ func validationError(err error) error {
 
 // appendError maps a log append failure to Kafka's error.
 func appendError(err error) *kerr.Error {
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		return ke
+	}
 	switch {
 	case errors.Is(err, plog.ErrOutOfOrderSequence):
 		return kerr.OutOfOrderSequenceNumber

@@ -48,19 +48,35 @@ func (b *Broker) serveFetch(ctx context.Context, conn *wire.Conn, kreq kmsg.Requ
 	// append between read and wait is not missed.
 	targets := make([]fetchTarget, len(plan.parts))
 	wake := make(chan struct{}, 1)
+	var watched []*partition
 	for i, sp := range plan.parts {
 		targets[i] = b.resolveFetchTarget(req.Version, sp)
-		if targets[i].p != nil {
-			targets[i].p.watch(wake)
+		if p := targets[i].p; p != nil {
+			p.watch(wake)
+			watched = append(watched, p)
 		}
 	}
 	defer func() {
-		for _, t := range targets {
-			if t.p != nil {
-				t.p.unwatch(wake)
-			}
+		for _, p := range watched {
+			p.unwatch(wake)
 		}
 	}()
+	if replica := fetchReplicaID(req); replica >= 0 {
+		// A follower's fetch offset is its log end offset: the leader
+		// tracks it for the ISR and the high watermark.
+		for i := range targets {
+			t := &targets[i]
+			if t.p == nil {
+				continue
+			}
+			if ce := t.sp.currentLeaderEpoch; ce >= 0 && ce != t.p.leaderEpoch.Load() {
+				continue // answered with the fencing error below
+			}
+			if err := b.followerFetched(t.p, replica, t.sp.fetchOffset, now); err != nil {
+				t.errorCode, t.p = errCode(err), nil
+			}
+		}
+	}
 
 	var results []fetchPartitionResult
 	for {
@@ -122,13 +138,22 @@ func (b *Broker) resolveFetchTarget(version int16, sp *sessionPartition) fetchTa
 		}
 		t.topicName = name
 	}
-	p, err := b.lookupPartition(t.topicName, sp.key.partition)
+	p, err := b.lookupLeader(t.topicName, sp.key.partition)
 	if err != nil {
-		t.errorCode = kerr.UnknownTopicOrPartition.Code
+		t.errorCode = errCode(err)
 		return t
 	}
 	t.p = p
 	return t
+}
+
+// fetchReplicaID is the broker ID of a follower's fetch, -1 for a
+// consumer's (v15+ carries it in ReplicaState, KIP-903).
+func fetchReplicaID(req *kmsg.FetchRequest) int32 {
+	if req.Version >= 15 {
+		return req.ReplicaState.ID
+	}
+	return req.ReplicaID
 }
 
 // readFetchTargets reads every target once, honouring the byte limits. It
@@ -166,8 +191,8 @@ func (b *Broker) readFetchTargets(req *kmsg.FetchRequest, targets []fetchTarget,
 			continue
 		}
 		limit := hw
-		if req.ReplicaID >= 0 && req.Version <= 14 {
-			limit = offsets.LogEndOffset
+		if fetchReplicaID(req) >= 0 {
+			limit = offsets.LogEndOffset // followers copy past the high watermark
 		}
 		off := t.sp.fetchOffset
 		if off < offsets.LogStartOffset || off > offsets.LogEndOffset {

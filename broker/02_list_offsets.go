@@ -55,7 +55,7 @@ func (b *Broker) handleListOffsets(_ context.Context, _ *wire.Conn, req *kmsg.Li
 }
 
 func (b *Broker) listPartitionOffset(req *kmsg.ListOffsetsRequest, topic string, rp *kmsg.ListOffsetsRequestTopicPartition, sp *kmsg.ListOffsetsResponseTopicPartition) {
-	p, err := b.lookupPartition(topic, rp.Partition)
+	p, err := b.lookupLeader(topic, rp.Partition)
 	if err != nil {
 		sp.ErrorCode = errCode(err)
 		return

@@ -50,7 +50,7 @@ func (b *Broker) deleteRecords(topic string, index int32, offset int64) (int64, 
 	if meta.Internal {
 		return -1, kerr.InvalidTopicException
 	}
-	p, err := b.lookupPartition(topic, index)
+	p, err := b.lookupLeader(topic, index)
 	if err != nil {
 		return -1, err
 	}

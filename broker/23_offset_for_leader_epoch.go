@@ -4,9 +4,11 @@ package broker
 // epoch, the answer is the largest epoch at or below it that this log
 // knows, with the offset where the next epoch starts (or the log end
 // offset for the latest epoch). An epoch older than everything known gives
-// UNDEFINED (-1, -1) with no error, as in Kafka. Consumers (replica id -1)
-// use it to detect log truncation after an unclean leader change; followers
-// use it to truncate before they replicate.
+// the requested epoch and the start of the oldest known one; a newer one,
+// or an empty history, UNDEFINED (-1, -1), with no error, as Kafka's
+// LeaderEpochFileCache answers. Only the leader answers. Consumers
+// (replica id -1) use it to detect log truncation after an unclean leader
+// change; followers use it to truncate before they replicate.
 
 import (
 	"context"
@@ -28,7 +30,7 @@ func (b *Broker) handleOffsetForLeaderEpoch(_ context.Context, _ *wire.Conn, req
 			sp := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
 			sp.Partition = rp.Partition
 			sp.LeaderEpoch, sp.EndOffset = -1, -1
-			p, err := b.lookupPartition(rt.Topic, rp.Partition)
+			p, err := b.lookupLeader(rt.Topic, rp.Partition)
 			switch {
 			case err != nil:
 				sp.ErrorCode = errCode(err)

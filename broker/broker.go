@@ -15,7 +15,6 @@
 package broker
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"sync"
@@ -39,6 +38,12 @@ type Broker struct {
 
 	mu     sync.RWMutex
 	topics map[string]*topicState // by name
+	// syncMu keeps syncTopics runs (startup, store changes, topic
+	// creation) from interleaving.
+	syncMu sync.Mutex
+
+	fetchers *fetchers
+	tasks    sync.WaitGroup // background work Close waits for
 
 	producerIDs   *producerIDAllocator
 	fetchSessions *fetchSessionCache
@@ -82,6 +87,7 @@ func New(opts Options) (*Broker, error) {
 		b.now = time.Now
 	}
 	b.producerIDs = newProducerIDAllocator(b.store)
+	b.fetchers = newFetchers(b)
 	b.fetchSessions = newFetchSessionCache(int(b.cfg.MaxIncrementalFetchSession))
 	b.routes = b.buildRoutes()
 	if err := b.syncTopics(); err != nil {
@@ -92,17 +98,49 @@ func New(opts Options) (*Broker, error) {
 			b.logger.Error().Err(err).Msg("apply metadata change")
 		}
 	})
+	b.background(b.checkISRs)
 	return b, nil
 }
 
-// Close stops background work. It does not close the log manager or the
-// store, which the caller owns.
+// checkISRs takes lagging followers out of the ISRs of the partitions this
+// broker leads, every half replica.lag.time.max.ms as Kafka does.
+func (b *Broker) checkISRs() {
+	t := time.NewTicker(max(b.cfg.ReplicaLagTimeMax/2, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-b.closed:
+			return
+		case <-t.C:
+			b.shrinkISRs(b.now())
+		}
+	}
+}
+
+// background runs fn on a goroutine Close waits for.
+func (b *Broker) background(fn func()) {
+	b.tasks.Add(1)
+	go func() {
+		defer b.tasks.Done()
+		fn()
+	}()
+}
+
+// partitionLeadershipChanged is called after this broker became the
+// leader of p (leader true) or stopped being it.
+func (b *Broker) partitionLeadershipChanged(p *partition, leader bool) {}
+
+// Close stops background work (replica fetchers, ISR checks) and waits
+// for it. It does not close the log manager or the store, which the
+// caller owns.
 func (b *Broker) Close() {
 	b.closeOnce.Do(func() {
-		close(b.closed)
 		if b.unsubscribe != nil {
 			b.unsubscribe()
 		}
+		close(b.closed)
+		b.fetchers.close()
+		b.tasks.Wait()
 	})
 }
 
@@ -116,7 +154,6 @@ func (b *Broker) shuttingDown() bool {
 	}
 }
 
-var _ = context.Background
 
 // msDuration converts a Kafka millisecond setting. Negative means
 // unlimited (-1); values too large for a Duration (Kafka's Long.MAX_VALUE

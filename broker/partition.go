@@ -3,6 +3,7 @@ package broker
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,22 +15,58 @@ import (
 	plog "github.com/samsa-io/samsa/log"
 )
 
-// partition is one partition this broker hosts: its log and the waiters
-// that a delayed Fetch parks until data arrives.
+// partition is one partition this broker hosts as leader or follower: its
+// log, its replication state (replica.go) and the waiters that delayed
+// Fetch and acks=all Produce requests park.
 type partition struct {
 	topic   string
 	topicID controller.TopicID
 	index   int32
 	log     *plog.Log
+	self    int32 // this broker's ID
 
-	// leaderEpoch is the epoch of the current leadership (the store's).
-	leaderEpoch atomic.Int32
 	// topicConfig is the topic's resolved configuration, replaced when
 	// configs change.
 	topicConfig atomic.Pointer[config.Topic]
 
+	// roleMu orders leadership changes against appends: a leader's
+	// produce and a follower's replica fetch append holding it for
+	// reading; applying a new partition state holds it for writing.
+	roleMu sync.RWMutex
+	role   replicaRole
+	state  controller.Partition // the state last applied (roleMu)
+	// leaderEpoch and leaderID mirror state for lock-free fencing checks.
+	leaderEpoch atomic.Int32
+	leaderID    atomic.Int32
+
+	// Leader only (replica.go), guarded by isrMu, taken under roleMu.
+	isrMu      sync.Mutex
+	followers  map[int32]*followerState
+	pendingISR []int32 // an ISR change in flight; nil when none
+
+	// changed is closed and replaced whenever the high watermark moves
+	// or the role changes: acks=all produces wait on it.
+	changedMu sync.Mutex
+	changed   chan struct{}
+
 	waitMu  sync.Mutex
 	waiters map[chan struct{}]struct{}
+}
+
+// replicaRole is this broker's part in a partition.
+type replicaRole int8
+
+const (
+	roleNone     replicaRole = iota // not a replica (or not yet told)
+	roleLeader                      // takes produce and serves fetches
+	roleFollower                    // copies the leader's log
+)
+
+func newPartition(topic string, id controller.TopicID, index int32, l *plog.Log, self int32) *partition {
+	p := &partition{topic: topic, topicID: id, index: index, log: l, self: self, changed: make(chan struct{})}
+	p.leaderID.Store(-1)
+	p.leaderEpoch.Store(-1)
+	return p
 }
 
 // config returns the topic's resolved configuration.
@@ -40,7 +77,11 @@ func (p *partition) highWatermark() int64 {
 	return p.log.HighWatermark()
 }
 
-// watch registers ch to be signalled (non-blocking) on the next append.
+// isLeader reports whether this broker leads the partition now.
+func (p *partition) isLeader() bool { return p.leaderID.Load() == p.self }
+
+// watch registers ch to be signalled (non-blocking) on the next append or
+// high watermark move.
 func (p *partition) watch(ch chan struct{}) {
 	p.waitMu.Lock()
 	if p.waiters == nil {
@@ -66,6 +107,23 @@ func (p *partition) notifyAppended() {
 		}
 	}
 	p.waitMu.Unlock()
+}
+
+// changedSignal returns a channel closed at the next high watermark move
+// or role change.
+func (p *partition) changedSignal() <-chan struct{} {
+	p.changedMu.Lock()
+	defer p.changedMu.Unlock()
+	return p.changed
+}
+
+// signalChanged wakes acks=all produces and delayed fetches.
+func (p *partition) signalChanged() {
+	p.changedMu.Lock()
+	close(p.changed)
+	p.changed = make(chan struct{})
+	p.changedMu.Unlock()
+	p.notifyAppended()
 }
 
 // logConfig turns a topic's resolved configuration into the log's.
@@ -96,69 +154,106 @@ func logConfig(t config.Topic, producerIDExpiration time.Duration) plog.Config {
 }
 
 // syncTopics brings the partition table in line with the store: it opens
-// logs for new partitions, applies config changes, and deletes the logs of
-// topics that are gone (including directories left from before a restart).
+// logs for the partitions this broker is a replica of, applies config
+// changes and partition states (becoming leader or follower), and deletes
+// the logs of topics that are gone (including directories left from
+// before a restart). It runs on the store's subscription goroutine and at
+// startup, never concurrently with itself.
 func (b *Broker) syncTopics() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	b.syncMu.Lock()
+	defer b.syncMu.Unlock()
 	cfg := b.effectiveConfig()
 	want := make(map[string]controller.Topic)
 	for _, t := range b.store.Topics() {
 		want[t.Name] = t
 	}
 	var errs []error
+
+	b.mu.Lock()
 	for name, ts := range b.topics {
 		t, ok := want[name]
 		if ok && t.ID == ts.meta.ID {
 			continue
 		}
 		for _, p := range ts.partitions {
+			if p == nil {
+				continue
+			}
+			b.stopReplica(p)
 			if err := b.logs.Delete(name, p.index); err != nil {
 				errs = append(errs, fmt.Errorf("delete %s-%d: %w", name, p.index, err))
 			}
 		}
 		delete(b.topics, name)
 	}
+	b.mu.Unlock()
+
+	var transitions []func()
 	for name, t := range want {
-		ts := b.topics[name]
-		if ts == nil {
-			ts = &topicState{}
-			b.topics[name] = ts
-		}
 		tc := cfg.ResolveTopic(t.Configs)
 		lc := logConfig(tc, cfg.ProducerIDExpiration)
-		for _, p := range ts.partitions {
-			p.log.UpdateConfig(lc)
+		b.mu.RLock()
+		ts := b.topics[name]
+		var have []*partition
+		if ts != nil {
+			have = ts.partitions
 		}
-		for i := len(ts.partitions); i < len(t.Partitions); i++ {
-			l, err := b.logs.Open(name, int32(i), t.ID, lc)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("open %s-%d: %w", name, i, err))
-				break
+		b.mu.RUnlock()
+		parts := make([]*partition, len(t.Partitions))
+		copy(parts, have)
+		for i, st := range t.Partitions {
+			p := parts[i]
+			if p == nil && slices.Contains(st.Replicas, b.cfg.BrokerID) {
+				l, err := b.logs.Open(name, int32(i), t.ID, lc)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("open %s-%d: %w", name, i, err))
+					continue
+				}
+				p = newPartition(name, t.ID, int32(i), l, b.cfg.BrokerID)
+				parts[i] = p
 			}
-			// Alone, the broker is every partition's leader and whole
-			// ISR: everything in the log is committed.
-			l.SetHighWatermark(l.Offsets().LogEndOffset)
-			ts.partitions = append(ts.partitions, &partition{topic: name, topicID: t.ID, index: int32(i), log: l})
-		}
-		for i, p := range ts.partitions {
-			p.leaderEpoch.Store(t.Partitions[i].LeaderEpoch)
+			if p == nil {
+				continue
+			}
+			p.log.UpdateConfig(lc)
 			p.topicConfig.Store(&tc)
+			if fn := b.applyPartitionState(p, st); fn != nil {
+				transitions = append(transitions, fn)
+			}
 		}
-		ts.meta = t
+		b.mu.Lock()
+		b.topics[name] = &topicState{meta: t, partitions: parts}
+		b.mu.Unlock()
 	}
+
+	b.mu.RLock()
+	hosted := func(tp plog.TopicPartition) bool {
+		ts, ok := b.topics[tp.Topic]
+		return ok && int(tp.Partition) < len(ts.partitions) && ts.partitions[tp.Partition] != nil
+	}
+	var orphans []plog.TopicPartition
 	for _, tp := range b.logs.Existing() {
-		if ts, ok := b.topics[tp.Topic]; ok && int(tp.Partition) < len(ts.partitions) {
-			continue
+		if _, known := want[tp.Topic]; !known && !hosted(tp) {
+			orphans = append(orphans, tp)
 		}
+	}
+	b.mu.RUnlock()
+	for _, tp := range orphans {
 		if err := b.logs.Delete(tp.Topic, tp.Partition); err != nil {
 			errs = append(errs, fmt.Errorf("delete orphan %s-%d: %w", tp.Topic, tp.Partition, err))
 		}
 	}
+	// Followers start fetching (and coordinators load) once the table
+	// holds every partition.
+	for _, fn := range transitions {
+		fn()
+	}
 	return errors.Join(errs...)
 }
 
-// lookupPartition finds a hosted partition by topic name.
+// lookupPartition finds a partition this broker hosts by topic name:
+// UNKNOWN_TOPIC_OR_PARTITION when the topic or partition does not exist,
+// NOT_LEADER_OR_FOLLOWER when it exists but lives on other brokers.
 func (b *Broker) lookupPartition(topic string, index int32) (*partition, error) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
@@ -166,7 +261,24 @@ func (b *Broker) lookupPartition(topic string, index int32) (*partition, error) 
 	if !ok || index < 0 || int(index) >= len(ts.partitions) {
 		return nil, kerr.UnknownTopicOrPartition
 	}
-	return ts.partitions[index], nil
+	if p := ts.partitions[index]; p != nil {
+		return p, nil
+	}
+	return nil, kerr.NotLeaderForPartition
+}
+
+// lookupLeader finds a partition this broker leads, or the error a client
+// must see: UNKNOWN_TOPIC_OR_PARTITION, or NOT_LEADER_OR_FOLLOWER (the
+// client refreshes its metadata and finds the leader).
+func (b *Broker) lookupLeader(topic string, index int32) (*partition, error) {
+	p, err := b.lookupPartition(topic, index)
+	if err != nil {
+		return nil, err
+	}
+	if !p.isLeader() {
+		return nil, kerr.NotLeaderForPartition
+	}
+	return p, nil
 }
 
 // topicByID finds a topic's name by ID (KIP-516 requests).

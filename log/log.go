@@ -562,6 +562,22 @@ func (l *Log) AppendAsFollower(records []byte) (int64, error) {
 	return l.logEnd.Load(), nil
 }
 
+// BecomeLeader records in the leader-epoch cache that epoch starts at the
+// log end offset, as a new leader does before it takes writes, so that
+// OffsetForLeaderEpoch answers followers of the previous epoch with the
+// offset where it ended.
+func (l *Log) BecomeLeader(epoch int32) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return ErrClosed
+	}
+	if l.epochs.assign(epoch, l.logEnd.Load()) {
+		return l.epochs.persist()
+	}
+	return nil
+}
+
 // LatestEpoch is the newest leader epoch that wrote to the log, or -1.
 func (l *Log) LatestEpoch() int32 {
 	l.mu.Lock()

@@ -1,0 +1,487 @@
+package broker
+
+// Replication, the follower's side: one fetcher per leader broker copies
+// the logs of every partition this broker follows there, as Kafka's
+// ReplicaFetcherThread does.
+//
+// A partition joining a fetcher (new leader, new epoch) first truncates:
+// it asks the leader, with OffsetForLeaderEpoch, where the newest epoch of
+// its own log ends in the leader's log, and cuts its log there (KIP-101,
+// KIP-279), so its log never diverges from the leader's. Then it fetches
+// from its log end offset with Fetch (replica id set), appends what comes
+// back as it is, and takes the leader's high watermark (capped by its own
+// log end) and log start offset. A partition whose leader answers that it
+// is not the leader, or fences the epoch, waits for the store's next
+// state, which moves it to another fetcher or makes it leader.
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-io/samsa/wire"
+)
+
+// Versions of the requests followers send; every Samsa broker serves them.
+const (
+	replicaFetchVersion     = 12 // the newest that names topics and carries replica_id
+	replicaOffsetForEpochV  = 4
+	fetcherIdleWait         = time.Second
+	fetcherErrorBackoffBase = 50 * time.Millisecond
+)
+
+// fetchers holds the fetcher of each leader broker.
+type fetchers struct {
+	b        *Broker
+	mu       sync.Mutex
+	byLeader map[int32]*fetcher
+	closed   bool
+}
+
+func newFetchers(b *Broker) *fetchers {
+	return &fetchers{b: b, byLeader: make(map[int32]*fetcher)}
+}
+
+// add makes the fetcher of leader copy p at leader epoch epoch, moving p
+// from any other fetcher. p truncates first.
+func (fs *fetchers) add(p *partition, leader, epoch int32) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.closed {
+		return
+	}
+	for id, f := range fs.byLeader {
+		if id != leader {
+			f.remove(p)
+		}
+	}
+	f := fs.byLeader[leader]
+	if f == nil {
+		f = newFetcher(fs.b, leader)
+		fs.byLeader[leader] = f
+		fs.b.background(f.run)
+	}
+	f.add(p, epoch)
+}
+
+// remove stops copying p.
+func (fs *fetchers) remove(p *partition) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for _, f := range fs.byLeader {
+		f.remove(p)
+	}
+}
+
+// close stops every fetcher.
+func (fs *fetchers) close() {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.closed = true
+	for _, f := range fs.byLeader {
+		f.stop()
+	}
+}
+
+// fetchState is a partition's place in its fetcher.
+type fetchState struct {
+	epoch    int32 // the leader epoch it follows
+	truncate bool  // must truncate against the leader before fetching
+	// retryAt delays a partition the leader refused for now.
+	retryAt time.Time
+}
+
+// fetcher copies partitions from one leader.
+type fetcher struct {
+	b      *Broker
+	leader int32
+
+	mu     sync.Mutex
+	parts  map[*partition]*fetchState
+	wake   chan struct{}
+	done   chan struct{}
+	client *wire.Client
+	addr   string
+}
+
+func newFetcher(b *Broker, leader int32) *fetcher {
+	return &fetcher{b: b, leader: leader, parts: make(map[*partition]*fetchState), wake: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+func (f *fetcher) add(p *partition, epoch int32) {
+	f.mu.Lock()
+	f.parts[p] = &fetchState{epoch: epoch, truncate: true}
+	f.mu.Unlock()
+	f.poke()
+}
+
+func (f *fetcher) remove(p *partition) {
+	f.mu.Lock()
+	delete(f.parts, p)
+	f.mu.Unlock()
+}
+
+func (f *fetcher) poke() {
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (f *fetcher) stop() {
+	select {
+	case <-f.done:
+	default:
+		close(f.done)
+	}
+}
+
+// snapshot returns the partitions ready for work now, and when the next
+// delayed one is.
+func (f *fetcher) snapshot(now time.Time) (map[*partition]fetchState, time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make(map[*partition]fetchState, len(f.parts))
+	var next time.Time
+	for p, s := range f.parts {
+		if now.Before(s.retryAt) {
+			if next.IsZero() || s.retryAt.Before(next) {
+				next = s.retryAt
+			}
+			continue
+		}
+		out[p] = *s
+	}
+	return out, next
+}
+
+// update changes a partition's state if it still follows epoch here.
+func (f *fetcher) update(p *partition, epoch int32, fn func(*fetchState)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s, ok := f.parts[p]; ok && s.epoch == epoch {
+		fn(s)
+	}
+}
+
+func (f *fetcher) run() {
+	defer func() {
+		if f.client != nil {
+			f.client.Close()
+		}
+	}()
+	backoff := time.Duration(0)
+	for {
+		select {
+		case <-f.done:
+			return
+		case <-f.b.closed:
+			return
+		default:
+		}
+		parts, next := f.snapshot(f.b.now())
+		if len(parts) == 0 {
+			wait := fetcherIdleWait
+			if !next.IsZero() {
+				wait = min(wait, time.Until(next))
+			}
+			f.sleep(wait, true)
+			continue
+		}
+		err := f.round(parts)
+		if err == nil {
+			backoff = 0
+			continue
+		}
+		if f.client != nil {
+			f.client.Close()
+			f.client = nil
+		}
+		backoff = min(max(2*backoff, fetcherErrorBackoffBase), f.b.cfg.ReplicaFetchBackoff)
+		f.b.logger.Debug().Err(err).Int32("leader", f.leader).Dur("retry_in", backoff).Msg("replica fetch failed")
+		f.sleep(backoff, false)
+	}
+}
+
+// sleep waits d, or less when woken (if wakeable) or stopped.
+func (f *fetcher) sleep(d time.Duration, wakeable bool) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	wake := f.wake
+	if !wakeable {
+		wake = nil
+	}
+	select {
+	case <-t.C:
+	case <-wake:
+	case <-f.done:
+	case <-f.b.closed:
+	}
+}
+
+// connect dials the leader's advertised address.
+func (f *fetcher) connect() error {
+	addr := ""
+	for _, br := range f.b.store.Brokers() {
+		if br.ID == f.leader {
+			addr = net.JoinHostPort(br.Host, strconv.Itoa(int(br.Port)))
+		}
+	}
+	if addr == "" {
+		return errors.New("leader is not a live broker")
+	}
+	if f.client != nil && f.addr == addr {
+		return nil
+	}
+	if f.client != nil {
+		f.client.Close()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), f.b.cfg.ReplicaSocketTimeout)
+	defer cancel()
+	c, err := wire.Dial(ctx, addr, "samsa-replica-fetcher-"+strconv.Itoa(int(f.b.cfg.BrokerID)))
+	if err != nil {
+		return err
+	}
+	f.client, f.addr = c, addr
+	return nil
+}
+
+func (f *fetcher) request(req kmsg.Request, timeout time.Duration) (kmsg.Response, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return f.client.Request(ctx, req)
+}
+
+// round truncates the partitions that need it, then fetches once.
+func (f *fetcher) round(parts map[*partition]fetchState) error {
+	if err := f.connect(); err != nil {
+		return err
+	}
+	var truncating []*partition
+	for p, s := range parts {
+		if s.truncate {
+			truncating = append(truncating, p)
+		}
+	}
+	if len(truncating) > 0 {
+		if err := f.truncate(truncating, parts); err != nil {
+			return err
+		}
+	}
+	var fetching []*partition
+	for p, s := range parts {
+		if !s.truncate {
+			fetching = append(fetching, p)
+		}
+	}
+	if len(fetching) == 0 {
+		return nil
+	}
+	return f.fetch(fetching, parts)
+}
+
+// truncate asks the leader where each partition's newest epoch ends and
+// cuts the local log there.
+func (f *fetcher) truncate(ps []*partition, parts map[*partition]fetchState) error {
+	req := kmsg.NewPtrOffsetForLeaderEpochRequest()
+	req.Version = replicaOffsetForEpochV
+	req.ReplicaID = f.b.cfg.BrokerID
+	byTopic := map[string]int{}
+	for _, p := range ps {
+		i, ok := byTopic[p.topic]
+		if !ok {
+			i = len(req.Topics)
+			byTopic[p.topic] = i
+			t := kmsg.NewOffsetForLeaderEpochRequestTopic()
+			t.Topic = p.topic
+			req.Topics = append(req.Topics, t)
+		}
+		rp := kmsg.NewOffsetForLeaderEpochRequestTopicPartition()
+		rp.Partition = p.index
+		rp.CurrentLeaderEpoch = parts[p].epoch
+		rp.LeaderEpoch = p.log.LatestEpoch()
+		req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
+	}
+	resp, err := f.request(req, f.b.cfg.ReplicaSocketTimeout)
+	if err != nil {
+		return err
+	}
+	for _, rt := range resp.(*kmsg.OffsetForLeaderEpochResponse).Topics {
+		for _, rp := range rt.Partitions {
+			p := f.find(ps, rt.Topic, rp.Partition)
+			if p == nil {
+				continue
+			}
+			epoch := parts[p].epoch
+			if rp.ErrorCode != 0 {
+				f.refused(p, epoch, rp.ErrorCode)
+				continue
+			}
+			if err := f.truncateTo(p, epoch, rp.LeaderEpoch, rp.EndOffset); err != nil {
+				f.b.logger.Error().Err(err).Str("topic", p.topic).Int32("partition", p.index).Msg("truncate to the leader")
+				f.update(p, epoch, func(s *fetchState) { s.retryAt = f.b.now().Add(f.b.cfg.ReplicaFetchBackoff) })
+				continue
+			}
+			f.update(p, epoch, func(s *fetchState) { s.truncate = false })
+		}
+	}
+	return nil
+}
+
+// truncateTo cuts p's log where the leader's log diverges from it: at the
+// end of the leader's answer for its epoch, or the end of that epoch in
+// its own log when shorter (KIP-279). Without any epoch in common the log
+// is cut to its high watermark, as Kafka does.
+func (f *fetcher) truncateTo(p *partition, epoch, leaderEpoch int32, leaderEnd int64) error {
+	p.roleMu.RLock()
+	defer p.roleMu.RUnlock()
+	if p.role != roleFollower || p.state.LeaderEpoch != epoch {
+		return nil // the state moved on; the next one decides
+	}
+	target := p.log.HighWatermark()
+	if leaderEpoch >= 0 && leaderEnd >= 0 {
+		_, ownEnd := p.log.EndOffsetForEpoch(leaderEpoch)
+		target = leaderEnd
+		if ownEnd >= 0 && ownEnd < target {
+			target = ownEnd
+		}
+	}
+	if target < p.log.Offsets().LogEndOffset {
+		f.b.logger.Info().Str("topic", p.topic).Int32("partition", p.index).Int64("to", target).
+			Int64("log_end_offset", p.log.Offsets().LogEndOffset).Msg("truncating to the leader's log")
+	}
+	if target < p.log.Offsets().LogStartOffset {
+		return p.log.TruncateFully(target)
+	}
+	return p.log.TruncateTo(target)
+}
+
+// fetch sends one Fetch for the partitions and applies the answer.
+func (f *fetcher) fetch(ps []*partition, parts map[*partition]fetchState) error {
+	cfg := f.b.cfg
+	req := kmsg.NewPtrFetchRequest()
+	req.Version = replicaFetchVersion
+	req.ReplicaID = cfg.BrokerID
+	req.MaxWaitMillis = int32(cfg.ReplicaFetchWaitMax.Milliseconds())
+	req.MinBytes = cfg.ReplicaFetchMinBytes
+	req.MaxBytes = cfg.ReplicaFetchResponseMaxBytes
+	req.SessionEpoch = -1
+	byTopic := map[string]int{}
+	for _, p := range ps {
+		i, ok := byTopic[p.topic]
+		if !ok {
+			i = len(req.Topics)
+			byTopic[p.topic] = i
+			t := kmsg.NewFetchRequestTopic()
+			t.Topic = p.topic
+			req.Topics = append(req.Topics, t)
+		}
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.Partition = p.index
+		rp.CurrentLeaderEpoch = parts[p].epoch
+		off := p.log.Offsets()
+		rp.FetchOffset = off.LogEndOffset
+		rp.LogStartOffset = off.LogStartOffset
+		rp.PartitionMaxBytes = cfg.ReplicaFetchMaxBytes
+		req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
+	}
+	resp, err := f.request(req, cfg.ReplicaSocketTimeout+cfg.ReplicaFetchWaitMax)
+	if err != nil {
+		return err
+	}
+	fr := resp.(*kmsg.FetchResponse)
+	if fr.ErrorCode != 0 {
+		return kerr.ErrorForCode(fr.ErrorCode)
+	}
+	for _, rt := range fr.Topics {
+		for i := range rt.Partitions {
+			rp := &rt.Partitions[i]
+			p := f.find(ps, rt.Topic, rp.Partition)
+			if p == nil {
+				continue
+			}
+			f.applyFetched(p, parts[p].epoch, rp)
+		}
+	}
+	return nil
+}
+
+// applyFetched appends one partition's records and takes the leader's high
+// watermark and log start offset.
+func (f *fetcher) applyFetched(p *partition, epoch int32, rp *kmsg.FetchResponseTopicPartition) {
+	if rp.ErrorCode != 0 {
+		if rp.ErrorCode == kerr.OffsetOutOfRange.Code {
+			f.outOfRange(p, epoch, rp.LogStartOffset)
+			return
+		}
+		f.refused(p, epoch, rp.ErrorCode)
+		return
+	}
+	p.roleMu.RLock()
+	defer p.roleMu.RUnlock()
+	if p.role != roleFollower || p.state.LeaderEpoch != epoch {
+		return
+	}
+	if len(rp.RecordBatches) > 0 {
+		if _, err := p.log.AppendAsFollower(rp.RecordBatches); err != nil {
+			f.b.logger.Error().Err(err).Str("topic", p.topic).Int32("partition", p.index).Msg("append from the leader")
+			f.update(p, epoch, func(s *fetchState) { s.truncate, s.retryAt = true, f.b.now().Add(f.b.cfg.ReplicaFetchBackoff) })
+			return
+		}
+	}
+	off := p.log.Offsets()
+	p.log.SetHighWatermark(min(rp.HighWatermark, off.LogEndOffset))
+	if rp.LogStartOffset > off.LogStartOffset {
+		if _, err := p.log.DeleteRecords(min(rp.LogStartOffset, p.log.HighWatermark())); err != nil {
+			f.b.logger.Warn().Err(err).Str("topic", p.topic).Int32("partition", p.index).Msg("follow the leader's log start offset")
+		}
+	}
+	p.notifyAppended()
+}
+
+// outOfRange handles a fetch offset the leader does not have: below its
+// log start, the follower starts over there; above its log end, the
+// follower truncates again.
+func (f *fetcher) outOfRange(p *partition, epoch int32, leaderStart int64) {
+	p.roleMu.RLock()
+	follower := p.role == roleFollower && p.state.LeaderEpoch == epoch
+	var err error
+	if follower && leaderStart > p.log.Offsets().LogEndOffset {
+		f.b.logger.Info().Str("topic", p.topic).Int32("partition", p.index).Int64("leader_log_start", leaderStart).Msg("behind the leader's log start; starting over there")
+		err = p.log.TruncateFully(leaderStart)
+	}
+	p.roleMu.RUnlock()
+	if err != nil {
+		f.b.logger.Error().Err(err).Str("topic", p.topic).Int32("partition", p.index).Msg("restart the log at the leader's start")
+	}
+	f.update(p, epoch, func(s *fetchState) { s.truncate = true })
+}
+
+// refused backs a partition off after the leader refused it: the store's
+// next state (a new leader or epoch) brings it back.
+func (f *fetcher) refused(p *partition, epoch int32, code int16) {
+	f.b.logger.Debug().Str("topic", p.topic).Int32("partition", p.index).Int32("leader", f.leader).
+		Str("error", kerr.ErrorForCode(code).Error()).Msg("leader refused the fetch")
+	f.update(p, epoch, func(s *fetchState) {
+		s.retryAt = f.b.now().Add(f.b.cfg.ReplicaFetchBackoff)
+		s.truncate = s.truncate || code == kerr.FencedLeaderEpoch.Code || code == kerr.UnknownLeaderEpoch.Code
+	})
+}
+
+func (f *fetcher) find(ps []*partition, topic string, index int32) *partition {
+	for _, p := range ps {
+		if p.topic == topic && p.index == index {
+			return p
+		}
+	}
+	return nil
+}

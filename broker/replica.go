@@ -1,0 +1,367 @@
+package broker
+
+// Replication, the leader's side (the follower's is fetcher.go).
+//
+// Partition states come from the store (controller package): leader,
+// leader epoch, replicas, ISR and partition epoch. applyPartitionState
+// turns a newer state into this broker's role: a new leader epoch naming
+// this broker makes it leader; naming another makes it a follower, which
+// truncates its log against the leader's (KIP-101, KIP-279) and then
+// fetches from it.
+//
+// The leader tracks each follower's log end offset from the offsets its
+// fetches ask for. The high watermark is the smallest log end offset in
+// the ISR and only moves forward; consumers read below it. A follower that
+// has not caught up with the leader's log end offset for
+// replica.lag.time.max.ms leaves the ISR; one that reaches the high
+// watermark (and the start of the leader's epoch) joins it again. ISR
+// changes go through the store (AlterPartition, one in flight at a time)
+// and count for the high watermark while in flight as the union of the old
+// and the proposed ISR (KIP-497's "maximal ISR"), so a shrink never moves
+// the high watermark past a replica before the store agreed. A leader that
+// was replaced learns it when AlterPartition fails as stale, or from the
+// store's next state.
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/samsa-io/samsa/controller"
+	plog "github.com/samsa-io/samsa/log"
+)
+
+// followerState is what a leader knows of one follower.
+type followerState struct {
+	leo int64 // log end offset from its last fetch; -1 until it fetched
+	// lastCaughtUp is when it last had everything the leader had, as
+	// Kafka counts it: the time of a fetch at the leader's log end offset,
+	// or of the previous fetch when this one reached the log end offset
+	// the leader had then.
+	lastCaughtUp         time.Time
+	lastFetch            time.Time
+	leaderLEOAtLastFetch int64
+}
+
+// applyPartitionState applies a state from the store when it is newer
+// than the one applied (a higher leader epoch, or the same leader epoch
+// with a higher partition epoch). It returns what must happen outside the
+// partition table's lock (followers start fetching, coordinators load).
+func (b *Broker) applyPartitionState(p *partition, st controller.Partition) func() {
+	p.roleMu.Lock()
+	defer p.roleMu.Unlock()
+	cur := p.state
+	applied := cur.Replicas != nil
+	if applied && (st.LeaderEpoch < cur.LeaderEpoch || (st.LeaderEpoch == cur.LeaderEpoch && st.PartitionEpoch <= cur.PartitionEpoch)) {
+		return nil
+	}
+	st.Replicas, st.ISR = slices.Clone(st.Replicas), slices.Clone(st.ISR)
+	p.state = st
+	p.leaderEpoch.Store(st.LeaderEpoch)
+	newLeadership := !applied || st.LeaderEpoch != cur.LeaderEpoch || st.Leader != cur.Leader
+	if !newLeadership {
+		// The ISR changed under the same leader.
+		if p.role == roleLeader {
+			p.isrMu.Lock()
+			b.advanceHighWatermarkLocked(p)
+			p.isrMu.Unlock()
+		}
+		return nil
+	}
+	p.leaderID.Store(st.Leader)
+	defer p.signalChanged()
+	switch {
+	case st.Leader == b.cfg.BrokerID:
+		b.becomeLeaderLocked(p)
+		return func() {
+			b.fetchers.remove(p)
+			b.partitionLeadershipChanged(p, true)
+		}
+	case slices.Contains(st.Replicas, b.cfg.BrokerID):
+		p.role = roleFollower
+		p.isrMu.Lock()
+		p.followers, p.pendingISR = nil, nil
+		p.isrMu.Unlock()
+		leader, epoch := st.Leader, st.LeaderEpoch
+		b.logger.Debug().Str("topic", p.topic).Int32("partition", p.index).Int32("leader", leader).Int32("leader_epoch", epoch).Msg("following")
+		return func() {
+			if leader >= 0 {
+				b.fetchers.add(p, leader, epoch)
+			} else {
+				b.fetchers.remove(p)
+			}
+			b.partitionLeadershipChanged(p, false)
+		}
+	default:
+		p.role = roleNone
+		return func() {
+			b.fetchers.remove(p)
+			b.partitionLeadershipChanged(p, false)
+		}
+	}
+}
+
+// becomeLeaderLocked makes this broker the partition's leader (roleMu
+// held for writing).
+func (b *Broker) becomeLeaderLocked(p *partition) {
+	p.role = roleLeader
+	if err := p.log.BecomeLeader(p.state.LeaderEpoch); err != nil {
+		b.logger.Error().Err(err).Str("topic", p.topic).Int32("partition", p.index).Msg("record leader epoch")
+	}
+	now := b.now()
+	p.isrMu.Lock()
+	defer p.isrMu.Unlock()
+	p.followers = make(map[int32]*followerState)
+	for _, id := range p.state.Replicas {
+		if id == b.cfg.BrokerID {
+			continue
+		}
+		f := &followerState{leo: -1, leaderLEOAtLastFetch: -1}
+		if slices.Contains(p.state.ISR, id) {
+			// As Kafka: an in-sync follower gets a full lag window to
+			// fetch from its new leader.
+			f.lastCaughtUp = now
+		}
+		p.followers[id] = f
+	}
+	p.pendingISR = nil
+	b.advanceHighWatermarkLocked(p)
+	b.logger.Debug().Str("topic", p.topic).Int32("partition", p.index).Int32("leader_epoch", p.state.LeaderEpoch).Ints32("isr", p.state.ISR).Msg("leading")
+}
+
+// stopReplica ends this broker's part in a partition (its topic was
+// deleted).
+func (b *Broker) stopReplica(p *partition) {
+	p.roleMu.Lock()
+	p.role = roleNone
+	p.leaderID.Store(-1)
+	p.roleMu.Unlock()
+	p.signalChanged()
+	b.fetchers.remove(p)
+	b.partitionLeadershipChanged(p, false)
+}
+
+// maximalISRLocked is the ISR plus any replica a change in flight would
+// add (isrMu held).
+func maximalISRLocked(p *partition) []int32 {
+	isr := p.state.ISR
+	for _, id := range p.pendingISR {
+		if !slices.Contains(isr, id) {
+			isr = append(slices.Clone(isr), id)
+		}
+	}
+	return isr
+}
+
+// advanceHighWatermarkLocked moves the high watermark to the smallest log
+// end offset of the maximal ISR, if that is further (isrMu held, roleMu
+// held at least for reading).
+func (b *Broker) advanceHighWatermarkLocked(p *partition) {
+	if p.role != roleLeader {
+		return
+	}
+	hw := p.log.Offsets().LogEndOffset
+	for _, id := range maximalISRLocked(p) {
+		if id == b.cfg.BrokerID {
+			continue
+		}
+		f := p.followers[id]
+		if f == nil || f.leo < 0 {
+			return // not known yet: the high watermark waits
+		}
+		hw = min(hw, f.leo)
+	}
+	if hw > p.log.HighWatermark() {
+		p.log.SetHighWatermark(hw)
+		p.signalChanged()
+	}
+}
+
+// appendAsLeader appends one batch if this broker leads the partition, and
+// returns the result with the leader epoch it was written under. With
+// acksAll, an ISR smaller than min.insync.replicas refuses the write first
+// (NOT_ENOUGH_REPLICAS).
+func (b *Broker) appendAsLeader(p *partition, batch []byte, nowMs int64, acksAll bool) (plog.AppendResult, int32, error) {
+	p.roleMu.RLock()
+	defer p.roleMu.RUnlock()
+	if p.role != roleLeader {
+		return plog.AppendResult{}, 0, kerr.NotLeaderForPartition
+	}
+	if acksAll && len(p.state.ISR) < int(p.config().MinInsyncReplicas) {
+		return plog.AppendResult{}, 0, kerr.NotEnoughReplicas
+	}
+	epoch := p.state.LeaderEpoch
+	res, err := p.log.Append(batch, epoch, nowMs)
+	if err != nil {
+		return res, epoch, err
+	}
+	if !res.Duplicate {
+		p.isrMu.Lock()
+		b.advanceHighWatermarkLocked(p)
+		p.isrMu.Unlock()
+		p.notifyAppended()
+	}
+	return res, epoch, nil
+}
+
+// waitReplicated waits until the high watermark passes target (an
+// acks=all write), the leadership it was written under ends
+// (NOT_LEADER_OR_FOLLOWER), or the deadline passes (REQUEST_TIMED_OUT).
+// Once replicated, an ISR below min.insync.replicas answers
+// NOT_ENOUGH_REPLICAS_AFTER_APPEND, as in Kafka.
+func (b *Broker) waitReplicated(ctx context.Context, p *partition, epoch int32, target int64, deadline time.Time) error {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		changed := p.changedSignal()
+		p.roleMu.RLock()
+		leading := p.role == roleLeader && p.state.LeaderEpoch == epoch
+		isr := len(p.state.ISR)
+		p.roleMu.RUnlock()
+		switch {
+		case !leading:
+			return kerr.NotLeaderForPartition
+		case p.log.HighWatermark() >= target:
+			if isr < int(p.config().MinInsyncReplicas) {
+				return kerr.NotEnoughReplicasAfterAppend
+			}
+			return nil
+		}
+		wait := time.Until(deadline)
+		if wait <= 0 {
+			return kerr.RequestTimedOut
+		}
+		if timer == nil {
+			timer = time.NewTimer(wait)
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return kerr.RequestTimedOut
+		case <-ctx.Done():
+			return kerr.RequestTimedOut
+		case <-b.closed:
+			return kerr.NotLeaderForPartition
+		}
+	}
+}
+
+// followerFetched records a follower's fetch at offset: its log end
+// offset, whether it is caught up, and, when it reached the high
+// watermark, its return to the ISR. It answers NOT_LEADER_OR_FOLLOWER
+// when this broker does not lead the partition.
+func (b *Broker) followerFetched(p *partition, replica int32, offset int64, now time.Time) error {
+	p.roleMu.RLock()
+	defer p.roleMu.RUnlock()
+	if p.role != roleLeader {
+		return kerr.NotLeaderForPartition
+	}
+	p.isrMu.Lock()
+	defer p.isrMu.Unlock()
+	f := p.followers[replica]
+	leo := p.log.Offsets().LogEndOffset
+	if f == nil || offset > leo {
+		return nil // not a replica, or out of range: the read answers
+	}
+	f.leo = offset
+	switch {
+	case offset >= leo:
+		f.lastCaughtUp = now
+	case offset >= f.leaderLEOAtLastFetch && f.leaderLEOAtLastFetch >= 0:
+		if f.lastFetch.After(f.lastCaughtUp) {
+			f.lastCaughtUp = f.lastFetch
+		}
+	}
+	f.leaderLEOAtLastFetch, f.lastFetch = leo, now
+	if !slices.Contains(p.state.ISR, replica) && p.pendingISR == nil && offset >= p.log.HighWatermark() {
+		_, epochStart := p.log.EndOffsetForEpoch(p.state.LeaderEpoch - 1)
+		if offset >= epochStart {
+			b.proposeISRLocked(p, append(slices.Clone(p.state.ISR), replica))
+		}
+	}
+	b.advanceHighWatermarkLocked(p)
+	return nil
+}
+
+// shrinkISRs takes out of the ISR of every partition this broker leads the
+// followers that have not caught up for replica.lag.time.max.ms.
+func (b *Broker) shrinkISRs(now time.Time) {
+	lag := b.cfg.ReplicaLagTimeMax
+	for _, p := range b.ledPartitions() {
+		p.roleMu.RLock()
+		p.isrMu.Lock()
+		if p.role == roleLeader && p.pendingISR == nil {
+			var keep []int32
+			for _, id := range p.state.ISR {
+				if f := p.followers[id]; id != b.cfg.BrokerID && (f == nil || now.Sub(f.lastCaughtUp) > lag) {
+					b.logger.Info().Str("topic", p.topic).Int32("partition", p.index).Int32("replica", id).
+						Dur("lag", now.Sub(f.lastCaughtUpOrZero())).Msg("follower fell behind; shrinking the ISR")
+					continue
+				}
+				keep = append(keep, id)
+			}
+			if len(keep) < len(p.state.ISR) {
+				b.proposeISRLocked(p, keep)
+			}
+		}
+		p.isrMu.Unlock()
+		p.roleMu.RUnlock()
+	}
+}
+
+func (f *followerState) lastCaughtUpOrZero() time.Time {
+	if f == nil {
+		return time.Time{}
+	}
+	return f.lastCaughtUp
+}
+
+// proposeISRLocked sends an ISR change to the store in the background
+// (isrMu held). Until the store answers, the high watermark counts the
+// union of the old and new ISR.
+func (b *Broker) proposeISRLocked(p *partition, isr []int32) {
+	p.pendingISR = isr
+	leaderEpoch, partitionEpoch := p.state.LeaderEpoch, p.state.PartitionEpoch
+	b.background(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		st, err := b.store.AlterPartition(ctx, p.topic, p.index, leaderEpoch, partitionEpoch, isr)
+		p.roleMu.Lock()
+		p.isrMu.Lock()
+		p.pendingISR = nil
+		if err == nil && p.role == roleLeader && st.LeaderEpoch == p.state.LeaderEpoch && st.PartitionEpoch > p.state.PartitionEpoch {
+			st.Replicas, st.ISR = slices.Clone(st.Replicas), slices.Clone(st.ISR)
+			p.state = st
+		}
+		b.advanceHighWatermarkLocked(p)
+		p.isrMu.Unlock()
+		p.roleMu.Unlock()
+		p.signalChanged()
+		if err != nil {
+			b.logger.Info().Err(err).Str("topic", p.topic).Int32("partition", p.index).Ints32("isr", isr).Msg("ISR change not applied")
+		} else {
+			b.logger.Info().Str("topic", p.topic).Int32("partition", p.index).Ints32("isr", st.ISR).Msg("ISR changed")
+		}
+	})
+}
+
+// ledPartitions lists the partitions this broker leads.
+func (b *Broker) ledPartitions() []*partition {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	var out []*partition
+	for _, ts := range b.topics {
+		for _, p := range ts.partitions {
+			if p != nil && p.isLeader() {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
