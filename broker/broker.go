@@ -154,7 +154,6 @@ func (b *Broker) shuttingDown() bool {
 	}
 }
 
-
 // msDuration converts a Kafka millisecond setting. Negative means
 // unlimited (-1); values too large for a Duration (Kafka's Long.MAX_VALUE
 // for "never") saturate.
