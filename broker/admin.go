@@ -37,6 +37,8 @@ func (b *Broker) adminRoutes() []route {
 		{key: int16(kmsg.CreatePartitions), minVersion: 0, maxVersion: 3, serve: typed(b.handleCreatePartitions)},
 		{key: int16(kmsg.IncrementalAlterConfigs), minVersion: 0, maxVersion: 1, serve: typed(b.handleIncrementalAlterConfigs)},
 		{key: int16(kmsg.DescribeCluster), minVersion: 0, maxVersion: 2, serve: typed(b.handleDescribeCluster)},
+		{key: int16(kmsg.ControlledShutdown), minVersion: 1, maxVersion: 3, serve: typed(b.handleControlledShutdown)},
+		{key: int16(kmsg.ElectLeaders), minVersion: 0, maxVersion: 2, serve: typed(b.handleElectLeaders)},
 	}
 }
 

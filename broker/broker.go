@@ -24,6 +24,7 @@ import (
 
 	"github.com/samsa-io/samsa/broker/config"
 	"github.com/samsa-io/samsa/controller"
+	"github.com/samsa-io/samsa/groupcoord"
 	plog "github.com/samsa-io/samsa/log"
 )
 
@@ -43,6 +44,7 @@ type Broker struct {
 	syncMu sync.Mutex
 
 	fetchers *fetchers
+	groups   *groupcoord.Coordinator
 	tasks    sync.WaitGroup // background work Close waits for
 
 	producerIDs   *producerIDAllocator
@@ -89,6 +91,10 @@ func New(opts Options) (*Broker, error) {
 	b.producerIDs = newProducerIDAllocator(b.store)
 	b.fetchers = newFetchers(b)
 	b.fetchSessions = newFetchSessionCache(int(b.cfg.MaxIncrementalFetchSession))
+	var err error
+	if b.groups, err = b.newGroupCoordinator(); err != nil {
+		return nil, fmt.Errorf("group coordinator: %w", err)
+	}
 	b.routes = b.buildRoutes()
 	if err := b.syncTopics(); err != nil {
 		return nil, fmt.Errorf("open partition logs: %w", err)
@@ -126,10 +132,6 @@ func (b *Broker) background(fn func()) {
 	}()
 }
 
-// partitionLeadershipChanged is called after this broker became the
-// leader of p (leader true) or stopped being it.
-func (b *Broker) partitionLeadershipChanged(p *partition, leader bool) {}
-
 // Close stops background work (replica fetchers, ISR checks) and waits
 // for it. It does not close the log manager or the store, which the
 // caller owns.
@@ -140,6 +142,7 @@ func (b *Broker) Close() {
 		}
 		close(b.closed)
 		b.fetchers.close()
+		b.groups.Close()
 		b.tasks.Wait()
 	})
 }

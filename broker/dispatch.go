@@ -21,6 +21,9 @@ type route struct {
 	minVersion int16
 	maxVersion int16
 	serve      serveFunc
+	// withClientID puts the request's client ID in the context (the group
+	// APIs report it).
+	withClientID bool
 }
 
 // typed adapts a handler that builds a kmsg response.
@@ -56,6 +59,7 @@ func (b *Broker) buildRoutes() []route {
 		{key: int16(kmsg.OffsetForLeaderEpoch), minVersion: 0, maxVersion: 4, serve: typed(b.handleOffsetForLeaderEpoch)},
 	}
 	list = append(list, b.adminRoutes()...)
+	list = append(list, b.groupRoutes()...)
 	routes := make([]route, maxAPIKey(list)+1)
 	for i := range routes {
 		routes[i].key = -1
@@ -102,6 +106,9 @@ func (b *Broker) ServeKafka(ctx context.Context, conn *wire.Conn, req *wire.Requ
 	kreq.SetVersion(req.APIVersion)
 	if err := kreq.ReadFrom(req.Body); err != nil {
 		return nil, fmt.Errorf("decode %s v%d request: %w", kmsg.NameForKey(req.APIKey), req.APIVersion, err)
+	}
+	if r.withClientID {
+		ctx = withClientID(ctx, req.ClientID)
 	}
 	return r.serve(ctx, conn, kreq)
 }

@@ -365,3 +365,16 @@ func (b *Broker) ledPartitions() []*partition {
 	}
 	return out
 }
+
+// sortTopicPartitions orders partitions by topic, then number.
+func sortTopicPartitions(tps []controller.TopicPartition) {
+	slices.SortFunc(tps, func(a, b controller.TopicPartition) int {
+		if a.Topic != b.Topic {
+			if a.Topic < b.Topic {
+				return -1
+			}
+			return 1
+		}
+		return int(a.Partition - b.Partition)
+	})
+}

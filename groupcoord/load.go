@@ -155,7 +155,11 @@ func (c *Coordinator) install(ps *partitionState, st *replayed, took time.Durati
 	}
 	ps.loaded = true
 	c.mu.Unlock()
-	c.log.Info().Int32("partition", ps.id).Int("groups", len(built)).Int("offsets", nOffsets).Int("skipped_records", st.skipped).Dur("took", took).Msg("loaded groups and offsets")
+	ev := c.log.Debug()
+	if len(built) > 0 || nOffsets > 0 {
+		ev = c.log.Info() // most of the 50 partitions hold nothing: say so quietly
+	}
+	ev.Int32("partition", ps.id).Int("groups", len(built)).Int("offsets", nOffsets).Int("skipped_records", st.skipped).Dur("took", took).Msg("loaded groups and offsets")
 }
 
 // restoreGroup rebuilds a group from its last metadata record.

@@ -135,9 +135,16 @@ type Broker struct {
 	OffsetsTopicNumPartitions  int32         // offsets.topic.num.partitions (50)
 	OffsetsTopicReplication    int16         // offsets.topic.replication.factor (3; clamped to the live brokers)
 	OffsetsRetention           time.Duration // offsets.retention.minutes (10080)
-	GroupInitialRebalanceDelay time.Duration // group.initial.rebalance.delay.ms (3000)
-	GroupMinSessionTimeout     time.Duration // group.min.session.timeout.ms (6000)
-	GroupMaxSessionTimeout     time.Duration // group.max.session.timeout.ms (1800000)
+	OffsetsTopicSegmentBytes   int32         // offsets.topic.segment.bytes (104857600)
+	// OffsetsRetentionCheckInterval is offsets.retention.check.interval.ms
+	// (600000).
+	OffsetsRetentionCheckInterval time.Duration
+	OffsetsCommitTimeout          time.Duration // offsets.commit.timeout.ms (5000)
+	OffsetMetadataMaxBytes        int32         // offset.metadata.max.bytes (4096)
+	GroupMaxSize                  int32         // group.max.size (2147483647)
+	GroupInitialRebalanceDelay    time.Duration // group.initial.rebalance.delay.ms (3000)
+	GroupMinSessionTimeout        time.Duration // group.min.session.timeout.ms (6000)
+	GroupMaxSessionTimeout        time.Duration // group.max.session.timeout.ms (1800000)
 
 	// Set records which keys were given explicitly (file or flag), for
 	// DescribeConfigs' config source (STATIC_BROKER_CONFIG vs

@@ -154,3 +154,26 @@ func (h Header) DeleteHorizon() int64 {
 	}
 	return h.BaseTimestamp
 }
+
+// KeyValue is one record to build a batch from; a nil Value is a
+// tombstone.
+type KeyValue struct {
+	Key, Value []byte
+}
+
+// Build encodes records as one uncompressed batch with base offset 0, no
+// producer and CreateTime timestamp, as a broker writes its own records
+// (__consumer_offsets); the log assigns the offsets.
+func Build(records []KeyValue, timestamp int64) ([]byte, error) {
+	h := Header{
+		Magic: 2, LastOffsetDelta: int32(len(records) - 1),
+		BaseTimestamp: timestamp, MaxTimestamp: timestamp,
+		ProducerID: noProducerID, ProducerEpoch: -1, BaseSequence: noSequence,
+		PartitionLeaderEpoch: -1, RecordCount: int32(len(records)),
+	}
+	b := NewRetained(h)
+	for i, kv := range records {
+		b.Add(Record{Offset: int64(i), Timestamp: timestamp, Key: kv.Key, Value: kv.Value, Headers: []byte{0}})
+	}
+	return b.Bytes(-1)
+}

@@ -179,3 +179,22 @@ func TestValidateReportsTheRecordTimestampRange(t *testing.T) {
 		t.Fatalf("timestamp range %d-%d, want 100-900", s.MinTimestamp, s.MaxTimestamp)
 	}
 }
+
+func TestBuildMakesAValidBatchOfTheRecords(t *testing.T) {
+	out, err := recordbatch.Build([]recordbatch.KeyValue{{Key: []byte("k1"), Value: []byte("v1")}, {Key: []byte("k2")}}, 1234)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := recordbatch.Validate(out, 1<<20)
+	if err != nil || s.Records != 2 || s.Idempotent {
+		t.Fatalf("built batch: %+v %v", s, err)
+	}
+	var got []string
+	recordbatch.Records(out, func(r recordbatch.Record) bool {
+		got = append(got, fmt.Sprintf("%d %d %s=%v", r.Offset, r.Timestamp, r.Key, r.Value))
+		return true
+	})
+	if strings.Join(got, ";") != "0 1234 k1=[118 49];1 1234 k2=[]" {
+		t.Fatalf("records %q", got)
+	}
+}

@@ -1,0 +1,50 @@
+package broker
+
+// FindCoordinator v0-v6. v0-v3 ask for one key, v4+ for several (KIP-699).
+// A group's coordinator is the leader of its __consumer_offsets partition,
+// which is created on the first request, as in Kafka; until it has a
+// leader the answer is COORDINATOR_NOT_AVAILABLE and clients retry.
+// Transaction coordinators (key type 1) answer COORDINATOR_NOT_AVAILABLE
+// until transactions land; other key types are INVALID_REQUEST.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-io/samsa/wire"
+)
+
+func (b *Broker) handleFindCoordinator(ctx context.Context, _ *wire.Conn, req *kmsg.FindCoordinatorRequest) (kmsg.Response, error) {
+	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
+	find := func(key string) kmsg.FindCoordinatorResponseCoordinator {
+		c := kmsg.NewFindCoordinatorResponseCoordinator()
+		c.Key, c.NodeID, c.Port = key, -1, -1
+		if req.CoordinatorType != 0 && req.CoordinatorType != 1 {
+			c.ErrorCode = kerr.InvalidRequest.Code
+			return c
+		}
+		br, err := b.coordinatorFor(ctx, key, req.CoordinatorType)
+		if err != nil {
+			c.ErrorCode = err.Code
+			msg := err.Message
+			c.ErrorMessage = &msg
+			return c
+		}
+		c.NodeID, c.Host, c.Port = br.ID, br.Host, br.Port
+		return c
+	}
+	if req.Version >= 4 {
+		for _, key := range req.CoordinatorKeys {
+			resp.Coordinators = append(resp.Coordinators, find(key))
+		}
+		return resp, nil
+	}
+	c := find(req.CoordinatorKey)
+	resp.ErrorCode, resp.NodeID, resp.Host, resp.Port = c.ErrorCode, c.NodeID, c.Host, c.Port
+	if req.Version >= 1 {
+		resp.ErrorMessage = c.ErrorMessage
+	}
+	return resp, nil
+}

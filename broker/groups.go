@@ -1,0 +1,279 @@
+package broker
+
+// Consumer groups. The group APIs are served by the group coordinator
+// (package groupcoord, one file per API there); this file wires it to the
+// broker: routes, the coordinator's journal on the __consumer_offsets
+// partition logs, and the creation of that internal topic.
+//
+// A group's coordinator is the leader of its __consumer_offsets partition:
+// when this broker becomes a partition's leader the coordinator loads its
+// groups from the log, and unloads them when the leadership moves away
+// (partitionLeadershipChanged), so coordination moves with leadership.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-io/samsa/controller"
+	"github.com/samsa-io/samsa/groupcoord"
+	"github.com/samsa-io/samsa/log/recordbatch"
+	"github.com/samsa-io/samsa/wire"
+)
+
+// groupRoutes lists the group APIs with the versions the coordinator
+// serves.
+func (b *Broker) groupRoutes() []route {
+	c := b.groups
+	return []route{
+		{key: int16(kmsg.OffsetCommit), minVersion: 0, maxVersion: 10, serve: groupAPI(c.OffsetCommit), withClientID: true},
+		{key: int16(kmsg.OffsetFetch), minVersion: 0, maxVersion: 10, serve: groupAPI(c.OffsetFetch), withClientID: true},
+		{key: int16(kmsg.FindCoordinator), minVersion: 0, maxVersion: 6, serve: typed(b.handleFindCoordinator)},
+		{key: int16(kmsg.JoinGroup), minVersion: 0, maxVersion: 9, serve: groupAPI(c.JoinGroup), withClientID: true},
+		{key: int16(kmsg.Heartbeat), minVersion: 0, maxVersion: 4, serve: groupAPI(c.Heartbeat), withClientID: true},
+		{key: int16(kmsg.LeaveGroup), minVersion: 0, maxVersion: 5, serve: groupAPI(c.LeaveGroup), withClientID: true},
+		{key: int16(kmsg.SyncGroup), minVersion: 0, maxVersion: 5, serve: groupAPI(c.SyncGroup), withClientID: true},
+		{key: int16(kmsg.DescribeGroups), minVersion: 0, maxVersion: 6, serve: groupAPI(c.DescribeGroups), withClientID: true},
+		{key: int16(kmsg.ListGroups), minVersion: 0, maxVersion: 5, serve: groupAPI(c.ListGroups), withClientID: true},
+		{key: int16(kmsg.DeleteGroups), minVersion: 0, maxVersion: 3, serve: groupAPI(c.DeleteGroups), withClientID: true},
+		{key: int16(kmsg.OffsetDelete), minVersion: 0, maxVersion: 0, serve: groupAPI(c.OffsetDelete), withClientID: true},
+	}
+}
+
+// groupAPI adapts a coordinator method, handing it the client's ID and
+// host, which DescribeGroups reports.
+func groupAPI[Req kmsg.Request, Resp kmsg.Response](fn func(context.Context, Req) Resp) serveFunc {
+	return func(ctx context.Context, conn *wire.Conn, req kmsg.Request) (*wire.Response, error) {
+		host := ""
+		if tcp, ok := conn.RemoteAddr.(*net.TCPAddr); ok {
+			host = "/" + tcp.IP.String()
+		}
+		ctx = groupcoord.WithClient(ctx, clientIDFrom(ctx), host)
+		return encodeResponse(fn(ctx, req.(Req))), nil
+	}
+}
+
+// newGroupCoordinator builds the coordinator from the broker's config.
+func (b *Broker) newGroupCoordinator() (*groupcoord.Coordinator, error) {
+	cfg := groupcoord.DefaultConfig()
+	cfg.GroupMinSessionTimeout = b.cfg.GroupMinSessionTimeout
+	cfg.GroupMaxSessionTimeout = b.cfg.GroupMaxSessionTimeout
+	cfg.GroupInitialRebalanceDelay = max(b.cfg.GroupInitialRebalanceDelay, 0)
+	cfg.GroupMaxSize = b.cfg.GroupMaxSize
+	cfg.OffsetsRetention = b.cfg.OffsetsRetention
+	cfg.OffsetsRetentionCheckInterval = b.cfg.OffsetsRetentionCheckInterval
+	cfg.OffsetsTopicNumPartitions = b.cfg.OffsetsTopicNumPartitions
+	cfg.OffsetMetadataMaxBytes = int(b.cfg.OffsetMetadataMaxBytes)
+	cfg.OffsetCommitTimeout = b.cfg.OffsetsCommitTimeout
+	cfg.Topics = topicsView{b}
+	cfg.Logger = b.logger.With().Str("component", "groups").Logger()
+	return groupcoord.New(cfg, offsetsJournal{b})
+}
+
+// partitionLeadershipChanged loads or unloads a __consumer_offsets
+// partition's groups as this broker gains or loses its leadership.
+func (b *Broker) partitionLeadershipChanged(p *partition, leader bool) {
+	if p.topic != groupcoord.OffsetsTopic || b.groups == nil {
+		return
+	}
+	if leader {
+		b.groups.Load(p.index)
+	} else {
+		b.groups.Unload(p.index)
+	}
+}
+
+// ensureOffsetsTopic creates __consumer_offsets on first use, as Kafka
+// does when a client first looks for a coordinator: compacted, with
+// offsets.topic.num.partitions partitions and segments of
+// offsets.topic.segment.bytes. Its replication factor is
+// offsets.topic.replication.factor; a cluster with fewer live brokers
+// refuses for now (COORDINATOR_NOT_AVAILABLE), as Kafka does, while a
+// single broker caps it at 1.
+func (b *Broker) ensureOffsetsTopic(ctx context.Context) error {
+	if _, ok := b.store.Topic(groupcoord.OffsetsTopic); ok {
+		return nil
+	}
+	rf := b.cfg.OffsetsTopicReplication
+	live := int16(len(b.store.Brokers()))
+	if b.cfg.ZookeeperConnect == "" {
+		rf = min(rf, live)
+	} else if live < rf {
+		return fmt.Errorf("%w: %d live brokers, offsets.topic.replication.factor is %d", kerr.CoordinatorNotAvailable, live, rf)
+	}
+	_, err := b.store.CreateTopic(ctx, controller.CreateTopicRequest{
+		Name:              groupcoord.OffsetsTopic,
+		Partitions:        b.cfg.OffsetsTopicNumPartitions,
+		ReplicationFactor: rf,
+		Internal:          true,
+		Configs: map[string]string{
+			"cleanup.policy":   "compact",
+			"compression.type": "producer",
+			"segment.bytes":    strconv.Itoa(int(b.cfg.OffsetsTopicSegmentBytes)),
+		},
+	})
+	if err != nil && !errors.Is(err, controller.ErrTopicExists) {
+		return fmt.Errorf("create %s: %w", groupcoord.OffsetsTopic, err)
+	}
+	return b.syncTopics()
+}
+
+// offsetsJournal is the coordinator's journal: batches appended to the
+// __consumer_offsets partition this broker leads, committed when the ISR
+// has them.
+type offsetsJournal struct{ b *Broker }
+
+func (j offsetsJournal) Append(ctx context.Context, partition int32, records []groupcoord.Record) error {
+	b := j.b
+	p, err := b.lookupLeader(groupcoord.OffsetsTopic, partition)
+	if err != nil {
+		return err
+	}
+	kvs := make([]recordbatch.KeyValue, len(records))
+	for i, r := range records {
+		kvs[i] = recordbatch.KeyValue{Key: r.Key, Value: r.Value}
+	}
+	now := b.now()
+	batch, err := recordbatch.Build(kvs, now.UnixMilli())
+	if err != nil {
+		return err
+	}
+	res, epoch, err := b.appendAsLeader(p, batch, now.UnixMilli(), true)
+	if err != nil {
+		return fmt.Errorf("append to %s-%d: %w", groupcoord.OffsetsTopic, partition, appendError(err))
+	}
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = now.Add(b.cfg.OffsetsCommitTimeout)
+	}
+	return b.waitReplicated(ctx, p, epoch, res.LastOffset+1, deadline)
+}
+
+// Replay reads the partition from its log start to its log end.
+func (j offsetsJournal) Replay(ctx context.Context, partition int32, fn func(groupcoord.Record) error) error {
+	p, err := j.b.lookupPartition(groupcoord.OffsetsTopic, partition)
+	if err != nil {
+		return err
+	}
+	offset := p.log.Offsets().LogStartOffset
+	end := p.log.Offsets().LogEndOffset
+	var buf []byte
+	for offset < end {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rr, err := p.log.Read(offset, 1<<20, end)
+		if err != nil {
+			return err
+		}
+		if rr.Size == 0 {
+			rr.Release()
+			return nil
+		}
+		if int64(cap(buf)) < rr.Size {
+			buf = make([]byte, rr.Size)
+		}
+		buf = buf[:rr.Size]
+		_, err = rr.File.ReadAt(buf, rr.Position)
+		rr.Release()
+		if err != nil {
+			return fmt.Errorf("read %s-%d: %w", groupcoord.OffsetsTopic, partition, err)
+		}
+		next := offset
+		for rest := buf; len(rest) >= recordbatch.HeaderSize; {
+			h, err := recordbatch.ParseHeader(rest)
+			if err != nil || h.TotalSize() > int64(len(rest)) {
+				break // a partial batch at the end of the range
+			}
+			batch := rest[:h.TotalSize()]
+			rest = rest[h.TotalSize():]
+			next = h.LastOffset() + 1
+			if h.Control() {
+				continue
+			}
+			var fnErr error
+			err = recordbatch.Records(batch, func(r recordbatch.Record) bool {
+				if r.Offset < offset {
+					return true
+				}
+				rec := groupcoord.Record{Key: append([]byte(nil), r.Key...)}
+				if r.Value != nil {
+					rec.Value = append([]byte(nil), r.Value...)
+				}
+				fnErr = fn(rec)
+				return fnErr == nil
+			})
+			if fnErr != nil {
+				return fnErr
+			}
+			if err != nil {
+				return fmt.Errorf("replay %s-%d at offset %d: %w", groupcoord.OffsetsTopic, partition, h.BaseOffset, err)
+			}
+		}
+		if next <= offset {
+			return fmt.Errorf("replay %s-%d stuck at offset %d", groupcoord.OffsetsTopic, partition, offset)
+		}
+		offset = next
+	}
+	return nil
+}
+
+// topicsView answers the coordinator's questions about topics.
+type topicsView struct{ b *Broker }
+
+func (v topicsView) PartitionExists(topic string, partition int32) bool {
+	t, ok := v.b.store.Topic(topic)
+	return ok && partition >= 0 && int(partition) < len(t.Partitions)
+}
+
+func (v topicsView) TopicName(id [16]byte) (string, bool) {
+	t, ok := v.b.store.TopicByID(controller.TopicID(id))
+	return t.Name, ok
+}
+
+func (v topicsView) TopicID(name string) ([16]byte, bool) {
+	t, ok := v.b.store.Topic(name)
+	return t.ID, ok
+}
+
+// coordinatorFor answers where a key's coordinator is: the leader of its
+// __consumer_offsets partition.
+func (b *Broker) coordinatorFor(ctx context.Context, key string, keyType int8) (controller.Broker, *kerr.Error) {
+	if keyType != 0 {
+		// Transaction coordinators come with transactions.
+		return controller.Broker{}, kerr.CoordinatorNotAvailable
+	}
+	if err := b.ensureOffsetsTopic(ctx); err != nil {
+		b.logger.Debug().Err(err).Msg("find coordinator")
+		return controller.Broker{}, kerr.CoordinatorNotAvailable
+	}
+	t, ok := b.store.Topic(groupcoord.OffsetsTopic)
+	partition := b.groups.PartitionFor(key)
+	if !ok || int(partition) >= len(t.Partitions) || t.Partitions[partition].Leader < 0 {
+		return controller.Broker{}, kerr.CoordinatorNotAvailable
+	}
+	leader := t.Partitions[partition].Leader
+	for _, br := range b.store.Brokers() {
+		if br.ID == leader {
+			return br, nil
+		}
+	}
+	return controller.Broker{}, kerr.CoordinatorNotAvailable
+}
+
+// clientIDKey carries the request's client ID in its context.
+type clientIDKey struct{}
+
+func withClientID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, clientIDKey{}, id)
+}
+
+func clientIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(clientIDKey{}).(string)
+	return id
+}
