@@ -134,6 +134,7 @@ type testBroker struct {
 
 	mu      sync.Mutex
 	addr    string
+	paused  bool // SIGSTOPped (cluster_harness_test.go)
 	cmd     *exec.Cmd
 	exited  chan struct{} // closed when cmd has been waited for
 	waitErr error
@@ -468,8 +469,15 @@ func produceSync(t *testing.T, cl *kgo.Client, records ...*kgo.Record) {
 // client, and returns the records per partition in offset order.
 func readAll(t *testing.T, b *testBroker, topic string, clientOpts ...kgo.Opt) map[int32][]*kgo.Record {
 	t.Helper()
+	return readAllVia(t, func(opts ...kgo.Opt) *kgo.Client { return b.client(t, opts...) }, topic, clientOpts...)
+}
+
+// readAllVia is readAll with clients made by newClient (a single broker's
+// or a cluster's).
+func readAllVia(t *testing.T, newClient func(...kgo.Opt) *kgo.Client, topic string, clientOpts ...kgo.Opt) map[int32][]*kgo.Record {
+	t.Helper()
 	ctx := testContext(t, 60*time.Second)
-	adm := b.admin(t)
+	adm := kadm.NewClient(newClient())
 	ends, err := adm.ListEndOffsets(ctx, topic)
 	if err != nil {
 		t.Fatalf("list end offsets of %s: %v", topic, err)
@@ -495,7 +503,7 @@ func readAll(t *testing.T, b *testBroker, topic string, clientOpts ...kgo.Opt) m
 	if len(want) == 0 {
 		return got
 	}
-	cl := b.client(t, append([]kgo.Opt{
+	cl := newClient(append([]kgo.Opt{
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: consume}),
 	}, clientOpts...)...)
 	for len(want) > 0 {

@@ -101,7 +101,11 @@ func (c *Coordinator) joinGroup(ctx context.Context, req *kmsg.JoinGroupRequest,
 		jr.reason = *req.Reason
 	}
 	for _, p := range req.Protocols {
-		jr.protocols = append(jr.protocols, protocol{name: p.Name, metadata: p.Metadata})
+		// The metadata outlives the call (the leader's member list,
+		// DescribeGroups, the group-metadata record), while the decoded
+		// request aliases the frame the wire layer recycles once the
+		// handler returns: keep a copy.
+		jr.protocols = append(jr.protocols, protocol{name: p.Name, metadata: clone(p.Metadata)})
 	}
 
 	g, err := c.groupFor(req.Group, false, false)

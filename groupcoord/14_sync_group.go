@@ -120,7 +120,8 @@ func (c *Coordinator) storeAssignment(g *group, req *kmsg.SyncGroupRequest) {
 	assignment := make(map[string][]byte, len(g.members))
 	for _, a := range req.GroupAssignment {
 		if g.members[a.MemberID] != nil {
-			assignment[a.MemberID] = a.MemberAssignment
+			// Kept beyond the call; the request aliases a recycled frame.
+			assignment[a.MemberID] = clone(a.MemberAssignment)
 		}
 	}
 	var missing []string

@@ -5,8 +5,11 @@
 //
 // The broker calls one method per API with the decoded kmsg request and
 // writes back the kmsg response it returns; Kafka errors travel inside the
-// response. Files are named by API key ("11_join_group.go", ...), each
-// opening with the versions it serves and the behaviour owed to Kafka.
+// response. The byte fields of a decoded request (protocol metadata,
+// assignments) alias the connection's frame, which the broker reuses once
+// the call returns: the coordinator copies whatever it keeps. Files are
+// named by API key ("11_join_group.go", ...), each opening with the
+// versions it serves and the behaviour owed to Kafka.
 //
 // # What the coordinator owns
 //
