@@ -30,10 +30,7 @@ type LocalStore struct {
 	self  Broker
 	state localState
 
-	subMu   sync.Mutex
-	subs    map[int]*subscriber
-	nextSub int
-	closed  bool
+	subs subscribers
 }
 
 // localState is what the file holds.
@@ -51,7 +48,7 @@ func NewLocalStore(dir string, brokerID int32, self Broker, logger zerolog.Logge
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("metadata directory: %w", err)
 	}
-	s := &LocalStore{path: filepath.Join(dir, MetadataFile), logger: logger, self: self, subs: make(map[int]*subscriber)}
+	s := &LocalStore{path: filepath.Join(dir, MetadataFile), logger: logger, self: self}
 	data, err := os.ReadFile(s.path)
 	switch {
 	case os.IsNotExist(err):
@@ -259,7 +256,7 @@ func (s *LocalStore) CreateTopic(_ context.Context, req CreateTopicRequest) (Top
 				return nil, fmt.Errorf("%w: topic %q collides with existing topic %q ('.' and '_' are interchangeable in metric names)", ErrInvalidTopicName, req.Name, existing)
 			}
 		}
-		assignment, err := s.placeReplicas(req.Partitions, req.ReplicationFactor, req.Assignment, 0)
+		assignment, err := placeReplicas([]Broker{s.self}, req.Partitions, req.ReplicationFactor, req.Assignment, 0, -1, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -289,53 +286,6 @@ func newPartition(index int32, replicas []int32) Partition {
 	}
 }
 
-// placeReplicas returns the replicas of each new partition: the explicit
-// assignment after checking it, or a placement on the live brokers.
-// first is the index of the first new partition.
-func (s *LocalStore) placeReplicas(partitions int32, rf int16, explicit [][]int32, first int32) ([][]int32, error) {
-	live := map[int32]bool{s.self.ID: true}
-	if len(explicit) > 0 {
-		width := -1
-		for i, replicas := range explicit {
-			if len(replicas) == 0 {
-				return nil, fmt.Errorf("%w: partition %d has no replicas", ErrInvalidAssignment, first+int32(i))
-			}
-			if width >= 0 && len(replicas) != width {
-				return nil, fmt.Errorf("%w: partitions have different replication factors", ErrInvalidAssignment)
-			}
-			width = len(replicas)
-			seen := map[int32]bool{}
-			for _, id := range replicas {
-				if seen[id] {
-					return nil, fmt.Errorf("%w: partition %d lists broker %d twice", ErrInvalidAssignment, first+int32(i), id)
-				}
-				seen[id] = true
-				if !live[id] {
-					return nil, fmt.Errorf("%w: broker %d of partition %d is not a live broker", ErrInvalidAssignment, id, first+int32(i))
-				}
-			}
-		}
-		return explicit, nil
-	}
-	if partitions < 1 {
-		return nil, fmt.Errorf("%w: %d; a topic needs at least 1", ErrInvalidPartitions, partitions)
-	}
-	if int64(first)+int64(partitions) > MaxPartitionsPerTopic {
-		return nil, fmt.Errorf("%w: a topic may have at most %d partitions", ErrInvalidPartitions, MaxPartitionsPerTopic)
-	}
-	if rf < 1 {
-		return nil, fmt.Errorf("%w: %d; it must be at least 1", ErrInvalidReplication, rf)
-	}
-	if int(rf) > len(live) {
-		return nil, fmt.Errorf("%w: %d is larger than the %d available broker(s)", ErrInvalidReplication, rf, len(live))
-	}
-	out := make([][]int32, partitions)
-	for i := range out {
-		out[i] = []int32{s.self.ID}
-	}
-	return out, nil
-}
-
 func (s *LocalStore) DeleteTopic(_ context.Context, name string) error {
 	return s.update(func(st *localState) (*Change, error) {
 		if _, ok := st.Topics[name]; !ok {
@@ -361,7 +311,7 @@ func (s *LocalStore) CreatePartitions(_ context.Context, name string, total int3
 			return nil, fmt.Errorf("%w: %d assignments for %d new partitions", ErrInvalidAssignment, len(assignment), adding)
 		}
 		rf := int16(len(t.Partitions[0].Replicas))
-		placed, err := s.placeReplicas(adding, rf, assignment, current)
+		placed, err := placeReplicas([]Broker{s.self}, adding, rf, assignment, current, t.Partitions[0].Replicas[0], int(rf))
 		if err != nil {
 			return nil, err
 		}
@@ -426,84 +376,21 @@ func (s *LocalStore) AllocateProducerIDs(_ context.Context, count int64) (int64,
 	return first, err
 }
 
-// subscriber delivers changes to one callback on its own goroutine, in
-// order, so a slow callback never holds the store's lock.
-type subscriber struct {
-	mu      sync.Mutex
-	queue   []Change
-	wake    chan struct{}
-	stopped chan struct{}
-}
-
+// Subscribe calls fn after each change, in order, on its own goroutine.
 func (s *LocalStore) Subscribe(fn func(Change)) (cancel func()) {
-	sub := &subscriber{wake: make(chan struct{}, 1), stopped: make(chan struct{})}
-	s.subMu.Lock()
-	id := s.nextSub
-	s.nextSub++
-	if !s.closed {
-		s.subs[id] = sub
-	}
-	s.subMu.Unlock()
-	go func() {
-		for {
-			select {
-			case <-sub.stopped:
-				return
-			case <-sub.wake:
-			}
-			sub.mu.Lock()
-			q := sub.queue
-			sub.queue = nil
-			sub.mu.Unlock()
-			for _, ch := range q {
-				select {
-				case <-sub.stopped:
-					return
-				default:
-				}
-				fn(ch)
-			}
-		}
-	}()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			s.subMu.Lock()
-			defer s.subMu.Unlock()
-			if _, ok := s.subs[id]; ok {
-				delete(s.subs, id)
-				close(sub.stopped)
-			}
-		})
-	}
+	return s.subs.add(fn)
 }
 
 func (s *LocalStore) notify(ch Change) {
 	if ch.Kind < 0 {
 		return
 	}
-	s.subMu.Lock()
-	defer s.subMu.Unlock()
-	for _, sub := range s.subs {
-		sub.mu.Lock()
-		sub.queue = append(sub.queue, ch)
-		sub.mu.Unlock()
-		select {
-		case sub.wake <- struct{}{}:
-		default:
-		}
-	}
+	s.subs.publish(ch)
 }
 
 // Close stops change delivery.
 func (s *LocalStore) Close() error {
-	s.subMu.Lock()
-	defer s.subMu.Unlock()
-	s.closed = true
-	for id, sub := range s.subs {
-		close(sub.stopped)
-		delete(s.subs, id)
-	}
+	s.subs.close()
 	return nil
 }
 

@@ -1,0 +1,103 @@
+package controller
+
+import "sync"
+
+// subscribers fans changes out to Subscribe callbacks. Each callback has
+// its own goroutine and queue, so a slow callback never holds a store's
+// lock nor delays the others, and sees the changes in the order they were
+// published.
+type subscribers struct {
+	mu     sync.Mutex
+	subs   map[int]*subscriber
+	next   int
+	closed bool
+}
+
+type subscriber struct {
+	mu      sync.Mutex
+	queue   []Change
+	wake    chan struct{}
+	stopped chan struct{}
+}
+
+// add starts delivering to fn; the returned function stops it.
+func (l *subscribers) add(fn func(Change)) (cancel func()) {
+	sub := &subscriber{wake: make(chan struct{}, 1), stopped: make(chan struct{})}
+	l.mu.Lock()
+	id := l.next
+	l.next++
+	if l.closed {
+		close(sub.stopped)
+	} else {
+		if l.subs == nil {
+			l.subs = make(map[int]*subscriber)
+		}
+		l.subs[id] = sub
+	}
+	l.mu.Unlock()
+	go sub.run(fn)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			if _, ok := l.subs[id]; ok {
+				delete(l.subs, id)
+				close(sub.stopped)
+			}
+		})
+	}
+}
+
+func (sub *subscriber) run(fn func(Change)) {
+	for {
+		select {
+		case <-sub.stopped:
+			return
+		case <-sub.wake:
+		}
+		sub.mu.Lock()
+		q := sub.queue
+		sub.queue = nil
+		sub.mu.Unlock()
+		for _, ch := range q {
+			select {
+			case <-sub.stopped:
+				return
+			default:
+			}
+			fn(ch)
+		}
+	}
+}
+
+// publish queues changes for every subscriber. Callers publish in the
+// order the changes were applied (under their own lock, or from the one
+// goroutine that applies changes).
+func (l *subscribers) publish(changes ...Change) {
+	if len(changes) == 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, sub := range l.subs {
+		sub.mu.Lock()
+		sub.queue = append(sub.queue, changes...)
+		sub.mu.Unlock()
+		select {
+		case sub.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// close stops every delivery; later subscriptions get nothing.
+func (l *subscribers) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	for id, sub := range l.subs {
+		close(sub.stopped)
+		delete(l.subs, id)
+	}
+}

@@ -1,0 +1,938 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+	"github.com/rs/zerolog"
+)
+
+// zkController is a broker's part in Kafka's controller role: every
+// broker runs one; the one whose ephemeral /controller znode exists acts.
+// It runs on its own goroutine, like Kafka's controller event queue: it
+// wakes when the view changes, when ElectLeaders or ControlledShutdown
+// call, and on its timers, and then compares the view with what the
+// cluster should look like (level-triggered, so a controller that takes
+// over, or comes back after losing ZooKeeper, converges from whatever it
+// finds).
+//
+// Fencing: winning the election increments /controller_epoch, and every
+// write the controller makes is a multi that first checks the version of
+// /controller_epoch it set; once another broker has been elected, the
+// check fails and this controller resigns. Partition state writes are
+// also conditional on the state znode's version, so a controller working
+// from a stale view (or racing a leader's AlterPartition) re-reads and
+// decides again instead of overwriting.
+type zkController struct {
+	s      *ZKStore
+	zk     *zkConn
+	logger zerolog.Logger
+	self   int32
+
+	wakeCh   chan struct{}
+	requests chan *ctrlCall
+	// active mirrors the goroutine's state for callers that only need to
+	// refuse early with ErrNotController.
+	active atomic.Bool
+
+	// Owned by the controller goroutine.
+	session        int64 // the session /controller was created in
+	epoch          int32
+	epochZkVersion int32
+	knownEpochs    map[int32]int64 // broker epochs as of the last complete reconcile
+	shuttingDown   map[int32]int64 // broker → epoch when it asked for controlled shutdown
+	written        map[TopicPartition]writtenState
+	retry          *time.Timer
+	rebalance      *time.Timer
+	housekeeping   *time.Timer
+	rebalanceDue   bool
+	housekeepDue   bool
+}
+
+// writtenState is a state this controller wrote, used until its view
+// catches up so that it does not decide twice from an old view.
+type writtenState struct {
+	topicID TopicID
+	state   partitionState
+}
+
+// housekeepingInterval is how often the controller purges expired
+// /config/changes notifications.
+const housekeepingInterval = 5 * time.Minute
+
+var (
+	// errFenced: a write failed the /controller_epoch check.
+	errFenced = errors.New("another controller was elected (controller epoch moved on)")
+	// errPartitionGone: the state znode was deleted (topic deletion).
+	errPartitionGone = errors.New("partition state znode is gone")
+)
+
+type ctrlRequest struct {
+	shutdown   bool
+	brokerID   int32
+	electType  ElectionType
+	partitions []TopicPartition
+	all        bool
+}
+
+type ctrlResult struct {
+	results   map[TopicPartition]error
+	remaining []TopicPartition
+	written   map[TopicPartition]int32 // partition → state version written
+}
+
+type ctrlCall struct {
+	req   ctrlRequest
+	reply chan ctrlReply
+}
+
+type ctrlReply struct {
+	res ctrlResult
+	err error
+}
+
+func newZKController(s *ZKStore) *zkController {
+	return &zkController{
+		s:        s,
+		zk:       s.zk,
+		logger:   s.logger.With().Str("component", "controller").Logger(),
+		self:     s.cfg.Self.ID,
+		wakeCh:   make(chan struct{}, 1),
+		requests: make(chan *ctrlCall),
+	}
+}
+
+func (c *zkController) wake() {
+	select {
+	case c.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+// call runs a request on the controller goroutine.
+func (c *zkController) call(ctx context.Context, req ctrlRequest) (ctrlResult, error) {
+	if !c.active.Load() {
+		return ctrlResult{}, c.notController()
+	}
+	call := &ctrlCall{req: req, reply: make(chan ctrlReply, 1)}
+	select {
+	case c.requests <- call:
+	case <-ctx.Done():
+		return ctrlResult{}, ctx.Err()
+	case <-c.s.stop:
+		return ctrlResult{}, fmt.Errorf("%w: store closed", ErrStoreUnavailable)
+	}
+	select {
+	case r := <-call.reply:
+		return r.res, r.err
+	case <-ctx.Done():
+		return ctrlResult{}, ctx.Err()
+	case <-c.s.stop:
+		return ctrlResult{}, fmt.Errorf("%w: store closed", ErrStoreUnavailable)
+	}
+}
+
+func (c *zkController) notController() error {
+	return fmt.Errorf("%w (broker %d; the controller is broker %d)", ErrNotController, c.self, c.s.ControllerID())
+}
+
+func newStoppedTimer() *time.Timer {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}
+
+func (c *zkController) run() {
+	c.retry, c.rebalance, c.housekeeping = newStoppedTimer(), newStoppedTimer(), newStoppedTimer()
+	defer func() {
+		c.active.Store(false)
+		c.retry.Stop()
+		c.rebalance.Stop()
+		c.housekeeping.Stop()
+	}()
+	for {
+		select {
+		case <-c.s.stop:
+			return
+		case <-c.wakeCh:
+		case <-c.retry.C:
+		case <-c.rebalance.C:
+			c.rebalanceDue = true
+		case <-c.housekeeping.C:
+			c.housekeepDue = true
+		case call := <-c.requests:
+			res, err := c.serve(call.req)
+			call.reply <- ctrlReply{res, err}
+		}
+		c.step()
+	}
+}
+
+func (c *zkController) retryLater(err error) {
+	c.logger.Debug().Err(err).Msg("controller work incomplete; retrying")
+	c.retry.Reset(time.Second)
+}
+
+// step is one look at the cluster: keep or give up the controller role,
+// run for it when nobody holds it, and when acting, reconcile.
+func (c *zkController) step() {
+	snap := c.s.controllerSnapshot()
+	sid := c.s.session.Load()
+	connSID := c.zk.conn.SessionID()
+	if c.active.Load() {
+		switch {
+		case c.s.lostSession.Load() == c.session:
+			c.resign("the ZooKeeper session is lost")
+		case connSID != c.session || sid != c.session:
+			c.resign("the ZooKeeper session changed")
+		case snap.controllerOwner != c.session:
+			// The view may not show this controller's own election yet.
+			_, st, err := c.zk.get(zkControllerPath)
+			switch {
+			case isUnavailable(err):
+				c.retryLater(err)
+				return
+			case errors.Is(err, zk.ErrNoNode), err == nil && st.EphemeralOwner != c.session:
+				c.resign("the /controller znode is gone")
+			case err != nil:
+				c.logger.Warn().Err(err).Msg("read /controller")
+			}
+		}
+	}
+	if !c.active.Load() {
+		if sid == 0 || sid != connSID || c.s.lostSession.Load() == sid {
+			return // not registered in the current session yet
+		}
+		switch {
+		case snap.controllerID < 0:
+			if c.elect() {
+				snap = c.s.controllerSnapshot()
+			}
+		case snap.controllerID == c.self && snap.controllerOwner == connSID:
+			// This session holds /controller but does not act (it
+			// resigned): give it up so that an election runs.
+			c.giveUpControllerNode()
+		}
+	}
+	if !c.active.Load() {
+		return
+	}
+	err := c.reconcile(snap)
+	if err == nil && c.housekeepDue {
+		c.housekeepDue = false
+		c.purgeConfigChanges()
+		c.housekeeping.Reset(housekeepingInterval)
+	}
+	if err == nil && c.rebalanceDue {
+		c.rebalanceDue = false
+		err = c.autoRebalance(c.s.controllerSnapshot())
+		c.rebalance.Reset(c.s.cfg.LeaderImbalanceCheckInterval)
+	}
+	c.handleError(err)
+}
+
+// handleError reacts to a failed controller write.
+func (c *zkController) handleError(err error) {
+	switch {
+	case err == nil:
+	case errors.Is(err, errFenced):
+		c.fenced()
+	default:
+		c.retryLater(err)
+	}
+}
+
+// elect runs for controller: create the ephemeral /controller and bump
+// /controller_epoch in one multi, as Kafka's
+// registerControllerAndIncrementControllerEpoch does, so exactly one
+// broker wins each epoch. It reports whether this broker won.
+func (c *zkController) elect() bool {
+	data, st, err := c.zk.get(zkControllerEpochPath)
+	ops := []zkOp{opCreate(zkControllerPath, encodeController(c.self, c.s.now()), zk.FlagEphemeral)}
+	var epoch int32
+	switch {
+	case errors.Is(err, zk.ErrNoNode):
+		epoch = 1
+		ops = append(ops, opCreate(zkControllerEpochPath, encodeControllerEpoch(epoch), 0))
+	case err != nil:
+		c.retryLater(err)
+		return false
+	default:
+		prev, err := decodeControllerEpoch(data)
+		if err != nil {
+			c.logger.Error().Err(err).Msg("cannot run for controller")
+			return false
+		}
+		epoch = prev + 1
+		ops = append(ops, opSet(zkControllerEpochPath, encodeControllerEpoch(epoch), st.Version))
+	}
+	res, err := c.zk.multi(ops...)
+	var me *multiError
+	switch {
+	case err == nil:
+	case errors.As(err, &me) && me.index == 0 && errors.Is(err, zk.ErrNodeExists):
+		c.logger.Debug().Msg("another broker won the controller election")
+		return false
+	case errors.As(err, &me) && me.index == 1:
+		// The epoch moved: a controller came and went meanwhile.
+		c.wake()
+		return false
+	default:
+		c.retryLater(err)
+		return false
+	}
+	var epochZkVersion int32
+	if res[1].Stat != nil {
+		epochZkVersion = res[1].Stat.Version
+	}
+	owner := c.zk.conn.SessionID()
+	if _, cst, err := c.zk.get(zkControllerPath); err == nil {
+		owner = cst.EphemeralOwner
+	}
+	c.session, c.epoch, c.epochZkVersion = owner, epoch, epochZkVersion
+	c.active.Store(true)
+	// Decide from a view at least as new as the election: Kafka's new
+	// controller reads everything from ZooKeeper; this one lets its view
+	// apply what ZooKeeper told it up to the win (a broker whose death
+	// ended the previous controller's session, say).
+	c.s.catchUp(context.Background())
+	snap := c.s.controllerSnapshot()
+	c.knownEpochs = make(map[int32]int64, len(snap.brokers))
+	for id, b := range snap.brokers {
+		c.knownEpochs[id] = b.epoch
+	}
+	c.shuttingDown = map[int32]int64{}
+	c.written = map[TopicPartition]writtenState{}
+	c.housekeepDue = true
+	if c.s.cfg.AutoLeaderRebalance {
+		c.rebalance.Reset(c.s.cfg.LeaderImbalanceCheckInterval)
+	}
+	c.logger.Info().Int32("controller_epoch", epoch).Str("session", sessionString(owner)).Msg("elected controller")
+	return true
+}
+
+// resign stops acting as controller.
+func (c *zkController) resign(reason string) {
+	if !c.active.Load() {
+		return
+	}
+	c.logger.Warn().Int32("controller_epoch", c.epoch).Str("reason", reason).Msg("no longer the controller")
+	c.active.Store(false)
+	c.rebalance.Stop()
+	c.housekeeping.Stop()
+	c.rebalanceDue, c.housekeepDue = false, false
+	c.knownEpochs, c.shuttingDown, c.written = nil, nil, nil
+}
+
+// fenced resigns after a write failed the epoch check and, as Kafka's
+// triggerControllerMove does, gives up /controller if this session still
+// holds it, so the cluster elects again.
+func (c *zkController) fenced() {
+	c.resign(errFenced.Error())
+	c.giveUpControllerNode()
+}
+
+func (c *zkController) giveUpControllerNode() {
+	_, st, err := c.zk.get(zkControllerPath)
+	if err != nil || st.EphemeralOwner != c.zk.conn.SessionID() {
+		return
+	}
+	if err := c.zk.delete(zkControllerPath, st.Version); err != nil && !errors.Is(err, zk.ErrNoNode) {
+		c.logger.Warn().Err(err).Msg("give up /controller")
+		c.retryLater(err)
+	}
+}
+
+// ctrlSnapshot is the controller's copy of the view.
+type ctrlSnapshot struct {
+	controllerID    int32
+	controllerOwner int64
+	brokers         map[int32]liveBroker
+	topics          map[string]*ctrlTopic
+	pendingDeletion map[string]bool
+	isrChanges      []string
+	defaultConfigs  map[string]string
+}
+
+type ctrlTopic struct {
+	id         TopicID
+	zkVersion  int32
+	assignment [][]int32
+	states     []*partitionState
+	configs    map[string]string
+}
+
+func (s *ZKStore) controllerSnapshot() *ctrlSnapshot {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	v := &s.view
+	snap := &ctrlSnapshot{
+		controllerID:    v.controllerID,
+		controllerOwner: v.controllerOwner,
+		brokers:         maps.Clone(v.brokers),
+		topics:          make(map[string]*ctrlTopic, len(v.topics)),
+		pendingDeletion: maps.Clone(v.pendingDeletion),
+		isrChanges:      slices.Clone(v.isrChanges),
+		defaultConfigs:  maps.Clone(v.brokerConfigs[-1]),
+	}
+	for name, t := range v.topics {
+		ct := &ctrlTopic{id: t.id, zkVersion: t.zkVersion, configs: maps.Clone(t.configs), assignment: make([][]int32, len(t.assignment)), states: make([]*partitionState, len(t.states))}
+		for i, r := range t.assignment {
+			ct.assignment[i] = slices.Clone(r)
+		}
+		for i, st := range t.states {
+			if st != nil {
+				cp := st.clone()
+				ct.states[i] = &cp
+			}
+		}
+		snap.topics[name] = ct
+	}
+	return snap
+}
+
+// liveness is the election's view of the brokers. A broker whose epoch
+// changed since the last reconcile restarted; one that left or restarted
+// is done with its controlled shutdown.
+func (c *zkController) liveness(snap *ctrlSnapshot) brokerLiveness {
+	l := brokerLiveness{live: map[int32]bool{}, shuttingDown: map[int32]bool{}, bounced: map[int32]bool{}}
+	for id, b := range snap.brokers {
+		l.live[id] = true
+		if e, ok := c.knownEpochs[id]; ok && e != b.epoch {
+			l.bounced[id] = true
+		}
+	}
+	for id, epoch := range c.shuttingDown {
+		if b, ok := snap.brokers[id]; ok && b.epoch == epoch {
+			l.shuttingDown[id] = true
+		} else {
+			delete(c.shuttingDown, id)
+		}
+	}
+	return l
+}
+
+// current is a partition's state: the view's, or the one this controller
+// wrote if the view has not caught up with it yet; nil when it has none.
+func (c *zkController) current(tp TopicPartition, t *ctrlTopic) *partitionState {
+	var fromView *partitionState
+	if int(tp.Partition) < len(t.states) {
+		fromView = t.states[tp.Partition]
+	}
+	w, ok := c.written[tp]
+	if ok && (w.topicID != t.id || (fromView != nil && fromView.zkVersion >= w.state.zkVersion)) {
+		delete(c.written, tp)
+		ok = false
+	}
+	if ok {
+		st := w.state.clone()
+		return &st
+	}
+	if fromView != nil {
+		st := fromView.clone()
+		return &st
+	}
+	return nil
+}
+
+// uncleanEnabled resolves unclean.leader.election.enable for a topic: its
+// own config, the cluster-wide dynamic default, the static default.
+func (c *zkController) uncleanEnabled(topicConfigs, defaults map[string]string) bool {
+	for _, m := range []map[string]string{topicConfigs, defaults} {
+		if v, ok := m["unclean.leader.election.enable"]; ok {
+			if b, err := strconv.ParseBool(strings.TrimSpace(v)); err == nil {
+				return b
+			}
+		}
+	}
+	return c.s.cfg.UncleanLeaderElection
+}
+
+// reconcile brings ZooKeeper in line with what the cluster should look
+// like: notifications cleared, queued deletions done, topic IDs given,
+// partition states created for new partitions, leaders elected where the
+// leader is gone, dead followers out of the ISRs.
+func (c *zkController) reconcile(snap *ctrlSnapshot) error {
+	l := c.liveness(snap)
+	var retry error
+	if err := c.clearIsrChanges(snap.isrChanges); err != nil {
+		if errors.Is(err, errFenced) {
+			return err
+		}
+		retry = err
+	}
+	for _, name := range slices.Sorted(maps.Keys(snap.pendingDeletion)) {
+		if err := c.deleteTopic(name); err != nil {
+			if errors.Is(err, errFenced) {
+				return err
+			}
+			retry = err
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(snap.topics)) {
+		t := snap.topics[name]
+		if snap.pendingDeletion[name] {
+			continue
+		}
+		if t.id.IsZero() {
+			if err := c.assignTopicID(name, t); err != nil {
+				if errors.Is(err, errFenced) {
+					return err
+				}
+				retry = err
+			}
+			continue
+		}
+		unclean := c.uncleanEnabled(t.configs, snap.defaultConfigs)
+		for p, replicas := range t.assignment {
+			tp := TopicPartition{name, int32(p)}
+			cur := c.current(tp, t)
+			var err error
+			if cur == nil {
+				if st, ok := newPartitionState(replicas, l); ok {
+					err = c.createState(tp, t.id, st)
+				}
+			} else {
+				_, _, err = c.update(tp, t.id, *cur, func(cur partitionState) (partitionState, bool, error) {
+					next, changed := reconcileState(cur, replicas, l.withRestarts(cur, snap.brokers), unclean)
+					return next, changed, nil
+				})
+			}
+			switch {
+			case err == nil, errors.Is(err, errPartitionGone):
+			case errors.Is(err, errFenced):
+				return err
+			default:
+				retry = err
+			}
+		}
+	}
+	if retry != nil {
+		return retry
+	}
+	c.knownEpochs = make(map[int32]int64, len(snap.brokers))
+	for id, b := range snap.brokers {
+		c.knownEpochs[id] = b.epoch
+	}
+	return nil
+}
+
+// checkEpoch is the first operation of every controller write.
+func (c *zkController) checkEpoch() zkOp { return opCheck(zkControllerEpochPath, c.epochZkVersion) }
+
+// classify turns a failed controller multi into errFenced when the epoch
+// check failed.
+func classify(err error) error {
+	var me *multiError
+	if errors.As(err, &me) && me.index == 0 {
+		return fmt.Errorf("%w: %v", errFenced, err)
+	}
+	return err
+}
+
+// createState writes a new partition's first state, with the partition's
+// parent znodes, as Kafka's controller does for NewPartition →
+// OnlinePartition; the topic znode must still exist.
+func (c *zkController) createState(tp TopicPartition, id TopicID, st partitionState) error {
+	st.ControllerEpoch = c.epoch
+	for range 3 {
+		ops := []zkOp{c.checkEpoch(), opCheck(zkTopicPath(tp.Topic), -1)}
+		for _, p := range []string{zkPartitionsPath(tp.Topic), zkPartitionPath(tp.Topic, tp.Partition)} {
+			ok, _, err := c.zk.exists(p)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				ops = append(ops, opCreate(p, nil, 0))
+			}
+		}
+		ops = append(ops, opCreate(zkStatePath(tp.Topic, tp.Partition), st.encode(), 0))
+		_, err := c.zk.multi(ops...)
+		var me *multiError
+		switch {
+		case err == nil:
+			st.zkVersion = 0
+			c.written[tp] = writtenState{topicID: id, state: st.clone()}
+			c.logger.Info().Str("topic", tp.Topic).Int32("partition", tp.Partition).Int32("leader", st.Leader).Ints32("isr", st.ISR).Msg("partition online")
+			return nil
+		case errors.As(err, &me) && me.index == 0:
+			return classify(err)
+		case errors.As(err, &me) && me.index == 1:
+			return errPartitionGone
+		case errors.As(err, &me) && me.index == len(ops)-1 && errors.Is(err, zk.ErrNodeExists):
+			return nil // created by an earlier attempt whose answer was lost
+		case errors.As(err, &me) && errors.Is(err, zk.ErrNodeExists):
+			continue // a parent appeared meanwhile
+		default:
+			return err
+		}
+	}
+	return fmt.Errorf("create state of %s-%d: parents keep changing", tp.Topic, tp.Partition)
+}
+
+// update writes the state decide makes of a partition's current state,
+// fenced by the controller epoch and conditional on the state's version;
+// when the state changed meanwhile it is read again and decide runs again.
+// It returns the state after the call and whether it wrote; decide's
+// error is returned as is.
+func (c *zkController) update(tp TopicPartition, id TopicID, cur partitionState, decide func(partitionState) (partitionState, bool, error)) (partitionState, bool, error) {
+	for range 5 {
+		next, changed, err := decide(cur)
+		if err != nil || !changed {
+			return cur, false, err
+		}
+		next.ControllerEpoch = c.epoch
+		res, err := c.zk.multi(c.checkEpoch(), opSet(zkStatePath(tp.Topic, tp.Partition), next.encode(), cur.zkVersion))
+		var me *multiError
+		switch {
+		case err == nil:
+			next.zkVersion, next.mzxid = res[1].Stat.Version, res[1].Stat.Mzxid
+			c.written[tp] = writtenState{topicID: id, state: next.clone()}
+			c.logger.Info().Str("topic", tp.Topic).Int32("partition", tp.Partition).
+				Int32("leader", next.Leader).Int32("leader_epoch", next.LeaderEpoch).Ints32("isr", next.ISR).
+				Int32("old_leader", cur.Leader).Ints32("old_isr", cur.ISR).Msg("partition state changed")
+			return next, true, nil
+		case errors.As(err, &me) && me.index == 0:
+			return cur, false, classify(err)
+		case errors.Is(err, zk.ErrNoNode):
+			return cur, false, errPartitionGone
+		case errors.Is(err, zk.ErrBadVersion):
+			data, st, err := c.zk.get(zkStatePath(tp.Topic, tp.Partition))
+			if errors.Is(err, zk.ErrNoNode) {
+				return cur, false, errPartitionGone
+			}
+			if err != nil {
+				return cur, false, err
+			}
+			if cur, err = decodePartitionState(data, st); err != nil {
+				return cur, false, err
+			}
+		default:
+			return cur, false, err
+		}
+	}
+	return cur, false, fmt.Errorf("state of %s-%d keeps changing", tp.Topic, tp.Partition)
+}
+
+// assignTopicID gives a topic written without an ID (by Kafka before 2.8)
+// one, as Kafka's controller does on failover.
+func (c *zkController) assignTopicID(name string, t *ctrlTopic) error {
+	id := TopicID(newUUID())
+	_, err := c.zk.multi(c.checkEpoch(), opSet(zkTopicPath(name), encodeTopic(id, t.assignment), t.zkVersion))
+	if err != nil && (errors.Is(err, zk.ErrBadVersion) || errors.Is(err, zk.ErrNoNode)) {
+		return nil // changed or gone meanwhile; the next look sees it
+	}
+	if err == nil {
+		c.logger.Info().Str("topic", name).Msg("assigned a topic id")
+	}
+	return classify(err)
+}
+
+// deleteTopic completes a queued deletion: the topic's znodes, its
+// config, then the queue entry, each write fenced (Kafka's
+// TopicDeletionManager ends the same way). Brokers watching the topic
+// drop its partitions and logs when its znodes go.
+func (c *zkController) deleteTopic(name string) error {
+	if err := c.deleteRecursive(zkTopicPath(name)); err != nil {
+		return err
+	}
+	for _, p := range []string{zkTopicConfigPath(name), zkDeleteTopicPath(name)} {
+		if _, err := c.zk.multi(c.checkEpoch(), opDelete(p, -1)); err != nil && !errors.Is(err, zk.ErrNoNode) {
+			return classify(err)
+		}
+	}
+	for tp := range c.written {
+		if tp.Topic == name {
+			delete(c.written, tp)
+		}
+	}
+	c.logger.Info().Str("topic", name).Msg("deleted topic")
+	return nil
+}
+
+// deleteRecursive deletes a znode and everything under it, children
+// first, in fenced multis of bounded size.
+func (c *zkController) deleteRecursive(root string) error {
+	const chunk = 500
+	for range 5 {
+		var paths []string
+		if err := c.collect(root, &paths); err != nil {
+			return err
+		}
+		if len(paths) == 0 {
+			return nil
+		}
+		raced := false
+		for len(paths) > 0 && !raced {
+			n := min(chunk, len(paths))
+			ops := []zkOp{c.checkEpoch()}
+			for _, p := range paths[:n] {
+				ops = append(ops, opDelete(p, -1))
+			}
+			paths = paths[n:]
+			_, err := c.zk.multi(ops...)
+			switch {
+			case err == nil:
+			case errors.Is(err, zk.ErrNoNode), errors.Is(err, zk.ErrNotEmpty):
+				raced = true
+			default:
+				return classify(err)
+			}
+		}
+		if !raced {
+			return nil
+		}
+	}
+	return fmt.Errorf("delete %s: its children keep changing", root)
+}
+
+// collect lists p's subtree, children before their parent.
+func (c *zkController) collect(p string, out *[]string) error {
+	children, err := c.zk.children(p)
+	if errors.Is(err, zk.ErrNoNode) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, child := range children {
+		if err := c.collect(p+"/"+child, out); err != nil {
+			return err
+		}
+	}
+	*out = append(*out, p)
+	return nil
+}
+
+// clearIsrChanges deletes the ISR change notifications leaders write:
+// brokers already saw the changes through their watches.
+func (c *zkController) clearIsrChanges(names []string) error {
+	for len(names) > 0 {
+		n := min(500, len(names))
+		ops := []zkOp{c.checkEpoch()}
+		for _, name := range names[:n] {
+			ops = append(ops, opDelete(zkIsrChangesPath+"/"+name, -1))
+		}
+		_, err := c.zk.multi(ops...)
+		if errors.Is(err, zk.ErrNoNode) {
+			for _, name := range names[:n] {
+				if _, err := c.zk.multi(c.checkEpoch(), opDelete(zkIsrChangesPath+"/"+name, -1)); err != nil && !errors.Is(err, zk.ErrNoNode) {
+					return classify(err)
+				}
+			}
+		} else if err != nil {
+			return classify(err)
+		}
+		names = names[n:]
+	}
+	return nil
+}
+
+// purgeConfigChanges deletes /config/changes notifications older than
+// Kafka's 15 minutes; brokers read configs through watches, not these.
+func (c *zkController) purgeConfigChanges() {
+	names, err := c.zk.children(zkConfigChangesPath)
+	if err != nil {
+		c.logger.Debug().Err(err).Msg("list config changes")
+		return
+	}
+	cutoff := c.s.now().Add(-configChangeExpiration).UnixMilli()
+	for _, name := range names {
+		p := zkConfigChangesPath + "/" + name
+		ok, st, err := c.zk.exists(p)
+		if err != nil {
+			return
+		}
+		if ok && st.Ctime < cutoff {
+			if err := c.zk.delete(p, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+				return
+			}
+		}
+	}
+}
+
+// serve runs an ElectLeaders or ControlledShutdown call.
+func (c *zkController) serve(req ctrlRequest) (ctrlResult, error) {
+	if !c.active.Load() {
+		return ctrlResult{}, c.notController()
+	}
+	snap := c.s.controllerSnapshot()
+	var res ctrlResult
+	var err error
+	if req.shutdown {
+		res, err = c.controlledShutdown(snap, req.brokerID)
+	} else {
+		res, err = c.electLeaders(snap, req.electType, req.partitions, req.all)
+	}
+	if errors.Is(err, errFenced) {
+		c.fenced()
+		return ctrlResult{}, c.notController()
+	}
+	return res, err
+}
+
+// controlledShutdown moves leadership away from a broker about to stop
+// and takes it out of the ISRs (Kafka's KafkaController.
+// doControlledShutdown). The broker stays out of elections until its
+// registration goes or changes. It returns the partitions the broker
+// still leads.
+func (c *zkController) controlledShutdown(snap *ctrlSnapshot, brokerID int32) (ctrlResult, error) {
+	b, ok := snap.brokers[brokerID]
+	if !ok {
+		return ctrlResult{}, fmt.Errorf("%w: controlled shutdown of broker %d, which is not registered", ErrBrokerNotAvailable, brokerID)
+	}
+	c.shuttingDown[brokerID] = b.epoch
+	l := c.liveness(snap)
+	res := ctrlResult{written: map[TopicPartition]int32{}}
+	c.logger.Info().Int32("broker", brokerID).Msg("controlled shutdown")
+	for _, name := range slices.Sorted(maps.Keys(snap.topics)) {
+		t := snap.topics[name]
+		if snap.pendingDeletion[name] || t.id.IsZero() {
+			continue
+		}
+		for p, replicas := range t.assignment {
+			tp := TopicPartition{name, int32(p)}
+			cur := c.current(tp, t)
+			if cur == nil || !slices.Contains(replicas, brokerID) {
+				continue
+			}
+			next, wrote, err := c.update(tp, t.id, *cur, func(cur partitionState) (partitionState, bool, error) {
+				next, changed := controlledShutdownState(cur, replicas, brokerID, l)
+				return next, changed, nil
+			})
+			switch {
+			case errors.Is(err, errPartitionGone):
+				continue
+			case err != nil:
+				return ctrlResult{}, err
+			}
+			if wrote {
+				res.written[tp] = next.zkVersion
+			}
+			if next.Leader == brokerID {
+				res.remaining = append(res.remaining, tp)
+			}
+		}
+	}
+	return res, nil
+}
+
+// electLeaders runs the ElectLeaders API's elections.
+func (c *zkController) electLeaders(snap *ctrlSnapshot, typ ElectionType, partitions []TopicPartition, all bool) (ctrlResult, error) {
+	if typ != PreferredElection && typ != UncleanElection {
+		return ctrlResult{}, fmt.Errorf("unknown election type %d", typ)
+	}
+	if all {
+		partitions = nil
+		for _, name := range slices.Sorted(maps.Keys(snap.topics)) {
+			t := snap.topics[name]
+			if snap.pendingDeletion[name] || t.id.IsZero() {
+				continue
+			}
+			for p := range t.assignment {
+				if t.states[p] != nil {
+					partitions = append(partitions, TopicPartition{name, int32(p)})
+				}
+			}
+		}
+	}
+	l := c.liveness(snap)
+	res := ctrlResult{results: make(map[TopicPartition]error, len(partitions)), written: map[TopicPartition]int32{}}
+	for _, tp := range partitions {
+		t := snap.topics[tp.Topic]
+		if t == nil || snap.pendingDeletion[tp.Topic] || t.id.IsZero() || tp.Partition < 0 || int(tp.Partition) >= len(t.assignment) {
+			res.results[tp] = ErrUnknownTopic
+			continue
+		}
+		cur := c.current(tp, t)
+		if cur == nil {
+			res.results[tp] = ErrUnknownTopic
+			continue
+		}
+		replicas := t.assignment[tp.Partition]
+		next, wrote, err := c.update(tp, t.id, *cur, func(cur partitionState) (partitionState, bool, error) {
+			var next partitionState
+			var err error
+			if typ == PreferredElection {
+				next, err = preferredElection(cur, replicas, l)
+			} else {
+				next, err = uncleanElection(cur, replicas, l)
+			}
+			return next, err == nil, err
+		})
+		switch {
+		case errors.Is(err, errPartitionGone):
+			res.results[tp] = ErrUnknownTopic
+		case errors.Is(err, errFenced), isUnavailable(err):
+			return ctrlResult{}, err
+		default:
+			res.results[tp] = err
+		}
+		if wrote {
+			res.written[tp] = next.zkVersion
+		}
+	}
+	return res, nil
+}
+
+// autoRebalance is Kafka's checkAndTriggerAutoLeaderRebalance: for each
+// broker, the share of the partitions it is the preferred leader of that
+// another broker leads; above leader.imbalance.per.broker.percentage, a
+// preferred election for those whose preferred leader can lead.
+func (c *zkController) autoRebalance(snap *ctrlSnapshot) error {
+	l := c.liveness(snap)
+	type entry struct {
+		tp       TopicPartition
+		id       TopicID
+		replicas []int32
+		state    partitionState
+	}
+	byPreferred := map[int32][]entry{}
+	for _, name := range slices.Sorted(maps.Keys(snap.topics)) {
+		t := snap.topics[name]
+		if snap.pendingDeletion[name] || t.id.IsZero() {
+			continue
+		}
+		for p, replicas := range t.assignment {
+			tp := TopicPartition{name, int32(p)}
+			if cur := c.current(tp, t); cur != nil {
+				byPreferred[replicas[0]] = append(byPreferred[replicas[0]], entry{tp, t.id, replicas, *cur})
+			}
+		}
+	}
+	limit := float64(c.s.cfg.LeaderImbalancePerBrokerPercentage) / 100
+	for _, broker := range slices.Sorted(maps.Keys(byPreferred)) {
+		entries := byPreferred[broker]
+		var misplaced []entry
+		for _, e := range entries {
+			if e.state.Leader != broker {
+				misplaced = append(misplaced, e)
+			}
+		}
+		ratio := float64(len(misplaced)) / float64(len(entries))
+		if ratio <= limit {
+			continue
+		}
+		c.logger.Info().Int32("broker", broker).Float64("imbalance", ratio).Msg("leader imbalance: running preferred elections")
+		for _, e := range misplaced {
+			_, _, err := c.update(e.tp, e.id, e.state, func(cur partitionState) (partitionState, bool, error) {
+				next, err := preferredElection(cur, e.replicas, l)
+				return next, err == nil, nil
+			})
+			switch {
+			case err == nil, errors.Is(err, errPartitionGone):
+			default:
+				return err
+			}
+		}
+	}
+	return nil
+}
