@@ -6,7 +6,7 @@ BIN     := bin/samsa
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test bench fuzz clean
+.PHONY: all build run run-cluster test bench fuzz clean
 
 all: build
 
@@ -16,6 +16,11 @@ build:
 # Extra broker flags: make run ARGS='-c num.partitions=3'
 run: build
 	./$(BIN) broker --override log.dirs=./data $(ARGS)
+
+# A local ZooKeeper (Debian package zookeeper) and three brokers on
+# 127.0.0.1:9092-9094, data under ./data-cluster; Ctrl-C stops them.
+run-cluster: build
+	./tools/run-cluster.sh $(BIN)
 
 # compat-tests build the binary themselves.
 test:

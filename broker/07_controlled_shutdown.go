@@ -30,6 +30,9 @@ func (b *Broker) handleControlledShutdown(ctx context.Context, _ *wire.Conn, req
 	case errors.Is(err, controller.ErrNotController):
 		resp.ErrorCode = kerr.NotController.Code
 		return resp, nil
+	case errors.Is(err, controller.ErrBrokerNotAvailable):
+		resp.ErrorCode = kerr.BrokerNotAvailable.Code
+		return resp, nil
 	case err != nil:
 		b.logger.Warn().Err(err).Int32("broker", req.BrokerID).Msg("controlled shutdown")
 		resp.ErrorCode = kerr.UnknownServerError.Code

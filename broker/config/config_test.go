@@ -421,3 +421,16 @@ func TestEveryKeyIsDocumentedAndTyped(t *testing.T) {
 		}
 	}
 }
+
+func TestZookeeperConnectMustBeHostPortListWithOptionalChroot(t *testing.T) {
+	for _, ok := range []string{"localhost:2181", "zk1:2181,zk2:2182/samsa/prod", "[::1]:2181"} {
+		if _, _, err := Load("", []string{"zookeeper.connect=" + ok}); err != nil {
+			t.Errorf("%q refused: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"localhost", "localhost:abc", "zk:2181/", "zk:2181//x", ":2181", "zk:0"} {
+		if _, _, err := Load("", []string{"zookeeper.connect=" + bad}); err == nil || !strings.Contains(err.Error(), "zookeeper.connect") {
+			t.Errorf("%q accepted or error without the key: %v", bad, err)
+		}
+	}
+}

@@ -2,8 +2,11 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"net"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -59,8 +62,8 @@ var brokerKeys = []brokerKey{
 		doc:   "Security protocol of each listener name, NAME:PROTOCOL pairs. Only PLAINTEXT is supported yet.",
 		apply: setProtocolMap},
 	{name: "zookeeper.connect", typ: TypeString,
-		doc:   "ZooKeeper connection string for cluster mode; empty runs a single broker with its metadata stored in the first log directory.",
-		apply: setString(func(b *Broker) *string { return &b.ZookeeperConnect })},
+		doc:   "ZooKeeper connection string for cluster mode, host:port[,host:port...][/chroot]; empty runs a single broker with its metadata stored in the first log directory.",
+		apply: setZookeeperConnect},
 
 	// Log directories.
 	{name: "log.dir", typ: TypeString, def: text("./data"),
@@ -434,6 +437,32 @@ func setString(field func(*Broker) *string, choices ...string) func(*Broker, str
 		*field(b) = v
 		return nil
 	}
+}
+
+// setZookeeperConnect checks "host:port[,host:port...][/chroot]".
+func setZookeeperConnect(b *Broker, v string) error {
+	if v == "" {
+		b.ZookeeperConnect = ""
+		return nil
+	}
+	servers, chroot := v, ""
+	if i := strings.IndexByte(v, '/'); i >= 0 {
+		servers, chroot = v[:i], v[i:]
+		if chroot == "/" || strings.HasSuffix(chroot, "/") || strings.Contains(chroot, "//") {
+			return fmt.Errorf("chroot %q is not a ZooKeeper path", chroot)
+		}
+	}
+	for _, server := range strings.Split(servers, ",") {
+		host, port, err := net.SplitHostPort(strings.TrimSpace(server))
+		if err != nil || host == "" {
+			return fmt.Errorf("%q is not host:port", server)
+		}
+		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+			return fmt.Errorf("port %q of %s is not a number between 1 and 65535", port, server)
+		}
+	}
+	b.ZookeeperConnect = v
+	return nil
 }
 
 func setRatio(field func(*Broker) *float64) func(*Broker, string) error {

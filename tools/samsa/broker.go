@@ -116,10 +116,6 @@ func runBroker(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "samsa broker: %v\n", err)
 		return 2
 	}
-	if cfg.ZookeeperConnect != "" {
-		fmt.Fprintln(stderr, "samsa broker: zookeeper.connect: cluster mode is not implemented yet")
-		return 2
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := serveBroker(ctx, cfg, a, logger, stdout); err != nil {
@@ -178,7 +174,7 @@ func serveBroker(ctx context.Context, cfg *config.Broker, a brokerArgs, logger z
 	}
 	cleanups = append(cleanups, wrapClose("close logs", logs.Close))
 
-	store, err := controller.NewLocalStore(cfg.LogDirs[0], cfg.BrokerID, self, logger.With().Str("component", "store").Logger())
+	store, err := openStore(ctx, cfg, self, logger.With().Str("component", "store").Logger())
 	if err != nil {
 		return fmt.Errorf("open metadata store: %w", err)
 	}
@@ -233,10 +229,45 @@ func serveBroker(ctx context.Context, cfg *config.Broker, a brokerArgs, logger z
 	select {
 	case <-ctx.Done():
 		logger.Info().Msg("shutting down")
+		if cfg.ZookeeperConnect != "" && cfg.ControlledShutdownEnable {
+			// Move leaderships away while still serving, so clients
+			// find the new leaders before this broker goes.
+			sctx, cancel := context.WithTimeout(context.Background(), a.shutdownTimeout)
+			if err := b.ControlledShutdown(sctx); err != nil {
+				logger.Warn().Err(err).Msg("controlled shutdown incomplete; stopping anyway")
+			}
+			cancel()
+		}
 		return nil
 	case err := <-serveErr:
 		return fmt.Errorf("serve: %w", err)
 	}
+}
+
+// openStore opens the cluster metadata store: ZooKeeper when
+// zookeeper.connect is set, else the single-broker store in the first log
+// directory.
+func openStore(ctx context.Context, cfg *config.Broker, self controller.Broker, logger zerolog.Logger) (controller.Store, error) {
+	if cfg.ZookeeperConnect == "" {
+		return controller.NewLocalStore(cfg.LogDirs[0], cfg.BrokerID, self, logger)
+	}
+	var listeners []controller.Endpoint
+	for _, l := range cfg.AdvertisedListeners {
+		listeners = append(listeners, controller.Endpoint{Name: l.Name, Host: l.Host, Port: l.Port, SecurityProtocol: l.SecurityProtocol})
+	}
+	return controller.NewZKStore(ctx, controller.ZKConfig{
+		Connect:                            cfg.ZookeeperConnect,
+		SessionTimeout:                     cfg.ZookeeperSessionTimeout,
+		ConnectionTimeout:                  cfg.ZookeeperConnectionTimeout,
+		Self:                               self,
+		Listeners:                          listeners,
+		UncleanLeaderElection:              cfg.UncleanLeaderElection,
+		AutoLeaderRebalance:                cfg.AutoLeaderRebalanceEnable,
+		LeaderImbalanceCheckInterval:       cfg.LeaderImbalanceCheckInterval,
+		LeaderImbalancePerBrokerPercentage: int(cfg.LeaderImbalancePerBrokerPercentage),
+		Logger:                             logger,
+		Now:                                time.Now,
+	})
 }
 
 // flushCheckInterval is how often the log manager looks for logs due a
