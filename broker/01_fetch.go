@@ -17,6 +17,7 @@ package broker
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -31,7 +32,7 @@ func (b *Broker) serveFetch(ctx context.Context, conn *wire.Conn, kreq kmsg.Requ
 	now := b.now()
 	plan := b.fetchSessions.plan(req, now)
 	if plan.errorCode != 0 {
-		parts := encodeFetchResponse(req.Version, plan.errorCode, 0, nil)
+		parts := encodeFetchResponse(req.Version, plan.errorCode, 0, nil, nil)
 		return &wire.Response{FlexibleHeader: req.Version >= 12, Parts: parts}, nil
 	}
 
@@ -74,6 +75,7 @@ func (b *Broker) serveFetch(ctx context.Context, conn *wire.Conn, kreq kmsg.Requ
 			}
 			if err := b.followerFetched(t.p, replica, t.sp.fetchOffset, now); err != nil {
 				t.errorCode, t.p = errCode(err), nil
+				t.leaderID, t.leaderEpoch = b.currentLeader(t.topicName, t.sp.key.partition)
 			}
 		}
 	}
@@ -111,7 +113,7 @@ func (b *Broker) serveFetch(ctx context.Context, conn *wire.Conn, kreq kmsg.Requ
 		sessionID = plan.session.id
 		b.fetchSessions.finish(plan.session, served, b.now())
 	}
-	parts := encodeFetchResponse(req.Version, 0, sessionID, topics)
+	parts := encodeFetchResponse(req.Version, 0, sessionID, topics, b.leaderEndpoints(topics))
 	return &wire.Response{
 		FlexibleHeader: req.Version >= 12,
 		Parts:          parts,
@@ -126,6 +128,8 @@ type fetchTarget struct {
 	p         *partition // nil when unknown
 	topicName string
 	errorCode int16
+	// The current leader, for NOT_LEADER_OR_FOLLOWER (KIP-951).
+	leaderID, leaderEpoch int32
 }
 
 func (b *Broker) resolveFetchTarget(version int16, sp *sessionPartition) fetchTarget {
@@ -141,10 +145,49 @@ func (b *Broker) resolveFetchTarget(version int16, sp *sessionPartition) fetchTa
 	p, err := b.lookupLeader(t.topicName, sp.key.partition)
 	if err != nil {
 		t.errorCode = errCode(err)
+		t.leaderID, t.leaderEpoch = b.currentLeader(t.topicName, sp.key.partition)
 		return t
 	}
 	t.p = p
 	return t
+}
+
+// currentLeader is a partition's leader and leader epoch in the store's
+// view, (-1, -1) when it has none.
+func (b *Broker) currentLeader(topic string, partition int32) (int32, int32) {
+	t, ok := b.store.Topic(topic)
+	if !ok || partition < 0 || int(partition) >= len(t.Partitions) {
+		return -1, -1
+	}
+	st := t.Partitions[partition]
+	return st.Leader, st.LeaderEpoch
+}
+
+// leaderEndpoints are the brokers a fetch response's leader hints name.
+func (b *Broker) leaderEndpoints(topics []fetchTopicResult) []nodeEndpoint {
+	var ids []int32
+	for _, t := range topics {
+		for _, p := range t.partitions {
+			if p.currentLeaderID >= 0 && p.errorCode == kerr.NotLeaderForPartition.Code && !slices.Contains(ids, p.currentLeaderID) {
+				ids = append(ids, p.currentLeaderID)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	var nodes []nodeEndpoint
+	for _, br := range b.store.Brokers() {
+		if slices.Contains(ids, br.ID) {
+			n := nodeEndpoint{id: br.ID, host: br.Host, port: br.Port}
+			if br.Rack != "" {
+				rack := br.Rack
+				n.rack = &rack
+			}
+			nodes = append(nodes, n)
+		}
+	}
+	return nodes
 }
 
 // fetchReplicaID is the broker ID of a follower's fetch, -1 for a
@@ -171,6 +214,9 @@ func (b *Broker) readFetchTargets(req *kmsg.FetchRequest, targets []fetchTarget,
 		r.currentLeaderID = -1
 		if t.p == nil {
 			r.errorCode = t.errorCode
+			if t.errorCode == kerr.NotLeaderForPartition.Code && t.leaderID >= 0 {
+				r.currentLeaderID, r.currentLeaderEpoch = t.leaderID, t.leaderEpoch
+			}
 			anyError = true
 			continue
 		}

@@ -35,12 +35,16 @@ func (b *Broker) handleMetadata(ctx context.Context, _ *wire.Conn, req *kmsg.Met
 	resp.ClusterID = &clusterID
 	resp.ControllerID = b.store.ControllerID()
 
+	live := map[int32]bool{}
+	for _, br := range b.store.Brokers() {
+		live[br.ID] = true
+	}
 	all := req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0)
 	if all {
 		topics := b.store.Topics()
 		sort.Slice(topics, func(i, j int) bool { return topics[i].Name < topics[j].Name })
 		for _, t := range topics {
-			resp.Topics = append(resp.Topics, describeTopicMetadata(t))
+			resp.Topics = append(resp.Topics, describeTopicMetadata(t, live))
 		}
 		return resp, nil
 	}
@@ -56,7 +60,7 @@ func (b *Broker) handleMetadata(ctx context.Context, _ *wire.Conn, req *kmsg.Met
 				resp.Topics = append(resp.Topics, mt)
 				continue
 			}
-			resp.Topics = append(resp.Topics, describeTopicMetadata(t))
+			resp.Topics = append(resp.Topics, describeTopicMetadata(t, live))
 			continue
 		}
 		name := *rt.Topic
@@ -78,12 +82,14 @@ func (b *Broker) handleMetadata(ctx context.Context, _ *wire.Conn, req *kmsg.Met
 			resp.Topics = append(resp.Topics, mt)
 			continue
 		}
-		resp.Topics = append(resp.Topics, describeTopicMetadata(t))
+		resp.Topics = append(resp.Topics, describeTopicMetadata(t, live))
 	}
 	return resp, nil
 }
 
-func describeTopicMetadata(t controller.Topic) kmsg.MetadataResponseTopic {
+// describeTopicMetadata describes a topic's partitions: leader, replicas,
+// ISR, and the replicas on brokers that are not alive (offline).
+func describeTopicMetadata(t controller.Topic, live map[int32]bool) kmsg.MetadataResponseTopic {
 	mt := kmsg.NewMetadataResponseTopic()
 	name := t.Name
 	mt.Topic = &name
@@ -98,6 +104,11 @@ func describeTopicMetadata(t controller.Topic) kmsg.MetadataResponseTopic {
 		mp.Replicas = append([]int32(nil), p.Replicas...)
 		mp.ISR = append([]int32(nil), p.ISR...)
 		mp.OfflineReplicas = []int32{}
+		for _, r := range p.Replicas {
+			if !live[r] {
+				mp.OfflineReplicas = append(mp.OfflineReplicas, r)
+			}
+		}
 		if p.Leader < 0 {
 			mp.ErrorCode = kerr.LeaderNotAvailable.Code
 		}

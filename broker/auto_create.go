@@ -11,13 +11,15 @@ import (
 
 // autoCreateTopic creates a topic a client asked for by name in Metadata
 // (auto.create.topics.enable), with the broker's num.partitions and
-// default.replication.factor, as Kafka does. The replication factor is
-// clamped to the live brokers so a single broker with Kafka's usual
-// default.replication.factor=3 still auto-creates (Kafka would refuse).
+// default.replication.factor, as Kafka does. A single broker (no
+// zookeeper.connect) caps the replication factor at 1, so a
+// server.properties with Kafka's usual default.replication.factor=3 still
+// auto-creates; a cluster with fewer live brokers refuses for now, as
+// Kafka does (the client retries).
 func (b *Broker) autoCreateTopic(ctx context.Context, name string) error {
 	cfg := b.effectiveConfig()
 	rf := cfg.DefaultReplicationFactor
-	if live := int16(len(b.store.Brokers())); rf > live {
+	if live := int16(len(b.store.Brokers())); rf > live && cfg.ZookeeperConnect == "" {
 		rf = live
 	}
 	_, err := b.store.CreateTopic(ctx, controller.CreateTopicRequest{
@@ -31,6 +33,9 @@ func (b *Broker) autoCreateTopic(ctx context.Context, name string) error {
 		return kerr.TopicAlreadyExists
 	case errors.Is(err, controller.ErrInvalidTopicName):
 		return kerr.InvalidTopicException
+	case errors.Is(err, controller.ErrInvalidReplication):
+		b.logger.Info().Err(err).Str("topic", name).Msg("auto-create topic: not enough live brokers yet")
+		return kerr.LeaderNotAvailable
 	default:
 		b.logger.Warn().Err(err).Str("topic", name).Msg("auto-create topic")
 		return kerr.LeaderNotAvailable

@@ -42,7 +42,16 @@ type fetchResponseWriter struct {
 	parts    []wire.Part
 }
 
-func encodeFetchResponse(version int16, errorCode int16, sessionID int32, topics []fetchTopicResult) []wire.Part {
+// nodeEndpoint is a broker named in a response's node_endpoints (KIP-951),
+// so a client told NOT_LEADER_OR_FOLLOWER can reach the new leader.
+type nodeEndpoint struct {
+	id   int32
+	host string
+	port int32
+	rack *string
+}
+
+func encodeFetchResponse(version int16, errorCode int16, sessionID int32, topics []fetchTopicResult, nodes []nodeEndpoint) []wire.Part {
 	w := fetchResponseWriter{version: version, flexible: version >= 12, buf: make([]byte, 0, 512)}
 	w.buf = kbin.AppendInt32(w.buf, 0) // throttle_time_ms (v1+)
 	if version >= 7 {
@@ -63,9 +72,30 @@ func encodeFetchResponse(version int16, errorCode int16, sessionID int32, topics
 		}
 		w.emptyTags()
 	}
-	w.emptyTags() // response-level tags: node endpoints (v16+) are only sent with leader hints
+	if w.flexible && version >= 16 && len(nodes) > 0 {
+		w.nodeEndpoints(nodes)
+	} else {
+		w.emptyTags()
+	}
 	w.cut()
 	return w.parts
+}
+
+// nodeEndpoints writes the response's tagged field 0 (v16+).
+func (w *fetchResponseWriter) nodeEndpoints(nodes []nodeEndpoint) {
+	var field []byte
+	field = kbin.AppendCompactArrayLen(field, len(nodes))
+	for _, n := range nodes {
+		field = kbin.AppendInt32(field, n.id)
+		field = kbin.AppendCompactString(field, n.host)
+		field = kbin.AppendInt32(field, n.port)
+		field = kbin.AppendCompactNullableString(field, n.rack)
+		field = kbin.AppendUvarint(field, 0)
+	}
+	w.buf = kbin.AppendUvarint(w.buf, 1) // one tagged field
+	w.buf = kbin.AppendUvarint(w.buf, 0) // tag 0: node endpoints
+	w.buf = kbin.AppendUvarint(w.buf, uint32(len(field)))
+	w.buf = append(w.buf, field...)
 }
 
 func (w *fetchResponseWriter) partition(p *fetchPartitionResult) {

@@ -54,7 +54,9 @@ func TestFetchResponseEncodingMatchesKmsgForEveryVersion(t *testing.T) {
 				{partition: 5, highWatermark: 1, lastStableOffset: 1, logStartOffset: 0, preferredReadReplica: -1, currentLeaderID: -1},
 			}},
 		}
-		got := flattenParts(t, encodeFetchResponse(version, 0, 42, topics))
+		rack := "r1"
+		nodes := []nodeEndpoint{{id: 3, host: "h3", port: 9093, rack: &rack}, {id: 4, host: "h4", port: 9094}}
+		got := flattenParts(t, encodeFetchResponse(version, 0, 42, topics, nodes))
 
 		want := kmsg.NewPtrFetchResponse()
 		want.Version = version
@@ -77,6 +79,13 @@ func TestFetchResponseEncodingMatchesKmsgForEveryVersion(t *testing.T) {
 				kt.Partitions = append(kt.Partitions, kp)
 			}
 			want.Topics = append(want.Topics, kt)
+		}
+		if version >= 16 {
+			for _, n := range nodes {
+				kb := kmsg.NewFetchResponseBroker()
+				kb.NodeID, kb.Host, kb.Port, kb.Rack = n.id, n.host, n.port, n.rack
+				want.Brokers = append(want.Brokers, kb)
+			}
 		}
 		wantBytes := want.AppendTo(nil)
 		if !bytes.Equal(got, wantBytes) {

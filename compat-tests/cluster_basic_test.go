@@ -2,6 +2,7 @@ package compattests
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -29,6 +30,18 @@ func TestThreeBrokersReplicateAndFailOverWhenTheLeaderIsKilled(t *testing.T) {
 	checkFor(t, 30*time.Second, 100*time.Millisecond, func() error {
 		if l := c.leader("replicated", 0); l == old {
 			return fmt.Errorf("broker %d still leads after it was killed", l)
+		}
+		return nil
+	})
+	// Metadata reports the dead broker's replica as offline.
+	checkFor(t, 30*time.Second, 100*time.Millisecond, func() error {
+		m, err := c.metadata("replicated")
+		if err != nil {
+			return err
+		}
+		p := m.Topics["replicated"].Partitions[0]
+		if !slices.Contains(p.OfflineReplicas, old) {
+			return fmt.Errorf("offline replicas %v, want broker %d among them", p.OfflineReplicas, old)
 		}
 		return nil
 	})
