@@ -279,7 +279,7 @@ func (b *Broker) followerFetched(p *partition, replica int32, offset int64, now 
 		}
 	}
 	f.leaderLEOAtLastFetch, f.lastFetch = leo, now
-	if !slices.Contains(p.state.ISR, replica) && p.pendingISR == nil && offset >= p.log.HighWatermark() {
+	if !slices.Contains(p.state.ISR, replica) && p.pendingISR == nil && offset >= p.log.HighWatermark() && b.brokerIsLive(replica) {
 		_, epochStart := p.log.EndOffsetForEpoch(p.state.LeaderEpoch - 1)
 		if offset >= epochStart {
 			b.proposeISRLocked(p, append(slices.Clone(p.state.ISR), replica))
@@ -287,6 +287,19 @@ func (b *Broker) followerFetched(p *partition, replica int32, offset int64, now 
 	}
 	b.advanceHighWatermarkLocked(p)
 	return nil
+}
+
+// brokerIsLive reports whether a broker is registered in the cluster. A
+// leader adds only live brokers to the ISR, as Kafka does (KIP-841): a
+// follower still fetching after its ZooKeeper session lapsed is not one
+// the controller could elect, and would be taken out again at once.
+func (b *Broker) brokerIsLive(id int32) bool {
+	for _, br := range b.store.Brokers() {
+		if br.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 // shrinkISRs takes out of the ISR of every partition this broker leads the
