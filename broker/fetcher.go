@@ -295,21 +295,17 @@ func (f *fetcher) truncate(ps []*partition, parts map[*partition]fetchState) err
 	req := kmsg.NewPtrOffsetForLeaderEpochRequest()
 	req.Version = replicaOffsetForEpochV
 	req.ReplicaID = f.b.cfg.BrokerID
-	byTopic := map[string]int{}
-	for _, p := range ps {
-		i, ok := byTopic[p.topic]
-		if !ok {
-			i = len(req.Topics)
-			byTopic[p.topic] = i
-			t := kmsg.NewOffsetForLeaderEpochRequestTopic()
-			t.Topic = p.topic
-			req.Topics = append(req.Topics, t)
+	for _, group := range groupByTopic(ps) {
+		t := kmsg.NewOffsetForLeaderEpochRequestTopic()
+		t.Topic = group[0].topic
+		for _, p := range group {
+			rp := kmsg.NewOffsetForLeaderEpochRequestTopicPartition()
+			rp.Partition = p.index
+			rp.CurrentLeaderEpoch = parts[p].epoch
+			rp.LeaderEpoch = p.log.LatestEpoch()
+			t.Partitions = append(t.Partitions, rp)
 		}
-		rp := kmsg.NewOffsetForLeaderEpochRequestTopicPartition()
-		rp.Partition = p.index
-		rp.CurrentLeaderEpoch = parts[p].epoch
-		rp.LeaderEpoch = p.log.LatestEpoch()
-		req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
+		req.Topics = append(req.Topics, t)
 	}
 	resp, err := f.request(req, f.b.cfg.ReplicaSocketTimeout)
 	if err != nil {
@@ -375,24 +371,20 @@ func (f *fetcher) fetch(ps []*partition, parts map[*partition]fetchState) error 
 	req.MinBytes = cfg.ReplicaFetchMinBytes
 	req.MaxBytes = cfg.ReplicaFetchResponseMaxBytes
 	req.SessionEpoch = -1
-	byTopic := map[string]int{}
-	for _, p := range ps {
-		i, ok := byTopic[p.topic]
-		if !ok {
-			i = len(req.Topics)
-			byTopic[p.topic] = i
-			t := kmsg.NewFetchRequestTopic()
-			t.Topic = p.topic
-			req.Topics = append(req.Topics, t)
+	for _, group := range groupByTopic(ps) {
+		t := kmsg.NewFetchRequestTopic()
+		t.Topic = group[0].topic
+		for _, p := range group {
+			rp := kmsg.NewFetchRequestTopicPartition()
+			rp.Partition = p.index
+			rp.CurrentLeaderEpoch = parts[p].epoch
+			off := p.log.Offsets()
+			rp.FetchOffset = off.LogEndOffset
+			rp.LogStartOffset = off.LogStartOffset
+			rp.PartitionMaxBytes = cfg.ReplicaFetchMaxBytes
+			t.Partitions = append(t.Partitions, rp)
 		}
-		rp := kmsg.NewFetchRequestTopicPartition()
-		rp.Partition = p.index
-		rp.CurrentLeaderEpoch = parts[p].epoch
-		off := p.log.Offsets()
-		rp.FetchOffset = off.LogEndOffset
-		rp.LogStartOffset = off.LogStartOffset
-		rp.PartitionMaxBytes = cfg.ReplicaFetchMaxBytes
-		req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
+		req.Topics = append(req.Topics, t)
 	}
 	resp, err := f.request(req, cfg.ReplicaSocketTimeout+cfg.ReplicaFetchWaitMax)
 	if err != nil {
@@ -475,6 +467,22 @@ func (f *fetcher) refused(p *partition, epoch int32, code int16) {
 		s.retryAt = f.b.now().Add(f.b.cfg.ReplicaFetchBackoff)
 		s.truncate = s.truncate || code == kerr.FencedLeaderEpoch.Code || code == kerr.UnknownLeaderEpoch.Code
 	})
+}
+
+// groupByTopic groups partitions by topic, topics in first-seen order.
+func groupByTopic(ps []*partition) [][]*partition {
+	var groups [][]*partition
+	index := map[string]int{}
+	for _, p := range ps {
+		i, ok := index[p.topic]
+		if !ok {
+			i = len(groups)
+			index[p.topic] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], p)
+	}
+	return groups
 }
 
 func (f *fetcher) find(ps []*partition, topic string, index int32) *partition {
