@@ -176,7 +176,11 @@ func (c *Coordinator) Unload(p int32) {
 		c.killGroup(g, kerr.NotCoordinator)
 		g.unlock()
 	}
-	c.log.Info().Int32("partition", p).Int("groups", len(dropped)).Msg("unloaded partition")
+	ev := c.log.Debug()
+	if len(dropped) > 0 {
+		ev = c.log.Info()
+	}
+	ev.Int32("partition", p).Int("groups", len(dropped)).Msg("unloaded partition")
 }
 
 // groupFor checks that this coordinator serves groupID and returns its
