@@ -2,11 +2,16 @@ package compattests
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/samsa-io/samsa/controller/zktest"
 )
 
 // TestThreeBrokersReplicateAndFailOverWhenTheLeaderIsKilled is the
@@ -60,5 +65,31 @@ func TestThreeBrokersReplicateAndFailOverWhenTheLeaderIsKilled(t *testing.T) {
 		if string(r.Value) != want[i] || r.Offset != int64(i) {
 			t.Fatalf("offset %d holds %q (record %d), want %q at %d", r.Offset, r.Value, i, want[i], i)
 		}
+	}
+}
+
+// TestBrokerRefusesLogDirectoriesOfAnotherCluster restarts a broker
+// against a new, empty ZooKeeper: its log directory names the old
+// cluster, so it must refuse to start, as Kafka does, rather than take
+// its topics for unknown ones and delete them.
+func TestBrokerRefusesLogDirectoriesOfAnotherCluster(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 1, withOverride("default.replication.factor", "1"),
+		withOverride("offsets.topic.replication.factor", "1"), withOverride("min.insync.replicas", "1"))
+	c.createTopic(t, "precious", 1, 1, nil)
+	produceSync(t, c.client(t, kgo.DefaultProduceTopic("precious")), &kgo.Record{Value: []byte("keep me")})
+	b := c.broker(1)
+	b.Stop()
+
+	other := zktest.Start(t)
+	b.overrides = append(b.overrides, [2]string{"zookeeper.connect", other.Addr})
+	if err := b.tryStart(); err == nil {
+		t.Fatal("the broker started on the log directory of another cluster")
+	}
+	if out := b.output(); !strings.Contains(out, "cluster.id") {
+		t.Errorf("the broker's refusal does not name cluster.id:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(b.dataDir, "precious-0")); err != nil {
+		t.Errorf("the partition's log is gone after the refused start: %v", err)
 	}
 }

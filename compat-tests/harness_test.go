@@ -135,6 +135,10 @@ type testBroker struct {
 	mu      sync.Mutex
 	addr    string
 	paused  bool // SIGSTOPped (cluster_harness_test.go)
+	// expectFailure makes a start that does not become ready return its
+	// error in startErr instead of failing the test (tryStart).
+	expectFailure bool
+	startErr      error
 	cmd     *exec.Cmd
 	exited  chan struct{} // closed when cmd has been waited for
 	waitErr error
@@ -221,6 +225,10 @@ func (b *testBroker) start() {
 	addr, err := b.waitReady(exited, 30*time.Second)
 	if err != nil {
 		b.kill()
+		if b.expectFailure {
+			b.startErr = err
+			return
+		}
 		t.Fatalf("samsa broker did not become ready: %v", err) // cleanup logs its output
 	}
 	b.mu.Lock()
@@ -359,6 +367,16 @@ func (b *testBroker) kill() {
 	}
 	_ = cmd.Process.Signal(syscall.SIGKILL)
 	<-exited
+}
+
+// tryStart starts the broker again and returns the error when it does not
+// become ready (it exited, or never wrote its address).
+func (b *testBroker) tryStart() error {
+	b.t.Helper()
+	b.expectFailure, b.startErr = true, nil
+	defer func() { b.expectFailure = false }()
+	b.start()
+	return b.startErr
 }
 
 // Restart starts the broker again on the same log directory, after Stop or

@@ -816,3 +816,19 @@ func TestFollowerAppendCopiesTheLeadersBatchesAndEpochs(t *testing.T) {
 		t.Errorf("a corrupt batch from the leader: %v, want ErrCorrupt", err)
 	}
 }
+
+func TestLogDirectoriesBelongToOneBrokerOfOneCluster(t *testing.T) {
+	tl := newTestLogs(t)
+	if err := tl.m.ClaimDirs(1, "cluster-a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tl.m.ClaimDirs(1, "cluster-a"); err != nil {
+		t.Fatalf("the same broker and cluster again: %v", err)
+	}
+	if err := tl.m.ClaimDirs(2, "cluster-a"); !errors.Is(err, ErrForeignLogDir) {
+		t.Errorf("another broker.id: %v, want ErrForeignLogDir", err)
+	}
+	if err := tl.m.ClaimDirs(1, "cluster-b"); !errors.Is(err, ErrForeignLogDir) {
+		t.Errorf("another cluster.id: %v, want ErrForeignLogDir", err)
+	}
+}

@@ -533,3 +533,47 @@ func decodeTopicID(s string) ([16]byte, bool) {
 	copy(id[:], raw)
 	return id, true
 }
+
+// metaPropertiesFile names the log directory's owner, as Kafka's
+// meta.properties does: broker.id and cluster.id.
+const metaPropertiesFile = "meta.properties"
+
+// ErrForeignLogDir: a log directory belongs to another broker or cluster.
+var ErrForeignLogDir = errors.New("log directory belongs to another broker or cluster")
+
+// ClaimDirs checks that every log directory belongs to this broker of
+// this cluster, as Kafka does at startup, and records it in directories
+// that name no owner yet. A directory of another broker.id or cluster.id
+// is refused (Kafka's InconsistentClusterIdException): the broker would
+// otherwise take its partitions for another's and delete them as
+// unknown.
+func (m *Manager) ClaimDirs(brokerID int32, clusterID string) error {
+	for _, dir := range m.cfg.Dirs {
+		path := filepath.Join(dir, metaPropertiesFile)
+		raw, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			data := fmt.Sprintf("#\n#written by samsa\ncluster.id=%s\nversion=0\nbroker.id=%d\n", clusterID, brokerID)
+			if err := writeFileAtomic(path, []byte(data)); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read %s: %w", path, err)
+		}
+		props := map[string]string{}
+		for _, line := range strings.Split(string(raw), "\n") {
+			line = strings.TrimSpace(line)
+			if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
+				props[strings.TrimSpace(k)] = strings.TrimSpace(v)
+			}
+		}
+		if id, ok := props["broker.id"]; ok && id != strconv.Itoa(int(brokerID)) {
+			return fmt.Errorf("%w: %s says broker.id %s, this broker is %d", ErrForeignLogDir, path, id, brokerID)
+		}
+		if id, ok := props["cluster.id"]; ok && id != clusterID {
+			return fmt.Errorf("%w: %s says cluster.id %s, the cluster is %s (a new ZooKeeper, or the wrong one?)", ErrForeignLogDir, path, id, clusterID)
+		}
+	}
+	return nil
+}

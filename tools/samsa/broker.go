@@ -179,6 +179,9 @@ func serveBroker(ctx context.Context, cfg *config.Broker, a brokerArgs, logger z
 		return fmt.Errorf("open metadata store: %w", err)
 	}
 	cleanups = append(cleanups, wrapClose("close metadata store", store.Close))
+	if err := logs.ClaimDirs(cfg.BrokerID, store.ClusterID()); err != nil {
+		return err
+	}
 
 	b, err := broker.New(broker.Options{Config: cfg, Store: store, Logs: logs, Logger: logger, Now: time.Now})
 	if err != nil {
