@@ -132,16 +132,16 @@ type testBroker struct {
 	logPath   string
 	readyPath string
 
-	mu      sync.Mutex
-	addr    string
-	paused  bool // SIGSTOPped (cluster_harness_test.go)
+	mu     sync.Mutex
+	addr   string
+	paused bool // SIGSTOPped (cluster_harness_test.go)
 	// expectFailure makes a start that does not become ready return its
 	// error in startErr instead of failing the test (tryStart).
 	expectFailure bool
 	startErr      error
-	cmd     *exec.Cmd
-	exited  chan struct{} // closed when cmd has been waited for
-	waitErr error
+	cmd           *exec.Cmd
+	exited        chan struct{} // closed when cmd has been waited for
+	waitErr       error
 
 	fake *kfake.Cluster
 }
