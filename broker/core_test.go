@@ -15,7 +15,7 @@ import (
 
 // serve sends req through the broker's dispatch as the wire layer would
 // and decodes the response.
-func serve(t *testing.T, b *Broker, req kmsg.Request) kmsg.Response {
+func serve(t testing.TB, b *Broker, req kmsg.Request) kmsg.Response {
 	t.Helper()
 	resp, err := serveRaw(b, req.Key(), req.GetVersion(), req.AppendTo(nil))
 	if err != nil {
@@ -70,7 +70,7 @@ func encodeBatch(producerID int64, producerEpoch int16, baseSequence int32, time
 	return raw
 }
 
-func createTopicForTest(t *testing.T, b *Broker, name string, partitions int32, configs map[string]string) {
+func createTopicForTest(t testing.TB, b *Broker, name string, partitions int32, configs map[string]string) {
 	t.Helper()
 	req := kmsg.NewPtrCreateTopicsRequest()
 	req.Version = 7

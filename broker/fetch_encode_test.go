@@ -13,7 +13,7 @@ import (
 )
 
 // flattenParts materialises wire parts into bytes, reading file ranges.
-func flattenParts(t *testing.T, parts []wire.Part) []byte {
+func flattenParts(t testing.TB, parts []wire.Part) []byte {
 	t.Helper()
 	var out []byte
 	for _, p := range parts {

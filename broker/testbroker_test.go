@@ -14,14 +14,14 @@ import (
 // newTestBroker starts a broker with the default configuration on a fresh
 // log directory, with the single-broker metadata store. Everything is
 // closed when the test ends.
-func newTestBroker(t *testing.T) *Broker {
+func newTestBroker(t testing.TB) *Broker {
 	t.Helper()
 	return newTestBrokerWith(t)
 }
 
 // newTestBrokerWith is newTestBroker with static config overrides
 // ("key=value", as the --override flag takes them).
-func newTestBrokerWith(t *testing.T, overrides ...string) *Broker {
+func newTestBrokerWith(t testing.TB, overrides ...string) *Broker {
 	t.Helper()
 	cfg, _, err := config.Load("", append([]string{"log.dirs=" + t.TempDir()}, overrides...))
 	if err != nil {
