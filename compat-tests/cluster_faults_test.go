@@ -100,6 +100,22 @@ func TestZooKeeperRestartLosesNoAckedRecords(t *testing.T) {
 	})
 }
 
+// TestZooKeeperDownPastEverySessionLosesNoAckedRecords keeps ZooKeeper
+// away longer than every broker's session: all of them expire at once,
+// leaders keep serving meanwhile, and on its return every broker registers
+// again and a controller is elected.
+func TestZooKeeperDownPastEverySessionLosesNoAckedRecords(t *testing.T) {
+	runFault(t, func(c *testCluster, w *workload) {
+		c.zk.Stop()
+		t.Log("stopped ZooKeeper")
+		time.Sleep(7 * time.Second) // longer than the brokers' 4 s sessions
+		c.zk.Restart()
+		t.Log("restarted ZooKeeper")
+		c.waitBrokers(3, 60*time.Second)
+		w.waitAcks(1000, 90*time.Second)
+	})
+}
+
 func TestRollingRestartOfEveryBrokerLosesNoAckedRecords(t *testing.T) {
 	runFault(t, func(c *testCluster, w *workload) {
 		for _, b := range c.brokers {
