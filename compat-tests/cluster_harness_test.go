@@ -11,8 +11,10 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-io/samsa/controller/zktest"
+	"github.com/samsa-io/samsa/wire"
 )
 
 // testCluster is a real ZooKeeper and several real broker processes
@@ -170,32 +172,64 @@ func (c *testCluster) leader(topic string, partition int32) int32 {
 	return leader
 }
 
-// waitFullISR waits until every partition of the topics has a leader and
-// all of its replicas in sync.
+// waitFullISR waits until every running broker reports, for every
+// partition of the topics, the same leader and leader epoch, and all of
+// its replicas in sync. Asking each broker matters: a broker back from a
+// pause still serves its stale view until it has rejoined, and a client
+// bootstrapping from it would read from the old leader.
 func (c *testCluster) waitFullISR(timeout time.Duration, topics ...string) {
 	c.t.Helper()
 	checkFor(c.t, timeout, 200*time.Millisecond, func() error {
-		m, err := c.metadata(topics...)
-		if err != nil {
-			return err
-		}
-		for _, name := range topics {
-			t, ok := m.Topics[name]
-			if !ok || t.Err != nil || len(t.Partitions) == 0 {
-				return fmt.Errorf("topic %s: %v", name, t.Err)
+		type view struct{ leader, epoch int32 }
+		agreed := map[string]view{}
+		for _, b := range c.running() {
+			resp, err := brokerMetadata(b.Addr(), topics)
+			if err != nil {
+				return fmt.Errorf("metadata from %s: %w", b.Addr(), err)
 			}
-			for _, p := range t.Partitions {
-				isr := slices.Clone(p.ISR)
-				slices.Sort(isr)
-				replicas := slices.Clone(p.Replicas)
-				slices.Sort(replicas)
-				if p.Leader < 0 || !slices.Equal(isr, replicas) {
-					return fmt.Errorf("%s-%d: leader %d, replicas %v, ISR %v", name, p.Partition, p.Leader, p.Replicas, p.ISR)
+			for _, t := range resp.Topics {
+				if t.ErrorCode != 0 || len(t.Partitions) == 0 {
+					return fmt.Errorf("broker at %s: topic %s: error %d, %d partitions", b.Addr(), *t.Topic, t.ErrorCode, len(t.Partitions))
+				}
+				for _, p := range t.Partitions {
+					isr, replicas := slices.Sorted(slices.Values(p.ISR)), slices.Sorted(slices.Values(p.Replicas))
+					if p.Leader < 0 || !slices.Equal(isr, replicas) {
+						return fmt.Errorf("broker at %s: %s-%d: leader %d, replicas %v, ISR %v", b.Addr(), *t.Topic, p.Partition, p.Leader, p.Replicas, p.ISR)
+					}
+					key := fmt.Sprintf("%s-%d", *t.Topic, p.Partition)
+					v := view{p.Leader, p.LeaderEpoch}
+					if prev, ok := agreed[key]; ok && prev != v {
+						return fmt.Errorf("brokers disagree on %s: leader %d epoch %d, and leader %d epoch %d at %s", key, prev.leader, prev.epoch, v.leader, v.epoch, b.Addr())
+					}
+					agreed[key] = v
 				}
 			}
 		}
 		return nil
 	})
+}
+
+// brokerMetadata asks one broker, and only it, for the topics' metadata.
+func brokerMetadata(addr string, topics []string) (*kmsg.MetadataResponse, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := wire.Dial(ctx, addr, "compat-tests")
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	req := kmsg.NewPtrMetadataRequest()
+	req.Version = 9
+	for _, name := range topics {
+		t := kmsg.NewMetadataRequestTopic()
+		t.Topic = kmsg.StringPtr(name)
+		req.Topics = append(req.Topics, t)
+	}
+	resp, err := c.Request(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return resp.(*kmsg.MetadataResponse), nil
 }
 
 // createClusterTopic creates a topic and waits for its replicas to be in
