@@ -7,7 +7,11 @@ package broker
 // latest tiered (v9+, KIP-1005: nothing is tiered, so -1). Any other
 // timestamp finds the first record whose timestamp is at or after it; none
 // gives offset -1 and timestamp -1, as in Kafka. v4+ requests carry the
-// client's leader epoch for fencing (KIP-320).
+// client's leader epoch for fencing (KIP-320). A new leader whose high
+// watermark has not yet reached the start of its epoch answers a latest
+// lookup (and a timestamp lookup it cannot answer below the high
+// watermark) with the retriable OFFSET_NOT_AVAILABLE, as Kafka does, so
+// the latest offset never appears to go backwards across a leader change.
 
 import (
 	"context"
@@ -71,8 +75,13 @@ func (b *Broker) listPartitionOffset(req *kmsg.ListOffsetsRequest, topic string,
 	}
 	offsets := p.log.Offsets()
 	hw := p.highWatermark()
+	unsettled := p.offsetsUnsettled()
 	switch ts := rp.Timestamp; {
 	case ts == listOffsetsLatest:
+		if unsettled {
+			sp.ErrorCode = kerr.OffsetNotAvailable.Code
+			return
+		}
 		sp.Offset = hw
 		sp.LeaderEpoch = epoch
 	case ts == listOffsetsEarliest || (ts == listOffsetsEarliestLocal && req.Version >= 8):
@@ -87,6 +96,8 @@ func (b *Broker) listPartitionOffset(req *kmsg.ListOffsetsRequest, topic string,
 		}
 		if m.Offset >= 0 && m.Offset < hw {
 			sp.Offset, sp.Timestamp, sp.LeaderEpoch = m.Offset, m.Timestamp, epoch
+		} else if unsettled {
+			sp.ErrorCode = kerr.OffsetNotAvailable.Code
 		}
 	case ts == listOffsetsLatestTiered && req.Version >= 9:
 		// No tiered storage: no offset has been tiered.
@@ -101,6 +112,8 @@ func (b *Broker) listPartitionOffset(req *kmsg.ListOffsetsRequest, topic string,
 		}
 		if ok && found.Offset < hw {
 			sp.Offset, sp.Timestamp, sp.LeaderEpoch = found.Offset, found.Timestamp, epoch
+		} else if unsettled {
+			sp.ErrorCode = kerr.OffsetNotAvailable.Code
 		}
 	}
 }

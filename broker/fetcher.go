@@ -351,6 +351,8 @@ func (f *fetcher) truncateTo(p *partition, epoch, leaderEpoch int32, leaderEnd i
 			target = ownEnd
 		}
 	}
+	f.b.logger.Debug().Str("topic", p.topic).Int32("partition", p.index).Int32("leader_epoch_asked", leaderEpoch).
+		Int64("leader_end", leaderEnd).Int64("target", target).Int64("log_end_offset", p.log.Offsets().LogEndOffset).Msg("truncation point")
 	if target < p.log.Offsets().LogEndOffset {
 		f.b.logger.Info().Str("topic", p.topic).Int32("partition", p.index).Int64("to", target).
 			Int64("log_end_offset", p.log.Offsets().LogEndOffset).Msg("truncating to the leader's log")
@@ -431,6 +433,10 @@ func (f *fetcher) applyFetched(p *partition, epoch int32, rp *kmsg.FetchResponse
 		}
 	}
 	off := p.log.Offsets()
+	if e := f.b.logger.Trace(); e.Enabled() && len(rp.RecordBatches) > 0 {
+		e.Str("topic", p.topic).Int32("partition", p.index).Int32("leader", f.leader).Int32("leader_epoch", epoch).
+			Int("bytes", len(rp.RecordBatches)).Int64("log_end_offset", off.LogEndOffset).Int64("leader_high_watermark", rp.HighWatermark).Msg("appended from the leader")
+	}
 	p.log.SetHighWatermark(min(rp.HighWatermark, off.LogEndOffset))
 	if rp.LogStartOffset > off.LogStartOffset {
 		if _, err := p.log.DeleteRecords(min(rp.LogStartOffset, p.log.HighWatermark())); err != nil {

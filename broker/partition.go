@@ -38,6 +38,10 @@ type partition struct {
 	// leaderEpoch and leaderID mirror state for lock-free fencing checks.
 	leaderEpoch atomic.Int32
 	leaderID    atomic.Int32
+	// epochStartOffset is the log end offset when this broker became
+	// leader (-1 when it is not): until the high watermark reaches it,
+	// the latest offset is not known (ListOffsets OFFSET_NOT_AVAILABLE).
+	epochStartOffset atomic.Int64
 
 	// Leader only (replica.go), guarded by isrMu, taken under roleMu.
 	isrMu      sync.Mutex
@@ -66,6 +70,7 @@ func newPartition(topic string, id controller.TopicID, index int32, l *plog.Log,
 	p := &partition{topic: topic, topicID: id, index: index, log: l, self: self, changed: make(chan struct{})}
 	p.leaderID.Store(-1)
 	p.leaderEpoch.Store(-1)
+	p.epochStartOffset.Store(-1)
 	return p
 }
 
@@ -75,6 +80,16 @@ func (p *partition) config() *config.Topic { return p.topicConfig.Load() }
 // highWatermark is the offset below which consumers may read.
 func (p *partition) highWatermark() int64 {
 	return p.log.HighWatermark()
+}
+
+// offsetsUnsettled reports whether this broker became leader so recently
+// that its high watermark is still below the start of its epoch: the
+// previous leader may have committed records it does not count yet, so
+// the latest offset would appear to go backwards (Kafka answers
+// OFFSET_NOT_AVAILABLE then).
+func (p *partition) offsetsUnsettled() bool {
+	start := p.epochStartOffset.Load()
+	return start >= 0 && p.log.HighWatermark() < start
 }
 
 // isLeader reports whether this broker leads the partition now.

@@ -81,6 +81,7 @@ func (b *Broker) applyPartitionState(p *partition, st controller.Partition) func
 		}
 	case slices.Contains(st.Replicas, b.cfg.BrokerID):
 		p.role = roleFollower
+		p.epochStartOffset.Store(-1)
 		p.isrMu.Lock()
 		p.followers, p.pendingISR = nil, nil
 		p.isrMu.Unlock()
@@ -96,6 +97,7 @@ func (b *Broker) applyPartitionState(p *partition, st controller.Partition) func
 		}
 	default:
 		p.role = roleNone
+		p.epochStartOffset.Store(-1)
 		return func() {
 			b.fetchers.remove(p)
 			b.partitionLeadershipChanged(p, false)
@@ -107,6 +109,7 @@ func (b *Broker) applyPartitionState(p *partition, st controller.Partition) func
 // held for writing).
 func (b *Broker) becomeLeaderLocked(p *partition) {
 	p.role = roleLeader
+	p.epochStartOffset.Store(p.log.Offsets().LogEndOffset)
 	if err := p.log.BecomeLeader(p.state.LeaderEpoch); err != nil {
 		b.logger.Error().Err(err).Str("topic", p.topic).Int32("partition", p.index).Msg("record leader epoch")
 	}
@@ -128,7 +131,9 @@ func (b *Broker) becomeLeaderLocked(p *partition) {
 	}
 	p.pendingISR = nil
 	b.advanceHighWatermarkLocked(p)
-	b.logger.Debug().Str("topic", p.topic).Int32("partition", p.index).Int32("leader_epoch", p.state.LeaderEpoch).Ints32("isr", p.state.ISR).Msg("leading")
+	off := p.log.Offsets()
+	b.logger.Debug().Str("topic", p.topic).Int32("partition", p.index).Int32("leader_epoch", p.state.LeaderEpoch).Ints32("isr", p.state.ISR).
+		Int64("log_end_offset", off.LogEndOffset).Int64("high_watermark", p.log.HighWatermark()).Msg("leading")
 }
 
 // stopReplica ends this broker's part in a partition (its topic was
@@ -174,6 +179,16 @@ func (b *Broker) advanceHighWatermarkLocked(p *partition) {
 		hw = min(hw, f.leo)
 	}
 	if hw > p.log.HighWatermark() {
+		if e := b.logger.Trace(); e.Enabled() {
+			leos := make([]int64, 0, len(p.followers))
+			for _, id := range maximalISRLocked(p) {
+				if f := p.followers[id]; f != nil {
+					leos = append(leos, int64(id), f.leo)
+				}
+			}
+			e.Str("topic", p.topic).Int32("partition", p.index).Int64("high_watermark", hw).Ints32("isr", maximalISRLocked(p)).
+				Ints64("follower_leos", leos).Msg("high watermark moved")
+		}
 		p.log.SetHighWatermark(hw)
 		p.signalChanged()
 	}

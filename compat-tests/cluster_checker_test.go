@@ -129,7 +129,11 @@ func (h *history) check(final map[int32][]*kgo.Record) anomalies {
 		got, ok := where[v]
 		switch {
 		case !ok:
-			a.lost = append(a.lost, fmt.Sprintf("%s (acknowledged at %d/%d)", v, p.partition, p.offset))
+			held, has := at[p]
+			if !has {
+				held = "nothing"
+			}
+			a.lost = append(a.lost, fmt.Sprintf("%s (acknowledged at %d/%d, which holds %s)", v, p.partition, p.offset, held))
 		case got != p:
 			a.inconsistent = append(a.inconsistent, fmt.Sprintf("%s acknowledged at %d/%d but stored at %d/%d", v, p.partition, p.offset, got.partition, got.offset))
 		}
@@ -241,6 +245,13 @@ func (w *workload) waitAcks(n int64, timeout time.Duration) {
 // stop ends the writers and the reader, failing whatever is still
 // buffered (it was never acknowledged).
 func (w *workload) stop() {
+	for i, cl := range w.writers {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		if id, epoch, err := cl.ProducerID(ctx); err == nil {
+			w.t.Logf("writer w%d is producer %d epoch %d", i, id, epoch)
+		}
+		cancel()
+	}
 	w.cancel()
 	for _, cl := range w.writers {
 		cl.Close()

@@ -18,6 +18,8 @@
 //	                      the ready file, socket limits, raw-byte behaviour
 //	                      kfake does not share) skip themselves there.
 //	CI=true               a missing kcat fails instead of skipping.
+//	SAMSA_TEST_LOG_LEVEL=debug  run the brokers at this log level.
+//	SAMSA_TEST_KEEP_DIR=DIR     keep the whole logs of brokers of failed tests.
 package compattests
 
 import (
@@ -38,6 +40,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -165,6 +168,7 @@ func startBroker(t *testing.T, opts ...brokerOpt) *testBroker {
 		b.kill()
 		if t.Failed() && !useKfake {
 			b.logOutput()
+			b.keepLog()
 		}
 	})
 	b.start()
@@ -195,6 +199,9 @@ func (b *testBroker) start() {
 	}
 	for _, kv := range b.overrides {
 		args = append(args, "--override", kv[0]+"="+kv[1])
+	}
+	if level := os.Getenv("SAMSA_TEST_LOG_LEVEL"); level != "" {
+		args = append(args, "--log-level", level) // debugging a failure
 	}
 	logFile, err := os.OpenFile(b.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -401,6 +408,23 @@ func (b *testBroker) logOutput() {
 	b.t.Logf("broker output (%s):\n%s", b.logPath, raw)
 }
 
+// keepLog copies the broker's whole log into $SAMSA_TEST_KEEP_DIR, when
+// set, for debugging a failure beyond the tail logOutput shows.
+func (b *testBroker) keepLog() {
+	dir := os.Getenv("SAMSA_TEST_KEEP_DIR")
+	if dir == "" {
+		return
+	}
+	raw, err := os.ReadFile(b.logPath)
+	if err != nil {
+		return
+	}
+	name := strings.ReplaceAll(b.t.Name(), "/", "_") + "-" + filepath.Base(filepath.Dir(b.logPath)) + ".log"
+	if err := os.WriteFile(filepath.Join(dir, name), raw, 0o644); err == nil {
+		b.t.Logf("whole broker log kept in %s", filepath.Join(dir, name))
+	}
+}
+
 // output returns everything the broker printed so far.
 func (b *testBroker) output() string {
 	raw, _ := os.ReadFile(b.logPath)
@@ -496,17 +520,24 @@ func readAllVia(t *testing.T, newClient func(...kgo.Opt) *kgo.Client, topic stri
 	t.Helper()
 	ctx := testContext(t, 60*time.Second)
 	adm := kadm.NewClient(newClient())
-	ends, err := adm.ListEndOffsets(ctx, topic)
-	if err != nil {
-		t.Fatalf("list end offsets of %s: %v", topic, err)
-	}
-	if err := ends.Error(); err != nil {
-		t.Fatalf("list end offsets of %s: %v", topic, err)
-	}
-	starts, err := adm.ListStartOffsets(ctx, topic)
-	if err != nil || starts.Error() != nil {
-		t.Fatalf("list start offsets of %s: %v %v", topic, err, starts.Error())
-	}
+	// A leader elected moments ago answers the retriable
+	// OFFSET_NOT_AVAILABLE until its high watermark settles: retry those.
+	var ends, starts kadm.ListedOffsets
+	checkFor(t, 30*time.Second, 100*time.Millisecond, func() error {
+		var err error
+		if ends, err = adm.ListEndOffsets(ctx, topic); err == nil {
+			err = ends.Error()
+		}
+		if err == nil {
+			if starts, err = adm.ListStartOffsets(ctx, topic); err == nil {
+				err = starts.Error()
+			}
+		}
+		if err != nil && !kerr.IsRetriable(err) {
+			t.Fatalf("list offsets of %s: %v", topic, err)
+		}
+		return err
+	})
 	want := map[int32]int64{} // partition -> end offset
 	consume := map[int32]kgo.Offset{}
 	got := map[int32][]*kgo.Record{}
