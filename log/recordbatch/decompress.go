@@ -21,11 +21,36 @@ var xerialMagic = []byte{0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0}
 
 var errTooBig = errors.New("decompressed batch exceeds the size limit")
 
+// MaxDecompressedBytes bounds what one gzip, lz4 or zstd batch may expand
+// to. Kafka sets no such bound; this one only stops decompression bombs
+// (a 1 MiB gzip batch of zeros expands to 1 GiB) and is far above what a
+// producer's batch holds (batch.size, ProducerBatchMaxBytes).
+const MaxDecompressedBytes = 256 << 20
+
+// maxDecompressed bounds what a compressed batch of n bytes may expand to.
+// Snappy cannot expand more than about 22:1 by its format, so a larger
+// claim is a forged block; the streaming codecs get MaxDecompressedBytes.
+func maxDecompressed(codec, n int) int {
+	if codec == CompressionSnappy {
+		return max(32*n, 64<<10)
+	}
+	return MaxDecompressedBytes
+}
+
 var (
 	bufPool  = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 	gzipPool sync.Pool // *gzip.Reader
 	lz4Pool  = sync.Pool{New: func() any { return lz4.NewReader(nil) }}
-	zstdDec  = sync.OnceValue(func() *zstd.Decoder {
+	// zstdStreams decode one stream at a time with bounded memory, for
+	// validation; zstdDec decodes whole batches.
+	zstdStreams = sync.Pool{New: func() any {
+		d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(128<<20))
+		if err != nil {
+			panic(err)
+		}
+		return d
+	}}
+	zstdDec = sync.OnceValue(func() *zstd.Decoder {
 		d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxMemory(512<<20))
 		if err != nil {
 			panic(err)
@@ -72,6 +97,38 @@ func decompress(codec int, data []byte, limit int) (out []byte, release func(), 
 		return nil, nil, fmt.Errorf("%w: %s records do not decompress: %v", ErrCorrupt, codecName(codec), err)
 	}
 	return buf.Bytes(), release, nil
+}
+
+// openStream returns a reader of the records of a gzip, lz4 or zstd
+// batch, decompressed as they are read. release returns the decoder to
+// its pool once the caller is done reading.
+func openStream(codec int, data []byte) (r io.Reader, release func(), err error) {
+	switch codec {
+	case CompressionGzip:
+		var z *gzip.Reader
+		if v := gzipPool.Get(); v != nil {
+			z = v.(*gzip.Reader)
+			err = z.Reset(bytes.NewReader(data))
+		} else {
+			z, err = gzip.NewReader(bytes.NewReader(data))
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: gzip records do not decompress: %v", ErrCorrupt, err)
+		}
+		return z, func() { gzipPool.Put(z) }, nil
+	case CompressionLZ4:
+		z := lz4Pool.Get().(*lz4.Reader)
+		z.Reset(bytes.NewReader(data))
+		return z, func() { lz4Pool.Put(z) }, nil
+	case CompressionZstd:
+		z := zstdStreams.Get().(*zstd.Decoder)
+		if err := z.Reset(bytes.NewReader(data)); err != nil {
+			zstdStreams.Put(z)
+			return nil, nil, fmt.Errorf("%w: zstd records do not decompress: %v", ErrCorrupt, err)
+		}
+		return z, func() { z.Reset(nil); zstdStreams.Put(z) }, nil
+	}
+	return nil, nil, fmt.Errorf("%w: codec %d does not stream", ErrUnsupportedCompression, codec)
 }
 
 func codecName(c int) string {

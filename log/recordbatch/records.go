@@ -35,7 +35,7 @@ func Records(batch []byte, fn func(Record) bool) error {
 	}
 	body := batch[HeaderSize:h.TotalSize()]
 	if h.Compression() != CompressionNone {
-		raw, release, err := decompress(h.Compression(), body, maxDecompressed(h.RecordCount, len(body)))
+		raw, release, err := decompress(h.Compression(), body, maxDecompressed(h.Compression(), len(body)))
 		if err != nil {
 			return err
 		}

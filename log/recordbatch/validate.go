@@ -91,27 +91,34 @@ func checkBatch(h Header, batch []byte) (minTs, maxTs int64, nullKeys bool, err 
 		return 0, 0, false, fmt.Errorf("%w: last offset delta %d for %d records", ErrInvalidRecord, h.LastOffsetDelta, h.RecordCount)
 	}
 	body := batch[HeaderSize:]
-	if h.Compression() != CompressionNone {
-		raw, release, err := decompress(h.Compression(), body, maxDecompressed(h.RecordCount, len(body)))
+	switch c := h.Compression(); c {
+	case CompressionNone:
+	case CompressionSnappy:
+		raw, release, err := decompress(c, body, maxDecompressed(c, len(body)))
 		if err != nil {
 			return 0, 0, false, err
 		}
 		defer release()
 		body = raw
+	default:
+		// gzip, lz4 and zstd can expand a thousandfold: check their
+		// records as they stream out, never holding them all.
+		r, release, err := openStream(c, body)
+		if err != nil {
+			return 0, 0, false, err
+		}
+		defer release()
+		minDelta, maxDelta, nullKeys, err := checkRecordStream(r, h.RecordCount, MaxDecompressedBytes)
+		if err != nil {
+			return 0, 0, false, fmt.Errorf("%s records: %w", codecName(c), err)
+		}
+		return h.BaseTimestamp + minDelta, h.BaseTimestamp + maxDelta, nullKeys, nil
 	}
 	minDelta, maxDelta, nullKeys, err := checkRecords(body, h.RecordCount)
 	if err != nil {
 		return 0, 0, false, err
 	}
 	return h.BaseTimestamp + minDelta, h.BaseTimestamp + maxDelta, nullKeys, nil
-}
-
-// maxDecompressed bounds what a compressed batch may expand to, so a
-// decompression bomb fails instead of exhausting memory: Kafka's default
-// batch limit is 1 MiB compressed, and real data rarely compresses more
-// than 50:1.
-func maxDecompressed(records int32, compressed int) int {
-	return max(256*compressed, 64<<10) + int(records)*16
 }
 
 // checkRecords walks count records in b (uncompressed) and checks their

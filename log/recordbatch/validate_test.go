@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -113,14 +114,73 @@ func TestValidateUncompressedDoesNotAllocate(t *testing.T) {
 	}
 }
 
-func TestDecompressionBombIsRefused(t *testing.T) {
-	big := make([]byte, 64<<20) // zeros compress ~1000:1
-	b := batchtest.Batch{ProducerID: -1, BaseSequence: -1, Codec: batchtest.Zstd,
-		Records: []batchtest.Record{{Value: big}}}
-	raw := b.Bytes()
-	if _, err := recordbatch.Validate(raw, 1<<30); !errors.Is(err, recordbatch.ErrCorrupt) {
-		t.Fatalf("err = %v for %d compressed bytes expanding to 64 MiB", err, len(raw))
+// Data that compresses a thousandfold is ordinary (zeros, repeated JSON):
+// franz-go's own tests produce three 1 MiB records of zeros in one gzip
+// batch of a few KiB, and Kafka takes it.
+func TestHighlyCompressibleBatchesAreAccepted(t *testing.T) {
+	for name, codec := range map[string]int{"gzip": batchtest.Gzip, "snappy": batchtest.Snappy,
+		"snappy xerial": batchtest.SnappyXerial, "lz4": batchtest.LZ4, "zstd": batchtest.Zstd} {
+		t.Run(name, func(t *testing.T) {
+			big := make([]byte, 1<<20)
+			b := batchtest.Batch{ProducerID: -1, BaseSequence: -1, Codec: codec,
+				Records: []batchtest.Record{{Value: big}, {Value: big}, {Value: big}}}
+			raw := b.Bytes()
+			s, err := recordbatch.Validate(raw, 1<<20)
+			if err != nil {
+				t.Fatalf("%d bytes expanding to 3 MiB: %v", len(raw), err)
+			}
+			if s.Records != 3 {
+				t.Fatalf("summary counts %d records, want 3", s.Records)
+			}
+			var values int
+			err = recordbatch.Records(raw, func(r recordbatch.Record) bool {
+				if len(r.Value) != 1<<20 {
+					t.Errorf("record %d holds %d bytes", r.Offset, len(r.Value))
+				}
+				values++
+				return true
+			})
+			if err != nil || values != 3 {
+				t.Fatalf("read back %d records, err %v", values, err)
+			}
+		})
 	}
+}
+
+// A batch that expands past MaxDecompressedBytes is refused, and checking
+// it does not allocate what it expands to.
+func TestDecompressionBombIsRefusedWithoutHoldingIt(t *testing.T) {
+	codecs := map[string]int{"zstd": batchtest.Zstd, "lz4": batchtest.LZ4}
+	if !testing.Short() && !raceEnabled {
+		codecs["gzip"] = batchtest.Gzip // slow to build under the race detector
+	}
+	for name, codec := range codecs {
+		t.Run(name, func(t *testing.T) {
+			raw := batchtest.Zeros(codec, recordbatch.MaxDecompressedBytes+1)
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := recordbatch.Validate(raw, 1<<30)
+			runtime.ReadMemStats(&after)
+			if !errors.Is(err, recordbatch.ErrCorrupt) {
+				t.Fatalf("err = %v for %d compressed bytes expanding past %d", err, len(raw), recordbatch.MaxDecompressedBytes)
+			}
+			if grew := after.TotalAlloc - before.TotalAlloc; grew > 32<<20 {
+				t.Fatalf("checking the batch allocated %d MiB", grew>>20)
+			}
+		})
+	}
+	t.Run("just under the bound", func(t *testing.T) {
+		raw := batchtest.Zeros(batchtest.Zstd, recordbatch.MaxDecompressedBytes-64)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		if _, err := recordbatch.Validate(raw, 1<<30); err != nil {
+			t.Fatalf("a batch expanding to just under the bound: %v", err)
+		}
+		runtime.ReadMemStats(&after)
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 32<<20 {
+			t.Fatalf("checking the batch allocated %d MiB", grew>>20)
+		}
+	})
 }
 
 func BenchmarkValidateUncompressed(b *testing.B) {

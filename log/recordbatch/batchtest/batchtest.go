@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"hash/crc32"
+	"io"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/s2"
@@ -114,6 +115,11 @@ func (b Batch) Bytes() []byte {
 		recs = z.EncodeAll(recs, nil)
 		z.Close()
 	}
+	return b.frame(codec, len(b.Records), baseTs, maxTs, recs)
+}
+
+// frame puts the batch header before records (already compressed).
+func (b Batch) frame(codec, count int, baseTs, maxTs int64, recs []byte) []byte {
 	attrs := uint16(codec)
 	if b.Transactional {
 		attrs |= 0x10
@@ -125,13 +131,13 @@ func (b Batch) Bytes() []byte {
 	out = append(out, 2)
 	out = binary.BigEndian.AppendUint32(out, 0) // crc, below
 	out = binary.BigEndian.AppendUint16(out, attrs)
-	out = binary.BigEndian.AppendUint32(out, uint32(max(len(b.Records)-1, 0)))
+	out = binary.BigEndian.AppendUint32(out, uint32(max(count-1, 0)))
 	out = binary.BigEndian.AppendUint64(out, uint64(baseTs))
 	out = binary.BigEndian.AppendUint64(out, uint64(maxTs))
 	out = binary.BigEndian.AppendUint64(out, uint64(b.ProducerID))
 	out = binary.BigEndian.AppendUint16(out, uint16(b.ProducerEpoch))
 	out = binary.BigEndian.AppendUint32(out, uint32(b.BaseSequence))
-	out = binary.BigEndian.AppendUint32(out, uint32(len(b.Records)))
+	out = binary.BigEndian.AppendUint32(out, uint32(count))
 	out = append(out, recs...)
 	binary.BigEndian.PutUint32(out[17:], crc32.Checksum(out[21:], crc32.MakeTable(crc32.Castagnoli)))
 	return out
@@ -143,4 +149,39 @@ func appendBytes(b, v []byte) []byte {
 	}
 	b = binary.AppendVarint(b, int64(len(v)))
 	return append(b, v...)
+}
+
+// Zeros returns a batch of one record whose value is n zero bytes,
+// compressed with codec (gzip, lz4 or zstd) as it is generated, so a
+// test can build a batch that expands far beyond memory it would want
+// to hold.
+func Zeros(codec int, n int64) []byte {
+	var w bytes.Buffer
+	var z io.WriteCloser
+	switch codec {
+	case Gzip:
+		z, _ = gzip.NewWriterLevel(&w, gzip.BestSpeed)
+	case LZ4:
+		z = lz4.NewWriter(&w)
+	case Zstd:
+		z, _ = zstd.NewWriter(&w, zstd.WithEncoderLevel(zstd.SpeedFastest))
+	default:
+		panic("batchtest.Zeros: codec does not stream")
+	}
+	var head []byte
+	head = append(head, 0)               // attributes
+	head = binary.AppendVarint(head, 0)  // timestamp delta
+	head = binary.AppendVarint(head, 0)  // offset delta
+	head = binary.AppendVarint(head, -1) // null key
+	head = binary.AppendVarint(head, n)  // value length
+	length := int64(len(head)) + n + 1   // and the header count
+	z.Write(binary.AppendVarint(nil, length))
+	z.Write(head)
+	zeros := make([]byte, 1<<20)
+	for left := n; left > 0; left -= int64(len(zeros)) {
+		z.Write(zeros[:min(left, int64(len(zeros)))])
+	}
+	z.Write([]byte{0}) // no headers
+	z.Close()
+	return Batch{ProducerID: -1, BaseSequence: -1}.frame(codec, 1, 0, 0, w.Bytes())
 }
