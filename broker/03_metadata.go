@@ -3,9 +3,10 @@ package broker
 // Metadata v0-v13. A null topic list (v1+), or an empty one in v0, asks
 // for every topic. Topics may be named by ID from v10 (UNKNOWN_TOPIC_ID).
 // A missing topic is created when auto.create.topics.enable is set and the
-// request allows it (always before v4); Kafka answers such a topic with
-// LEADER_NOT_AVAILABLE until its leaders exist, but a single broker creates
-// the logs before answering, so the topic comes back ready. Authorized
+// request allows it (always before v4). As in Kafka's ZooKeeper mode, the
+// request that creates it (or races another creation) gets the topic back
+// with LEADER_NOT_AVAILABLE and no partitions; clients retry, and the next
+// Metadata describes it. Authorized
 // operations are not computed until ACLs exist: the field keeps Kafka's
 // "not requested" value.
 
@@ -17,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-io/samsa/controller"
+	"github.com/samsa-io/samsa/groupcoord"
 	"github.com/samsa-io/samsa/wire"
 )
 
@@ -66,14 +68,16 @@ func (b *Broker) handleMetadata(ctx context.Context, _ *wire.Conn, req *kmsg.Met
 		name := *rt.Topic
 		t, ok := b.store.Topic(name)
 		if !ok && autoCreate && b.effectiveConfig().AutoCreateTopicsEnable {
-			if err := b.autoCreateTopic(ctx, name); err != nil && err != kerr.TopicAlreadyExists {
-				mt := kmsg.NewMetadataResponseTopic()
-				mt.Topic = &name
-				mt.ErrorCode = errCode(err)
-				resp.Topics = append(resp.Topics, mt)
-				continue
+			err := b.autoCreateTopic(ctx, name)
+			if err == nil || err == kerr.TopicAlreadyExists {
+				err = kerr.LeaderNotAvailable
 			}
-			t, ok = b.store.Topic(name)
+			mt := kmsg.NewMetadataResponseTopic()
+			mt.Topic = &name
+			mt.ErrorCode = errCode(err)
+			mt.IsInternal = name == groupcoord.OffsetsTopic
+			resp.Topics = append(resp.Topics, mt)
+			continue
 		}
 		if !ok {
 			mt := kmsg.NewMetadataResponseTopic()

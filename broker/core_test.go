@@ -457,8 +457,15 @@ func TestMetadataAutoCreatesTopics(t *testing.T) {
 	rt := kmsg.NewMetadataRequestTopic()
 	rt.Topic = kmsg.StringPtr("fresh")
 	req.Topics = append(req.Topics, rt)
+	// As in Kafka, the request that creates the topic is told to retry...
 	resp := serve(t, b, req).(*kmsg.MetadataResponse)
 	mt := resp.Topics[0]
+	if mt.ErrorCode != kerr.LeaderNotAvailable.Code || len(mt.Partitions) != 0 {
+		t.Fatalf("creating request: error %v, partitions %+v; want LEADER_NOT_AVAILABLE and none", kerr.ErrorForCode(mt.ErrorCode), mt.Partitions)
+	}
+	// ...and the next one finds it ready.
+	resp = serve(t, b, req).(*kmsg.MetadataResponse)
+	mt = resp.Topics[0]
 	if mt.ErrorCode != 0 || len(mt.Partitions) != int(b.cfg.NumPartitions) || mt.Partitions[0].Leader != b.cfg.BrokerID {
 		t.Fatalf("auto-created topic: error %d, partitions %+v", mt.ErrorCode, mt.Partitions)
 	}
