@@ -27,12 +27,18 @@ CFG
 pids=()
 cleanup() {
 	trap - EXIT INT TERM
-	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-		kill -TERM "${pids[i]}" 2>/dev/null || true
+	# Brokers first, together, and ZooKeeper only once they are gone: a
+	# controlled shutdown moves leaderships through ZooKeeper.
+	for pid in "${pids[@]:1}"; do
+		kill -TERM "$pid" 2>/dev/null || true
 	done
-	for pid in "${pids[@]}"; do
+	for pid in "${pids[@]:1}"; do
 		wait "$pid" 2>/dev/null || true
 	done
+	if ((${#pids[@]} > 0)); then
+		kill -TERM "${pids[0]}" 2>/dev/null || true
+		wait "${pids[0]}" 2>/dev/null || true
+	fi
 	echo "run-cluster: stopped" >&2
 }
 trap cleanup EXIT INT TERM
