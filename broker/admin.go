@@ -39,6 +39,9 @@ func (b *Broker) adminRoutes() []route {
 		{key: int16(kmsg.DescribeCluster), minVersion: 0, maxVersion: 2, serve: typed(b.handleDescribeCluster)},
 		{key: int16(kmsg.ControlledShutdown), minVersion: 1, maxVersion: 3, serve: typed(b.handleControlledShutdown)},
 		{key: int16(kmsg.ElectLeaders), minVersion: 0, maxVersion: 2, serve: typed(b.handleElectLeaders)},
+		{key: int16(kmsg.DescribeACLs), minVersion: 0, maxVersion: 3, serve: typed(b.handleDescribeACLs)},
+		{key: int16(kmsg.CreateACLs), minVersion: 0, maxVersion: 3, serve: typed(b.handleCreateACLs)},
+		{key: int16(kmsg.DeleteACLs), minVersion: 0, maxVersion: 3, serve: typed(b.handleDeleteACLs)},
 	}
 }
 

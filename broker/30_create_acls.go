@@ -1,0 +1,22 @@
+package broker
+
+// CreateAcls v0-v3: SECURITY_DISABLED for each creation until Samsa has an
+// authorizer (see 29_describe_acls.go).
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-io/samsa/wire"
+)
+
+func (b *Broker) handleCreateACLs(_ context.Context, _ *wire.Conn, req *kmsg.CreateACLsRequest) (kmsg.Response, error) {
+	resp := req.ResponseKind().(*kmsg.CreateACLsResponse)
+	for range req.Creations {
+		r := kmsg.NewCreateACLsResponseResult()
+		r.ErrorCode, r.ErrorMessage = errNoAuthorizer.codeAndMessage()
+		resp.Results = append(resp.Results, r)
+	}
+	return resp, nil
+}
