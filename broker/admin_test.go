@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -1092,6 +1093,31 @@ func TestIncrementalAlterConfigsOfBrokerAndClusterDefaults(t *testing.T) {
 	requireConfig(t, topicConfigs(t, b, "t"), "retention.ms", "3600000", kmsg.ConfigSourceDynamicDefaultBrokerConfig)
 	if got := b.store.BrokerConfigs(0); len(got) != 1 {
 		t.Fatalf("deleting one broker config left %v", got)
+	}
+}
+
+// The log cleaner's backoff and buffer are dynamic broker configs in Kafka
+// (LogCleaner's reconfigurable configs): a change reaches the cleaner at
+// once and DescribeConfigs does not call them read-only.
+func TestLogCleanerConfigsAreDynamic(t *testing.T) {
+	b := newTestBroker(t)
+	requireCode(t, "broker 0", incrementalAlter(t, b, 1, false, kmsg.ConfigResourceTypeBroker, "0",
+		configOp(kmsg.IncrementalAlterConfigOpSet, "log.cleaner.backoff.ms", kmsg.StringPtr("15001")),
+		configOp(kmsg.IncrementalAlterConfigOpSet, "log.cleaner.dedupe.buffer.size", kmsg.StringPtr("67108864"))).ErrorCode, nil)
+	backoff, maxKeys := b.logs.Cleaner()
+	if backoff != 15001*time.Millisecond || maxKeys != 67108864/64 {
+		t.Fatalf("cleaner backoff %v, max keys %d; want 15.001s and %d", backoff, maxKeys, 67108864/64)
+	}
+	req := kmsg.NewPtrDescribeConfigsRequest()
+	req.Version = 4
+	rr := kmsg.NewDescribeConfigsRequestResource()
+	rr.ResourceType, rr.ResourceName = kmsg.ConfigResourceTypeBroker, "0"
+	rr.ConfigNames = []string{"log.cleaner.backoff.ms", "log.cleaner.dedupe.buffer.size"}
+	req.Resources = append(req.Resources, rr)
+	for _, c := range serve(t, b, req).(*kmsg.DescribeConfigsResponse).Resources[0].Configs {
+		if c.ReadOnly || c.Source != kmsg.ConfigSourceDynamicBrokerConfig {
+			t.Errorf("%s: read-only %v, source %v; want dynamic", c.Name, c.ReadOnly, c.Source)
+		}
 	}
 }
 

@@ -178,6 +178,7 @@ func (b *Broker) syncTopics() error {
 	b.syncMu.Lock()
 	defer b.syncMu.Unlock()
 	cfg := b.effectiveConfig()
+	b.logs.SetCleaner(cfg.CleanerBackoff(), cfg.CleanerMaxKeys())
 	want := make(map[string]controller.Topic)
 	for _, t := range b.store.Topics() {
 		want[t.Name] = t

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/samsa-io/samsa/log/recordbatch"
 	"github.com/samsa-io/samsa/log/recordbatch/batchtest"
 )
@@ -259,5 +261,38 @@ func TestACrashDuringTheSwapIsCompletedOnRestart(t *testing.T) {
 	matches, _ := filepath.Glob(filepath.Join(tl.partitionDir(), "*"+cleanedSuffix))
 	if len(matches) > 0 {
 		t.Errorf("cleaned leftovers: %v", matches)
+	}
+}
+
+// log.cleaner.backoff.ms is a dynamic broker config: shortening it wakes a
+// cleaner that was sleeping for the old, long backoff.
+func TestSetCleanerShortensTheBackoffAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	m, err := OpenManager(ManagerConfig{Dirs: []string{dir}, Logger: zerolog.Nop(), CleanerBackoff: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	l, err := m.Open("events", 0, testTopicID, compactConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UnixMilli()
+	for i := range 30 {
+		appendKeyed(t, l, now, batchtest.None, keyed{"same", val(fmt.Sprint(i))})
+	}
+	l.SetHighWatermark(30)
+	countRecords := func() int { return len(readKeyed(t, l)) }
+	if n := countRecords(); n != 30 {
+		t.Fatalf("%d records before cleaning, want 30", n)
+	}
+
+	m.SetCleaner(10*time.Millisecond, 1<<20)
+	deadline := time.Now().Add(10 * time.Second)
+	for countRecords() == 30 {
+		if time.Now().After(deadline) {
+			t.Fatal("the cleaner did not run within 10s of its backoff dropping to 10ms")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

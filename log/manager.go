@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -73,6 +74,12 @@ type Manager struct {
 	timers    map[*time.Timer]struct{}
 	timerMu   sync.Mutex
 	stopTimer bool
+
+	// The cleaner's settings, which SetCleaner changes at runtime
+	// (dynamic log.cleaner.backoff.ms and log.cleaner.dedupe.buffer.size).
+	cleanerBackoff atomic.Int64 // nanoseconds
+	cleanerMaxKeys atomic.Int64
+	cleanerWake    chan struct{}
 }
 
 // OpenManager locks the log directories and scans them for partition
@@ -107,14 +114,53 @@ func OpenManager(cfg ManagerConfig) (*Manager, error) {
 		m.loops.Add(1)
 		go m.every(cfg.FlushCheckInterval, m.flushAndCheckpoint)
 	}
-	if cfg.CleanerMaxKeys <= 0 {
-		m.cfg.CleanerMaxKeys = 1 << 20
-	}
+	m.cleanerWake = make(chan struct{}, 1)
+	m.SetCleaner(cfg.CleanerBackoff, cfg.CleanerMaxKeys)
 	if cfg.CleanerBackoff > 0 {
 		m.loops.Add(1)
-		go m.every(cfg.CleanerBackoff, m.cleanUntilNothingIsDue)
+		go m.runCleaner()
 	}
 	return m, nil
+}
+
+// SetCleaner changes how long the cleaner sleeps when nothing needs
+// cleaning and how many keys one pass maps (zero: 1<<20), taking effect
+// at once. A cleaner disabled at open (CleanerBackoff zero) stays off.
+func (m *Manager) SetCleaner(backoff time.Duration, maxKeys int) {
+	if maxKeys <= 0 {
+		maxKeys = 1 << 20
+	}
+	m.cleanerMaxKeys.Store(int64(maxKeys))
+	if backoff > 0 && m.cleanerBackoff.Swap(int64(backoff)) != int64(backoff) {
+		select {
+		case m.cleanerWake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Cleaner returns the cleaner's current backoff and key bound.
+func (m *Manager) Cleaner() (backoff time.Duration, maxKeys int) {
+	return time.Duration(m.cleanerBackoff.Load()), int(m.cleanerMaxKeys.Load())
+}
+
+// runCleaner cleans whatever is due, then sleeps for the current backoff
+// (or until the backoff changes).
+func (m *Manager) runCleaner() {
+	defer m.loops.Done()
+	for {
+		t := time.NewTimer(time.Duration(m.cleanerBackoff.Load()))
+		select {
+		case <-m.stop:
+			t.Stop()
+			return
+		case <-m.cleanerWake:
+			t.Stop()
+			continue
+		case <-t.C:
+		}
+		m.cleanUntilNothingIsDue()
+	}
 }
 
 func (m *Manager) openDir(dir string) error {
@@ -387,7 +433,7 @@ func (m *Manager) cleanUntilNothingIsDue() {
 		if dirtiest == nil {
 			return
 		}
-		stats, err := dirtiest.Clean(now, m.cfg.CleanerMaxKeys)
+		stats, err := dirtiest.Clean(now, int(m.cleanerMaxKeys.Load()))
 		switch {
 		case errors.Is(err, ErrClosed), errors.Is(err, errCleaningAborted):
 			return // try again after the backoff

@@ -398,6 +398,21 @@ func ValidateBrokerDynamic(configs map[string]string) error {
 // precise synonym of each group is dynamic (log.retention.ms, not
 // log.retention.hours), so a dynamic value always beats a static synonym,
 // as in Kafka. The result remembers the dynamic configs for DescribeTopic.
+// CleanerBackoff is how long the log cleaner sleeps when nothing needs
+// cleaning (log.cleaner.backoff.ms); zero when log.cleaner.enable is off.
+func (b *Broker) CleanerBackoff() time.Duration {
+	if !b.LogCleanerEnable {
+		return 0
+	}
+	return b.LogCleanerBackoff
+}
+
+// CleanerMaxKeys is how many keys one cleaning pass may map in
+// log.cleaner.dedupe.buffer.size bytes (a Go map entry costs about 64).
+func (b *Broker) CleanerMaxKeys() int {
+	return int(min(b.LogCleanerDedupeBufferSize/64, 1<<30))
+}
+
 func (b *Broker) WithDynamic(dynamicDefault, dynamicBroker map[string]string) *Broker {
 	e := *b
 	e.dynamicDefault = dynamicOnly(dynamicDefault)

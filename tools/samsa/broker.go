@@ -165,9 +165,8 @@ func serveBroker(ctx context.Context, cfg *config.Broker, a brokerArgs, logger z
 		FlushCheckInterval:     flushCheckInterval(cfg),
 		Logger:                 logger.With().Str("component", "log").Logger(),
 		Now:                    time.Now,
-		CleanerBackoff:         cleanerBackoff(cfg),
-		// A key map entry costs about 64 bytes in a Go map.
-		CleanerMaxKeys: int(min(cfg.LogCleanerDedupeBufferSize/64, 1<<30)),
+		CleanerBackoff:         cfg.CleanerBackoff(),
+		CleanerMaxKeys:         cfg.CleanerMaxKeys(),
 	})
 	if err != nil {
 		return fmt.Errorf("open logs: %w", err)
@@ -282,15 +281,6 @@ func flushCheckInterval(cfg *config.Broker) time.Duration {
 		return d
 	}
 	return time.Second
-}
-
-// cleanerBackoff is how often the log cleaner looks for work; zero turns
-// it off (log.cleaner.enable=false).
-func cleanerBackoff(cfg *config.Broker) time.Duration {
-	if !cfg.LogCleanerEnable {
-		return 0
-	}
-	return cfg.LogCleanerBackoff
 }
 
 func wrapClose(what string, closeFn func() error) func() error {
