@@ -1,8 +1,11 @@
 package broker
 
-// Replication, the follower's side: one fetcher per leader broker copies
-// the logs of every partition this broker follows there, as Kafka's
-// ReplicaFetcherThread does.
+// Replication, the follower's side: num.replica.fetchers fetchers per
+// leader broker, each with its own connection, copy the logs of the
+// partitions this broker follows there, as Kafka's ReplicaFetcherThreads
+// do; a partition goes to fetcher hash(topic, partition) mod that number.
+// Changing num.replica.fetchers moves partitions between fetchers (each
+// truncates again, which is harmless) and stops the fetchers left empty.
 //
 // A partition joining a fetcher (new leader, new epoch) first truncates:
 // it asks the leader, with OffsetForLeaderEpoch, where the newest epoch of
@@ -36,45 +39,107 @@ const (
 	fetcherErrorBackoffBase = 50 * time.Millisecond
 )
 
-// fetchers holds the fetcher of each leader broker.
+// fetcherKey names a fetcher: the leader broker it copies from and its
+// number among that leader's fetchers.
+type fetcherKey struct {
+	leader int32
+	id     int32
+}
+
+// fetchers holds the fetchers of each leader broker.
 type fetchers struct {
-	b        *Broker
-	mu       sync.Mutex
-	byLeader map[int32]*fetcher
-	closed   bool
+	b      *Broker
+	mu     sync.Mutex
+	byKey  map[fetcherKey]*fetcher
+	count  int32 // num.replica.fetchers
+	closed bool
 }
 
 func newFetchers(b *Broker) *fetchers {
-	return &fetchers{b: b, byLeader: make(map[int32]*fetcher)}
+	return &fetchers{b: b, byKey: make(map[fetcherKey]*fetcher), count: max(b.cfg.NumReplicaFetchers, 1)}
 }
 
-// add makes the fetcher of leader copy p at leader epoch epoch, moving p
-// from any other fetcher. p truncates first.
+// fetcherID is the fetcher of a leader that copies topic-partition, as
+// Kafka picks it: abs(31 * topic.hashCode + partition) mod count.
+func fetcherID(topic string, partition, count int32) int32 {
+	var h int32
+	for _, r := range topic {
+		h = 31*h + int32(r)
+	}
+	id := (31*h + partition) % count
+	if id < 0 {
+		id = -id
+	}
+	return id
+}
+
+// add makes the right fetcher of leader copy p at leader epoch epoch,
+// moving p from any other fetcher. p truncates first.
 func (fs *fetchers) add(p *partition, leader, epoch int32) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	if fs.closed {
 		return
 	}
-	for id, f := range fs.byLeader {
-		if id != leader {
+	fs.addLocked(p, fetcherKey{leader: leader, id: fetcherID(p.topic, p.index, fs.count)}, epoch)
+}
+
+func (fs *fetchers) addLocked(p *partition, key fetcherKey, epoch int32) {
+	for k, f := range fs.byKey {
+		if k != key {
 			f.remove(p)
 		}
 	}
-	f := fs.byLeader[leader]
+	f := fs.byKey[key]
 	if f == nil {
-		f = newFetcher(fs.b, leader)
-		fs.byLeader[leader] = f
+		f = newFetcher(fs.b, key)
+		fs.byKey[key] = f
 		fs.b.background(f.run)
 	}
 	f.add(p, epoch)
+}
+
+// setCount applies num.replica.fetchers: partitions whose fetcher number
+// changes move, and fetchers left with nothing to copy stop.
+func (fs *fetchers) setCount(n int32) {
+	n = max(n, 1)
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.closed || n == fs.count {
+		return
+	}
+	fs.count = n
+	type move struct {
+		p     *partition
+		key   fetcherKey
+		epoch int32
+	}
+	var moves []move
+	for k, f := range fs.byKey {
+		f.mu.Lock()
+		for p, st := range f.parts {
+			if want := (fetcherKey{leader: k.leader, id: fetcherID(p.topic, p.index, n)}); want != k {
+				moves = append(moves, move{p, want, st.epoch})
+			}
+		}
+		f.mu.Unlock()
+	}
+	for _, m := range moves {
+		fs.addLocked(m.p, m.key, m.epoch)
+	}
+	for k, f := range fs.byKey {
+		if k.id >= n && f.empty() {
+			f.stop()
+			delete(fs.byKey, k)
+		}
+	}
 }
 
 // remove stops copying p.
 func (fs *fetchers) remove(p *partition) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	for _, f := range fs.byLeader {
+	for _, f := range fs.byKey {
 		f.remove(p)
 	}
 }
@@ -84,7 +149,7 @@ func (fs *fetchers) close() {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	fs.closed = true
-	for _, f := range fs.byLeader {
+	for _, f := range fs.byKey {
 		f.stop()
 	}
 }
@@ -101,6 +166,7 @@ type fetchState struct {
 type fetcher struct {
 	b      *Broker
 	leader int32
+	id     int32 // among the leader's fetchers
 
 	mu     sync.Mutex
 	parts  map[*partition]*fetchState
@@ -110,8 +176,8 @@ type fetcher struct {
 	addr   string
 }
 
-func newFetcher(b *Broker, leader int32) *fetcher {
-	return &fetcher{b: b, leader: leader, parts: make(map[*partition]*fetchState), wake: make(chan struct{}, 1), done: make(chan struct{})}
+func newFetcher(b *Broker, key fetcherKey) *fetcher {
+	return &fetcher{b: b, leader: key.leader, id: key.id, parts: make(map[*partition]*fetchState), wake: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
 func (f *fetcher) add(p *partition, epoch int32) {
@@ -125,6 +191,21 @@ func (f *fetcher) remove(p *partition) {
 	f.mu.Lock()
 	delete(f.parts, p)
 	f.mu.Unlock()
+}
+
+func (f *fetcher) empty() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.parts) == 0
+}
+
+// owns tells whether p is still this fetcher's to copy at epoch: a
+// response that arrives after p moved to another fetcher is dropped.
+func (f *fetcher) owns(p *partition, epoch int32) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.parts[p]
+	return ok && s.epoch == epoch
 }
 
 func (f *fetcher) poke() {
@@ -247,7 +328,7 @@ func (f *fetcher) connect() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), f.b.cfg.ReplicaSocketTimeout)
 	defer cancel()
-	c, err := wire.Dial(ctx, addr, "samsa-replica-fetcher-"+strconv.Itoa(int(f.b.cfg.BrokerID)))
+	c, err := wire.Dial(ctx, addr, "samsa-replica-fetcher-"+strconv.Itoa(int(f.b.cfg.BrokerID))+"-"+strconv.Itoa(int(f.id)))
 	if err != nil {
 		return err
 	}
@@ -422,7 +503,7 @@ func (f *fetcher) applyFetched(p *partition, epoch int32, rp *kmsg.FetchResponse
 	}
 	p.roleMu.RLock()
 	defer p.roleMu.RUnlock()
-	if p.role != roleFollower || p.state.LeaderEpoch != epoch {
+	if p.role != roleFollower || p.state.LeaderEpoch != epoch || !f.owns(p, epoch) {
 		return
 	}
 	if len(rp.RecordBatches) > 0 {

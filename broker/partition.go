@@ -179,6 +179,7 @@ func (b *Broker) syncTopics() error {
 	defer b.syncMu.Unlock()
 	cfg := b.effectiveConfig()
 	b.logs.SetCleaner(cfg.CleanerBackoff(), cfg.CleanerMaxKeys())
+	b.fetchers.setCount(cfg.NumReplicaFetchers)
 	want := make(map[string]controller.Topic)
 	for _, t := range b.store.Topics() {
 		want[t.Name] = t

@@ -18,10 +18,11 @@ const (
 	faultWriters    = 3
 )
 
-// runFault starts a cluster and the workload, lets it make progress,
-// applies fault, lets it make progress again, and verifies.
-func runFault(t *testing.T, fault func(c *testCluster, w *workload)) {
-	c := startCluster(t, 3)
+// runFault starts a cluster (its brokers configured by opts) and the
+// workload, lets it make progress, applies fault, lets it make progress
+// again, and verifies.
+func runFault(t *testing.T, fault func(c *testCluster, w *workload), opts ...brokerOpt) {
+	c := startCluster(t, 3, opts...)
 	c.createTopic(t, faultTopic, faultPartitions, 3, nil)
 	w := startWorkload(t, c, faultTopic, faultPartitions, faultWriters)
 	w.waitAcks(2000, 60*time.Second)
@@ -116,6 +117,8 @@ func TestZooKeeperDownPastEverySessionLosesNoAckedRecords(t *testing.T) {
 	})
 }
 
+// The brokers run two fetchers per leader here (num.replica.fetchers=2),
+// so followers copy their partitions over two connections per leader.
 func TestRollingRestartOfEveryBrokerLosesNoAckedRecords(t *testing.T) {
 	runFault(t, func(c *testCluster, w *workload) {
 		for _, b := range c.brokers {
@@ -124,7 +127,7 @@ func TestRollingRestartOfEveryBrokerLosesNoAckedRecords(t *testing.T) {
 			c.waitFullISR(90*time.Second, faultTopic)
 			w.waitAcks(500, 60*time.Second)
 		}
-	})
+	}, withOverride("num.replica.fetchers", "2"))
 }
 
 // TestLeaderCutOffFromItsFollowersThenKilledLosesNoAckedRecords is the
