@@ -42,12 +42,14 @@ test-kgo: build
 
 
 # Explore the fuzz targets beyond their seed corpora (which `make test`
-# runs): request frames and headers, record batches, server.properties.
+# runs): request frames and headers, record batches (and the streaming
+# record check against the in-memory one), server.properties.
 # make fuzz FUZZTIME=5m
 FUZZTIME ?= 1m
 fuzz:
 	$(GO) test ./wire -run '^$$' -fuzz FuzzReadRequest -fuzztime $(FUZZTIME)
 	$(GO) test ./log/recordbatch -run '^$$' -fuzz FuzzValidate -fuzztime $(FUZZTIME)
+	$(GO) test ./log/recordbatch -run '^$$' -fuzz FuzzRecordStreamAgreesWithInMemoryCheck -fuzztime $(FUZZTIME)
 	$(GO) test ./broker/config -run '^$$' -fuzz FuzzParseProperties -fuzztime $(FUZZTIME)
 
 clean:
