@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"maps"
 	"slices"
 	"strconv"
@@ -368,6 +369,27 @@ type ctrlTopic struct {
 	assignment [][]int32
 	states     []*partitionState
 	configs    map[string]string
+}
+
+// liveTopic returns a topic that exists and is not being deleted.
+func (snap *ctrlSnapshot) liveTopic(name string) (*ctrlTopic, bool) {
+	t := snap.topics[name]
+	if t == nil || t.id.IsZero() || snap.pendingDeletion[name] {
+		return nil, false
+	}
+	return t, true
+}
+
+// liveTopics yields the topics that exist and are not being deleted, in
+// name order.
+func (snap *ctrlSnapshot) liveTopics() iter.Seq2[string, *ctrlTopic] {
+	return func(yield func(string, *ctrlTopic) bool) {
+		for _, name := range slices.Sorted(maps.Keys(snap.topics)) {
+			if t, ok := snap.liveTopic(name); ok && !yield(name, t) {
+				return
+			}
+		}
+	}
 }
 
 func (s *ZKStore) controllerSnapshot() *ctrlSnapshot {
@@ -793,11 +815,7 @@ func (c *zkController) controlledShutdown(snap *ctrlSnapshot, brokerID int32) (c
 	l := c.liveness(snap)
 	res := ctrlResult{written: map[TopicPartition]int32{}}
 	c.logger.Info().Int32("broker", brokerID).Msg("controlled shutdown")
-	for _, name := range slices.Sorted(maps.Keys(snap.topics)) {
-		t := snap.topics[name]
-		if snap.pendingDeletion[name] || t.id.IsZero() {
-			continue
-		}
+	for name, t := range snap.liveTopics() {
 		for p, replicas := range t.assignment {
 			tp := TopicPartition{name, int32(p)}
 			cur := c.current(tp, t)
@@ -832,11 +850,7 @@ func (c *zkController) electLeaders(snap *ctrlSnapshot, typ ElectionType, partit
 	}
 	if all {
 		partitions = nil
-		for _, name := range slices.Sorted(maps.Keys(snap.topics)) {
-			t := snap.topics[name]
-			if snap.pendingDeletion[name] || t.id.IsZero() {
-				continue
-			}
+		for name, t := range snap.liveTopics() {
 			for p := range t.assignment {
 				if t.states[p] != nil {
 					partitions = append(partitions, TopicPartition{name, int32(p)})
@@ -847,8 +861,8 @@ func (c *zkController) electLeaders(snap *ctrlSnapshot, typ ElectionType, partit
 	l := c.liveness(snap)
 	res := ctrlResult{results: make(map[TopicPartition]error, len(partitions)), written: map[TopicPartition]int32{}}
 	for _, tp := range partitions {
-		t := snap.topics[tp.Topic]
-		if t == nil || snap.pendingDeletion[tp.Topic] || t.id.IsZero() || tp.Partition < 0 || int(tp.Partition) >= len(t.assignment) {
+		t, ok := snap.liveTopic(tp.Topic)
+		if !ok || tp.Partition < 0 || int(tp.Partition) >= len(t.assignment) {
 			res.results[tp] = ErrUnknownTopic
 			continue
 		}
@@ -896,11 +910,7 @@ func (c *zkController) autoRebalance(snap *ctrlSnapshot) error {
 		state    partitionState
 	}
 	byPreferred := map[int32][]entry{}
-	for _, name := range slices.Sorted(maps.Keys(snap.topics)) {
-		t := snap.topics[name]
-		if snap.pendingDeletion[name] || t.id.IsZero() {
-			continue
-		}
+	for name, t := range snap.liveTopics() {
 		for p, replicas := range t.assignment {
 			tp := TopicPartition{name, int32(p)}
 			if cur := c.current(tp, t); cur != nil {

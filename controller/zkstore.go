@@ -403,6 +403,20 @@ func isInternalTopic(name string) bool {
 // have a state (those the controller has not created yet stay hidden), a
 // topic queued for deletion is gone at once, and a topic without an ID
 // (written by an old Kafka tool) waits for the controller to give it one.
+// everyPartitionLed tells whether t has at least want partitions and a
+// leader for each.
+func everyPartitionLed(t Topic, want int) bool {
+	if len(t.Partitions) < want {
+		return false
+	}
+	for _, p := range t.Partitions {
+		if p.Leader < 0 {
+			return false
+		}
+	}
+	return true
+}
+
 func (v *zkView) visible(name string) (Topic, bool) {
 	t := v.topics[name]
 	if t == nil || t.id.IsZero() || v.pendingDeletion[name] {
@@ -610,15 +624,7 @@ func (s *ZKStore) CreateTopic(ctx context.Context, req CreateTopicRequest) (Topi
 	want := len(assignment)
 	err = s.waitView(ctx, func(v *zkView) bool {
 		t, ok := v.visible(req.Name)
-		if !ok || t.ID != placed.ID || len(t.Partitions) < want {
-			return false
-		}
-		for _, p := range t.Partitions {
-			if p.Leader < 0 {
-				return false
-			}
-		}
-		return true
+		return ok && t.ID == placed.ID && everyPartitionLed(t, want)
 	})
 	if err != nil {
 		return placed, fmt.Errorf("topic %s is created but its partitions have no leaders yet: %w", req.Name, err)
@@ -708,15 +714,7 @@ func (s *ZKStore) CreatePartitions(ctx context.Context, name string, total int32
 	}
 	err := s.waitView(ctx, func(v *zkView) bool {
 		t, ok := v.visible(name)
-		if !ok || int32(len(t.Partitions)) < total {
-			return false
-		}
-		for _, p := range t.Partitions {
-			if p.Leader < 0 {
-				return false
-			}
-		}
-		return true
+		return ok && everyPartitionLed(t, int(total))
 	})
 	if err != nil {
 		return fmt.Errorf("partitions of %s are created but have no leaders yet: %w", name, err)
