@@ -32,12 +32,7 @@ func TestThreeBrokersReplicateAndFailOverWhenTheLeaderIsKilled(t *testing.T) {
 	}
 	old := c.leader("replicated", 0)
 	c.broker(old).Kill()
-	checkFor(t, 30*time.Second, 100*time.Millisecond, func() error {
-		if l := c.leader("replicated", 0); l == old {
-			return fmt.Errorf("broker %d still leads after it was killed", l)
-		}
-		return nil
-	})
+	c.waitLeaderMoves("replicated", 0, old)
 	// Metadata reports the dead broker's replica as offline.
 	checkFor(t, 30*time.Second, 100*time.Millisecond, func() error {
 		m, err := c.metadata("replicated")

@@ -42,12 +42,7 @@ func TestKillNineOfAPartitionLeaderLosesNoAckedRecords(t *testing.T) {
 		victim := c.leader(faultTopic, 0)
 		c.broker(victim).Kill()
 		t.Logf("killed broker %d, leader of %s-0", victim, faultTopic)
-		checkFor(t, 30*time.Second, 100*time.Millisecond, func() error {
-			if l := c.leader(faultTopic, 0); l == victim {
-				return fmt.Errorf("broker %d still leads %s-0", victim, faultTopic)
-			}
-			return nil
-		})
+		c.waitLeaderMoves(faultTopic, 0, victim)
 		w.waitAcks(1000, 60*time.Second)
 		c.broker(victim).Restart()
 	})
@@ -75,12 +70,7 @@ func TestBrokerPausedPastItsZooKeeperSessionLosesNoAckedRecords(t *testing.T) {
 		c.broker(victim).Pause()
 		t.Logf("paused broker %d, leader of %s-0", victim, faultTopic)
 		// Its session (4 s) lapses; another replica leads meanwhile.
-		checkFor(t, 30*time.Second, 100*time.Millisecond, func() error {
-			if l := c.leader(faultTopic, 0); l == victim {
-				return fmt.Errorf("broker %d still leads %s-0", victim, faultTopic)
-			}
-			return nil
-		})
+		c.waitLeaderMoves(faultTopic, 0, victim)
 		w.waitAcks(1000, 60*time.Second)
 		c.broker(victim).Resume()
 		t.Logf("resumed broker %d", victim)
@@ -154,12 +144,7 @@ func TestLeaderCutOffFromItsFollowersThenKilledLosesNoAckedRecords(t *testing.T)
 			b.Resume()
 		}
 		t.Logf("cut broker %d off from its followers for 1.5 s, then killed it", leader)
-		checkFor(t, 30*time.Second, 100*time.Millisecond, func() error {
-			if l := c.leader(faultTopic, 0); l == leader {
-				return fmt.Errorf("broker %d still leads %s-0", leader, faultTopic)
-			}
-			return nil
-		})
+		c.waitLeaderMoves(faultTopic, 0, leader)
 		c.broker(leader).Restart()
 	})
 }

@@ -172,6 +172,17 @@ func (c *testCluster) leader(topic string, partition int32) int32 {
 	return leader
 }
 
+// waitLeaderMoves waits until a broker other than old leads the partition.
+func (c *testCluster) waitLeaderMoves(topic string, partition, old int32) {
+	c.t.Helper()
+	checkFor(c.t, 30*time.Second, 100*time.Millisecond, func() error {
+		if l := c.leader(topic, partition); l == old {
+			return fmt.Errorf("broker %d still leads %s-%d", old, topic, partition)
+		}
+		return nil
+	})
+}
+
 // waitFullISR waits until every running broker reports, for every
 // partition of the topics, the same leader and leader epoch, and all of
 // its replicas in sync. Asking each broker matters: a broker back from a
