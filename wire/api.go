@@ -19,6 +19,8 @@ import (
 	"context"
 	"net"
 	"os"
+
+	"github.com/samsa-io/samsa/wire/membudget"
 )
 
 // Request is one request frame with its header decoded.
@@ -37,7 +39,8 @@ type Request struct {
 	// fields.
 	KnownKey bool
 
-	frame *[]byte // the buffer Body aliases, recycled after the Handler
+	frame *[]byte           // the buffer Body aliases, recycled after the Handler
+	held  *membudget.Holder // the request budget the frame holds until then
 }
 
 // Response is what goes back for one request. The wire layer prepends the

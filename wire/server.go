@@ -16,6 +16,8 @@ import (
 
 	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
+
+	"github.com/samsa-io/samsa/wire/membudget"
 )
 
 // DefaultMaxRequestBytes is Kafka's socket.request.max.bytes default.
@@ -32,12 +34,25 @@ type ServerConfig struct {
 	// closes the connection. Zero means DefaultMaxRequestBytes.
 	MaxRequestBytes int32
 	// IdleTimeout is connections.max.idle.ms: a connection with no request
-	// in flight for this long is closed. Zero disables it.
+	// in flight for this long is closed, and so is one whose client has
+	// not taken a byte of a response for this long (it stopped reading).
+	// Zero disables both.
 	IdleTimeout time.Duration
+	// RequestBudget bounds the bytes of requests being read, waiting and
+	// being served (queued.max.request.bytes), shared by every listener
+	// of the broker. Nil means unbounded.
+	RequestBudget *membudget.Budget
+	// Limits are the connection quotas (max.connections,
+	// max.connections.per.ip), shared by every listener. Nil means none.
+	Limits *ConnLimits
 	// Listener names the listener in Conn.Listener ("PLAINTEXT").
 	Listener string
 	Logger   zerolog.Logger
 }
+
+// warnInterval is how often the same warning about the same client
+// address is logged; the ones in between are counted.
+const warnInterval = 10 * time.Second
 
 // Server accepts connections and serves Kafka requests on them.
 type Server struct {
@@ -47,6 +62,11 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	// draining is cancelled when Shutdown starts: handlers waiting for
+	// something (a fetch for records) answer with what they have.
+	draining context.Context
+	drain    context.CancelFunc
+
 	mu        sync.Mutex
 	listeners []net.Listener
 	conns     map[*serverConn]struct{}
@@ -54,6 +74,7 @@ type Server struct {
 	active    sync.WaitGroup // one per connection
 
 	nextConnID atomic.Uint64
+	warnings   *warnLimiter
 }
 
 // NewServer returns a server that hands requests to h.
@@ -65,7 +86,9 @@ func NewServer(cfg ServerConfig, h Handler) *Server {
 		cfg.Listener = "PLAINTEXT"
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{cfg: cfg, handler: h, ctx: ctx, cancel: cancel, conns: make(map[*serverConn]struct{})}
+	draining, drain := context.WithCancel(ctx)
+	return &Server{cfg: cfg, handler: h, ctx: ctx, cancel: cancel, draining: draining, drain: drain,
+		conns: make(map[*serverConn]struct{}), warnings: newWarnLimiter(warnInterval)}
 }
 
 // ErrServerClosed is returned by Serve on a server that was shut down
@@ -86,6 +109,12 @@ func (s *Server) Serve(l net.Listener) error {
 
 	var backoff time.Duration
 	for {
+		if lim := s.cfg.Limits; lim != nil {
+			// max.connections: stop accepting until a connection closes.
+			if err := lim.waitForSlot(s.draining); err != nil {
+				return nil // shut down
+			}
+		}
 		c, err := l.Accept()
 		if err != nil {
 			s.mu.Lock()
@@ -106,12 +135,24 @@ func (s *Server) Serve(l net.Listener) error {
 			return fmt.Errorf("accept on %s: %w", l.Addr(), err)
 		}
 		backoff = 0
+		var releaseSlot func()
+		if lim := s.cfg.Limits; lim != nil {
+			if releaseSlot, err = lim.admit(c.RemoteAddr()); err != nil {
+				s.warnings.warn(s.cfg.Logger, addrIP(c.RemoteAddr()).String(), "rejected connection",
+					func(e *zerolog.Event) *zerolog.Event { return e.Str("remote", c.RemoteAddr().String()).Err(err) })
+				c.Close()
+				continue
+			}
+		}
 		if tc, ok := c.(*net.TCPConn); ok {
 			tc.SetNoDelay(true)
 		}
-		sc := s.newConn(c)
+		sc := s.newConn(c, releaseSlot)
 		if sc == nil {
 			c.Close()
+			if releaseSlot != nil {
+				releaseSlot()
+			}
 			continue
 		}
 		go sc.serve()
@@ -128,9 +169,12 @@ func (s *Server) Addr() net.Addr {
 	return s.listeners[0].Addr()
 }
 
-// Shutdown stops accepting connections, stops reading new requests, and
-// waits until the requests already read were answered or ctx ends; then it
-// closes every connection.
+// Shutdown stops accepting connections and reading requests, tells the
+// handlers still waiting for something (a fetch waiting for records, an
+// acks=all produce) to answer now, and waits until the requests already
+// read were answered or ctx ends; then it closes every connection. A
+// client that does not read its responses therefore delays Shutdown by
+// no more than ctx allows.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.shutdown = true
@@ -141,6 +185,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		c.stopReading()
 	}
 	s.mu.Unlock()
+	s.drain()
 
 	done := make(chan struct{})
 	go func() {
@@ -163,18 +208,25 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-func (s *Server) newConn(nc net.Conn) *serverConn {
+func (s *Server) newConn(nc net.Conn, releaseSlot func()) *serverConn {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.shutdown {
 		return nil
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
+	readCtx, stopRead := context.WithCancel(ctx)
+	handlerCtx, stopHandlers := context.WithCancel(s.draining)
+	context.AfterFunc(ctx, stopHandlers)
 	c := &serverConn{
-		srv:    s,
-		nc:     nc,
-		ctx:    ctx,
-		cancel: cancel,
+		srv:         s,
+		nc:          nc,
+		ctx:         ctx,
+		cancel:      cancel,
+		readCtx:     readCtx,
+		stopRead:    stopRead,
+		handlerCtx:  handlerCtx,
+		releaseSlot: releaseSlot,
 		conn: &Conn{
 			ID:         s.nextConnID.Add(1),
 			RemoteAddr: nc.RemoteAddr(),
@@ -195,6 +247,9 @@ func (s *Server) removeConn(c *serverConn) {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
+	if c.releaseSlot != nil {
+		c.releaseSlot()
+	}
 	s.active.Done()
 }
 
@@ -205,8 +260,16 @@ type serverConn struct {
 	nc     net.Conn
 	conn   *Conn
 	log    zerolog.Logger
-	ctx    context.Context
+	ctx    context.Context // the connection's life
 	cancel context.CancelFunc
+	// readCtx ends waits of the reader (for the request budget) when the
+	// reader must stop.
+	readCtx  context.Context
+	stopRead context.CancelFunc
+	// handlerCtx is what handlers get: it ends with the connection or
+	// when the server starts draining.
+	handlerCtx  context.Context
+	releaseSlot func() // gives back the connection's quota; nil without limits
 
 	requests  chan *Request // reader → handler
 	responses chan pending  // handler → writer
@@ -227,8 +290,19 @@ type pending struct {
 
 func (c *serverConn) stopReading() {
 	c.stopping.Store(true)
-	// Wake a reader blocked in Read; it sees stopping and exits.
+	// Wake a reader blocked in Read or waiting for the budget; it sees
+	// stopping and exits.
 	c.nc.SetReadDeadline(time.Now())
+	c.stopRead()
+}
+
+// source names the client in rate-limited warnings: its address.
+func (c *serverConn) source() string { return addrIP(c.conn.RemoteAddr).String() }
+
+// warn logs a warning about this connection, at most once per
+// warnInterval for the same message from the same address.
+func (c *serverConn) warn(msg string, fill func(*zerolog.Event) *zerolog.Event) {
+	c.srv.warnings.warn(c.log, c.source(), msg, fill)
 }
 
 func (c *serverConn) serve() {
@@ -252,8 +326,15 @@ func (c *serverConn) serve() {
 
 // readLoop reads frames until the connection fails or the server stops.
 func (c *serverConn) readLoop() {
-	br := bufio.NewReaderSize(c.nc, 64*1024)
-	fr := frameReader{r: br, max: c.srv.cfg.MaxRequestBytes}
+	br := bufio.NewReaderSize(c.nc, 16*1024)
+	fr := frameReader{
+		r:       br,
+		max:     c.srv.cfg.MaxRequestBytes,
+		budget:  c.srv.cfg.RequestBudget,
+		waitCtx: c.readCtx,
+		idle:    func() bool { return c.inFlight.Load() == 0 },
+	}
+	defer fr.discard()
 	for {
 		if c.stopping.Load() {
 			return
@@ -264,11 +345,11 @@ func (c *serverConn) readLoop() {
 				return
 			}
 		}
-		frame, err := fr.next()
+		frame, held, err := fr.next()
 		if err != nil {
 			var ne net.Error
 			switch {
-			case c.stopping.Load():
+			case c.stopping.Load(), c.readCtx.Err() != nil:
 			case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
 			case errors.As(err, &ne) && ne.Timeout():
 				if c.inFlight.Load() > 0 {
@@ -278,21 +359,22 @@ func (c *serverConn) readLoop() {
 				}
 				c.log.Debug().Dur("idle", c.srv.cfg.IdleTimeout).Msg("closing idle connection")
 			default:
-				c.log.Warn().Err(err).Msg("closing connection")
+				c.warn("closing connection: bad frame", func(e *zerolog.Event) *zerolog.Event { return e.Err(err) })
 			}
 			return
 		}
 		req, err := ParseRequest(*frame)
 		if err != nil {
-			putFrame(frame)
-			c.log.Warn().Err(err).Msg("closing connection: bad request header")
+			releaseFrame(frame, held)
+			c.warn("closing connection: bad request header", func(e *zerolog.Event) *zerolog.Event { return e.Err(err) })
 			return
 		}
-		req.frame = frame
+		req.frame, req.held = frame, held
 		c.inFlight.Add(1)
 		select {
 		case c.requests <- req:
 		case <-c.ctx.Done():
+			releaseFrame(req.frame, req.held)
 			return
 		}
 	}
@@ -303,11 +385,12 @@ func (c *serverConn) handleLoop() {
 	defer close(c.responses)
 	for req := range c.requests {
 		resp, err := c.call(req)
-		putFrame(req.frame)
-		req.frame, req.Body = nil, nil
+		releaseFrame(req.frame, req.held)
+		req.frame, req.held, req.Body = nil, nil, nil
 		if err != nil {
-			c.log.Warn().Err(err).Int16("api_key", req.APIKey).Int16("api_version", req.APIVersion).
-				Str("client_id", req.ClientID).Msg("closing connection: request failed")
+			c.warn("closing connection: request failed", func(e *zerolog.Event) *zerolog.Event {
+				return e.Err(err).Int16("api_key", req.APIKey).Int16("api_version", req.APIVersion).Str("client_id", req.ClientID)
+			})
 			c.abort()
 			c.drain()
 			return
@@ -331,52 +414,82 @@ func (c *serverConn) call(req *Request) (resp *Response, err error) {
 			err = fmt.Errorf("handler panic: %v", r)
 		}
 	}()
-	return c.srv.handler.ServeKafka(c.ctx, c.conn, req)
+	return c.srv.handler.ServeKafka(c.handlerCtx, c.conn, req)
 }
 
 // abort stops the reader: after a failed request the connection is not
 // trusted. Responses already queued are still written.
 func (c *serverConn) abort() {
-	c.stopping.Store(true)
-	c.nc.SetReadDeadline(time.Now())
+	c.stopReading()
 }
 
 // drain empties the request queue so the reader never blocks on it.
 func (c *serverConn) drain() {
 	go func() {
-		for range c.requests {
+		for req := range c.requests {
+			releaseFrame(req.frame, req.held)
 		}
 	}()
 }
 
-// writeLoop writes responses in request order.
+// writeLoop writes responses in request order. Each write must make
+// progress within the idle timeout: a client that stops reading its
+// responses is cut off then, as Kafka's idle check closes a connection
+// whose pending send does not move.
 func (c *serverConn) writeLoop() {
-	bw := bufio.NewWriterSize(c.nc, 64*1024)
+	var bw *bufio.Writer // made at the first response: idle connections hold none
+	out := deadlineWriter{c: c}
 	var failed bool
+	fail := func(err error) {
+		failed = true
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			c.warn("closing connection: client is not reading its responses", func(e *zerolog.Event) *zerolog.Event {
+				return e.Dur("stalled_for", c.srv.cfg.IdleTimeout)
+			})
+		} else {
+			c.log.Debug().Err(err).Msg("write response")
+		}
+		c.cancel()
+		c.nc.Close()
+	}
 	for p := range c.responses {
 		c.inFlight.Add(-1)
 		if p.resp == nil {
 			continue
 		}
+		if bw == nil {
+			bw = bufio.NewWriterSize(out, 64*1024)
+		}
 		if !failed {
 			if err := c.writeResponse(bw, p); err != nil {
-				failed = true
-				c.log.Debug().Err(err).Msg("write response")
-				c.cancel()
-				c.nc.Close()
+				fail(err)
 			}
 		}
 		release(p.resp)
 		if !failed && len(c.responses) == 0 {
 			if err := bw.Flush(); err != nil {
-				failed = true
-				c.cancel()
-				c.nc.Close()
+				fail(err)
 			}
 		}
 	}
-	if !failed {
+	if !failed && bw != nil {
 		bw.Flush()
+	}
+}
+
+// deadlineWriter writes to the connection with the idle timeout as a
+// deadline on each write.
+type deadlineWriter struct{ c *serverConn }
+
+func (w deadlineWriter) Write(p []byte) (int, error) {
+	w.c.setWriteDeadline()
+	return w.c.nc.Write(p)
+}
+
+func (c *serverConn) setWriteDeadline() {
+	if idle := c.srv.cfg.IdleTimeout; idle > 0 {
+		c.nc.SetWriteDeadline(time.Now().Add(idle))
 	}
 }
 
@@ -421,12 +534,23 @@ func (c *serverConn) writeResponse(bw *bufio.Writer, p pending) error {
 		if err := bw.Flush(); err != nil {
 			return err
 		}
-		if err := sendFile(c.nc, part.File, part.FileOffset, part.Length); err != nil {
-			return fmt.Errorf("send %d bytes of %s: %w", part.Length, part.File.Name(), err)
+		// In steps, each with a fresh write deadline: a slow reader
+		// is fine, a stopped one is not.
+		for off, end := part.FileOffset, part.FileOffset+part.Length; off < end; {
+			step := min(end-off, sendFileStep)
+			c.setWriteDeadline()
+			if err := sendFile(c.nc, part.File, off, step); err != nil {
+				return fmt.Errorf("send %d bytes of %s: %w", part.Length, part.File.Name(), err)
+			}
+			off += step
 		}
 	}
 	return nil
 }
+
+// sendFileStep is how much of a file range goes out under one write
+// deadline.
+const sendFileStep = 4 << 20
 
 // errShortFile means a file range ended early (the file was truncated):
 // the frame cannot be completed, so the connection must close.

@@ -409,7 +409,7 @@ func FuzzReadRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fr := frameReader{r: bytes.NewReader(data), max: 1 << 16}
 		for {
-			b, err := fr.next()
+			b, held, err := fr.next()
 			if err != nil {
 				return
 			}
@@ -417,7 +417,7 @@ func FuzzReadRequest(f *testing.F) {
 			if err == nil && len(req.Body) > len(*b) {
 				t.Fatalf("body longer than the frame")
 			}
-			putFrame(b)
+			releaseFrame(b, held)
 		}
 	})
 }
