@@ -169,3 +169,13 @@ func msDuration(ms int64) time.Duration {
 	}
 	return time.Duration(ms) * time.Millisecond
 }
+
+// EffectiveConfig is the broker's configuration with the dynamic broker
+// configs in the store applied; it changes when AlterConfigs does.
+func (b *Broker) EffectiveConfig() *config.Broker { return b.effectiveConfig() }
+
+// OnConfigChange calls fn after every metadata change (dynamic configs
+// among them) until the returned cancel is called.
+func (b *Broker) OnConfigChange(fn func(*config.Broker)) (cancel func()) {
+	return b.store.Subscribe(func(controller.Change) { fn(b.effectiveConfig()) })
+}

@@ -26,6 +26,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"sort"
 	"strconv"
@@ -108,13 +109,21 @@ type Broker struct {
 	UncleanLeaderElection            bool          // unclean.leader.election.enable (false)
 	SocketRequestMaxBytes            int32         // socket.request.max.bytes (104857600)
 	ConnectionsMaxIdle               time.Duration // connections.max.idle.ms (600000)
-	ReplicaFetchMaxBytes             int32         // replica.fetch.max.bytes (1048576)
-	ReplicaFetchResponseMaxBytes     int32         // replica.fetch.response.max.bytes (10485760)
-	ReplicaFetchWaitMax              time.Duration // replica.fetch.wait.max.ms (500)
-	ReplicaFetchMinBytes             int32         // replica.fetch.min.bytes (1)
-	ReplicaFetchBackoff              time.Duration // replica.fetch.backoff.ms (1000)
-	ReplicaSocketTimeout             time.Duration // replica.socket.timeout.ms (30000)
-	ReplicaLagTimeMax                time.Duration // replica.lag.time.max.ms (30000)
+	// QueuedMaxRequestBytes is queued.max.request.bytes (32 MiB; Kafka's
+	// default is -1, unbounded); -1 means no bound.
+	QueuedMaxRequestBytes int64
+	MaxConnections        int32 // max.connections (Integer.MAX_VALUE)
+	MaxConnectionsPerIP   int32 // max.connections.per.ip (Integer.MAX_VALUE)
+	// MaxConnectionsPerIPOverrides is max.connections.per.ip.overrides,
+	// host names resolved.
+	MaxConnectionsPerIPOverrides map[netip.Addr]int
+	ReplicaFetchMaxBytes         int32         // replica.fetch.max.bytes (1048576)
+	ReplicaFetchResponseMaxBytes int32         // replica.fetch.response.max.bytes (10485760)
+	ReplicaFetchWaitMax          time.Duration // replica.fetch.wait.max.ms (500)
+	ReplicaFetchMinBytes         int32         // replica.fetch.min.bytes (1)
+	ReplicaFetchBackoff          time.Duration // replica.fetch.backoff.ms (1000)
+	ReplicaSocketTimeout         time.Duration // replica.socket.timeout.ms (30000)
+	ReplicaLagTimeMax            time.Duration // replica.lag.time.max.ms (30000)
 	// ReplicaHighWatermarkCheckpointInterval is
 	// replica.high.watermark.checkpoint.interval.ms (5000).
 	ReplicaHighWatermarkCheckpointInterval time.Duration
@@ -244,6 +253,9 @@ func build(set map[string]string) (*Broker, []string, error) {
 	}
 	if err := b.resolveListeners(); err != nil {
 		return nil, warnings, err
+	}
+	if b.MaxConnectionsPerIP == 0 && len(b.MaxConnectionsPerIPOverrides) == 0 {
+		return nil, warnings, invalid("max.connections.per.ip", "0", "max.connections.per.ip can be set to zero only if max.connections.per.ip.overrides is set")
 	}
 	return b, warnings, nil
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"math"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -92,6 +93,10 @@ func TestDefaultsAreKafkas(t *testing.T) {
 		UncleanLeaderElection:                  false,
 		SocketRequestMaxBytes:                  104857600,
 		ConnectionsMaxIdle:                     10 * time.Minute,
+		QueuedMaxRequestBytes:                  32 << 20, // Samsa's: Kafka's -1 is unbounded
+		MaxConnections:                         math.MaxInt32,
+		MaxConnectionsPerIP:                    math.MaxInt32,
+		MaxConnectionsPerIPOverrides:           map[netip.Addr]int{},
 		ReplicaFetchMaxBytes:                   1048576,
 		ReplicaFetchResponseMaxBytes:           10 << 20,
 		ReplicaFetchWaitMax:                    500 * time.Millisecond,

@@ -1,14 +1,18 @@
 package config
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/samsa-io/samsa/wire"
 )
 
 // brokerKey is one server.properties key: its Kafka type, default, whether
@@ -257,8 +261,20 @@ var brokerKeys = []brokerKey{
 		doc:   "Largest request the broker reads; a larger one closes the connection.",
 		apply: setNum(TypeInt, 1, math.MaxInt32, func(b *Broker) *int32 { return &b.SocketRequestMaxBytes })},
 	{name: "connections.max.idle.ms", typ: TypeLong, def: text("600000"),
-		doc:   "Idle connections are closed after this many milliseconds.",
+		doc:   "Idle connections are closed after this many milliseconds, and so are connections whose client has taken no byte of a response for as long (it stopped reading).",
 		apply: setMs(TypeLong, math.MinInt64, time.Millisecond, func(b *Broker) *time.Duration { return &b.ConnectionsMaxIdle })},
+	{name: "queued.max.request.bytes", typ: TypeLong, def: text("33554432"),
+		doc:   "Bytes of requests the broker holds at once while reading, queueing and serving them, counted as they arrive; a connection over it waits. -1: no bound (Kafka's default). Samsa's default bounds it; one request larger than the bound is still served, alone.",
+		apply: setQueuedMaxRequestBytes},
+	{name: "max.connections", typ: TypeInt, def: text("2147483647"), dynamic: true,
+		doc:   "Connections the broker holds at once; at the limit, listeners stop accepting until one closes.",
+		apply: setNum(TypeInt, 0, math.MaxInt32, func(b *Broker) *int32 { return &b.MaxConnections })},
+	{name: "max.connections.per.ip", typ: TypeInt, def: text("2147483647"), dynamic: true,
+		doc:   "Connections one IP address may hold; one more is accepted and closed at once. 0 only with max.connections.per.ip.overrides.",
+		apply: setNum(TypeInt, 0, math.MaxInt32, func(b *Broker) *int32 { return &b.MaxConnectionsPerIP })},
+	{name: "max.connections.per.ip.overrides", typ: TypeString, def: text(""), dynamic: true,
+		doc:   "Per-address limits overriding max.connections.per.ip, comma-separated host:count pairs (\"hostName:100,127.0.0.1:200\"); host names are resolved when the value is set.",
+		apply: setConnectionOverrides},
 	{name: "fetch.max.bytes", typ: TypeInt, def: text("57671680"),
 		doc:   "Most bytes the broker returns for one fetch request.",
 		apply: setNum(TypeInt, 1024, math.MaxInt32, func(b *Broker) *int32 { return &b.FetchMaxBytes })},
@@ -437,6 +453,30 @@ func setString(field func(*Broker) *string, choices ...string) func(*Broker, str
 		*field(b) = v
 		return nil
 	}
+}
+
+// setQueuedMaxRequestBytes takes a byte count, or a non-positive value
+// for no bound (Kafka's -1).
+func setQueuedMaxRequestBytes(b *Broker, v string) error {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return fmt.Errorf("not a number")
+	}
+	b.QueuedMaxRequestBytes = max(n, -1)
+	return nil
+}
+
+// setConnectionOverrides parses max.connections.per.ip.overrides, resolving
+// host names now, as Kafka does.
+func setConnectionOverrides(b *Broker, v string) error {
+	m, err := wire.ParseConnectionOverrides(v, func(host string) ([]netip.Addr, error) {
+		return net.DefaultResolver.LookupNetIP(context.Background(), "ip", host)
+	})
+	if err != nil {
+		return err
+	}
+	b.MaxConnectionsPerIPOverrides = m
+	return nil
 }
 
 // setZookeeperConnect checks "host:port[,host:port...][/chroot]".

@@ -22,6 +22,7 @@ import (
 	"github.com/samsa-io/samsa/controller"
 	plog "github.com/samsa-io/samsa/log"
 	"github.com/samsa-io/samsa/wire"
+	"github.com/samsa-io/samsa/wire/membudget"
 )
 
 // brokerArgs is the parsed command line of "samsa broker".
@@ -40,11 +41,22 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, " ") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
+// defaultShutdownTimeout bounds how long SIGTERM waits for the responses
+// of requests in flight to reach clients. Waiting requests (a fetch
+// waiting for records) answer at once when shutdown starts, so this only
+// runs out for clients that do not read: the broker then closes their
+// connections, and its logs, within seconds whatever clients do.
+const defaultShutdownTimeout = 5 * time.Second
+
+// controlledShutdownTimeout bounds a cluster broker's controlled shutdown
+// (moving its leaderships away), which comes before the above.
+const controlledShutdownTimeout = 30 * time.Second
+
 // parseBrokerArgs reads "samsa broker"'s flags. As with Kafka's
 // kafka-server-start.sh, the properties file may also come as the one
 // positional argument, before or among the flags.
 func parseBrokerArgs(args []string, output io.Writer) (brokerArgs, error) {
-	a := brokerArgs{logLevel: zerolog.InfoLevel, logFormat: "console", shutdownTimeout: 30 * time.Second}
+	a := brokerArgs{logLevel: zerolog.InfoLevel, logFormat: "console", shutdownTimeout: defaultShutdownTimeout}
 	fs := flag.NewFlagSet("samsa broker", flag.ContinueOnError)
 	fs.SetOutput(output)
 	var overrides listFlag
@@ -55,7 +67,7 @@ func parseBrokerArgs(args []string, output io.Writer) (brokerArgs, error) {
 	fs.StringVar(&level, "log-level", "info", "log `level`: trace, debug, info, warn or error")
 	fs.StringVar(&a.logFormat, "log-format", "console", "log format: console or json")
 	fs.StringVar(&a.readyFile, "ready-file", "", "write the listening addresses to `path` once serving")
-	fs.DurationVar(&a.shutdownTimeout, "shutdown-timeout", a.shutdownTimeout, "how long a graceful shutdown waits for connections to finish")
+	fs.DurationVar(&a.shutdownTimeout, "shutdown-timeout", a.shutdownTimeout, "how long a graceful shutdown waits for responses to reach their clients before it closes their connections")
 	fs.Usage = func() {
 		fmt.Fprintf(output, "Usage: samsa broker [server.properties] [flags]\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -188,6 +200,18 @@ func serveBroker(ctx context.Context, cfg *config.Broker, a brokerArgs, logger z
 	}
 	cleanups = append(cleanups, func() error { b.Close(); return nil })
 
+	// Broker-wide bounds shared by every listener: the bytes of requests
+	// held at once, and the connection quotas (dynamic, so they follow
+	// AlterConfigs).
+	requestBudget := membudget.New(cfg.QueuedMaxRequestBytes)
+	limits := wire.NewConnLimits(int(cfg.MaxConnections), int(cfg.MaxConnectionsPerIP), cfg.MaxConnectionsPerIPOverrides)
+	setLimits := func(e *config.Broker) {
+		limits.Set(int(e.MaxConnections), int(e.MaxConnectionsPerIP), e.MaxConnectionsPerIPOverrides)
+	}
+	setLimits(b.EffectiveConfig())
+	stopWatching := b.OnConfigChange(setLimits)
+	cleanups = append(cleanups, func() error { stopWatching(); return nil })
+
 	servers := make([]*wire.Server, len(listeners))
 	serveErr := make(chan error, len(listeners))
 	addrs := make([]string, len(listeners))
@@ -196,6 +220,8 @@ func serveBroker(ctx context.Context, cfg *config.Broker, a brokerArgs, logger z
 		servers[i] = wire.NewServer(wire.ServerConfig{
 			MaxRequestBytes: cfg.SocketRequestMaxBytes,
 			IdleTimeout:     cfg.ConnectionsMaxIdle,
+			RequestBudget:   requestBudget,
+			Limits:          limits,
 			Listener:        name,
 			Logger:          logger.With().Str("listener", name).Logger(),
 		}, b)
@@ -234,7 +260,7 @@ func serveBroker(ctx context.Context, cfg *config.Broker, a brokerArgs, logger z
 		if cfg.ZookeeperConnect != "" && cfg.ControlledShutdownEnable {
 			// Move leaderships away while still serving, so clients
 			// find the new leaders before this broker goes.
-			sctx, cancel := context.WithTimeout(context.Background(), a.shutdownTimeout)
+			sctx, cancel := context.WithTimeout(context.Background(), controlledShutdownTimeout)
 			if err := b.ControlledShutdown(sctx); err != nil {
 				logger.Warn().Err(err).Msg("controlled shutdown incomplete; stopping anyway")
 			}

@@ -20,7 +20,7 @@ func TestParseBrokerArgsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := brokerArgs{logLevel: zerolog.InfoLevel, logFormat: "console", shutdownTimeout: 30 * time.Second}
+	want := brokerArgs{logLevel: zerolog.InfoLevel, logFormat: "console", shutdownTimeout: 5 * time.Second}
 	if !reflect.DeepEqual(a, want) {
 		t.Errorf("got %+v, want %+v", a, want)
 	}
@@ -28,7 +28,7 @@ func TestParseBrokerArgsDefaults(t *testing.T) {
 
 func TestParseBrokerArgs(t *testing.T) {
 	with := func(change func(a *brokerArgs)) brokerArgs {
-		a := brokerArgs{logLevel: zerolog.InfoLevel, logFormat: "console", shutdownTimeout: 30 * time.Second}
+		a := brokerArgs{logLevel: zerolog.InfoLevel, logFormat: "console", shutdownTimeout: 5 * time.Second}
 		change(&a)
 		return a
 	}
