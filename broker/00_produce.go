@@ -7,7 +7,8 @@ package broker
 // Each partition's records are validated (length, magic, CRC-32C, codec,
 // record count: recordbatch.Validate) and appended verbatim; the log
 // assigns offsets and runs the idempotent-producer sequence checks.
-// acks=0 gets no response at all, as in Kafka; acks must be -1, 0 or 1
+// acks=0 gets no response at all, as in Kafka, and a failed acks=0 write
+// closes the connection (Kafka's way of telling the producer); acks must be -1, 0 or 1
 // (INVALID_REQUIRED_ACKS). Only the leader takes writes
 // (NOT_LEADER_OR_FOLLOWER, with the current leader in v10+ per KIP-951).
 // acks=1 answers once the leader appended; acks=-1 refuses the write when
@@ -81,6 +82,11 @@ func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Re
 		resp.Topics = append(resp.Topics, st)
 	}
 	if req.Acks == 0 {
+		// No response to carry an error: Kafka closes the connection so
+		// the producer notices (it reconnects and refreshes metadata).
+		if code, part := firstProduceError(resp); code != 0 {
+			return nil, fmt.Errorf("acks=0 produce failed with %v on %s", kerr.ErrorForCode(code), part)
+		}
 		return nil, nil
 	}
 	// acks=all: answer once every partition is replicated to its ISR, or
@@ -94,6 +100,19 @@ func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Re
 		}
 	}
 	return encodeResponse(resp), nil
+}
+
+// firstProduceError returns the first partition error of a produce
+// response and names its partition.
+func firstProduceError(resp *kmsg.ProduceResponse) (int16, string) {
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			if p.ErrorCode != 0 {
+				return p.ErrorCode, fmt.Sprintf("%s-%d", t.Topic, p.Partition)
+			}
+		}
+	}
+	return 0, ""
 }
 
 // replicationWait is an acks=all write waiting for its ISR.

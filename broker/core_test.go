@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"hash/crc32"
 	"testing"
 	"time"
@@ -206,6 +207,35 @@ func TestProduceWithAcksZeroGetsNoResponse(t *testing.T) {
 	}
 }
 
+func TestFailedAcksZeroProduceClosesTheConnection(t *testing.T) {
+	// acks=0 has no response to carry the error: Kafka closes the
+	// connection so the producer notices. Nothing is written.
+	b := newTestBroker(t)
+	createTopicForTest(t, b, "t", 1, nil)
+	corrupt := encodeBatch(-1, -1, -1, 1, "x")
+	corrupt[len(corrupt)-1] ^= 0xff
+	for name, rp := range map[string]struct {
+		topic string
+		batch []byte
+	}{"bad CRC": {"t", corrupt}, "unknown topic": {"nope", encodeBatch(-1, -1, -1, 1, "x")}} {
+		req := kmsg.NewPtrProduceRequest()
+		req.Version, req.Acks = 9, 0
+		rt := kmsg.NewProduceRequestTopic()
+		rt.Topic = rp.topic
+		p := kmsg.NewProduceRequestTopicPartition()
+		p.Records = rp.batch
+		rt.Partitions = append(rt.Partitions, p)
+		req.Topics = append(req.Topics, rt)
+		resp, err := serveRaw(b, req.Key(), req.Version, req.AppendTo(nil))
+		if err == nil || resp != nil {
+			t.Fatalf("%s: acks=0 produce answered %v, %v; want an error that closes the connection", name, resp, err)
+		}
+	}
+	if hw := serve(t, b, fetchRequest(b, 11, "t", 0, 0)).(*kmsg.FetchResponse).Topics[0].Partitions[0].HighWatermark; hw != 0 {
+		t.Fatalf("high watermark %d after a refused write, want 0", hw)
+	}
+}
+
 func TestProduceV13NamesTopicsByID(t *testing.T) {
 	b := newTestBroker(t)
 	createTopicForTest(t, b, "t", 1, nil)
@@ -287,16 +317,14 @@ func TestApiVersionsAdvertisesRoutesAndFallsBack(t *testing.T) {
 	}
 }
 
-func TestUnsupportedVersionGetsErrorResponse(t *testing.T) {
+func TestUnsupportedKeyOrVersionClosesTheConnection(t *testing.T) {
+	// Kafka closes the connection rather than answer in a schema it does
+	// not know; only ApiVersions is answered at any version (KIP-511).
 	b := newTestBroker(t)
-	for _, tc := range []struct{ key, version int16 }{{int16(kmsg.Produce), 2}, {int16(kmsg.Fetch), 3}, {9999, 0}} {
+	for _, tc := range []struct{ key, version int16 }{{int16(kmsg.Produce), 2}, {int16(kmsg.Fetch), 3}, {int16(kmsg.Metadata), 99}, {9999, 0}} {
 		resp, err := serveRaw(b, tc.key, tc.version, nil)
-		if err != nil {
-			t.Fatalf("key %d v%d: %v", tc.key, tc.version, err)
-		}
-		body := flattenParts(t, resp.Parts)
-		if len(body) != 2 || int16(body[0])<<8|int16(body[1]) != kerr.UnsupportedVersion.Code {
-			t.Fatalf("key %d v%d answered %x", tc.key, tc.version, body)
+		if err == nil || !errors.Is(err, errUnsupportedRequest) {
+			t.Fatalf("key %d v%d: answered %v, error %v; want errUnsupportedRequest (the connection closes)", tc.key, tc.version, resp, err)
 		}
 	}
 }

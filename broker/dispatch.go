@@ -2,9 +2,9 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
-	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -97,10 +97,12 @@ func (b *Broker) ServeKafka(ctx context.Context, conn *wire.Conn, req *wire.Requ
 		// retries with a version both sides speak.
 		return b.apiVersionsFallback(), nil
 	}
-	if !ok || !req.KnownKey || req.APIVersion < r.minVersion || req.APIVersion > r.maxVersion {
-		b.logger.Debug().Int16("api_key", req.APIKey).Int16("api_version", req.APIVersion).
-			Str("client_id", req.ClientID).Msg("unsupported API key or version")
-		return unsupportedResponse(), nil
+	if !ok || !req.KnownKey {
+		return nil, fmt.Errorf("%w: API key %d is not served", errUnsupportedRequest, req.APIKey)
+	}
+	if req.APIVersion < r.minVersion || req.APIVersion > r.maxVersion {
+		return nil, fmt.Errorf("%w: %s v%d is not served (v%d to v%d are)", errUnsupportedRequest,
+			kmsg.NameForKey(req.APIKey), req.APIVersion, r.minVersion, r.maxVersion)
 	}
 	kreq := kmsg.RequestForKey(req.APIKey)
 	kreq.SetVersion(req.APIVersion)
@@ -113,13 +115,13 @@ func (b *Broker) ServeKafka(ctx context.Context, conn *wire.Conn, req *wire.Requ
 	return r.serve(ctx, conn, kreq)
 }
 
-// unsupportedResponse answers a request whose key or version we do not
-// serve. Its layout cannot follow a schema we do not know, so it carries
-// what every Kafka client checks first after the correlation id: an int16
-// error code, UNSUPPORTED_VERSION. The connection stays open.
-func unsupportedResponse() *wire.Response {
-	return wire.BytesResponse(false, kbin.AppendInt16(nil, kerr.UnsupportedVersion.Code))
-}
+// errUnsupportedRequest closes the connection of a request whose API key
+// or version the broker does not serve, as Kafka does: the layout of the
+// answer would follow a schema the broker does not know, and a client
+// that parses it by the version it sent would read garbage. The client
+// learns the served versions from ApiVersions, which is answered at any
+// version (KIP-511).
+var errUnsupportedRequest = errors.New("unsupported request")
 
 // errCode returns the Kafka error code of a kerr error, 0 for nil.
 func errCode(err error) int16 {
