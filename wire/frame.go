@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -76,14 +77,15 @@ func putFrame(b *[]byte) {
 }
 
 // How a frame's bytes are held while it arrives. A frame that a recycled
-// buffer holds is read straight into it. Otherwise its first chunkSize
-// bytes go to a buffer that grows as they arrive and the rest to fixed
-// chunks, copied into one buffer only once the frame is complete: a frame
-// that never completes (a client that claims 100 MiB and sends half) costs
-// the bytes it sent and no more, and growing never leaves copies behind
-// for the garbage collector.
+// buffer holds is read straight into it. Otherwise its bytes go to chunks
+// of one size (recycled 64 KiB buffers), copied into one buffer only once
+// the frame is complete and longer than one chunk. So a frame that never
+// completes (a client that claims 100 MiB and sends half) holds about what
+// it sent; growing never copies; and any frame can take the chunks any
+// other gave back, so a second flood reuses the memory of the first.
 const (
-	chunkSize = 1 << 20
+	chunkClass = 16 // 64 KiB
+	chunkSize  = 1 << chunkClass
 	// readStep is how far ahead of the bytes that arrived a frame takes
 	// from the request budget.
 	readStep = 256 << 10
@@ -93,14 +95,12 @@ const (
 	smallFrame = 64 << 10
 )
 
-var frameChunks = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
-
 // frameReader reads size-prefixed frames. It keeps a partly read frame
 // across read errors, so a read deadline (the idle check) can interrupt
 // it and the next call resumes where it stopped.
 //
-// With a budget, the bytes of each frame are taken from it as they arrive
-// (readStep ahead) and held until the request was served
+// With a budget, each frame takes from it the memory it stores its bytes
+// in before reading them, and holds it until the request was served
 // (releaseFrame); a frame that does not fit waits, which stops reading
 // from that connection.
 type frameReader struct {
@@ -113,12 +113,15 @@ type frameReader struct {
 	// idle reports whether the connection has no other request in
 	// flight (small frames then skip the budget's wait).
 	idle func() bool
+	// peerGone reports whether the client has closed the connection
+	// (nil: cannot tell without reading).
+	peerGone func() bool
 
 	sizeBuf [4]byte
 	sizeN   int       // bytes of sizeBuf filled
 	size    int       // claimed frame size, once sizeN == 4
-	head    *[]byte   // the frame, or its first chunkSize bytes
-	chunks  []*[]byte // the rest, chunkSize each
+	whole   *[]byte   // a recycled buffer that holds the whole frame, or nil
+	chunks  []*[]byte // otherwise, the frame's bytes so far, chunkSize each
 	filled  int       // bytes of the frame arrived
 	held    *membudget.Holder
 }
@@ -140,7 +143,7 @@ func (f *frameReader) next() (*[]byte, *membudget.Holder, error) {
 			return nil, nil, err
 		}
 	}
-	if f.head == nil {
+	if f.whole == nil && f.chunks == nil {
 		size := int32(binary.BigEndian.Uint32(f.sizeBuf[:]))
 		switch {
 		case size > f.max:
@@ -149,26 +152,34 @@ func (f *frameReader) next() (*[]byte, *membudget.Holder, error) {
 			return nil, nil, fmt.Errorf("%w: size %d", ErrBadFrame, size)
 		}
 		f.size, f.filled = int(size), 0
-		if f.head = pooledFrame(f.size); f.head == nil {
-			f.head = frameBufs[minFrameClass].Get().(*[]byte)
+		if f.size <= 1<<minFrameClass {
+			f.whole = frameBufs[minFrameClass].Get().(*[]byte) // the smallest class always has one
+		} else {
+			f.whole = pooledFrame(f.size)
 		}
-		*f.head = (*f.head)[:0]
+		if f.whole != nil {
+			*f.whole = (*f.whole)[:0]
+		} else {
+			f.chunks = make([]*[]byte, 0, 8)
+		}
 		if f.budget != nil {
 			f.held = f.budget.Holder()
 			if f.size <= smallFrame && f.idle != nil && f.idle() {
-				f.held.Force(int64(f.size))
+				f.held.Force(f.storage(f.size))
 			}
 		}
 	}
 	for f.filled < f.size {
 		want := min(f.size, f.filled+readStep)
-		if f.held != nil && f.held.Held() < int64(want) {
-			if err := f.held.Acquire(f.waitCtx, int64(want)-f.held.Held()); err != nil {
-				return nil, nil, err
+		if f.held != nil {
+			if need := f.storage(want); f.held.Held() < need {
+				if err := f.acquire(need - f.held.Held()); err != nil {
+					return nil, nil, err
+				}
 			}
 		}
-		buf, dst := f.space(want)
-		n, err := f.r.Read(dst)
+		buf, room := f.space(want)
+		n, err := f.r.Read(room)
 		*buf = (*buf)[:len(*buf)+n]
 		f.filled += n
 		if err != nil && f.filled < f.size {
@@ -179,79 +190,129 @@ func (f *frameReader) next() (*[]byte, *membudget.Holder, error) {
 		}
 	}
 	frame, held := f.assemble(), f.held
-	f.head, f.chunks, f.held = nil, nil, nil
+	f.whole, f.chunks, f.held = nil, nil, nil
 	f.sizeN = 0
 	return frame, held, nil
 }
 
-// headLimit is how many of the frame's bytes go to head.
-func (f *frameReader) headLimit() int {
-	if cap(*f.head) >= f.size {
-		return f.size
+// errPeerGone: the client closed the connection while its frame waited
+// for the budget.
+var errPeerGone = errors.New("client closed the connection while its request waited for the request budget")
+
+// peerCheckInterval is how often a frame waiting for the budget checks
+// whether its client is still there.
+const peerCheckInterval = 200 * time.Millisecond
+
+// acquire takes n bytes of the budget for the frame, waiting if need be.
+// A waiting connection reads nothing, so it would not see its client
+// leave, and would hold its partial frame for ever: while it waits, it
+// looks at the socket's state instead.
+func (f *frameReader) acquire(n int64) error {
+	if f.held.TryAcquire(n) {
+		return nil
 	}
-	return min(f.size, chunkSize)
+	ctx, cancel := context.WithCancelCause(f.waitCtx)
+	defer cancel(nil)
+	if f.peerGone != nil {
+		go func() {
+			t := time.NewTicker(peerCheckInterval)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					if f.peerGone() {
+						cancel(errPeerGone)
+						return
+					}
+				}
+			}
+		}()
+	}
+	if err := f.held.Acquire(ctx, n); err != nil {
+		return context.Cause(ctx)
+	}
+	return nil
+}
+
+// storage is what the frame holds of the budget once it can store its
+// bytes up to offset want. A recycled buffer that holds the whole frame
+// is memory the broker has already, so there it counts the bytes that
+// arrived; chunks count whole, as they are allocated (a recycled chunk
+// larger than chunkSize is counted when taken: space).
+func (f *frameReader) storage(want int) int64 {
+	if f.whole != nil {
+		return int64(want)
+	}
+	n := 0
+	for _, c := range f.chunks {
+		n += cap(*c)
+	}
+	if missing := want - len(f.chunks)*chunkSize; missing > 0 {
+		n += (missing + chunkSize - 1) / chunkSize * chunkSize
+	}
+	return int64(n)
 }
 
 // space returns the buffer the next bytes go to and the free room in it
 // (up to frame offset want); after a read of n bytes into the room, the
 // caller extends the buffer by n.
 func (f *frameReader) space(want int) (buf *[]byte, room []byte) {
-	if limit := f.headLimit(); f.filled < limit {
-		want = min(want, limit)
-		if b := *f.head; cap(b) < want {
-			grown := make([]byte, len(b), min(limit, max(2*cap(b), want)))
-			copy(grown, b)
-			putFrame(f.head)
-			f.head = &grown
+	if f.whole != nil {
+		b := *f.whole
+		return f.whole, b[len(b):want]
+	}
+	if len(f.chunks) == 0 || len(*f.chunks[len(f.chunks)-1]) == chunkSize {
+		chunk, _ := frameBufs[chunkClass].Get().(*[]byte)
+		if chunk == nil {
+			b := make([]byte, 0, chunkSize)
+			chunk = &b
+		} else if f.held != nil && cap(*chunk) > chunkSize {
+			// A recycled buffer larger than a chunk: count all of it.
+			f.held.Force(int64(cap(*chunk) - chunkSize))
 		}
-		b := *f.head
-		return f.head, b[len(b):want]
+		*chunk = (*chunk)[:0]
+		f.chunks = append(f.chunks, chunk)
 	}
-	off := (f.filled - f.headLimit()) % chunkSize
-	if off == 0 {
-		c := frameChunks.Get().(*[]byte)
-		*c = (*c)[:0]
-		f.chunks = append(f.chunks, c)
-	}
-	c := f.chunks[len(f.chunks)-1]
-	return c, (*c)[off:min(chunkSize, off+want-f.filled)]
+	last := f.chunks[len(f.chunks)-1]
+	b := *last
+	return last, b[len(b):min(chunkSize, len(b)+want-f.filled)]
 }
 
 // assemble returns the whole frame in one buffer, copying the chunks of a
-// frame that outgrew its head.
+// frame that no recycled buffer held.
 func (f *frameReader) assemble() *[]byte {
-	if len(f.chunks) == 0 {
-		return f.head
+	if f.whole != nil {
+		return f.whole
+	}
+	if len(f.chunks) == 1 {
+		return f.chunks[0]
 	}
 	out := pooledFrame(f.size)
 	if out == nil {
 		b := make([]byte, 0, f.size)
 		out = &b
 	}
-	b := append((*out)[:0], *f.head...)
+	b := (*out)[:0]
 	for _, c := range f.chunks {
 		b = append(b, *c...)
-		*c = (*c)[:0]
-		frameChunks.Put(c)
+		putFrame(c)
 	}
 	*out = b
-	putFrame(f.head)
 	return out
 }
 
 // discard gives back a partly read frame (the connection is closing).
 func (f *frameReader) discard() {
-	if f.head != nil {
-		putFrame(f.head)
-	}
+	putFrame(f.whole)
 	for _, c := range f.chunks {
-		*c = (*c)[:0]
-		frameChunks.Put(c)
+		putFrame(c)
 	}
 	if f.held != nil {
 		f.held.ReleaseAll()
 	}
-	f.head, f.chunks, f.held = nil, nil, nil
+	f.whole, f.chunks, f.held = nil, nil, nil
 }
 
 // releaseFrame gives back a frame's buffer and budget once its request

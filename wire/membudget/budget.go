@@ -19,7 +19,10 @@ package membudget
 
 import (
 	"context"
+	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // Budget is a bound on bytes held at once. The zero value is not usable;
@@ -124,6 +127,22 @@ func (h *Holder) Acquire(ctx context.Context, n int64) error {
 	}
 }
 
+// TryAcquire takes n more bytes if they fit now (and no one is waiting
+// ahead), and reports whether it did.
+func (h *Holder) TryAcquire(n int64) bool {
+	if n <= 0 {
+		return true
+	}
+	b := h.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.waiters) == 0 && b.grantableLocked(h, n) {
+		b.takeLocked(h, n)
+		return true
+	}
+	return false
+}
+
 // Force takes n bytes without waiting, even past the limit. Callers use it
 // for small amounts that must never wait (a connection's first small
 // request); the bytes still count against everyone else.
@@ -154,7 +173,14 @@ func (h *Holder) Release(n int64) {
 	}
 	b.wakeLocked()
 	b.mu.Unlock()
+	if n >= collectAfter {
+		collectSoon()
+	}
 }
+
+// collectAfter is how many bytes released at once prompt a garbage
+// collection (see collectSoon).
+const collectAfter = 16 << 20
 
 // ReleaseAll gives back everything h holds.
 func (h *Holder) ReleaseAll() { h.Release(h.held) }
@@ -220,4 +246,24 @@ func (b *Budget) removeWaiterLocked(w *waiter) {
 			return
 		}
 	}
+}
+
+// Go's collector paces itself by the live heap it last measured: after a
+// burst that held hundreds of MiB (a large request, a flood of partial
+// frames), it would let the heap grow to twice that burst before
+// collecting again, so the next burst would take fresh memory instead of
+// the freed one. A collection right after large releases measures the
+// small live heap again, and the next burst reuses what the last freed.
+// It runs in the background, at most once per collectInterval.
+const collectInterval = time.Second
+
+var lastCollect atomic.Int64 // unix nanoseconds of the last scheduled collection
+
+func collectSoon() {
+	now := time.Now().UnixNano()
+	last := lastCollect.Load()
+	if now-last < int64(collectInterval) || !lastCollect.CompareAndSwap(last, now) {
+		return
+	}
+	go runtime.GC()
 }
