@@ -63,7 +63,7 @@ func fillDisk(t *testing.T, dir string) (filler string) {
 func requireStorageError(t *testing.T, what string, err error) {
 	t.Helper()
 	if !errors.Is(err, kerr.KafkaStorageError) {
-		t.Fatalf("%s on a full disk: %v, want KAFKA_STORAGE_ERROR", what, err)
+		t.Fatalf("%s: %v, want KAFKA_STORAGE_ERROR", what, err)
 	}
 }
 
@@ -97,7 +97,7 @@ func TestAFullDiskIsNeverAnsweredOKLeavesNothingHalfMadeAndWritesResumeWhenSpace
 	if err == nil {
 		err = created.Err
 	}
-	requireStorageError(t, "CreateTopics", err)
+	requireStorageError(t, "CreateTopics on a full disk", err)
 	if !strings.Contains(created.ErrMessage, "no space left on device") {
 		t.Errorf("CreateTopics message %q does not say why", created.ErrMessage)
 	}
@@ -105,23 +105,23 @@ func TestAFullDiskIsNeverAnsweredOKLeavesNothingHalfMadeAndWritesResumeWhenSpace
 	if err == nil {
 		err = grown["acked"].Err
 	}
-	requireStorageError(t, "CreatePartitions", err)
+	requireStorageError(t, "CreatePartitions on a full disk", err)
 	retention := []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "retention.ms", Value: kadm.StringPtr("1000")}}
 	altered, err := adm.AlterTopicConfigsState(ctx, retention, "acked")
 	if err == nil {
 		err = altered[0].Err
 	}
-	requireStorageError(t, "AlterConfigs", err)
+	requireStorageError(t, "AlterConfigs on a full disk", err)
 	altered, err = adm.AlterTopicConfigs(ctx, retention, "acked")
 	if err == nil {
 		err = altered[0].Err
 	}
-	requireStorageError(t, "IncrementalAlterConfigs", err)
+	requireStorageError(t, "IncrementalAlterConfigs on a full disk", err)
 	deleted, err := adm.DeleteTopics(ctx, "spare")
 	if err == nil {
 		err = deleted["spare"].Err
 	}
-	requireStorageError(t, "DeleteTopics", err)
+	requireStorageError(t, "DeleteTopics on a full disk", err)
 
 	// Offset commits whose append to __consumer_offsets fails: Kafka's
 	// group coordinator answers KAFKA_STORAGE_ERROR as NOT_COORDINATOR.
@@ -212,4 +212,64 @@ func TestAFullDiskIsNeverAnsweredOKLeavesNothingHalfMadeAndWritesResumeWhenSpace
 		}
 	}
 	requireCommitted(2000)
+}
+
+func TestATopicWhoseLogsCannotBeCreatedIsNotCreatedAndLeavesNoDirectoryAcrossARestart(t *testing.T) {
+	skipOnKfake(t, "makes a log directory unwritable")
+	t.Parallel()
+	// Two log directories; partitions go to the one holding fewer, so a
+	// topic of two partitions has one in each. The second becomes
+	// immutable, which even root cannot create a directory in.
+	first, second := t.TempDir(), t.TempDir()
+	b := startBroker(t, withDataDir(first), withOverride("log.dirs", first+","+second))
+	adm := b.admin(t)
+	clear := chattrImmutable(t, second)
+
+	created, err := adm.CreateTopic(testContext(t, 20*time.Second), 2, 1, nil, "half")
+	if err == nil {
+		err = created.Err
+	}
+	requireStorageError(t, "CreateTopics with an unwritable log directory", err)
+	createTopic(t, adm, "grow", 1, nil) // in the first directory
+	grown, err := adm.CreatePartitions(testContext(t, 20*time.Second), 1, "grow")
+	if err == nil {
+		err = grown["grow"].Err
+	}
+	requireStorageError(t, "CreatePartitions with an unwritable log directory", err)
+
+	requireNothingHalfMade := func(when string) {
+		t.Helper()
+		topics, err := adm.ListTopics(testContext(t, 10*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := topics["half"]; ok {
+			t.Fatalf("%s: topic half exists", when)
+		}
+		if td := topics["grow"]; len(td.Partitions) != 1 {
+			t.Fatalf("%s: topic grow has %d partitions, want 1", when, len(td.Partitions))
+		}
+		checkFor(t, 10*time.Second, 50*time.Millisecond, func() error {
+			for _, dir := range []string{first, second} {
+				entries, err := os.ReadDir(dir)
+				if err != nil {
+					return err
+				}
+				for _, e := range entries {
+					if n := e.Name(); strings.HasPrefix(n, "half-") || n == "grow-1" {
+						return errorf("%s: %s is in %s", when, n, dir)
+					}
+				}
+			}
+			return nil
+		})
+	}
+	requireNothingHalfMade("at once")
+	clear()
+	b.Stop()
+	b.Restart()
+	adm = b.admin(t)
+	requireNothingHalfMade("after a restart")
+	createTopic(t, adm, "half", 2, nil)
+	produceSync(t, b.client(t), valueRecords("half", "now it works")...)
 }
