@@ -162,50 +162,48 @@ func (b *Broker) syncAfterAdmin(what string) error {
 // deleted topic whose directories cannot be removed is reported (the log
 // manager keeps trying, and never opens them again).
 
-// missingLogs lists the partitions of topic id, from index from on, that
-// this broker is a replica of but has no log for after a sync. A topic
-// deleted or replaced meanwhile has none missing.
-func (b *Broker) missingLogs(name string, id controller.TopicID, from int32) []int32 {
-	t, ok := b.store.Topic(name)
-	if !ok || t.ID != id {
-		return nil
+// missingLogs lists the partitions of topic id, from index from on, whose
+// logs the sync that returned syncErr failed to open and that are still
+// without one (another sync may have opened them since), with the
+// reasons. Only failures count: in a cluster the store may show a new
+// topic's partitions one by one, and one the sync did not see yet is not
+// missing. A topic deleted or replaced meanwhile has none missing.
+func (b *Broker) missingLogs(name string, id controller.TopicID, from int32, syncErr error) (missing []int32, cause string) {
+	var fs syncFailures
+	if !errors.As(syncErr, &fs) {
+		return nil, ""
+	}
+	fs = fs.ofTopic(name)
+	if t, ok := b.store.Topic(name); !ok || t.ID != id || len(fs) == 0 {
+		return nil, ""
 	}
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	ts := b.topics[name]
-	var missing []int32
-	for i := int(from); i < len(t.Partitions); i++ {
-		if !slices.Contains(t.Partitions[i].Replicas, b.cfg.BrokerID) {
+	var causes syncFailures
+	for _, f := range fs {
+		i := int(f.partition)
+		if f.partition < from || slices.Contains(missing, f.partition) {
 			continue
 		}
 		if ts == nil || ts.meta.ID != id || i >= len(ts.partitions) || ts.partitions[i] == nil {
-			missing = append(missing, int32(i))
+			missing = append(missing, f.partition)
+			causes = append(causes, f)
 		}
 	}
-	return missing
-}
-
-// logFailureCause says why the logs of a topic could not be created, from
-// a sync's error.
-func logFailureCause(name string, syncErr error) string {
-	var fs syncFailures
-	if errors.As(syncErr, &fs) {
-		if mine := fs.ofTopic(name); len(mine) > 0 {
-			return mine.Error()
-		}
-	}
-	return "see the broker's log"
+	slices.Sort(missing)
+	return missing, causes.Error()
 }
 
 // undoTopicWithoutLogs deletes a topic just created when this broker could
 // not create the logs of its replicas, and with it the logs it did create.
 func (b *Broker) undoTopicWithoutLogs(ctx context.Context, name string, id controller.TopicID, syncErr error) *apiError {
-	missing := b.missingLogs(name, id, 0)
+	missing, cause := b.missingLogs(name, id, 0, syncErr)
 	if len(missing) == 0 {
 		return nil
 	}
 	aerr := newAPIError(kerr.KafkaStorageError, "Topic '%s' was not created: the logs of partitions %v could not be created: %s",
-		name, missing, logFailureCause(name, syncErr))
+		name, missing, cause)
 	if err := b.store.DeleteTopic(ctx, name); err != nil {
 		aerr.msg += fmt.Sprintf("; deleting the topic again failed too (%v): it exists without those logs", err)
 	}
@@ -225,11 +223,10 @@ type partitionRemover interface {
 // just added (from..count-1) when this broker could not create the logs
 // of its replicas, and with them the logs it did create.
 func (b *Broker) undoPartitionsWithoutLogs(ctx context.Context, name string, id controller.TopicID, from, count int32, syncErr error) *apiError {
-	missing := b.missingLogs(name, id, from)
+	missing, cause := b.missingLogs(name, id, from, syncErr)
 	if len(missing) == 0 {
 		return nil
 	}
-	cause := logFailureCause(name, syncErr)
 	remover, ok := b.store.(partitionRemover)
 	if !ok {
 		return newAPIError(kerr.KafkaStorageError, "The partitions were added, but this broker could not create the logs of partitions %v: %s", missing, cause)
