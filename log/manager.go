@@ -346,6 +346,9 @@ func (m *Manager) Delete(topic string, partition int32) error {
 	tp := TopicPartition{Topic: topic, Partition: partition}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
 	earlier := m.finishDeletionsLocked(tp)
 	dir := ""
 	if l, ok := m.logs[tp]; ok {
@@ -477,7 +480,8 @@ func (m *Manager) retryDeletions() {
 	}
 }
 
-// Existing lists every partition with a log, open or only on disk.
+// Existing lists every partition with a log, open or only on disk (not
+// those whose deletion is pending: they are no partition's log).
 func (m *Manager) Existing() []TopicPartition {
 	m.mu.Lock()
 	defer m.mu.Unlock()
