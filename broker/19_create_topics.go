@@ -17,6 +17,11 @@ package broker
 // with the topic's partition count, replication factor and resolved
 // configs (KIP-525); v7 with its topic ID (KIP-516). The logs are open
 // before the response is sent, so the topic is usable at once.
+//
+// A failure to write the metadata, or to create the logs of the topic's
+// replicas on this broker (a full or failing disk), is
+// KAFKA_STORAGE_ERROR, and the topic is not created: one whose logs
+// failed is deleted again with the logs that were made (admin.go).
 
 import (
 	"context"
@@ -37,7 +42,7 @@ func (b *Broker) handleCreateTopics(ctx context.Context, _ *wire.Conn, req *kmsg
 	for _, rt := range req.Topics {
 		occurrences[rt.Topic]++
 	}
-	created := false
+	var created []int // indexes in resp.Topics
 	for i := range req.Topics {
 		rt := &req.Topics[i]
 		st := kmsg.NewCreateTopicsResponseTopic()
@@ -50,12 +55,22 @@ func (b *Broker) handleCreateTopics(ctx context.Context, _ *wire.Conn, req *kmsg
 		}
 		st.ErrorCode, st.ErrorMessage = aerr.codeAndMessage()
 		if aerr == nil && !req.ValidateOnly {
-			created = true
+			created = append(created, len(resp.Topics))
 		}
 		resp.Topics = append(resp.Topics, st)
 	}
-	if created {
-		b.syncAfterAdmin("CreateTopics")
+	if len(created) == 0 {
+		return resp, nil
+	}
+	syncErr := b.syncAfterAdmin("CreateTopics")
+	for _, i := range created {
+		st := &resp.Topics[i]
+		if aerr := b.undoTopicWithoutLogs(ctx, st.Topic, st.TopicID, syncErr); aerr != nil {
+			failed := kmsg.NewCreateTopicsResponseTopic()
+			failed.Topic = st.Topic
+			failed.ErrorCode, failed.ErrorMessage = aerr.codeAndMessage()
+			*st = failed
+		}
 	}
 	return resp, nil
 }

@@ -7,12 +7,22 @@ package broker
 //
 // With delete.topic.enable=false every topic is refused with
 // TOPIC_DELETION_DISABLED (v3+; INVALID_REQUEST before, as Kafka does).
+//
 // Internal topics are deleted like any other: Kafka's DeleteTopics API
-// does not protect them (only the kafka-topics tool refuses), and the
-// coordinator owning one recreates it.
+// does not protect them (only ACLs do; the old kafka-topics --zookeeper
+// tool refused client-side). Deleting __consumer_offsets unloads every
+// group of this broker's coordinator, which answers NOT_COORDINATOR
+// meanwhile, and loses every committed offset, as in Kafka; the next
+// FindCoordinator creates the topic again, and groups start afresh.
 //
 // The topic's logs are deleted before the response is sent, so a topic of
 // the same name can be created again right away (with a new topic ID).
+// A failure to write the metadata is KAFKA_STORAGE_ERROR and deletes
+// nothing. A topic deleted from the metadata whose directories cannot be
+// removed from disk is KAFKA_STORAGE_ERROR too: it is gone for clients,
+// the broker keeps trying to remove the directories (and a restart
+// finishes the job), never serves their records again, and refuses to
+// create a topic of the same name until they are gone.
 
 import (
 	"context"
@@ -101,7 +111,7 @@ func (b *Broker) handleDeleteTopics(ctx context.Context, _ *wire.Conn, req *kmsg
 		}
 	}
 
-	deleted := false
+	var deleted []int // indexes in resp.Topics
 	for i, tg := range targets {
 		st := kmsg.NewDeleteTopicsResponseTopic()
 		st.Topic, st.TopicID = tg.name, tg.id
@@ -117,14 +127,23 @@ func (b *Broker) handleDeleteTopics(ctx context.Context, _ *wire.Conn, req *kmsg
 				aerr = newAPIError(kerr.InvalidRequest, "The provided topic name maps to an ID that was already supplied.")
 			default:
 				aerr = b.deleteTopic(ctx, t.Name, tg.name == nil)
-				deleted = deleted || aerr == nil
+				if aerr == nil {
+					deleted = append(deleted, len(resp.Topics))
+				}
 			}
 		}
 		st.ErrorCode, st.ErrorMessage = aerr.codeAndMessage()
 		resp.Topics = append(resp.Topics, st)
 	}
-	if deleted {
-		b.syncAfterAdmin("DeleteTopics")
+	if len(deleted) == 0 {
+		return resp, nil
+	}
+	b.syncAfterAdmin("DeleteTopics")
+	for _, i := range deleted {
+		st := &resp.Topics[i]
+		if aerr := b.undeletedData(*st.Topic); aerr != nil {
+			st.ErrorCode, st.ErrorMessage = aerr.codeAndMessage()
+		}
 	}
 	return resp, nil
 }

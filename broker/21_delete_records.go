@@ -7,9 +7,13 @@ package broker
 // OFFSET_OUT_OF_RANGE and changes nothing; one at or below the current log
 // start offset changes nothing and answers the current low watermark.
 //
-// As in Kafka, internal topics refuse it (INVALID_TOPIC_EXCEPTION) and so
-// do topics whose cleanup.policy does not include delete
-// (POLICY_VIOLATION). A failed partition answers low watermark -1.
+// As in Kafka, an unknown topic or partition is UNKNOWN_TOPIC_OR_PARTITION
+// first; then the partitions of internal topics (__consumer_offsets,
+// __transaction_state: controller.Topic.Internal, derived from the name
+// in one place) refuse it on every broker with INVALID_TOPIC_EXCEPTION
+// (ReplicaManager: "Cannot delete records of internal topic"), and so do
+// topics whose cleanup.policy does not include delete (POLICY_VIOLATION).
+// A failed partition answers low watermark -1.
 
 import (
 	"context"
@@ -44,7 +48,7 @@ func (b *Broker) handleDeleteRecords(_ context.Context, _ *wire.Conn, req *kmsg.
 // returns the new low watermark, or -1 with a Kafka error.
 func (b *Broker) deleteRecords(topic string, index int32, offset int64) (int64, error) {
 	meta, ok := b.topicMeta(topic)
-	if !ok {
+	if !ok || index < 0 || int(index) >= len(meta.Partitions) {
 		return -1, kerr.UnknownTopicOrPartition
 	}
 	if meta.Internal {

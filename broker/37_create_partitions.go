@@ -8,6 +8,12 @@ package broker
 // named twice INVALID_REQUEST, as in Kafka. validate_only checks
 // everything and changes nothing. The new partitions' logs exist before
 // the response is sent, so they take records at once.
+//
+// A failure to write the metadata, or to create the new partitions' logs
+// on this broker, is KAFKA_STORAGE_ERROR. A single broker then takes the
+// new partitions back, with the logs that were made; a cluster keeps
+// them, as Kafka never removes partitions, and the broker creates their
+// logs as soon as it can (admin.go).
 
 import (
 	"context"
@@ -15,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/wire"
 )
 
@@ -24,52 +31,68 @@ func (b *Broker) handleCreatePartitions(ctx context.Context, _ *wire.Conn, req *
 	for _, rt := range req.Topics {
 		occurrences[rt.Topic]++
 	}
-	created := false
+	type grown struct {
+		index int // in resp.Topics
+		id    controller.TopicID
+		from  int32
+	}
+	var created []grown
 	for i := range req.Topics {
 		rt := &req.Topics[i]
 		st := kmsg.NewCreatePartitionsResponseTopic()
 		st.Topic = rt.Topic
 		var aerr *apiError
+		var t controller.Topic
 		if occurrences[rt.Topic] > 1 {
 			aerr = newAPIError(kerr.InvalidRequest, "Duplicate topic name.")
 		} else {
-			aerr = b.createPartitions(ctx, rt, req.ValidateOnly)
+			t, aerr = b.createPartitions(ctx, rt, req.ValidateOnly)
 		}
 		st.ErrorCode, st.ErrorMessage = aerr.codeAndMessage()
-		created = created || (aerr == nil && !req.ValidateOnly)
+		if aerr == nil && !req.ValidateOnly {
+			created = append(created, grown{index: len(resp.Topics), id: t.ID, from: int32(len(t.Partitions))})
+		}
 		resp.Topics = append(resp.Topics, st)
 	}
-	if created {
-		b.syncAfterAdmin("CreatePartitions")
+	if len(created) == 0 {
+		return resp, nil
+	}
+	syncErr := b.syncAfterAdmin("CreatePartitions")
+	for _, g := range created {
+		st := &resp.Topics[g.index]
+		count := req.Topics[g.index].Count
+		if aerr := b.undoPartitionsWithoutLogs(ctx, st.Topic, g.id, g.from, count, syncErr); aerr != nil {
+			st.ErrorCode, st.ErrorMessage = aerr.codeAndMessage()
+		}
 	}
 	return resp, nil
 }
 
 // createPartitions validates and (unless validateOnly) adds the
-// partitions of one topic.
-func (b *Broker) createPartitions(ctx context.Context, rt *kmsg.CreatePartitionsRequestTopic, validateOnly bool) *apiError {
+// partitions of one topic, and returns the topic as it was before.
+func (b *Broker) createPartitions(ctx context.Context, rt *kmsg.CreatePartitionsRequestTopic, validateOnly bool) (controller.Topic, *apiError) {
 	t, ok := b.store.Topic(rt.Topic)
 	if !ok {
-		return newAPIError(kerr.UnknownTopicOrPartition, "The topic '%s' does not exist.", rt.Topic)
+		return t, newAPIError(kerr.UnknownTopicOrPartition, "The topic '%s' does not exist.", rt.Topic)
 	}
 	current := int32(len(t.Partitions))
 	switch {
 	case rt.Count < current:
-		return newAPIError(kerr.InvalidPartitions, "The topic %s currently has %d partition(s); %d would not be an increase.", rt.Topic, current, rt.Count)
+		return t, newAPIError(kerr.InvalidPartitions, "The topic %s currently has %d partition(s); %d would not be an increase.", rt.Topic, current, rt.Count)
 	case rt.Count == current:
-		return newAPIError(kerr.InvalidPartitions, "Topic already has %d partition(s).", current)
+		return t, newAPIError(kerr.InvalidPartitions, "Topic already has %d partition(s).", current)
 	}
 	var assignment [][]int32
 	if rt.Assignment != nil {
 		if adding := rt.Count - current; int32(len(rt.Assignment)) != adding {
-			return newAPIError(kerr.InvalidReplicaAssignment, "Attempted to add %d additional partition(s), but only %d assignment(s) were specified.", adding, len(rt.Assignment))
+			return t, newAPIError(kerr.InvalidReplicaAssignment, "Attempted to add %d additional partition(s), but only %d assignment(s) were specified.", adding, len(rt.Assignment))
 		}
 		for _, a := range rt.Assignment {
 			assignment = append(assignment, append([]int32(nil), a.Replicas...))
 		}
 	}
 	if err := b.store.CreatePartitions(ctx, rt.Topic, rt.Count, assignment, validateOnly); err != nil {
-		return b.storeError(err)
+		return t, b.storeError(err)
 	}
-	return nil
+	return t, nil
 }

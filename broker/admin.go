@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -91,6 +92,9 @@ func (b *Broker) storeError(err error) *apiError {
 		code = kerr.InvalidTopicException
 	case errors.Is(err, controller.ErrNotController):
 		code = kerr.NotController
+	case errors.Is(err, controller.ErrStorage):
+		b.logger.Error().Err(err).Msg("metadata write failed")
+		code = kerr.KafkaStorageError
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		code = kerr.RequestTimedOut
 	default:
@@ -141,11 +145,109 @@ var errBrokerLogger = newAPIError(kerr.InvalidRequest, "BROKER_LOGGER resources 
 // syncAfterAdmin applies a change an admin request made to the store to
 // the partition table before the request is answered, so the logs exist
 // (or are gone) and configs apply when the client hears back. The store's
-// own change notification would do it too, but later.
-func (b *Broker) syncAfterAdmin(what string) {
-	if err := b.syncTopics(); err != nil {
+// own change notification would do it too, but later. It returns the logs
+// it could not open (a syncFailures), already logged.
+func (b *Broker) syncAfterAdmin(what string) error {
+	err := b.syncTopics()
+	if err != nil {
 		b.logger.Error().Err(err).Str("after", what).Msg("apply metadata change")
 	}
+	return err
+}
+
+// A storage failure is never answered OK (KAFKA_STORAGE_ERROR), and
+// nothing half-made survives it. The store's own writes fail as a whole
+// (storeError). What remains are the logs: a topic created, or grown, in
+// the store whose logs this broker cannot create is taken back, and a
+// deleted topic whose directories cannot be removed is reported (the log
+// manager keeps trying, and never opens them again).
+
+// missingLogs lists the partitions of topic id, from index from on, whose
+// logs the sync that returned syncErr failed to open and that are still
+// without one (another sync may have opened them since), with the
+// reasons. Only failures count: in a cluster the store may show a new
+// topic's partitions one by one, and one the sync did not see yet is not
+// missing. A topic deleted or replaced meanwhile has none missing.
+func (b *Broker) missingLogs(name string, id controller.TopicID, from int32, syncErr error) (missing []int32, cause string) {
+	var fs syncFailures
+	if !errors.As(syncErr, &fs) {
+		return nil, ""
+	}
+	fs = fs.ofTopic(name)
+	if t, ok := b.store.Topic(name); !ok || t.ID != id || len(fs) == 0 {
+		return nil, ""
+	}
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	ts := b.topics[name]
+	var causes syncFailures
+	for _, f := range fs {
+		i := int(f.partition)
+		if f.partition < from || slices.Contains(missing, f.partition) {
+			continue
+		}
+		if ts == nil || ts.meta.ID != id || i >= len(ts.partitions) || ts.partitions[i] == nil {
+			missing = append(missing, f.partition)
+			causes = append(causes, f)
+		}
+	}
+	slices.Sort(missing)
+	return missing, causes.Error()
+}
+
+// undoTopicWithoutLogs deletes a topic just created when this broker could
+// not create the logs of its replicas, and with it the logs it did create.
+func (b *Broker) undoTopicWithoutLogs(ctx context.Context, name string, id controller.TopicID, syncErr error) *apiError {
+	missing, cause := b.missingLogs(name, id, 0, syncErr)
+	if len(missing) == 0 {
+		return nil
+	}
+	aerr := newAPIError(kerr.KafkaStorageError, "Topic '%s' was not created: the logs of partitions %v could not be created: %s",
+		name, missing, cause)
+	if err := b.store.DeleteTopic(ctx, name); err != nil {
+		aerr.msg += fmt.Sprintf("; deleting the topic again failed too (%v): it exists without those logs", err)
+	}
+	b.syncAfterAdmin("undoing CreateTopics")
+	return aerr
+}
+
+// partitionRemover is a store that can take back partitions just added:
+// the LocalStore, whose broker is their only replica. A cluster's
+// partitions stay, as in Kafka, and the broker creates its replicas' logs
+// when it can (every sync tries again).
+type partitionRemover interface {
+	RemoveNewPartitions(ctx context.Context, name string, id controller.TopicID, from, count int32) error
+}
+
+// undoPartitionsWithoutLogs takes back the partitions a CreatePartitions
+// just added (from..count-1) when this broker could not create the logs
+// of its replicas, and with them the logs it did create.
+func (b *Broker) undoPartitionsWithoutLogs(ctx context.Context, name string, id controller.TopicID, from, count int32, syncErr error) *apiError {
+	missing, cause := b.missingLogs(name, id, from, syncErr)
+	if len(missing) == 0 {
+		return nil
+	}
+	remover, ok := b.store.(partitionRemover)
+	if !ok {
+		return newAPIError(kerr.KafkaStorageError, "The partitions were added, but this broker could not create the logs of partitions %v: %s", missing, cause)
+	}
+	aerr := newAPIError(kerr.KafkaStorageError, "No partitions were added: the logs of partitions %v could not be created: %s", missing, cause)
+	if err := remover.RemoveNewPartitions(ctx, name, id, from, count); err != nil {
+		aerr.msg = fmt.Sprintf("The partitions were added, but the logs of partitions %v could not be created (%s), and taking them back failed: %v", missing, cause, err)
+	}
+	b.syncAfterAdmin("undoing CreatePartitions")
+	return aerr
+}
+
+// undeletedData reports a deleted topic whose directories are still on
+// disk.
+func (b *Broker) undeletedData(name string) *apiError {
+	err := b.logs.PendingDeletion(name)
+	if err == nil {
+		return nil
+	}
+	return newAPIError(kerr.KafkaStorageError, "Topic '%s' was deleted, but its data could not be removed from disk: %v. "+
+		"The broker keeps trying; until it succeeds no topic of this name can be created.", name, err)
 }
 
 // Both AlterConfigs and IncrementalAlterConfigs end in replacing a

@@ -74,7 +74,10 @@ type Options struct {
 }
 
 // New builds a broker, opening a log for every partition the store knows
-// and deleting log directories of topics that no longer exist.
+// and deleting log directories of topics that no longer exist. It fails
+// when a log the store wants on this broker cannot be opened (as a failed
+// log directory stops Kafka), never because of a leftover directory,
+// which is logged and set aside (syncTopics).
 func New(opts Options) (*Broker, error) {
 	b := &Broker{
 		cfg:    opts.Config,

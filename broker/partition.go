@@ -1,9 +1,8 @@
 package broker
 
 import (
-	"errors"
-	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -168,12 +167,52 @@ func logConfig(t config.Topic, producerIDExpiration time.Duration) plog.Config {
 	}
 }
 
+// syncFailure is a partition a syncTopics run could not bring in line
+// with the store.
+type syncFailure struct {
+	topic     string
+	partition int32
+	// leftover: deleting a log nothing needs any more failed (a topic
+	// that is gone, a partition taken back, a directory of no topic).
+	// The log manager keeps trying and never opens it again, so it is
+	// logged and set aside. Otherwise a log the store wants here could
+	// not be opened or created.
+	leftover bool
+	err      error
+}
+
+// Error is the log manager's message, which names the partition.
+func (f syncFailure) Error() string { return f.err.Error() }
+
+// syncFailures are the wanted logs one syncTopics run could not open.
+type syncFailures []syncFailure
+
+func (fs syncFailures) Error() string {
+	msgs := make([]string, len(fs))
+	for i, f := range fs {
+		msgs[i] = f.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// ofTopic keeps the failures of one topic's partitions.
+func (fs syncFailures) ofTopic(name string) syncFailures {
+	return slices.DeleteFunc(slices.Clone(fs), func(f syncFailure) bool { return f.topic != name })
+}
+
 // syncTopics brings the partition table in line with the store: it opens
 // logs for the partitions this broker is a replica of, applies config
 // changes and partition states (becoming leader or follower), and deletes
-// the logs of topics that are gone (including directories left from
-// before a restart). It runs on the store's subscription goroutine and at
-// startup, never concurrently with itself.
+// the logs of topics and partitions that are gone (including directories
+// left from before a restart). It runs on the store's subscription
+// goroutine, at startup and after admin changes, never concurrently with
+// itself.
+//
+// A partition whose log could not be opened stays out of the table and
+// is tried again by the next run; the error (a syncFailures) names each.
+// A leftover that cannot be deleted is logged and set aside, never an
+// error: the log manager keeps trying and never opens it again, so
+// neither a start nor a request fails because of it.
 func (b *Broker) syncTopics() error {
 	b.syncMu.Lock()
 	defer b.syncMu.Unlock()
@@ -184,21 +223,29 @@ func (b *Broker) syncTopics() error {
 	for _, t := range b.store.Topics() {
 		want[t.Name] = t
 	}
-	var errs []error
+	var failures syncFailures
+	drop := func(p *partition) {
+		b.stopReplica(p)
+		if err := b.logs.Delete(p.topic, p.index); err != nil {
+			failures = append(failures, syncFailure{topic: p.topic, partition: p.index, leftover: true, err: err})
+		}
+	}
 
 	b.mu.Lock()
 	for name, ts := range b.topics {
 		t, ok := want[name]
 		if ok && t.ID == ts.meta.ID {
+			// Partitions a rolled-back CreatePartitions took back.
+			for _, p := range ts.partitions[min(len(t.Partitions), len(ts.partitions)):] {
+				if p != nil {
+					drop(p)
+				}
+			}
 			continue
 		}
 		for _, p := range ts.partitions {
-			if p == nil {
-				continue
-			}
-			b.stopReplica(p)
-			if err := b.logs.Delete(name, p.index); err != nil {
-				errs = append(errs, fmt.Errorf("delete %s-%d: %w", name, p.index, err))
+			if p != nil {
+				drop(p)
 			}
 		}
 		delete(b.topics, name)
@@ -223,7 +270,7 @@ func (b *Broker) syncTopics() error {
 			if p == nil && slices.Contains(st.Replicas, b.cfg.BrokerID) {
 				l, err := b.logs.Open(name, int32(i), t.ID, lc)
 				if err != nil {
-					errs = append(errs, fmt.Errorf("open %s-%d: %w", name, i, err))
+					failures = append(failures, syncFailure{topic: name, partition: int32(i), err: err})
 					continue
 				}
 				p = newPartition(name, t.ID, int32(i), l, b.cfg.BrokerID)
@@ -257,7 +304,7 @@ func (b *Broker) syncTopics() error {
 	b.mu.RUnlock()
 	for _, tp := range orphans {
 		if err := b.logs.Delete(tp.Topic, tp.Partition); err != nil {
-			errs = append(errs, fmt.Errorf("delete orphan %s-%d: %w", tp.Topic, tp.Partition, err))
+			failures = append(failures, syncFailure{topic: tp.Topic, partition: tp.Partition, leftover: true, err: err})
 		}
 	}
 	// Followers start fetching (and coordinators load) once the table
@@ -265,7 +312,19 @@ func (b *Broker) syncTopics() error {
 	for _, fn := range transitions {
 		fn()
 	}
-	return errors.Join(errs...)
+	var opening syncFailures
+	for _, f := range failures {
+		if f.leftover {
+			b.logger.Warn().Err(f.err).Str("topic", f.topic).Int32("partition", f.partition).
+				Msg("cannot delete the log of a partition that no longer exists; leaving it aside and trying again later")
+			continue
+		}
+		opening = append(opening, f)
+	}
+	if len(opening) > 0 {
+		return opening
+	}
+	return nil
 }
 
 // lookupPartition finds a partition this broker hosts by topic name:

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -18,6 +19,11 @@ import (
 // MetadataFile is the name of the LocalStore's state file in its
 // directory.
 const MetadataFile = "__samsa_metadata.json"
+
+// ErrStorage: the LocalStore could not write its file (a full disk, an I/O
+// error). The change was not made, in memory or on disk
+// (KAFKA_STORAGE_ERROR).
+var ErrStorage = errors.New("cluster metadata could not be written to disk")
 
 // LocalStore is the Store of a broker running alone: the broker is the
 // controller, and the state lives in one JSON file written atomically
@@ -72,6 +78,9 @@ func NewLocalStore(dir string, brokerID int32, self Broker, logger zerolog.Logge
 		if s.state.Topics == nil {
 			s.state.Topics = map[string]*Topic{}
 		}
+		for name, t := range s.state.Topics {
+			t.Internal = isInternalTopic(name)
+		}
 	}
 	return s, nil
 }
@@ -96,34 +105,46 @@ func newUUID() [16]byte {
 }
 
 // persist writes the state atomically: temporary file, fsync, rename,
-// fsync of the directory. Callers hold mu (or own s exclusively).
+// fsync of the directory. Callers hold mu (or own s exclusively). A
+// failed write wraps ErrStorage and leaves the file as it was; the
+// temporary file is removed, so a full disk gets back what it lent.
 func (s *LocalStore) persist() error {
 	data, err := json.MarshalIndent(&s.state, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode metadata: %w", err)
 	}
 	tmp := s.path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err := writeSynced(tmp, data); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("%w: %w", ErrStorage, err)
+	}
+	if err := os.Rename(tmp, s.path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("%w: replace %s: %w", ErrStorage, s.path, err)
+	}
+	if d, err := os.Open(filepath.Dir(s.path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// writeSynced writes data to a new file at path and fsyncs it.
+func writeSynced(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fmt.Errorf("write metadata: %w", err)
 	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
-		return fmt.Errorf("write %s: %w", tmp, err)
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return fmt.Errorf("sync %s: %w", tmp, err)
+		return fmt.Errorf("sync %s: %w", path, err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, s.path); err != nil {
-		return fmt.Errorf("replace %s: %w", s.path, err)
-	}
-	if d, err := os.Open(filepath.Dir(s.path)); err == nil {
-		d.Sync()
-		d.Close()
+		return fmt.Errorf("close %s: %w", path, err)
 	}
 	return nil
 }
@@ -260,7 +281,8 @@ func (s *LocalStore) CreateTopic(_ context.Context, req CreateTopicRequest) (Top
 		if err != nil {
 			return nil, err
 		}
-		t := Topic{Name: req.Name, ID: TopicID(newUUID()), Configs: maps.Clone(req.Configs), Internal: req.Internal}
+		// Internal follows the name, as in Kafka (and the ZKStore).
+		t := Topic{Name: req.Name, ID: TopicID(newUUID()), Configs: maps.Clone(req.Configs), Internal: isInternalTopic(req.Name)}
 		if t.Configs == nil {
 			t.Configs = map[string]string{}
 		}
@@ -321,6 +343,31 @@ func (s *LocalStore) CreatePartitions(_ context.Context, name string, total int3
 		for i, replicas := range placed {
 			t.Partitions = append(t.Partitions, newPartition(current+int32(i), replicas))
 		}
+		return &Change{Kind: PartitionsCreated, Topic: name}, nil
+	})
+}
+
+// RemoveNewPartitions takes back partitions from..count-1, which
+// CreatePartitions just added, while the topic is still the one with ID id
+// and has exactly count partitions. The broker calls it when it could not
+// create the new partitions' logs, so that a CreatePartitions answered
+// with an error leaves no partition behind. Kafka never shrinks a topic;
+// here the broker is the only replica, and nothing was written to the
+// new partitions.
+func (s *LocalStore) RemoveNewPartitions(_ context.Context, name string, id TopicID, from, count int32) error {
+	return s.update(func(st *localState) (*Change, error) {
+		t, ok := st.Topics[name]
+		if !ok || t.ID != id {
+			return nil, fmt.Errorf("%w: %q", ErrUnknownTopic, name)
+		}
+		if from < 1 || from > count || int32(len(t.Partitions)) != count {
+			return nil, fmt.Errorf("%w: topic %q has %d partitions, not %d; not taking back partitions from %d", ErrInvalidPartitions, name, len(t.Partitions), count, from)
+		}
+		if from == count {
+			return nil, nil
+		}
+		t.Partitions = t.Partitions[:from]
+		// Subscribers re-read the topic's partitions on any change.
 		return &Change{Kind: PartitionsCreated, Topic: name}, nil
 	})
 }

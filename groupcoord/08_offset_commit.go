@@ -21,6 +21,13 @@ package groupcoord
 // not resolve). A metadata string longer than offset.metadata.max.bytes
 // (counted in UTF-16 units, as Java's String.length) fails its partition
 // with OFFSET_METADATA_TOO_LARGE; the others are still committed.
+//
+// A failed append is never answered OK and changes no offset. Its error is
+// mapped as Kafka's GroupMetadataManager maps it for commits
+// (commitAppendError): a storage failure (a full or failing disk,
+// KAFKA_STORAGE_ERROR from the log) and NOT_LEADER_OR_FOLLOWER become
+// NOT_COORDINATOR, so clients look for the coordinator again and retry;
+// missing partitions and too few replicas COORDINATOR_NOT_AVAILABLE.
 
 import (
 	"context"

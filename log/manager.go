@@ -1,11 +1,10 @@
 package log
 
 import (
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -51,21 +50,30 @@ const (
 	// lockFile is held with flock while a broker uses the directory.
 	lockFile = ".lock"
 	// deleteDirSuffix ends the name of a partition directory that is
-	// being deleted.
+	// being deleted (dirnames.go).
 	deleteDirSuffix = "-delete"
 )
 
 // Manager owns every partition log of the broker: it finds them in the
 // log directories, opens and deletes them, and runs retention, time-based
 // flushes and checkpoints in the background.
+//
+// Invariant: a partition directory the Manager did not find at startup,
+// and did not make itself, is never opened as a log; nor is one whose
+// deletion failed. So a deleted topic's records never come back as those
+// of a new topic of the same name, however its deletion went.
 type Manager struct {
 	cfg ManagerConfig
 	env *logEnv
 
-	mu        sync.Mutex
-	logs      map[TopicPartition]*Log
-	found     map[TopicPartition]string // on disk, not opened yet: partition directory
-	clean     map[string]bool           // log directory -> last shutdown was clean
+	mu    sync.Mutex
+	logs  map[TopicPartition]*Log
+	found map[TopicPartition]string // on disk, not opened yet: partition directory
+	// pending holds the partition directories whose deletion failed
+	// (neither renamed nor removed), by path. Open and Delete of the same
+	// partition and the periodic flush try again.
+	pending   map[string]pendingDeletion
+	clean     map[string]bool // log directory -> last shutdown was clean
 	locks     []*os.File
 	closed    bool
 	stop      chan struct{}
@@ -92,12 +100,13 @@ func OpenManager(cfg ManagerConfig) (*Manager, error) {
 		cfg.Now = time.Now
 	}
 	m := &Manager{
-		cfg:    cfg,
-		logs:   make(map[TopicPartition]*Log),
-		found:  make(map[TopicPartition]string),
-		clean:  make(map[string]bool),
-		stop:   make(chan struct{}),
-		timers: make(map[*time.Timer]struct{}),
+		cfg:     cfg,
+		logs:    make(map[TopicPartition]*Log),
+		found:   make(map[TopicPartition]string),
+		pending: make(map[string]pendingDeletion),
+		clean:   make(map[string]bool),
+		stop:    make(chan struct{}),
+		timers:  make(map[*time.Timer]struct{}),
 	}
 	m.env = &logEnv{now: cfg.Now, background: m.background, removeLater: m.removeLater}
 	for _, dir := range cfg.Dirs {
@@ -197,12 +206,20 @@ func (m *Manager) openDir(dir string) error {
 		}
 		name := e.Name()
 		path := filepath.Join(dir, name)
-		if strings.HasSuffix(name, deleteDirSuffix) {
-			m.background(func() { os.RemoveAll(path) })
+		if isDeleteDir(name) {
+			m.cfg.Logger.Info().Str("dir", path).Msg("finishing the deletion of a partition directory that a restart cut short")
+			m.background(func() {
+				if err := os.RemoveAll(path); err != nil {
+					m.cfg.Logger.Warn().Err(err).Str("dir", path).Msg("cannot remove a deleted partition's directory; leaving it aside until the next start")
+				}
+			})
 			continue
 		}
 		tp, ok := parsePartitionDir(name)
 		if !ok {
+			// Kafka refuses to start on a directory it cannot parse;
+			// a file system's lost+found is reason enough not to.
+			m.cfg.Logger.Warn().Str("dir", path).Msg("not a partition directory; leaving it alone")
 			continue
 		}
 		if other, dup := m.found[tp]; dup {
@@ -213,23 +230,15 @@ func (m *Manager) openDir(dir string) error {
 	return nil
 }
 
-// parsePartitionDir splits "<topic>-<partition>"; topics may contain '-'.
-func parsePartitionDir(name string) (TopicPartition, bool) {
-	i := strings.LastIndexByte(name, '-')
-	if i <= 0 {
-		return TopicPartition{}, false
-	}
-	p, err := strconv.ParseInt(name[i+1:], 10, 32)
-	if err != nil || p < 0 {
-		return TopicPartition{}, false
-	}
-	return TopicPartition{Topic: name[:i], Partition: int32(p)}, true
-}
-
 // Open returns the log of a partition, opening it from disk or creating it.
-// A directory on disk that belongs to another topic ID (a topic deleted
-// and created again while the broker was away) is deleted first. An open
-// log gets cfg as its new configuration.
+// An open log gets cfg as its new configuration.
+//
+// Directories of the partition's name that are not this topic's are
+// deleted first: one found at startup that belongs to another topic ID (a
+// topic deleted and created again while the broker was away), one that
+// appeared since startup, and one whose earlier deletion failed. When one
+// cannot be deleted, Open fails: the log is never made on top of it. A log
+// that cannot be created leaves no directory behind.
 func (m *Manager) Open(topic string, partition int32, topicID [16]byte, cfg Config) (*Log, error) {
 	tp := TopicPartition{Topic: topic, Partition: partition}
 	m.mu.Lock()
@@ -241,19 +250,24 @@ func (m *Manager) Open(topic string, partition int32, topicID [16]byte, cfg Conf
 		l.UpdateConfig(cfg)
 		return l, nil
 	}
+	if err := m.finishDeletionsLocked(tp); err != nil {
+		return nil, fmt.Errorf("open log %s: a deleted partition of the same name is still on disk: %w", tp, err)
+	}
 	dir, onDisk := m.found[tp]
 	clean := false
 	if onDisk {
-		delete(m.found, tp)
 		if id, ok := readTopicID(dir); ok && id != topicID {
 			m.cfg.Logger.Info().Str("partition", tp.String()).Msg("deleting the log of an older topic with the same name")
-			if err := m.deleteDir(dir); err != nil {
-				return nil, err
+			delete(m.found, tp)
+			if err := m.deleteDir(dir, tp); err != nil {
+				return nil, fmt.Errorf("open log %s: %w", tp, err)
 			}
 			onDisk = false
 		} else {
 			clean = m.clean[filepath.Dir(dir)]
 		}
+	} else if err := m.removeStrayLocked(tp); err != nil {
+		return nil, fmt.Errorf("open log %s: %w", tp, err)
 	}
 	if !onDisk {
 		dir = filepath.Join(m.leastLoadedDir(), tp.String())
@@ -261,14 +275,49 @@ func (m *Manager) Open(topic string, partition int32, topicID [16]byte, cfg Conf
 	start := m.cfg.Now()
 	l, err := openLog(dir, tp, topicID, cfg, clean, m.env, m.cfg.Logger)
 	if err != nil {
+		// A directory found at startup stays known (a later Open tries
+		// again); one made here goes, so nothing half-made is left.
+		if !onDisk {
+			if rerr := os.RemoveAll(dir); rerr != nil {
+				m.cfg.Logger.Warn().Err(rerr).Str("dir", dir).Msg("cannot remove the directory of a log that failed to open")
+			}
+		}
 		return nil, fmt.Errorf("open log %s: %w", tp, err)
 	}
-	if onDisk && !clean {
-		m.cfg.Logger.Info().Str("partition", tp.String()).Int64("log_end_offset", l.logEnd.Load()).
-			Dur("took", m.cfg.Now().Sub(start)).Msg("recovered log after an unclean shutdown")
+	if onDisk {
+		delete(m.found, tp)
+		if !clean {
+			m.cfg.Logger.Info().Str("partition", tp.String()).Int64("log_end_offset", l.logEnd.Load()).
+				Dur("took", m.cfg.Now().Sub(start)).Msg("recovered log after an unclean shutdown")
+		}
 	}
 	m.logs[tp] = l
 	return l, nil
+}
+
+// removeStrayLocked deletes a directory of tp's name that appeared in a
+// log directory since startup: nothing of this broker made it, so it is
+// never taken for the partition's log. Something there that is not a
+// directory is left alone and fails the open.
+func (m *Manager) removeStrayLocked(tp TopicPartition) error {
+	for _, d := range m.cfg.Dirs {
+		path := filepath.Join(d, tp.String())
+		fi, err := os.Lstat(path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("check %s: %w", path, err)
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("%s exists and is not a directory", path)
+		}
+		m.cfg.Logger.Warn().Str("dir", path).Msg("deleting a directory of this partition's name that no log of this broker owns")
+		if err := m.deleteDir(path, tp); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // leastLoadedDir is the log directory with the fewest partitions.
@@ -290,11 +339,17 @@ func (m *Manager) leastLoadedDir() string {
 }
 
 // Delete closes a partition's log and deletes its directory: it is renamed
-// at once and removed in the background.
+// at once and removed in the background. When the directory can be
+// neither renamed nor removed, Delete fails and the Manager keeps trying
+// (pendingDeletion); the log is closed either way.
 func (m *Manager) Delete(topic string, partition int32) error {
 	tp := TopicPartition{Topic: topic, Partition: partition}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	earlier := m.finishDeletionsLocked(tp)
 	dir := ""
 	if l, ok := m.logs[tp]; ok {
 		l.abandon()
@@ -305,30 +360,128 @@ func (m *Manager) Delete(topic string, partition int32) error {
 		dir = d
 	}
 	if dir == "" {
-		return nil
+		return earlier
 	}
-	return m.deleteDir(dir)
+	return errors.Join(earlier, m.deleteDir(dir, tp))
 }
 
-func (m *Manager) deleteDir(dir string) error {
-	var suffix [8]byte
-	rand.Read(suffix[:])
-	doomed := dir + "." + hex.EncodeToString(suffix[:]) + deleteDirSuffix
-	if err := os.Rename(dir, doomed); err != nil {
-		return fmt.Errorf("delete %s: %w", dir, err)
+// pendingDeletion is a partition directory that could be neither renamed
+// nor removed (a read-only or immutable directory, a failing disk).
+type pendingDeletion struct {
+	tp  TopicPartition
+	err error
+}
+
+// deleteDir deletes the partition directory dir (mu held). It is renamed
+// to a deletion name (dirnames.go), which no start takes for a partition,
+// and removed in the background. When the rename fails it is removed in
+// place, its topic ID file last, so a crash halfway leaves a directory
+// the next start still tells apart from a new topic's. When that fails
+// too, it is remembered in pending until a retry succeeds.
+func (m *Manager) deleteDir(dir string, tp TopicPartition) error {
+	parent := filepath.Dir(dir)
+	doomed := filepath.Join(parent, deleteDirName(tp))
+	err := os.Rename(dir, doomed)
+	if errors.Is(err, os.ErrNotExist) {
+		delete(m.pending, dir)
+		return nil // gone already (removed by hand)
 	}
-	if err := syncDir(filepath.Dir(dir)); err != nil {
+	if err == nil {
+		delete(m.pending, dir)
+		if err := syncDir(parent); err != nil {
+			// After a crash the directory may be back under its old
+			// name: the next start deletes it as an orphan or as an
+			// older topic's.
+			m.cfg.Logger.Warn().Err(err).Str("dir", dir).Msg("rename of a deleted partition may not be durable")
+		}
+		m.background(func() {
+			if err := os.RemoveAll(doomed); err != nil {
+				m.cfg.Logger.Error().Err(err).Str("dir", doomed).Msg("remove deleted partition; the next start tries again")
+			}
+		})
+		return nil
+	}
+	if rerr := removePartitionDir(dir); rerr != nil {
+		err = fmt.Errorf("delete %s: %w; removing it in place: %v", dir, err, rerr)
+		m.pending[dir] = pendingDeletion{tp: tp, err: err}
 		return err
 	}
-	m.background(func() {
-		if err := os.RemoveAll(doomed); err != nil {
-			m.cfg.Logger.Error().Err(err).Str("dir", doomed).Msg("remove deleted partition")
-		}
-	})
+	delete(m.pending, dir)
+	m.cfg.Logger.Warn().Err(err).Str("dir", dir).Msg("could not rename a deleted partition's directory; removed it in place")
 	return nil
 }
 
-// Existing lists every partition with a log, open or only on disk.
+// removePartitionDir removes a partition directory where it is: every
+// entry but the topic ID file, then that file, then the directory.
+func removePartitionDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Name() != metadataFile {
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	if err := os.Remove(filepath.Join(dir, metadataFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// finishDeletionsLocked retries the failed deletions of tp's directories
+// (mu held).
+func (m *Manager) finishDeletionsLocked(tp TopicPartition) error {
+	var errs []error
+	for dir, pd := range m.pending {
+		if pd.tp == tp {
+			if err := m.deleteDir(dir, tp); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// PendingDeletion returns why directories of topic's partitions that were
+// deleted are still on disk, or nil when none is.
+func (m *Manager) PendingDeletion(topic string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var errs []error
+	for _, dir := range slices.Sorted(maps.Keys(m.pending)) {
+		if pd := m.pending[dir]; pd.tp.Topic == topic {
+			errs = append(errs, pd.err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// retryDeletions tries the failed deletions again (the periodic flush),
+// so space comes back once the cause is gone.
+func (m *Manager) retryDeletions() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return
+	}
+	for dir, pd := range m.pending {
+		if m.deleteDir(dir, pd.tp) == nil {
+			m.cfg.Logger.Info().Str("dir", dir).Msg("deleted a partition directory whose deletion had failed")
+		}
+	}
+}
+
+// Existing lists every partition with a log, open or only on disk (not
+// those whose deletion is pending: they are no partition's log).
 func (m *Manager) Existing() []TopicPartition {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -454,6 +607,7 @@ func (m *Manager) cleanUntilNothingIsDue() {
 func (m *Manager) EnforceRetention() { m.enforceRetention() }
 
 func (m *Manager) flushAndCheckpoint() {
+	m.retryDeletions()
 	now := m.cfg.Now()
 	for _, l := range m.openLogs() {
 		if err := l.flushIfDue(now); err != nil && !errors.Is(err, ErrClosed) {
