@@ -8,8 +8,10 @@ package broker
 // record count: recordbatch.Validate) and appended verbatim; the log
 // assigns offsets and runs the idempotent-producer sequence checks.
 // acks=0 gets no response at all, as in Kafka, and a failed acks=0 write
-// closes the connection (Kafka's way of telling the producer); acks must be -1, 0 or 1
-// (INVALID_REQUIRED_ACKS). Only the leader takes writes
+// closes the connection (Kafka's way of telling the producer); acks must
+// be -1, 0 or 1 (INVALID_REQUIRED_ACKS). Internal topics (__consumer_offsets) are
+// refused with INVALID_TOPIC_EXCEPTION unless the client ID is Kafka's
+// admin client's, "__admin_client". Only the leader takes writes
 // (NOT_LEADER_OR_FOLLOWER, with the current leader in v10+ per KIP-951).
 // acks=1 answers once the leader appended; acks=-1 refuses the write when
 // the ISR is smaller than min.insync.replicas (NOT_ENOUGH_REPLICAS) and
@@ -26,6 +28,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/controller"
 	plog "github.com/samsa-io/samsa/log"
 	"github.com/samsa-io/samsa/log/recordbatch"
 	"github.com/samsa-io/samsa/wire"
@@ -36,6 +39,7 @@ func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Re
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
 	acksValid := req.Acks == -1 || req.Acks == 0 || req.Acks == 1
 	nowMs := b.now().UnixMilli()
+	internalAllowed := clientIDFrom(ctx) == adminClientID
 
 	var waits []replicationWait
 	resp.Topics = make([]kmsg.ProduceResponseTopic, 0, len(req.Topics))
@@ -67,6 +71,10 @@ func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Re
 				sp.ErrorCode = kerr.InvalidRequiredAcks.Code
 			case name == "":
 				sp.ErrorCode = unknownCode
+			case controller.IsInternalTopic(name) && !internalAllowed:
+				// Kafka: "Cannot append to internal topic", before the
+				// partition is looked up; no message in the response.
+				sp.ErrorCode = kerr.InvalidTopicException.Code
 			default:
 				if w := b.producePartition(name, rp, req, nowMs, &sp); w.p != nil {
 					w.topic, w.partition = len(resp.Topics), len(st.Partitions)
@@ -101,6 +109,11 @@ func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Re
 	}
 	return encodeResponse(resp), nil
 }
+
+// adminClientID is the client ID of Kafka's own admin tools
+// (AdminUtils.ADMIN_CLIENT_ID), the only one Kafka lets produce to
+// internal topics.
+const adminClientID = "__admin_client"
 
 // firstProduceError returns the first partition error of a produce
 // response and names its partition.

@@ -207,7 +207,8 @@ func produceValues(t *testing.T, b *Broker, topic string, partition int32, value
 	for _, v := range values {
 		batch.Records = append(batch.Records, batchtest.Record{Key: []byte("key-" + v), Value: []byte(v), Timestamp: 1})
 	}
-	if p := produceForTest(t, b, 9, -1, topic, partition, batch.Bytes()); p.ErrorCode != 0 {
+	// As Kafka's admin client, which may also write to internal topics.
+	if p := produceForTestAs(t, b, adminClientID, 9, -1, topic, partition, batch.Bytes()); p.ErrorCode != 0 {
 		t.Fatalf("produce to %s-%d: %v", topic, partition, kerr.ErrorForCode(p.ErrorCode))
 	}
 }

@@ -18,7 +18,16 @@ import (
 // and decodes the response.
 func serve(t testing.TB, b *Broker, req kmsg.Request) kmsg.Response {
 	t.Helper()
-	resp, err := serveRaw(b, req.Key(), req.GetVersion(), req.AppendTo(nil))
+	return serveAs(t, b, "", req)
+}
+
+// serveAs is serve with the request header's client ID set.
+func serveAs(t testing.TB, b *Broker, clientID string, req kmsg.Request) kmsg.Response {
+	t.Helper()
+	resp, err := b.ServeKafka(context.Background(), &wire.Conn{}, &wire.Request{
+		APIKey: req.Key(), APIVersion: req.GetVersion(), CorrelationID: 1, KnownKey: true,
+		ClientID: clientID, HasClientID: clientID != "", Body: req.AppendTo(nil),
+	})
 	if err != nil {
 		t.Fatalf("serve %s: %v", kmsg.NameForKey(req.Key()), err)
 	}
@@ -91,6 +100,13 @@ func createTopicForTest(t testing.TB, b *Broker, name string, partitions int32, 
 
 func produceForTest(t *testing.T, b *Broker, version int16, acks int16, topic string, partition int32, records []byte) kmsg.ProduceResponseTopicPartition {
 	t.Helper()
+	return produceForTestAs(t, b, "", version, acks, topic, partition, records)
+}
+
+// produceForTestAs is produceForTest with the request's client ID set
+// (adminClientID may write to internal topics).
+func produceForTestAs(t *testing.T, b *Broker, clientID string, version int16, acks int16, topic string, partition int32, records []byte) kmsg.ProduceResponseTopicPartition {
+	t.Helper()
 	req := kmsg.NewPtrProduceRequest()
 	req.Version, req.Acks, req.TimeoutMillis = version, acks, 5000
 	rt := kmsg.NewProduceRequestTopic()
@@ -102,7 +118,7 @@ func produceForTest(t *testing.T, b *Broker, version int16, acks int16, topic st
 	rp.Partition, rp.Records = partition, records
 	rt.Partitions = append(rt.Partitions, rp)
 	req.Topics = append(req.Topics, rt)
-	resp := serve(t, b, req)
+	resp := serveAs(t, b, clientID, req)
 	if resp == nil {
 		return kmsg.ProduceResponseTopicPartition{}
 	}

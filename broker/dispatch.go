@@ -22,7 +22,8 @@ type route struct {
 	maxVersion int16
 	serve      serveFunc
 	// withClientID puts the request's client ID in the context (the group
-	// APIs report it).
+	// APIs report it; Produce lets Kafka's admin client ID write to
+	// internal topics).
 	withClientID bool
 }
 
@@ -50,7 +51,7 @@ func encodeResponse(resp kmsg.Response) *wire.Response {
 // batches v2.
 func (b *Broker) buildRoutes() []route {
 	list := []route{
-		{key: int16(kmsg.Produce), minVersion: 3, maxVersion: 13, serve: b.serveProduce},
+		{key: int16(kmsg.Produce), minVersion: 3, maxVersion: 13, serve: b.serveProduce, withClientID: true},
 		{key: int16(kmsg.Fetch), minVersion: 4, maxVersion: 18, serve: b.serveFetch},
 		{key: int16(kmsg.ListOffsets), minVersion: 1, maxVersion: 10, serve: typed(b.handleListOffsets)},
 		{key: int16(kmsg.Metadata), minVersion: 0, maxVersion: 13, serve: typed(b.handleMetadata)},

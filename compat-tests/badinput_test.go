@@ -36,7 +36,11 @@ func dialRaw(t *testing.T, addr string) *rawConn {
 // frame encodes a request: header v1 (key, version, correlation ID, client
 // ID), plus an empty tagged-field section for header v2 when flexible.
 func frame(key, version int16, corr int32, flexible bool, body []byte) []byte {
-	const clientID = "compat-raw"
+	return frameWithClientID(key, version, corr, flexible, "compat-raw", body)
+}
+
+// frameWithClientID is frame with the client ID given.
+func frameWithClientID(key, version int16, corr int32, flexible bool, clientID string, body []byte) []byte {
 	b := make([]byte, 4, 64+len(body))
 	b = binary.BigEndian.AppendUint16(b, uint16(key))
 	b = binary.BigEndian.AppendUint16(b, uint16(version))

@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 func TestDeletingConsumerOffsetsLosesCommittedOffsetsAndGroupsWorkAgain(t *testing.T) {
@@ -177,5 +178,84 @@ func TestDeleteRecordsOfAnInternalTopicIsRefusedAsInKafka(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("DeleteRecords answered no partition")
+	}
+}
+
+func TestProduceToAnInternalTopicIsRefusedAsInKafka(t *testing.T) {
+	// Kafka refuses appends to internal topics with INVALID_TOPIC_EXCEPTION
+	// unless the client ID is its admin tools' "__admin_client": a client
+	// writing garbage to __consumer_offsets would break every group.
+	skipOnKfake(t, "kfake accepts produce to __consumer_offsets")
+	t.Parallel()
+	b := startGroupBroker(t)
+	adm := b.admin(t)
+	createTopic(t, adm, "events", 1, nil)
+	produceSync(t, b.client(t), valueRecords("events", "a")...)
+	cl := b.client(t, kgo.ConsumerGroup("g"), kgo.ConsumeTopics("events"), kgo.DisableAutoCommit())
+	pctx := testContext(t, 30*time.Second)
+	for polled := 0; polled == 0; {
+		if pctx.Err() != nil {
+			t.Fatal("the group member read nothing")
+		}
+		polled = len(cl.PollFetches(pctx).Records())
+	}
+	if err := cl.CommitUncommittedOffsets(pctx); err != nil {
+		t.Fatal(err)
+	}
+	ends, err := adm.ListEndOffsets(testContext(t, 10*time.Second), "__consumer_offsets")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A stock producer is refused.
+	producer := b.client(t, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.RetryTimeout(2*time.Second))
+	res := producer.ProduceSync(testContext(t, 10*time.Second), &kgo.Record{Topic: "__consumer_offsets", Partition: 0, Key: []byte("junk"), Value: []byte("junk")})
+	if err := res.FirstErr(); !errors.Is(err, kerr.InvalidTopicException) {
+		t.Fatalf("produce to __consumer_offsets: %v, want INVALID_TOPIC_EXCEPTION", err)
+	}
+	after, err := adm.ListEndOffsets(testContext(t, 10*time.Second), "__consumer_offsets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ends.Each(func(o kadm.ListedOffset) {
+		if a, _ := after.Lookup(o.Topic, o.Partition); a.Offset != o.Offset {
+			t.Errorf("%s-%d grew from %d to %d after a refused produce", o.Topic, o.Partition, o.Offset, a.Offset)
+		}
+	})
+	// The group still reads its committed offset.
+	fetched, err := adm.FetchOffsets(testContext(t, 10*time.Second), "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, ok := fetched.Lookup("events", 0); !ok || o.At != 1 {
+		t.Fatalf("the group's committed offset is %+v, want 1", o)
+	}
+
+	// Kafka's admin client ID may write, as Kafka lets its own tools. (To
+	// __transaction_state, internal by its name whoever creates it, as in
+	// Kafka: a record of no key is no offset commit to break a group.)
+	createTopic(t, adm, "__transaction_state", 1, nil)
+	c := dialRaw(t, b.Addr())
+	version := c.maxVersion(0, 9)
+	refused := partitionResult(t, c.roundTrip(produceRequest(version, "__transaction_state", recordBatch("plain")), 3))
+	if refused.ErrorCode != kerr.InvalidTopicException.Code {
+		t.Fatalf("produce to __transaction_state: %v, want INVALID_TOPIC_EXCEPTION", kerr.ErrorForCode(refused.ErrorCode))
+	}
+	req := produceRequest(version, "__transaction_state", recordBatch("admin"))
+	raw := frameWithClientID(req.Key(), version, 2, req.IsFlexible(), "__admin_client", req.AppendTo(nil))
+	c.write(raw)
+	_, body, err := c.readFrame()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	if req.IsFlexible() {
+		body = body[1:]
+	}
+	if err := resp.ReadFrom(body); err != nil {
+		t.Fatal(err)
+	}
+	if code := resp.Topics[0].Partitions[0].ErrorCode; code != 0 {
+		t.Fatalf("produce to __transaction_state as __admin_client: %v, want success", kerr.ErrorForCode(code))
 	}
 }

@@ -79,7 +79,7 @@ func NewLocalStore(dir string, brokerID int32, self Broker, logger zerolog.Logge
 			s.state.Topics = map[string]*Topic{}
 		}
 		for name, t := range s.state.Topics {
-			t.Internal = isInternalTopic(name)
+			t.Internal = IsInternalTopic(name)
 		}
 	}
 	return s, nil
@@ -282,7 +282,7 @@ func (s *LocalStore) CreateTopic(_ context.Context, req CreateTopicRequest) (Top
 			return nil, err
 		}
 		// Internal follows the name, as in Kafka (and the ZKStore).
-		t := Topic{Name: req.Name, ID: TopicID(newUUID()), Configs: maps.Clone(req.Configs), Internal: isInternalTopic(req.Name)}
+		t := Topic{Name: req.Name, ID: TopicID(newUUID()), Configs: maps.Clone(req.Configs), Internal: IsInternalTopic(req.Name)}
 		if t.Configs == nil {
 			t.Configs = map[string]string{}
 		}

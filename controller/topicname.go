@@ -32,3 +32,11 @@ func ValidateTopicName(name string) error {
 func collides(a, b string) bool {
 	return a != b && strings.ReplaceAll(a, ".", "_") == strings.ReplaceAll(b, ".", "_")
 }
+
+// IsInternalTopic reports whether name is one of Kafka's internal topics
+// (Topic.INTERNAL_TOPICS): Kafka derives "internal" from the name alone,
+// whoever created the topic. Clients may not produce to them or delete
+// their records; they may delete or grow them, as in Kafka.
+func IsInternalTopic(name string) bool {
+	return name == "__consumer_offsets" || name == "__transaction_state"
+}

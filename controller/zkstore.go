@@ -392,11 +392,6 @@ func (s *ZKStore) catchUp(ctx context.Context) {
 	}
 }
 
-// isInternalTopic: Kafka derives "internal" from the name.
-func isInternalTopic(name string) bool {
-	return name == "__consumer_offsets" || name == "__transaction_state"
-}
-
 // visible returns the topic as the Store shows it, or false while it is
 // not to be shown: Kafka's brokers learn of a partition only once the
 // controller has elected its leader, so a topic shows the partitions that
@@ -429,7 +424,7 @@ func (v *zkView) visible(name string) (Topic, bool) {
 	if n == 0 {
 		return Topic{}, false
 	}
-	out := Topic{Name: name, ID: t.id, Internal: isInternalTopic(name), Configs: maps.Clone(t.configs), Partitions: make([]Partition, n)}
+	out := Topic{Name: name, ID: t.id, Internal: IsInternalTopic(name), Configs: maps.Clone(t.configs), Partitions: make([]Partition, n)}
 	if out.Configs == nil {
 		out.Configs = map[string]string{}
 	}
@@ -584,7 +579,7 @@ func (s *ZKStore) CreateTopic(ctx context.Context, req CreateTopicRequest) (Topi
 	if err != nil {
 		return Topic{}, err
 	}
-	placed := Topic{Name: req.Name, ID: TopicID(newUUID()), Configs: maps.Clone(req.Configs), Internal: isInternalTopic(req.Name)}
+	placed := Topic{Name: req.Name, ID: TopicID(newUUID()), Configs: maps.Clone(req.Configs), Internal: IsInternalTopic(req.Name)}
 	if placed.Configs == nil {
 		placed.Configs = map[string]string{}
 	}
