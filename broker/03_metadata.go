@@ -18,7 +18,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-io/samsa/controller"
-	"github.com/samsa-io/samsa/groupcoord"
 	"github.com/samsa-io/samsa/wire"
 )
 
@@ -75,7 +74,7 @@ func (b *Broker) handleMetadata(ctx context.Context, _ *wire.Conn, req *kmsg.Met
 			mt := kmsg.NewMetadataResponseTopic()
 			mt.Topic = &name
 			mt.ErrorCode = errCode(err)
-			mt.IsInternal = name == groupcoord.OffsetsTopic
+			mt.IsInternal = controller.IsInternalTopic(name)
 			resp.Topics = append(resp.Topics, mt)
 			continue
 		}

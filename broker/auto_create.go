@@ -22,7 +22,7 @@ func (b *Broker) autoCreateTopic(ctx context.Context, name string) error {
 	if live := int16(len(b.store.Brokers())); rf > live && cfg.ZookeeperConnect == "" {
 		rf = live
 	}
-	_, err := b.store.CreateTopic(ctx, controller.CreateTopicRequest{
+	t, err := b.store.CreateTopic(ctx, controller.CreateTopicRequest{
 		Name:              name,
 		Partitions:        cfg.NumPartitions,
 		ReplicationFactor: rf,
@@ -38,7 +38,16 @@ func (b *Broker) autoCreateTopic(ctx context.Context, name string) error {
 		return kerr.LeaderNotAvailable
 	default:
 		b.logger.Warn().Err(err).Str("topic", name).Msg("auto-create topic")
+		if errors.Is(err, controller.ErrStorage) {
+			return kerr.KafkaStorageError
+		}
 		return kerr.LeaderNotAvailable
 	}
-	return b.syncTopics()
+	// As CreateTopics: a topic whose logs this broker cannot create (a
+	// full disk) is taken back; the client retries (KAFKA_STORAGE_ERROR
+	// is retriable) and the topic is made once the disk has room.
+	if aerr := b.undoTopicWithoutLogs(ctx, name, t.ID, b.syncAfterAdmin("auto-create")); aerr != nil {
+		return kerr.KafkaStorageError
+	}
+	return nil
 }

@@ -106,7 +106,7 @@ func (b *Broker) ensureOffsetsTopic(ctx context.Context) error {
 	} else if live < rf {
 		return fmt.Errorf("%w: %d live brokers, offsets.topic.replication.factor is %d", kerr.CoordinatorNotAvailable, live, rf)
 	}
-	_, err := b.store.CreateTopic(ctx, controller.CreateTopicRequest{
+	t, err := b.store.CreateTopic(ctx, controller.CreateTopicRequest{
 		Name:              groupcoord.OffsetsTopic,
 		Partitions:        b.cfg.OffsetsTopicNumPartitions,
 		ReplicationFactor: rf,
@@ -117,10 +117,18 @@ func (b *Broker) ensureOffsetsTopic(ctx context.Context) error {
 			"segment.bytes":    strconv.Itoa(int(b.cfg.OffsetsTopicSegmentBytes)),
 		},
 	})
-	if err != nil && !errors.Is(err, controller.ErrTopicExists) {
+	switch {
+	case errors.Is(err, controller.ErrTopicExists):
+		return b.syncTopics()
+	case err != nil:
 		return fmt.Errorf("create %s: %w", groupcoord.OffsetsTopic, err)
 	}
-	return b.syncTopics()
+	// A topic whose logs cannot be created here (a full disk) is taken
+	// back; the next FindCoordinator tries again.
+	if aerr := b.undoTopicWithoutLogs(ctx, groupcoord.OffsetsTopic, t.ID, b.syncAfterAdmin("creating "+groupcoord.OffsetsTopic)); aerr != nil {
+		return aerr
+	}
+	return nil
 }
 
 // offsetsJournal is the coordinator's journal: batches appended to the

@@ -221,9 +221,23 @@ func TestATopicWhoseLogsCannotBeCreatedIsNotCreatedAndLeavesNoDirectoryAcrossARe
 	// topic of two partitions has one in each. The second becomes
 	// immutable, which even root cannot create a directory in.
 	first, second := t.TempDir(), t.TempDir()
-	b := startBroker(t, withDataDir(first), withOverride("log.dirs", first+","+second))
+	b := startBroker(t, withDataDir(first), withOverride("log.dirs", first+","+second), withOverride("num.partitions", "2"))
 	adm := b.admin(t)
 	clear := chattrImmutable(t, second)
+
+	// A topic created on first use (auto.create.topics.enable) is taken
+	// back the same way; the client may retry.
+	c := dialRaw(t, b.Addr())
+	meta := kmsg.NewPtrMetadataRequest()
+	meta.Version = c.maxVersion(3, 9)
+	meta.AllowAutoTopicCreation = true
+	mt := kmsg.NewMetadataRequestTopic()
+	mt.Topic = kmsg.StringPtr("auto")
+	meta.Topics = append(meta.Topics, mt)
+	got := c.roundTrip(meta, 2).(*kmsg.MetadataResponse)
+	if code := got.Topics[0].ErrorCode; code != kerr.KafkaStorageError.Code {
+		t.Fatalf("Metadata auto-creating a topic with an unwritable log directory: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(code))
+	}
 
 	created, err := adm.CreateTopic(testContext(t, 20*time.Second), 2, 1, nil, "half")
 	if err == nil {
@@ -243,8 +257,10 @@ func TestATopicWhoseLogsCannotBeCreatedIsNotCreatedAndLeavesNoDirectoryAcrossARe
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := topics["half"]; ok {
-			t.Fatalf("%s: topic half exists", when)
+		for _, name := range []string{"half", "auto"} {
+			if _, ok := topics[name]; ok {
+				t.Fatalf("%s: topic %s exists", when, name)
+			}
 		}
 		if td := topics["grow"]; len(td.Partitions) != 1 {
 			t.Fatalf("%s: topic grow has %d partitions, want 1", when, len(td.Partitions))
@@ -256,7 +272,7 @@ func TestATopicWhoseLogsCannotBeCreatedIsNotCreatedAndLeavesNoDirectoryAcrossARe
 					return err
 				}
 				for _, e := range entries {
-					if n := e.Name(); strings.HasPrefix(n, "half-") || n == "grow-1" {
+					if n := e.Name(); strings.HasPrefix(n, "half-") || strings.HasPrefix(n, "auto-") || n == "grow-1" {
 						return errorf("%s: %s is in %s", when, n, dir)
 					}
 				}

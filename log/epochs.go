@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -107,6 +108,24 @@ func (c *epochCache) assign(epoch int32, start int64) (changed bool) {
 	}
 	c.entries = append(c.entries[:n], EpochEntry{Epoch: epoch, StartOffset: start})
 	return true
+}
+
+// assignDurably is assign followed by persist, undone in memory when the
+// checkpoint cannot be written, so the cache never holds what the disk
+// does not.
+func (c *epochCache) assignDurably(epoch int32, start int64) error {
+	if last, ok := c.latest(); epoch < 0 || ok && last.Epoch == epoch && last.StartOffset <= start {
+		return nil // the common case: nothing changes
+	}
+	saved := slices.Clone(c.entries)
+	if !c.assign(epoch, start) {
+		return nil
+	}
+	if err := c.persist(); err != nil {
+		c.entries = saved
+		return err
+	}
+	return nil
 }
 
 // truncateFromEnd drops the epochs that start at or after end (the log

@@ -176,6 +176,13 @@ func openLog(dir string, tp TopicPartition, topicID [16]byte, cfg Config, clean 
 	if err := l.loadSegments(clean, cp.recoveryPoint); err != nil {
 		return nil, err
 	}
+	// From here a failure must close the segment files it opened.
+	opened := false
+	defer func() {
+		if !opened {
+			l.abandon()
+		}
+	}()
 	segs := *l.segs.Load()
 	leo := segs[len(segs)-1].tail.Load().nextOffset
 	l.logEnd.Store(leo)
@@ -198,6 +205,7 @@ func openLog(dir string, tp TopicPartition, topicID [16]byte, cfg Config, clean 
 	if err := writeTopicID(dir, topicID); err != nil {
 		return nil, err
 	}
+	opened = true
 	return l, nil
 }
 
@@ -492,13 +500,13 @@ func (l *Log) Append(batch []byte, leaderEpoch int32, nowMs int64) (AppendResult
 	if h, err = recordbatch.ParseHeader(batch); err != nil {
 		return AppendResult{}, err
 	}
-	if err := l.appendBatch(batch, h, time.UnixMilli(nowMs)); err != nil {
+	// A new epoch's start is on disk before its first batch: a write
+	// answered with an error must leave no records behind.
+	if err := l.epochs.assignDurably(leaderEpoch, base); err != nil {
 		return AppendResult{}, err
 	}
-	if l.epochs.assign(leaderEpoch, base) {
-		if err := l.epochs.persist(); err != nil {
-			return AppendResult{}, err
-		}
+	if err := l.appendBatch(batch, h, time.UnixMilli(nowMs)); err != nil {
+		return AppendResult{}, err
 	}
 	if h.Idempotent() {
 		l.producers.update(h)
