@@ -1,0 +1,158 @@
+package recordbatch
+
+import (
+	"bytes"
+	"io"
+	"runtime"
+	"testing"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4/v4"
+)
+
+// allocated returns the bytes fn allocates, with sync.Pools emptied first
+// (two collections) so that pooled buffers do not hide allocations.
+func allocated(fn func()) int64 {
+	runtime.GC()
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	fn()
+	runtime.ReadMemStats(&after)
+	return int64(after.TotalAlloc - before.TotalAlloc)
+}
+
+// zstdFrame is a zstd frame declaring window (a power of two, 1 KiB to
+// 2 GiB) that holds data as one raw block: what a client may craft.
+func zstdFrame(window int, data []byte) []byte {
+	exp := 0
+	for 1<<(10+exp) < window {
+		exp++
+	}
+	f := []byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, byte(exp << 3)} // no checksum, no content size
+	hdr := uint32(len(data))<<3 | 1                           // raw, last
+	f = append(f, byte(hdr), byte(hdr>>8), byte(hdr>>16))
+	return append(f, data...)
+}
+
+func zeros(n int) []byte { return make([]byte, n) }
+
+// zstdStream compresses data as a stream with the given window.
+func zstdStream(t *testing.T, window int, data []byte) []byte {
+	var b bytes.Buffer
+	w, err := zstd.NewWriter(&b, zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(window))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(data)
+	w.Close()
+	return b.Bytes()
+}
+
+// The charge for a zstd frame is what the decoder then allocates: its
+// declared window and two blocks, whatever the frame holds. Measured
+// against a fresh decoder, so that the charge follows the library if it
+// changes.
+func TestZstdChargeIsWhatTheDecoderAllocates(t *testing.T) {
+	singleSegment, _ := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(8<<20))
+	frames := map[string][]byte{
+		"one byte in a 128 MiB window (crafted)":        zstdFrame(128<<20, []byte{'x'}),
+		"16 MiB of zeros in an 8 MiB window":            zstdStream(t, 8<<20, zeros(16<<20)),
+		"16 MiB of zeros in a 2 MiB window (level 3)":   zstdStream(t, 2<<20, zeros(16<<20)),
+		"6 MiB single segment (franz-go's EncodeAll)":   singleSegment.EncodeAll(zeros(6<<20), nil),
+		"a 1 MiB-window frame then a 32 MiB-window one": append(zstdFrame(1<<20, []byte{'a'}), zstdFrame(32<<20, []byte{'b'})...),
+	}
+	for name, frame := range frames {
+		t.Run(name, func(t *testing.T) {
+			charge := zstdDecoderBytes(frame)
+			took := allocated(func() {
+				d := zstdStreams.New().(*zstd.Decoder)
+				defer d.Close()
+				if err := d.Reset(bytes.NewReader(frame)); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := io.Copy(io.Discard, d); err != nil {
+					t.Fatal(err)
+				}
+			})
+			t.Logf("charged %.2f MiB, decoder allocated %.2f MiB", float64(charge)/(1<<20), float64(took)/(1<<20))
+			if took > charge+unchargedBytes/2 {
+				t.Fatalf("the decoder allocated %d bytes, %d were charged", took, charge)
+			}
+			if charge > took+unchargedBytes/2 {
+				t.Fatalf("%d bytes charged for a decoder that allocated %d", charge, took)
+			}
+		})
+	}
+}
+
+// A frame the decoder refuses costs nothing and is charged nothing;
+// frames after bytes that do not parse are never decoded.
+func TestZstdChargeStopsWhereTheDecoderStops(t *testing.T) {
+	for name, c := range map[string]struct {
+		data []byte
+		want int64
+	}{
+		"window past 128 MiB":       {zstdFrame(256<<20, []byte{'x'}), 0},
+		"garbage":                   {[]byte("not zstd at all"), 0},
+		"big frame after garbage":   {append(zstdFrame(1<<20, []byte{'a'}), append([]byte("junk"), zstdFrame(64<<20, []byte{'b'})...)...), 1<<20 + 2*(zstdBlockMax+32)},
+		"truncated block":           {zstdFrame(64<<20, []byte{'x'})[:9], 64<<20 + 2*(zstdBlockMax+32)},
+		"skippable frame, then one": {append([]byte{0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3}, zstdFrame(4<<20, []byte{'a'})...), 4<<20 + 2*(zstdBlockMax+32)},
+	} {
+		if got := zstdDecoderBytes(c.data); got != c.want {
+			t.Errorf("%s: charge %d, want %d", name, got, c.want)
+		}
+	}
+}
+
+// lz4 frames cost two buffers of their block size (the block read and the
+// block decoded), from pierrec/lz4's pools.
+func TestLZ4ChargeCoversWhatTheDecoderAllocates(t *testing.T) {
+	for name, size := range map[string]lz4.BlockSize{"64 KiB blocks": lz4.Block64Kb, "1 MiB blocks": lz4.Block1Mb, "4 MiB blocks": lz4.Block4Mb} {
+		t.Run(name, func(t *testing.T) {
+			var b bytes.Buffer
+			w := lz4.NewWriter(&b)
+			w.Apply(lz4.BlockSizeOption(size))
+			w.Write(zeros(16 << 20))
+			w.Close()
+			frame := b.Bytes()
+			charge := lz4DecoderBytes(append(frame, frame...)) // two frames
+			took := allocated(func() {
+				r := lz4.NewReader(bytes.NewReader(frame))
+				if _, err := io.Copy(io.Discard, r); err != nil {
+					t.Fatal(err)
+				}
+			})
+			t.Logf("charged %.2f MiB, decoder allocated %.2f MiB", float64(charge)/(1<<20), float64(took)/(1<<20))
+			if charge != 2*int64(size) {
+				t.Fatalf("charge %d, want two blocks of %d", charge, size)
+			}
+			if took > charge+unchargedBytes/2 {
+				t.Fatalf("the decoder allocated %d bytes, %d were charged", took, charge)
+			}
+		})
+	}
+}
+
+// gzip's decoder is not charged: its window is 32 KiB by the format, and
+// all it holds stays under unchargedBytes.
+func TestGzipDecoderStaysUncharged(t *testing.T) {
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	w.Write(zeros(16 << 20))
+	w.Close()
+	took := allocated(func() {
+		r, err := gzip.NewReader(bytes.NewReader(b.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Logf("the gzip decoder allocated %.2f MiB", float64(took)/(1<<20))
+	if took > unchargedBytes {
+		t.Fatalf("the gzip decoder allocated %d bytes", took)
+	}
+}
