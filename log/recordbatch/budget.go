@@ -1,6 +1,11 @@
 package recordbatch
 
-import "github.com/samsa-io/samsa/wire/membudget"
+import (
+	"context"
+	"sync"
+
+	"github.com/samsa-io/samsa/wire/membudget"
+)
 
 // The decompression budget bounds the memory that reading inside batches
 // takes at once, across every goroutine of the process: the decoders'
@@ -41,3 +46,87 @@ func SetMemoryBudget(bytes int64) { memory.SetLimit(bytes) }
 
 // MemoryHeld returns the bytes of the decompression budget held now.
 func MemoryHeld() int64 { return memory.Used() }
+
+// workspace is the budgeted memory of one operation. It is used by one
+// goroutine; done gives everything back.
+type workspace struct {
+	holder *membudget.Holder
+}
+
+var workspaces = sync.Pool{New: func() any { return &workspace{holder: memory.Holder()} }}
+
+func newWorkspace() *workspace { return workspaces.Get().(*workspace) }
+
+// charge takes n bytes from the budget, waiting until they fit, unless n
+// is small enough to skip it. It returns what it took, for uncharge.
+func (w *workspace) charge(n int64) int64 {
+	if n < unchargedBytes {
+		return 0
+	}
+	// Acquire fails only when its context ends; this one never does, and
+	// the budget's overdraft guarantees the bytes come.
+	_ = w.holder.Acquire(context.Background(), n)
+	return n
+}
+
+// uncharge gives back n bytes taken by charge.
+func (w *workspace) uncharge(n int64) { w.holder.Release(n) }
+
+// done gives back every byte the operation still holds.
+func (w *workspace) done() {
+	w.holder.ReleaseAll()
+	workspaces.Put(w)
+}
+
+// buffer is a byte slice whose capacity is charged to a workspace before
+// it is allocated.
+type buffer struct {
+	ws      *workspace
+	b       []byte
+	charged int64
+}
+
+// reserve makes room for n more bytes after len(b.b), keeping the bytes
+// held. The capacity grows geometrically, so appending costs amortized
+// constant time: it doubles up to 8 MiB and then grows by a quarter, so
+// that growing a large buffer holds 2.25 times its bytes while copying
+// (not 3) and leaves at most a quarter unused. It stops at ceiling (when
+// positive) unless more is needed.
+func (b *buffer) reserve(n, ceiling int) {
+	need := len(b.b) + n
+	if need <= cap(b.b) {
+		return
+	}
+	grow := cap(b.b)
+	if grow >= 8<<20 {
+		grow /= 4
+	}
+	size := max(need, cap(b.b)+grow, 4<<10)
+	if ceiling > 0 {
+		size = max(need, min(size, ceiling))
+	}
+	took := b.ws.charge(int64(size))
+	grown := make([]byte, len(b.b), size)
+	copy(grown, b.b)
+	b.ws.uncharge(b.charged)
+	b.b, b.charged = grown, took
+}
+
+// resize sets the length to n, growing the capacity to exactly n when it
+// is short (a record or snappy block whose size is known); the bytes held
+// are not kept.
+func (b *buffer) resize(n int) {
+	if n > cap(b.b) {
+		b.ws.uncharge(b.charged)
+		b.b, b.charged = nil, 0
+		b.charged = b.ws.charge(int64(n))
+		b.b = make([]byte, n)
+	}
+	b.b = b.b[:n]
+}
+
+// free drops the bytes and gives their charge back.
+func (b *buffer) free() {
+	b.ws.uncharge(b.charged)
+	b.b, b.charged = nil, 0
+}

@@ -2,13 +2,19 @@ package recordbatch
 
 import (
 	"bytes"
+	"context"
+	"encoding/binary"
+	"hash/crc32"
 	"io"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/pierrec/lz4/v4"
+
+	"github.com/samsa-io/samsa/log/recordbatch/batchtest"
 )
 
 // allocated returns the bytes fn allocates, with sync.Pools emptied first
@@ -34,6 +40,17 @@ func zstdFrame(window int, data []byte) []byte {
 	hdr := uint32(len(data))<<3 | 1                           // raw, last
 	f = append(f, byte(hdr), byte(hdr>>8), byte(hdr>>16))
 	return append(f, data...)
+}
+
+// withBody returns batch with its records replaced by body in codec, with
+// length and CRC fixed.
+func withBody(batch []byte, codec int, body []byte) []byte {
+	out := append(append([]byte(nil), batch[:HeaderSize]...), body...)
+	attrs := binary.BigEndian.Uint16(out[offAttributes:])&^compressionMask | uint16(codec)
+	binary.BigEndian.PutUint16(out[offAttributes:], attrs)
+	binary.BigEndian.PutUint32(out[offBatchLength:], uint32(len(out)-LogOverhead))
+	binary.BigEndian.PutUint32(out[offCRC:], crc32.Checksum(out[attributesCRCStart:], castagnoli))
+	return out
 }
 
 func zeros(n int) []byte { return make([]byte, n) }
@@ -154,5 +171,53 @@ func TestGzipDecoderStaysUncharged(t *testing.T) {
 	t.Logf("the gzip decoder allocated %.2f MiB", float64(took)/(1<<20))
 	if took > unchargedBytes {
 		t.Fatalf("the gzip decoder allocated %d bytes", took)
+	}
+}
+
+// takeWholeBudget holds the whole budget until the returned func runs.
+func takeWholeBudget(t *testing.T) (giveBack func()) {
+	t.Helper()
+	h := memory.Holder()
+	if err := h.Acquire(context.Background(), memory.Limit()); err != nil {
+		t.Fatal(err)
+	}
+	return h.ReleaseAll
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("still waiting for %s after 10s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// A zstd frame declaring a 128 MiB window around one record is charged
+// its window before the decoder allocates it: while the budget is taken,
+// checking the batch waits.
+func TestZstdWindowIsChargedBeforeDecoding(t *testing.T) {
+	plain := batchtest.Plain(1000, "v").Bytes()
+	batch := withBody(plain, CompressionZstd, zstdFrame(128<<20, plain[HeaderSize:]))
+	giveBack := takeWholeBudget(t)
+	done := make(chan error, 1)
+	go func() {
+		_, err := Validate(batch, 1<<20)
+		done <- err
+	}()
+	waitFor(t, "the check to wait for the budget", func() bool { return memory.Waiting() == 1 })
+	select {
+	case err := <-done:
+		t.Fatalf("the check ran while the budget was taken: %v", err)
+	default:
+	}
+	giveBack()
+	if err := <-done; err != nil {
+		t.Fatalf("a 128 MiB window is within Kafka's limit: %v", err)
+	}
+	if held := MemoryHeld(); held != 0 {
+		t.Fatalf("%d bytes still held after the check", held)
 	}
 }

@@ -53,7 +53,7 @@ func Recompress(batch []byte, codec int) ([]byte, error) {
 	}
 	records := batch[HeaderSize:h.TotalSize()]
 	if h.Compression() != CompressionNone {
-		raw, release, err := decompress(h.Compression(), records, maxDecompressed(h.Compression(), len(records)))
+		raw, release, err := decompress(h.Compression(), records, int(maxDecompressed(h.Compression(), len(records))))
 		if err != nil {
 			return nil, err
 		}
