@@ -72,4 +72,6 @@ func BenchmarkRecords(b *testing.B) {
 	}
 }
 
-func recompress(batch []byte, codec int) ([]byte, error) { return recordbatch.Recompress(batch, codec) }
+func recompress(batch []byte, codec int) ([]byte, error) {
+	return recordbatch.Recompress(batch, codec, 1<<20)
+}

@@ -24,8 +24,10 @@ import (
 // budget still runs, alone (see membudget's overdraft).
 //
 // Deadlock rule: an operation holds budget bytes only while it runs and
-// its callbacks never wait on a lock (the log's lookups read records under
-// the log's lock, so nothing holding budget bytes may wait for that lock).
+// its callbacks never wait on a lock (the log's lookups call ScanRecords
+// under the log's lock, so nothing holding budget bytes may wait for that
+// lock). That is why Recompress gives its bytes back before the batch it
+// built is appended.
 
 // DefaultMemoryBudget is the decompression budget until SetMemoryBudget
 // changes it: what one maximal decompressed batch may reach

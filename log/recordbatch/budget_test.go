@@ -6,7 +6,9 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"io"
+	"math/rand/v2"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -174,6 +176,46 @@ func TestGzipDecoderStaysUncharged(t *testing.T) {
 	}
 }
 
+// The encoders' fixed state is charged by a constant per codec: each
+// constant covers what an encoder holds once it has compressed 8 MiB,
+// and the codecs charged nothing stay under unchargedBytes. This counts
+// the live heap, not every allocation: under the race detector sync.Pool
+// drops buffers at random, and lz4 and s2 then allocate a block buffer
+// per call that is garbage at once.
+func TestEncoderChargeCoversWhatItHolds(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	data := make([]byte, 8<<20)
+	for i := 0; i < len(data); i += 8 {
+		// Compressible, not trivially: random nibbles.
+		binary.LittleEndian.PutUint64(data[i:], rng.Uint64()&0x0f0f0f0f0f0f0f0f)
+	}
+	for name, c := range map[string]struct {
+		charge int64
+		enc    func() io.WriteCloser
+	}{
+		"zstd":   {zstdEncoderBytes, func() io.WriteCloser { z := zstdWriters.New().(*zstd.Encoder); z.Reset(io.Discard); return z }},
+		"gzip":   {gzipEncoderBytes, func() io.WriteCloser { z := gzipWriters.New().(*gzip.Writer); z.Reset(io.Discard); return z }},
+		"lz4":    {unchargedBytes, func() io.WriteCloser { z := lz4Writers.New().(*lz4.Writer); z.Reset(io.Discard); return z }},
+		"snappy": {unchargedBytes, func() io.WriteCloser { z := new(xerialWriter); z.reset(io.Discard); return z }},
+	} {
+		runtime.GC()
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		w := c.enc()
+		w.Write(data)
+		w.Close()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		runtime.KeepAlive(w)
+		held := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+		t.Logf("%s: charged %.2f MiB, encoder holds %.2f MiB", name, float64(c.charge)/(1<<20), float64(held)/(1<<20))
+		if held > c.charge {
+			t.Errorf("%s: the encoder holds %d bytes, %d are charged", name, held, c.charge)
+		}
+	}
+}
+
 // takeWholeBudget holds the whole budget until the returned func runs.
 func takeWholeBudget(t *testing.T) (giveBack func()) {
 	t.Helper()
@@ -219,5 +261,53 @@ func TestZstdWindowIsChargedBeforeDecoding(t *testing.T) {
 	}
 	if held := MemoryHeld(); held != 0 {
 		t.Fatalf("%d bytes still held after the check", held)
+	}
+}
+
+// Four concurrent recompressions that each build 32 MiB share the budget:
+// the bytes held at once stay under the limit plus what one of them needs
+// (the one allowed to overdraw), not four times that.
+func TestConcurrentRecompressionsShareTheBudget(t *testing.T) {
+	const record = 32 << 20
+	batch := batchtest.Zeros(batchtest.Zstd, record)
+	defer SetMemoryBudget(memory.Limit())
+	SetMemoryBudget(40 << 20)
+
+	var most int64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			most = max(most, MemoryHeld())
+			select {
+			case <-stop:
+				return
+			default:
+				runtime.Gosched()
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			out, err := Recompress(batch, CompressionNone, 64<<20)
+			if err != nil || len(out) < record {
+				t.Errorf("recompressed to %d bytes: %v", len(out), err)
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	<-sampled
+	// One recompression holds at most its output growing from 4/5 of
+	// 32 MiB to all of it, 2.25 times 32 MiB, plus the decoder's window.
+	one := int64(2.25*record) + 4<<20
+	t.Logf("at most %d MiB held at once (limit 40 MiB, one recompression up to %d MiB)", most>>20, one>>20)
+	if most > 40<<20+one {
+		t.Fatalf("%d MiB held at once", most>>20)
+	}
+	if held := MemoryHeld(); held != 0 {
+		t.Fatalf("%d bytes still held", held)
 	}
 }

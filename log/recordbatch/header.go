@@ -10,10 +10,10 @@
 // It owns the process's decompression budget (budget.go). Compressed
 // records are read as they stream out of their decoder, never held
 // decompressed whole (but for a raw snappy block, which cannot be decoded
-// in parts), and every decoder window, decoded block and record held for
-// a callback is charged to the budget before it is allocated: whatever
-// clients send, reading inside batches holds no more than the budget at
-// once, plus what one operation needs.
+// in parts), and every decoder window, decoded block, record held for a
+// callback and recompressed batch is charged to the budget before it is
+// allocated: whatever clients send, reading inside batches holds no more
+// than the budget at once, plus what one operation needs.
 package recordbatch
 
 import (
