@@ -86,6 +86,17 @@ type buffer struct {
 	ws      *workspace
 	b       []byte
 	charged int64
+	pooled  *[]byte // where b came from, if from smallBufs
+}
+
+// smallBufs keep uncharged buffers (up to unchargedBytes) for reuse, so
+// that producer-sized batches decode without allocating.
+var smallBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// pooledBuffer returns an empty buffer starting from a pooled slice.
+func pooledBuffer(ws *workspace) buffer {
+	p := smallBufs.Get().(*[]byte)
+	return buffer{ws: ws, b: (*p)[:0], pooled: p}
 }
 
 // reserve makes room for n more bytes after len(b.b), keeping the bytes
@@ -127,8 +138,13 @@ func (b *buffer) resize(n int) {
 	b.b = b.b[:n]
 }
 
-// free drops the bytes and gives their charge back.
+// free drops the bytes and gives their charge back; an uncharged slice
+// goes back to the pool it came from.
 func (b *buffer) free() {
 	b.ws.uncharge(b.charged)
-	b.b, b.charged = nil, 0
+	if b.pooled != nil && cap(b.b) <= unchargedBytes {
+		*b.pooled = b.b[:0]
+		smallBufs.Put(b.pooled)
+	}
+	b.b, b.charged, b.pooled = nil, 0, nil
 }

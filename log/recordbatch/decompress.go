@@ -145,12 +145,13 @@ type snappyReader struct {
 }
 
 func newSnappyReader(data []byte, ws *workspace) (*snappyReader, error) {
-	r := &snappyReader{data: data, block: buffer{ws: ws}, limit: maxDecompressed(CompressionSnappy, len(data))}
+	r := &snappyReader{data: data, block: pooledBuffer(ws), limit: maxDecompressed(CompressionSnappy, len(data))}
 	if bytes.HasPrefix(data, xerialMagic) {
 		// Header: magic, version and compatible version (int32
 		// each), then blocks of a big-endian int32 length and a raw
 		// snappy block.
 		if len(data) < len(xerialMagic)+8 {
+			r.block.free()
 			return nil, fmt.Errorf("%w: snappy records do not decompress: short xerial header", ErrCorrupt)
 		}
 		r.data, r.xerial = data[len(xerialMagic)+8:], true
@@ -207,7 +208,7 @@ func (r *snappyReader) next() error {
 // decodeSnappyRaw decodes a raw snappy block whole into a buffer charged
 // to ws; the caller frees it.
 func decodeSnappyRaw(data []byte, ws *workspace) (buffer, error) {
-	r := &snappyReader{data: data, block: buffer{ws: ws}, limit: maxDecompressed(CompressionSnappy, len(data))}
+	r := snappyReader{data: data, block: pooledBuffer(ws), limit: maxDecompressed(CompressionSnappy, len(data))}
 	if err := r.next(); err != nil {
 		r.block.free()
 		return buffer{}, fmt.Errorf("%w: snappy records do not decompress: %v", ErrCorrupt, err)

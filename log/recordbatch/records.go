@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/binary"
 	"fmt"
-	"sync"
 )
 
 // Record is one record of a batch as Records yields it. Key, Value and
@@ -34,10 +33,6 @@ type RecordInfo struct {
 	KeySize   int
 	ValueSize int
 }
-
-// recordBufs hold records read out of a stream, for reuse: small ones
-// only, larger ones are charged to the budget and dropped after.
-var recordBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
 
 // Records calls fn for each record of one whole batch, decompressing it
 // when needed, until fn returns false. The batch must have passed
@@ -77,14 +72,8 @@ func Records(batch []byte, fn func(Record) bool) error {
 	defer func() { br.Reset(nil); streamBufs.Put(br) }()
 	s := &recordStream{r: br, limit: maxDecompressed(codec, len(body))}
 
-	pooled := recordBufs.Get().(*[]byte)
-	rec := buffer{ws: ws, b: (*pooled)[:0]}
-	defer func() {
-		// A record larger than the pooled buffer got its own, which
-		// goes with its charge; the pooled one stays as it was.
-		recordBufs.Put(pooled)
-		rec.free()
-	}()
+	rec := pooledBuffer(ws)
+	defer rec.free()
 	for i := int32(0); i < h.RecordCount; i++ {
 		length := s.varint()
 		if s.err == nil && (length < 1 || length > s.limit-s.read) {
