@@ -209,13 +209,11 @@ func (b *Broker) producePartition(topic string, rp *kmsg.ProduceRequestTopicPart
 	}
 	records := rp.Records
 	if codec, ok := recordbatch.CodecByName(tc.CompressionType); ok {
-		// The topic names a codec: store the batch in it, as Kafka does.
-		if records, err = recordbatch.Recompress(records, codec); err != nil {
-			fail(kerr.CorruptMessage, err.Error())
-			return
-		}
-		if int64(len(records)) > int64(tc.MaxMessageBytes) {
-			fail(kerr.MessageTooLarge, fmt.Sprintf("batch of %d bytes after recompression exceeds max.message.bytes %d", len(records), tc.MaxMessageBytes))
+		// The topic names a codec: store the batch in it, as Kafka does,
+		// and no larger than max.message.bytes, which Kafka checks again
+		// after recompressing (MESSAGE_TOO_LARGE).
+		if records, err = recordbatch.Recompress(records, codec, tc.MaxMessageBytes); err != nil {
+			fail(validationError(err), err.Error())
 			return
 		}
 	}

@@ -68,6 +68,20 @@ func TestTopicCompressionTypeRecompressesBatches(t *testing.T) {
 	}
 }
 
+// Kafka checks a recompressed batch against max.message.bytes again: a
+// few KiB of gzip holding 4 MiB of zeros, for a topic that stores
+// uncompressed batches, is refused with MESSAGE_TOO_LARGE and not stored.
+func TestRecompressedBatchPastMaxMessageBytesGetsMessageTooLarge(t *testing.T) {
+	b := newTestBroker(t)
+	createTopicForTest(t, b, "plain-topic", 1, map[string]string{"compression.type": "uncompressed"})
+	p := produceForTest(t, b, 9, 1, "plain-topic", 0, batchtest.Zeros(batchtest.Gzip, 4<<20))
+	requireCode(t, "gzip batch expanding past max.message.bytes", p.ErrorCode, kerr.MessageTooLarge)
+	part := serve(t, b, fetchRequest(b, 12, "plain-topic", 0, 0)).(*kmsg.FetchResponse).Topics[0].Partitions[0]
+	if part.HighWatermark != 0 || len(part.RecordBatches) != 0 {
+		t.Fatalf("the refused batch was stored: high watermark %d, %d bytes", part.HighWatermark, len(part.RecordBatches))
+	}
+}
+
 func TestCompactedTopicRefusesRecordsWithoutAKey(t *testing.T) {
 	b := newTestBroker(t)
 	createTopicForTest(t, b, "table", 1, map[string]string{"cleanup.policy": "compact"})

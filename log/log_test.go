@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -619,6 +620,27 @@ func TestOffsetForTimestampFindsTheFirstRecordAtOrAfterIt(t *testing.T) {
 	m, err := l.MaxTimestamp()
 	if err != nil || m.Offset != 59 || m.Timestamp != 2002 {
 		t.Errorf("MaxTimestamp = %+v %v, want offset 59 at 2002", m, err)
+	}
+}
+
+// Any client may ask ListOffsets by timestamp again and again: the lookup
+// reads past values, so a batch holding a 200 MiB record costs a few MiB
+// to look inside, not 200.
+func TestTimestampLookupsDoNotHoldRecordValues(t *testing.T) {
+	tl := newTestLogs(t)
+	l := tl.open(testConfig())
+	mustAppend(t, l, batchtest.Zeros(batchtest.Zstd, 200<<20)) // timestamp 0
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	got, ok, err := l.OffsetForTimestamp(0)
+	m, merr := l.MaxTimestamp()
+	runtime.ReadMemStats(&after)
+	if err != nil || !ok || got.Offset != 0 || merr != nil || m.Offset != 0 {
+		t.Fatalf("OffsetForTimestamp = %+v %v %v, MaxTimestamp = %+v %v: want offset 0", got, ok, err, m, merr)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 32<<20 {
+		t.Fatalf("two lookups allocated %d MiB", grew>>20)
 	}
 }
 

@@ -96,7 +96,9 @@ func (s *segment) read(offset int64, maxBytes int32, limit int64) (ReadResult, b
 
 // OffsetForTimestamp finds the first record, at or after the log start
 // offset, whose timestamp is at or after ts (ListOffsets by timestamp). ok
-// is false when every record is older.
+// is false when every record is older. Records are scanned without their
+// keys and values (recordbatch.ScanRecords): any client may ask, again
+// and again, about batches holding huge records.
 func (l *Log) OffsetForTimestamp(ts int64) (TimestampOffset, bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -119,7 +121,7 @@ func (l *Log) OffsetForTimestamp(ts int64) (TimestampOffset, bool, error) {
 				return false, err
 			}
 			var hit bool
-			err = recordbatch.Records(batch, func(r recordbatch.Record) bool {
+			err = recordbatch.ScanRecords(batch, func(r recordbatch.RecordInfo) bool {
 				if r.Offset >= start && r.Timestamp >= ts {
 					found, hit = TimestampOffset{Offset: r.Offset, Timestamp: r.Timestamp}, true
 					return false
@@ -169,7 +171,7 @@ func (l *Log) MaxTimestamp() (TimestampOffset, error) {
 			return false, err
 		}
 		var hit bool
-		err = recordbatch.Records(batch, func(r recordbatch.Record) bool {
+		err = recordbatch.ScanRecords(batch, func(r recordbatch.RecordInfo) bool {
 			if r.Timestamp == target && r.Offset >= start {
 				found, hit = TimestampOffset{Offset: r.Offset, Timestamp: r.Timestamp}, true
 				return false

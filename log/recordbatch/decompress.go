@@ -21,89 +21,51 @@ var xerialMagic = []byte{0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0}
 
 var errTooBig = errors.New("decompressed batch exceeds the size limit")
 
-// MaxDecompressedBytes bounds what one gzip, lz4 or zstd batch may expand
-// to. Kafka sets no such bound; this one only stops decompression bombs
-// (a 1 MiB gzip batch of zeros expands to 1 GiB) and is far above what a
-// producer's batch holds (batch.size, ProducerBatchMaxBytes).
+// MaxDecompressedBytes bounds what one batch may expand to. Kafka sets no
+// such bound; this one only stops decompression bombs (a 1 MiB gzip batch
+// of zeros expands to 1 GiB) and is far above what a producer's batch
+// holds (batch.size, ProducerBatchMaxBytes).
 const MaxDecompressedBytes = 256 << 20
 
 // maxDecompressed bounds what a compressed batch of n bytes may expand to.
 // Snappy cannot expand more than about 22:1 by its format, so a larger
-// claim is a forged block; the streaming codecs get MaxDecompressedBytes.
-func maxDecompressed(codec, n int) int {
+// claim is a forged block; the other codecs get MaxDecompressedBytes.
+func maxDecompressed(codec, n int) int64 {
 	if codec == CompressionSnappy {
-		return max(32*n, 64<<10)
+		return min(max(32*int64(n), 64<<10), MaxDecompressedBytes)
 	}
 	return MaxDecompressedBytes
 }
 
 var (
-	bufPool  = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 	gzipPool sync.Pool // *gzip.Reader
 	lz4Pool  = sync.Pool{New: func() any { return lz4.NewReader(nil) }}
-	// zstdStreams decode one stream at a time with bounded memory, for
-	// validation; zstdDec decodes whole batches.
+	// zstdStreams decode one stream at a time; see window.go for the
+	// memory a frame makes them take.
 	zstdStreams = sync.Pool{New: func() any {
-		d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(128<<20))
+		d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(zstdMaxWindow))
 		if err != nil {
 			panic(err)
 		}
 		return d
 	}}
-	zstdDec = sync.OnceValue(func() *zstd.Decoder {
-		d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxMemory(512<<20))
-		if err != nil {
-			panic(err)
-		}
-		return d
-	})
 )
 
-// decompress expands a batch's records. The result is valid until release
-// is called. limit bounds the output size.
-func decompress(codec int, data []byte, limit int) (out []byte, release func(), err error) {
-	buf := bufPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	release = func() {
-		if buf.Cap() <= 4<<20 {
-			bufPool.Put(buf)
-		}
-	}
-	switch codec {
-	case CompressionGzip:
-		err = gunzip(buf, data, limit)
-	case CompressionSnappy:
-		err = unsnappy(buf, data, limit)
-	case CompressionLZ4:
-		r := lz4Pool.Get().(*lz4.Reader)
-		r.Reset(bytes.NewReader(data))
-		err = readLimited(buf, r, limit)
-		lz4Pool.Put(r)
-	case CompressionZstd:
-		var b []byte
-		b, err = zstdDec().DecodeAll(data, buf.AvailableBuffer())
-		if err == nil && len(b) > limit {
-			err = errTooBig
-		}
-		buf.Write(b)
-	default:
-		err = fmt.Errorf("%w: codec %d", ErrUnsupportedCompression, codec)
-	}
-	if err != nil {
-		release()
-		if errors.Is(err, ErrUnsupportedCompression) {
-			return nil, nil, err
-		}
-		return nil, nil, fmt.Errorf("%w: %s records do not decompress: %v", ErrCorrupt, codecName(codec), err)
-	}
-	return buf.Bytes(), release, nil
+// isRawSnappy reports whether snappy records are one raw block rather
+// than xerial-framed blocks.
+func isRawSnappy(codec int, data []byte) bool {
+	return codec == CompressionSnappy && !bytes.HasPrefix(data, xerialMagic)
 }
 
-// openStream returns a reader of the records of a gzip, lz4 or zstd
-// batch, decompressed as they are read. release returns the decoder to
-// its pool once the caller is done reading.
-func openStream(codec int, data []byte) (r io.Reader, release func(), err error) {
+// openStream returns a reader of a batch's records (data, compressed with
+// codec), decompressed as they are read: a raw snappy block is decoded
+// whole, xerial snappy one block at a time. The memory the decoder will
+// take is charged to ws first. release gives the decoder back once the
+// caller is done reading.
+func openStream(codec int, data []byte, ws *workspace) (r io.Reader, release func(), err error) {
 	switch codec {
+	case CompressionNone:
+		return bytes.NewReader(data), func() {}, nil
 	case CompressionGzip:
 		var z *gzip.Reader
 		if v := gzipPool.Get(); v != nil {
@@ -116,19 +78,43 @@ func openStream(codec int, data []byte) (r io.Reader, release func(), err error)
 			return nil, nil, fmt.Errorf("%w: gzip records do not decompress: %v", ErrCorrupt, err)
 		}
 		return z, func() { gzipPool.Put(z) }, nil
+	case CompressionSnappy:
+		s, err := newSnappyReader(data, ws)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, s.block.free, nil
 	case CompressionLZ4:
+		took := ws.charge(lz4DecoderBytes(data))
 		z := lz4Pool.Get().(*lz4.Reader)
 		z.Reset(bytes.NewReader(data))
-		return z, func() { lz4Pool.Put(z) }, nil
+		return z, func() {
+			z.Reset(nil) // gives its blocks back to lz4's pools
+			lz4Pool.Put(z)
+			ws.uncharge(took)
+		}, nil
 	case CompressionZstd:
+		need := zstdDecoderBytes(data)
+		took := ws.charge(need)
 		z := zstdStreams.Get().(*zstd.Decoder)
+		release := func() {
+			z.Reset(nil)
+			if need <= zstdPooledWindow+2*(zstdBlockMax+32) {
+				zstdStreams.Put(z)
+			} else {
+				// Its ring is as large as the frame's window: let
+				// it go rather than keep it unaccounted in the pool.
+				z.Close()
+			}
+			ws.uncharge(took)
+		}
 		if err := z.Reset(bytes.NewReader(data)); err != nil {
-			zstdStreams.Put(z)
+			release()
 			return nil, nil, fmt.Errorf("%w: zstd records do not decompress: %v", ErrCorrupt, err)
 		}
-		return z, func() { z.Reset(nil); zstdStreams.Put(z) }, nil
+		return z, release, nil
 	}
-	return nil, nil, fmt.Errorf("%w: codec %d does not stream", ErrUnsupportedCompression, codec)
+	return nil, nil, fmt.Errorf("%w: codec %d", ErrUnsupportedCompression, codec)
 }
 
 func codecName(c int) string {
@@ -145,75 +131,87 @@ func codecName(c int) string {
 	return "uncompressed"
 }
 
-func gunzip(buf *bytes.Buffer, data []byte, limit int) error {
-	var r *gzip.Reader
-	if v := gzipPool.Get(); v != nil {
-		r = v.(*gzip.Reader)
-		if err := r.Reset(bytes.NewReader(data)); err != nil {
-			return err
-		}
-	} else {
-		var err error
-		if r, err = gzip.NewReader(bytes.NewReader(data)); err != nil {
-			return err
-		}
-	}
-	defer gzipPool.Put(r)
-	return readLimited(buf, r, limit)
+// snappyReader decodes snappy records a block at a time into a buffer
+// charged to the budget: xerial-framed blocks one by one (the Java client
+// writes 32 KiB blocks), or a raw block whole, since a raw block cannot
+// be decoded in parts.
+type snappyReader struct {
+	data   []byte // blocks not decoded yet
+	xerial bool
+	block  buffer // the block decoded last
+	unread []byte // what is left of it
+	total  int64  // bytes decoded so far
+	limit  int64
 }
 
-func readLimited(buf *bytes.Buffer, r io.Reader, limit int) error {
-	n, err := buf.ReadFrom(io.LimitReader(r, int64(limit)+1))
-	if err != nil {
-		return err
+func newSnappyReader(data []byte, ws *workspace) (*snappyReader, error) {
+	r := &snappyReader{data: data, block: pooledBuffer(ws), limit: maxDecompressed(CompressionSnappy, len(data))}
+	if bytes.HasPrefix(data, xerialMagic) {
+		// Header: magic, version and compatible version (int32
+		// each), then blocks of a big-endian int32 length and a raw
+		// snappy block.
+		if len(data) < len(xerialMagic)+8 {
+			r.block.free()
+			return nil, fmt.Errorf("%w: snappy records do not decompress: short xerial header", ErrCorrupt)
+		}
+		r.data, r.xerial = data[len(xerialMagic)+8:], true
 	}
-	if n > int64(limit) {
-		return errTooBig
-	}
-	return nil
+	return r, nil
 }
 
-func unsnappy(buf *bytes.Buffer, data []byte, limit int) error {
-	if !bytes.HasPrefix(data, xerialMagic) {
-		return snappyBlock(buf, data, limit)
+func (r *snappyReader) Read(p []byte) (int, error) {
+	for len(r.unread) == 0 {
+		if len(r.data) == 0 {
+			return 0, io.EOF
+		}
+		if err := r.next(); err != nil {
+			r.data = nil
+			return 0, err // the reader's caller says what was read
+		}
 	}
-	// Header: magic, version and compatible version (int32 each), then
-	// blocks of a big-endian int32 length and a raw snappy block.
-	data = data[len(xerialMagic):]
-	if len(data) < 8 {
-		return errors.New("short xerial header")
-	}
-	data = data[8:]
-	for len(data) > 0 {
-		if len(data) < 4 {
+	n := copy(p, r.unread)
+	r.unread = r.unread[n:]
+	return n, nil
+}
+
+// next decodes the next block.
+func (r *snappyReader) next() error {
+	block := r.data
+	r.data = nil
+	if r.xerial {
+		if len(block) < 4 {
 			return errors.New("short xerial block length")
 		}
-		n := binary.BigEndian.Uint32(data)
-		data = data[4:]
-		if uint64(n) > uint64(len(data)) {
-			return fmt.Errorf("xerial block of %d bytes, %d left", n, len(data))
+		n := binary.BigEndian.Uint32(block)
+		block = block[4:]
+		if uint64(n) > uint64(len(block)) {
+			return fmt.Errorf("xerial block of %d bytes, %d left", n, len(block))
 		}
-		if err := snappyBlock(buf, data[:n], limit-buf.Len()); err != nil {
-			return err
-		}
-		data = data[n:]
+		block, r.data = block[:n], block[n:]
 	}
-	return nil
-}
-
-func snappyBlock(buf *bytes.Buffer, block []byte, limit int) error {
 	n, err := s2.DecodedLen(block)
 	if err != nil {
 		return err
 	}
-	if n > limit {
-		return errTooBig
+	if r.total+int64(n) > r.limit {
+		return fmt.Errorf("%w (%d bytes)", errTooBig, r.limit)
 	}
-	buf.Grow(n)
-	out := buf.AvailableBuffer()[:n]
-	if _, err := s2.Decode(out, block); err != nil {
+	r.block.resize(n)
+	if _, err := s2.Decode(r.block.b, block); err != nil {
 		return err
 	}
-	buf.Write(out)
+	r.total += int64(n)
+	r.unread = r.block.b
 	return nil
+}
+
+// decodeSnappyRaw decodes a raw snappy block whole into a buffer charged
+// to ws; the caller frees it.
+func decodeSnappyRaw(data []byte, ws *workspace) (buffer, error) {
+	r := snappyReader{data: data, block: pooledBuffer(ws), limit: maxDecompressed(CompressionSnappy, len(data))}
+	if err := r.next(); err != nil {
+		r.block.free()
+		return buffer{}, fmt.Errorf("%w: snappy records do not decompress: %v", ErrCorrupt, err)
+	}
+	return r.block, nil
 }

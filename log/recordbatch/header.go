@@ -2,9 +2,18 @@
 //
 // A record batch is a fixed 61-byte header followed by its records, which
 // may be compressed as a whole. The broker stores batches verbatim; this
-// package only parses headers, checks CRC, lengths and record counts, and
+// package only parses headers, checks CRC, lengths and record counts,
 // patches the fields a broker may set (base offset, partition leader epoch,
-// LogAppendTime).
+// LogAppendTime), and recompresses a batch for a topic whose
+// compression.type names a codec.
+//
+// It owns the process's decompression budget (budget.go). Compressed
+// records are read as they stream out of their decoder, never held
+// decompressed whole (but for a raw snappy block, which cannot be decoded
+// in parts), and every decoder window, decoded block, record held for a
+// callback and recompressed batch is charged to the budget before it is
+// allocated: whatever clients send, reading inside batches holds no more
+// than the budget at once, plus what one operation needs.
 package recordbatch
 
 import (

@@ -1,13 +1,14 @@
 package recordbatch
 
 import (
+	"bufio"
 	"encoding/binary"
 	"fmt"
 )
 
 // Record is one record of a batch as Records yields it. Key, Value and
-// Headers alias the batch (or its decompressed records) and are valid only
-// during the callback.
+// Headers alias the batch (or a buffer reused for the next record) and
+// are valid only during the callback.
 type Record struct {
 	Attributes int8
 	// Offset and Timestamp are absolute: the batch's base offset and base
@@ -21,27 +22,171 @@ type Record struct {
 	Headers []byte
 }
 
+// RecordInfo is a record as ScanRecords yields it: what it says of itself,
+// without its bytes.
+type RecordInfo struct {
+	Attributes int8
+	Offset     int64 // absolute, as in Record
+	Timestamp  int64 // absolute, as in Record
+	// KeySize and ValueSize are the lengths of the key and value, -1
+	// when null (Kafka's Record.keySize and valueSize).
+	KeySize   int
+	ValueSize int
+}
+
 // Records calls fn for each record of one whole batch, decompressing it
 // when needed, until fn returns false. The batch must have passed
 // Validate (or come from the log, which only holds validated batches);
 // malformed records still give an error rather than a panic.
+//
+// Compressed records are read one at a time as they stream out of the
+// decoder, into a buffer as large as the largest record (charged to the
+// decompression budget past 1 MiB): the batch is never held decompressed
+// whole, except a raw snappy block, which cannot be decoded in parts.
 func Records(batch []byte, fn func(Record) bool) error {
-	h, err := ParseHeader(batch)
+	h, body, err := batchBody(batch)
 	if err != nil {
 		return err
 	}
-	if h.TotalSize() > int64(len(batch)) {
-		return fmt.Errorf("%w: batch claims %d bytes, %d given", ErrCorrupt, h.TotalSize(), len(batch))
+	codec := h.Compression()
+	if codec == CompressionNone {
+		return walkRecords(body, h, fn)
 	}
-	body := batch[HeaderSize:h.TotalSize()]
-	if h.Compression() != CompressionNone {
-		raw, release, err := decompress(h.Compression(), body, maxDecompressed(h.Compression(), len(body)))
+	ws := newWorkspace()
+	defer ws.done()
+	if isRawSnappy(codec, body) {
+		raw, err := decodeSnappyRaw(body, ws)
 		if err != nil {
 			return err
 		}
-		defer release()
-		body = raw
+		defer raw.free()
+		return walkRecords(raw.b, h, fn)
 	}
+	r, release, err := openStream(codec, body, ws)
+	if err != nil {
+		return err
+	}
+	defer release()
+	br := streamBufs.Get().(*bufio.Reader)
+	br.Reset(r)
+	defer func() { br.Reset(nil); streamBufs.Put(br) }()
+	s := &recordStream{r: br, limit: maxDecompressed(codec, len(body))}
+
+	rec := pooledBuffer(ws)
+	defer rec.free()
+	for i := int32(0); i < h.RecordCount; i++ {
+		length := s.varint()
+		if s.err == nil && (length < 1 || length > s.limit-s.read) {
+			return fmt.Errorf("%w: %s records: record %d has a bad length", ErrCorrupt, codecName(codec), i)
+		}
+		if s.err != nil {
+			return fmt.Errorf("%s records: %w", codecName(codec), s.err)
+		}
+		rec.resize(int(length))
+		if s.readFull(rec.b); s.err != nil {
+			return fmt.Errorf("%s records: %w", codecName(codec), s.err)
+		}
+		r, err := parseRecord(rec.b, h)
+		if err != nil {
+			return fmt.Errorf("record %d: %w", i, err)
+		}
+		if !fn(r) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// ScanRecords calls fn for each record of one whole batch, as Records
+// does, but reads past keys, values and headers without holding them: a
+// lookup by offset or timestamp takes no more memory for a batch of
+// 200 MiB records than for one of 100-byte records.
+func ScanRecords(batch []byte, fn func(RecordInfo) bool) error {
+	h, body, err := batchBody(batch)
+	if err != nil {
+		return err
+	}
+	codec := h.Compression()
+	info := func(r Record) bool {
+		return fn(RecordInfo{Attributes: r.Attributes, Offset: r.Offset, Timestamp: r.Timestamp, KeySize: bytesLen(r.Key), ValueSize: bytesLen(r.Value)})
+	}
+	if codec == CompressionNone {
+		return walkRecords(body, h, info)
+	}
+	ws := newWorkspace()
+	defer ws.done()
+	if isRawSnappy(codec, body) {
+		raw, err := decodeSnappyRaw(body, ws)
+		if err != nil {
+			return err
+		}
+		defer raw.free()
+		return walkRecords(raw.b, h, info)
+	}
+	r, release, err := openStream(codec, body, ws)
+	if err != nil {
+		return err
+	}
+	defer release()
+	br := streamBufs.Get().(*bufio.Reader)
+	br.Reset(r)
+	defer func() { br.Reset(nil); streamBufs.Put(br) }()
+	s := &recordStream{r: br, limit: maxDecompressed(codec, len(body))}
+	for i := int32(0); i < h.RecordCount; i++ {
+		malformed := func() error {
+			return fmt.Errorf("%w: %s records: record %d is malformed", ErrInvalidRecord, codecName(codec), i)
+		}
+		length := s.varint()
+		if s.err == nil && length < 1 {
+			return malformed()
+		}
+		start := s.read
+		left := func() int64 { return length - (s.read - start) }
+		ri := RecordInfo{Attributes: int8(s.byte())}
+		tsDelta, offDelta := s.varint(), s.varint()
+		keySize := s.varint()
+		if s.err == nil && (keySize < -1 || keySize > left()) {
+			return malformed()
+		}
+		s.skip(max(keySize, 0))
+		valueSize := s.varint()
+		if s.err == nil && (valueSize < -1 || valueSize > left()) {
+			return malformed()
+		}
+		s.skip(max(valueSize, 0))
+		if s.err == nil && left() < 1 { // the headers take at least their count
+			return malformed()
+		}
+		if s.skip(left()); s.err != nil {
+			return fmt.Errorf("%s records: %w", codecName(codec), s.err)
+		}
+		ri.KeySize, ri.ValueSize = int(keySize), int(valueSize)
+		ri.Offset, ri.Timestamp = h.BaseOffset+offDelta, h.BaseTimestamp+tsDelta
+		if h.LogAppendTime() {
+			ri.Timestamp = h.MaxTimestamp
+		}
+		if !fn(ri) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// batchBody parses the header of one whole batch and returns its records.
+func batchBody(batch []byte) (Header, []byte, error) {
+	h, err := ParseHeader(batch)
+	if err != nil {
+		return h, nil, err
+	}
+	if h.TotalSize() > int64(len(batch)) {
+		return h, nil, fmt.Errorf("%w: batch claims %d bytes, %d given", ErrCorrupt, h.TotalSize(), len(batch))
+	}
+	return h, batch[HeaderSize:h.TotalSize()], nil
+}
+
+// walkRecords calls fn for each of the header's records in body
+// (uncompressed, in memory), which Key and Value then alias.
+func walkRecords(body []byte, h Header, fn func(Record) bool) error {
 	for i := int32(0); i < h.RecordCount; i++ {
 		length, n := binary.Varint(body)
 		if n <= 0 || length < 0 || length > int64(len(body)-n) {
@@ -57,6 +202,13 @@ func Records(batch []byte, fn func(Record) bool) error {
 		}
 	}
 	return nil
+}
+
+func bytesLen(b []byte) int {
+	if b == nil {
+		return -1
+	}
+	return len(b)
 }
 
 func parseRecord(r []byte, h Header) (Record, error) {

@@ -80,6 +80,22 @@ func (s *recordStream) skip(n int64) {
 	}
 }
 
+// readFull reads len(p) bytes into p.
+func (s *recordStream) readFull(p []byte) {
+	if s.err != nil {
+		return
+	}
+	if s.read+int64(len(p)) > s.limit {
+		s.fail(fmt.Errorf("%w: %v (%d bytes)", ErrCorrupt, errTooBig, s.limit))
+		return
+	}
+	n, err := io.ReadFull(s.r, p)
+	s.read += int64(n)
+	if err != nil {
+		s.fail(s.short(err))
+	}
+}
+
 func (s *recordStream) count(n int64) {
 	s.read += n
 	if s.read > s.limit {

@@ -91,28 +91,31 @@ func checkBatch(h Header, batch []byte) (minTs, maxTs int64, nullKeys bool, err 
 		return 0, 0, false, fmt.Errorf("%w: last offset delta %d for %d records", ErrInvalidRecord, h.LastOffsetDelta, h.RecordCount)
 	}
 	body := batch[HeaderSize:]
-	switch c := h.Compression(); c {
-	case CompressionNone:
-	case CompressionSnappy:
-		raw, release, err := decompress(c, body, maxDecompressed(c, len(body)))
-		if err != nil {
-			return 0, 0, false, err
+	if c := h.Compression(); c != CompressionNone {
+		ws := newWorkspace()
+		defer ws.done()
+		if isRawSnappy(c, body) {
+			raw, err := decodeSnappyRaw(body, ws)
+			if err != nil {
+				return 0, 0, false, err
+			}
+			defer raw.free()
+			body = raw.b
+		} else {
+			// gzip, lz4 and zstd can expand a thousandfold: check
+			// their records as they stream out, never holding them
+			// all (xerial snappy too, a block at a time).
+			r, release, err := openStream(c, body, ws)
+			if err != nil {
+				return 0, 0, false, err
+			}
+			defer release()
+			minDelta, maxDelta, nullKeys, err := checkRecordStream(r, h.RecordCount, maxDecompressed(c, len(body)))
+			if err != nil {
+				return 0, 0, false, fmt.Errorf("%s records: %w", codecName(c), err)
+			}
+			return h.BaseTimestamp + minDelta, h.BaseTimestamp + maxDelta, nullKeys, nil
 		}
-		defer release()
-		body = raw
-	default:
-		// gzip, lz4 and zstd can expand a thousandfold: check their
-		// records as they stream out, never holding them all.
-		r, release, err := openStream(c, body)
-		if err != nil {
-			return 0, 0, false, err
-		}
-		defer release()
-		minDelta, maxDelta, nullKeys, err := checkRecordStream(r, h.RecordCount, MaxDecompressedBytes)
-		if err != nil {
-			return 0, 0, false, fmt.Errorf("%s records: %w", codecName(c), err)
-		}
-		return h.BaseTimestamp + minDelta, h.BaseTimestamp + maxDelta, nullKeys, nil
 	}
 	minDelta, maxDelta, nullKeys, err := checkRecords(body, h.RecordCount)
 	if err != nil {

@@ -199,7 +199,7 @@ func TestRecompressKeepsEveryRecordUnderEveryCodec(t *testing.T) {
 	for _, from := range codecs {
 		for _, to := range codecs {
 			src := sample(from)
-			out, err := recordbatch.Recompress(src, to)
+			out, err := recordbatch.Recompress(src, to, 1<<20)
 			if err != nil {
 				t.Fatalf("%d -> %d: %v", from, to, err)
 			}
