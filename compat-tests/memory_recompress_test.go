@@ -1,16 +1,12 @@
 package compattests
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -41,33 +37,11 @@ const (
 	rssRoundMargin = 32 << 20
 )
 
-// peakRSS returns the broker process's peak resident set size (VmHWM);
-// the test is skipped where there is no /proc.
+// peakRSS returns the broker process's peak resident set size (VmHWM)
+// in bytes.
 func (b *testBroker) peakRSS(t *testing.T) int64 {
 	t.Helper()
-	if runtime.GOOS != "linux" {
-		t.Skip("reads the broker's peak RSS from /proc")
-	}
-	b.mu.Lock()
-	pid := b.cmd.Process.Pid
-	b.mu.Unlock()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatalf("peak RSS of the broker: %v", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			if err != nil {
-				t.Fatalf("VmHWM line %q: %v", sc.Text(), err)
-			}
-			return kb << 10
-		}
-	}
-	t.Fatalf("no VmHWM in /proc/%d/status (%v)", pid, sc.Err())
-	return 0
+	return b.memKiB(t, "VmHWM") << 10
 }
 
 // produceRawOnce produces batch to partition 0 of topic on a connection
