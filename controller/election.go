@@ -8,7 +8,8 @@ import (
 // The controller's decisions about one partition, as pure functions of
 // its state, its assignment and the brokers' liveness, following Kafka's
 // ZooKeeper-mode controller (PartitionStateMachine, ReplicaStateMachine,
-// Election.scala):
+// Election.scala). Every store that runs elections calls these, so a
+// partition is led the same way whichever store holds it:
 //
 //   - A new partition's leader is its first live replica in assignment
 //     order and its ISR the live replicas.
@@ -27,27 +28,50 @@ import (
 //     in-sync replica if there is one, else it is elected again with a
 //     new epoch.
 
-// brokerLiveness is the cluster as an election sees it.
-type brokerLiveness struct {
-	live         map[int32]bool // registered
-	shuttingDown map[int32]bool // in controlled shutdown
-	bounced      map[int32]bool // registered again since the controller last looked
+// LeaderAndISR is the part of a partition's state that elections decide
+// (Kafka's LeaderAndIsr). A store keeps it with its own bookkeeping (in
+// ZooKeeper, the controller epoch and the state znode's version).
+type LeaderAndISR struct {
+	Leader      int32 // -1 when offline
+	LeaderEpoch int32
+	ISR         []int32
 }
 
-// withRestarts adds to the restarted brokers the leader and in-sync
+// Equal reports whether two states have the same leader, leader epoch and
+// ISR.
+func (s LeaderAndISR) Equal(o LeaderAndISR) bool {
+	return s.Leader == o.Leader && s.LeaderEpoch == o.LeaderEpoch && slices.Equal(s.ISR, o.ISR)
+}
+
+func (s LeaderAndISR) clone() LeaderAndISR {
+	s.ISR = slices.Clone(s.ISR)
+	return s
+}
+
+// Liveness is the cluster as an election sees it.
+type Liveness struct {
+	Live         map[int32]bool // registered
+	ShuttingDown map[int32]bool // in controlled shutdown
+	Restarted    map[int32]bool // registered again since the controller last looked
+}
+
+// WithRestarts adds to the restarted brokers the leader and in-sync
 // replicas of a partition that registered after its state was last
 // written: their leadership or membership predates the process now
 // running. A controller sees a broker restart as a new broker epoch only
 // if it was watching at the time; a controller elected after the restart
-// learns it from this comparison of zxids (the broker epoch is its
-// registration's creation zxid).
-func (l brokerLiveness) withRestarts(st partitionState, brokers map[int32]liveBroker) brokerLiveness {
-	if st.mzxid == 0 {
+// learns it from this comparison. writtenAt (when the state was last
+// written, 0 when unknown) and brokerEpochs (each live broker's epoch,
+// when it registered) are positions in one history of the store: in
+// ZooKeeper, the state znode's mzxid and each registration's creation
+// zxid.
+func (l Liveness) WithRestarts(st LeaderAndISR, writtenAt int64, brokerEpochs map[int32]int64) Liveness {
+	if writtenAt == 0 {
 		return l
 	}
 	restarted := func(id int32) bool {
-		b, ok := brokers[id]
-		return ok && b.epoch > st.mzxid && !l.bounced[id]
+		epoch, ok := brokerEpochs[id]
+		return ok && epoch > writtenAt && !l.Restarted[id]
 	}
 	var extra []int32
 	if st.Leader >= 0 && restarted(st.Leader) {
@@ -62,25 +86,25 @@ func (l brokerLiveness) withRestarts(st partitionState, brokers map[int32]liveBr
 		return l
 	}
 	out := l
-	out.bounced = maps.Clone(l.bounced)
-	if out.bounced == nil {
-		out.bounced = map[int32]bool{}
+	out.Restarted = maps.Clone(l.Restarted)
+	if out.Restarted == nil {
+		out.Restarted = map[int32]bool{}
 	}
 	for _, id := range extra {
-		out.bounced[id] = true
+		out.Restarted[id] = true
 	}
 	return out
 }
 
 // eligible: may become leader.
-func (l brokerLiveness) eligible(id int32) bool { return l.live[id] && !l.shuttingDown[id] }
+func (l Liveness) eligible(id int32) bool { return l.Live[id] && !l.ShuttingDown[id] }
 
 // dead: its replica lost its in-memory state (stopped, or restarted).
-func (l brokerLiveness) dead(id int32) bool { return !l.live[id] || l.bounced[id] }
+func (l Liveness) dead(id int32) bool { return !l.Live[id] || l.Restarted[id] }
 
-// newPartitionState is the first state of a partition, or false while no
-// replica is alive.
-func newPartitionState(replicas []int32, l brokerLiveness) (partitionState, bool) {
+// ElectInitialLeader is the first state of a new partition, or false
+// while none of its replicas can lead.
+func ElectInitialLeader(replicas []int32, l Liveness) (LeaderAndISR, bool) {
 	var live []int32
 	for _, r := range replicas {
 		if l.eligible(r) {
@@ -88,14 +112,17 @@ func newPartitionState(replicas []int32, l brokerLiveness) (partitionState, bool
 		}
 	}
 	if len(live) == 0 {
-		return partitionState{}, false
+		return LeaderAndISR{}, false
 	}
-	return partitionState{Leader: live[0], LeaderEpoch: 0, ISR: live}, true
+	return LeaderAndISR{Leader: live[0], LeaderEpoch: 0, ISR: live}, true
 }
 
-// reconcileState is what a partition's state should become given which
-// brokers are alive; changed is false when it is fine as it is.
-func reconcileState(cur partitionState, replicas []int32, l brokerLiveness, unclean bool) (next partitionState, changed bool) {
+// ReconcileLeaderAndISR is what a partition's state should become given
+// which brokers are alive: a new leader when the leader died, the dead out
+// of the ISR; unclean allows an out-of-sync replica to lead
+// (unclean.leader.election.enable). changed is false when the state is
+// fine as it is.
+func ReconcileLeaderAndISR(cur LeaderAndISR, replicas []int32, l Liveness, unclean bool) (next LeaderAndISR, changed bool) {
 	next = cur.clone()
 	if cur.Leader >= 0 && !l.dead(cur.Leader) {
 		isr := slices.DeleteFunc(slices.Clone(cur.ISR), func(id int32) bool { return id != cur.Leader && l.dead(id) })
@@ -110,7 +137,7 @@ func reconcileState(cur partitionState, replicas []int32, l brokerLiveness, uncl
 	inISR := func(id int32) bool { return slices.Contains(cur.ISR, id) }
 	// An in-sync replica that kept running, in assignment order.
 	for _, r := range replicas {
-		if inISR(r) && l.eligible(r) && !l.bounced[r] {
+		if inISR(r) && l.eligible(r) && !l.Restarted[r] {
 			next.Leader, next.LeaderEpoch, next.ISR = r, cur.LeaderEpoch+1, liveISR
 			return next, true
 		}
@@ -145,15 +172,15 @@ func reconcileState(cur partitionState, replicas []int32, l brokerLiveness, uncl
 	if cur.Leader >= 0 {
 		next.LeaderEpoch = cur.LeaderEpoch + 1
 	}
-	if next.sameLeadership(cur) {
+	if next.Equal(cur) {
 		return cur, false
 	}
 	return next, true
 }
 
-// preferredElection moves the leadership to the first replica (the
+// ElectPreferredLeader moves the leadership to the first replica (the
 // ElectLeaders API's PREFERRED election and the auto rebalance).
-func preferredElection(cur partitionState, replicas []int32, l brokerLiveness) (partitionState, error) {
+func ElectPreferredLeader(cur LeaderAndISR, replicas []int32, l Liveness) (LeaderAndISR, error) {
 	preferred := replicas[0]
 	if cur.Leader == preferred {
 		return cur, ErrElectionNotNeeded
@@ -166,26 +193,26 @@ func preferredElection(cur partitionState, replicas []int32, l brokerLiveness) (
 	return next, nil
 }
 
-// uncleanElection elects a leader for a partition without a live one: an
-// in-sync replica if one is alive, else any live replica (the ElectLeaders
-// API's UNCLEAN election).
-func uncleanElection(cur partitionState, replicas []int32, l brokerLiveness) (partitionState, error) {
+// ElectUncleanLeader elects a leader for a partition without a live one:
+// an in-sync replica if one is alive, else any live replica (the
+// ElectLeaders API's UNCLEAN election).
+func ElectUncleanLeader(cur LeaderAndISR, replicas []int32, l Liveness) (LeaderAndISR, error) {
 	if cur.Leader >= 0 && !l.dead(cur.Leader) {
 		return cur, ErrElectionNotNeeded
 	}
-	next, changed := reconcileState(cur, replicas, l, true)
+	next, changed := ReconcileLeaderAndISR(cur, replicas, l, true)
 	if !changed || next.Leader < 0 {
 		return cur, ErrEligibleLeadersNotAvailable
 	}
 	return next, nil
 }
 
-// controlledShutdownState takes broker out of a partition's leadership and
-// ISR before it stops (Kafka's ControlledShutdownPartitionLeaderElection-
-// Strategy for the partitions it leads, OfflineReplica for those it
-// follows). l must list broker as shutting down. A leader with no other
-// in-sync replica keeps the leadership.
-func controlledShutdownState(cur partitionState, replicas []int32, broker int32, l brokerLiveness) (partitionState, bool) {
+// ElectForControlledShutdown takes broker out of a partition's leadership
+// and ISR before it stops (Kafka's ControlledShutdownPartitionLeader-
+// ElectionStrategy for the partitions it leads, OfflineReplica for those
+// it follows). l must list broker as shutting down. A leader with no
+// other in-sync replica keeps the leadership.
+func ElectForControlledShutdown(cur LeaderAndISR, replicas []int32, broker int32, l Liveness) (LeaderAndISR, bool) {
 	if len(replicas) < 2 {
 		return cur, false
 	}
@@ -194,7 +221,7 @@ func controlledShutdownState(cur partitionState, replicas []int32, broker int32,
 		for _, r := range replicas {
 			if r != broker && slices.Contains(cur.ISR, r) && l.eligible(r) {
 				next.Leader, next.LeaderEpoch = r, cur.LeaderEpoch+1
-				next.ISR = slices.DeleteFunc(slices.Clone(cur.ISR), func(id int32) bool { return l.shuttingDown[id] })
+				next.ISR = slices.DeleteFunc(slices.Clone(cur.ISR), func(id int32) bool { return l.ShuttingDown[id] })
 				return next, true
 			}
 		}

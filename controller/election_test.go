@@ -6,10 +6,10 @@ import (
 	"testing"
 )
 
-func liveness(live []int32, opts ...func(*brokerLiveness)) brokerLiveness {
-	l := brokerLiveness{live: map[int32]bool{}, shuttingDown: map[int32]bool{}, bounced: map[int32]bool{}}
+func liveness(live []int32, opts ...func(*Liveness)) Liveness {
+	l := Liveness{Live: map[int32]bool{}, ShuttingDown: map[int32]bool{}, Restarted: map[int32]bool{}}
 	for _, id := range live {
-		l.live[id] = true
+		l.Live[id] = true
 	}
 	for _, o := range opts {
 		o(&l)
@@ -17,18 +17,18 @@ func liveness(live []int32, opts ...func(*brokerLiveness)) brokerLiveness {
 	return l
 }
 
-func state(leader, epoch int32, isr ...int32) partitionState {
-	return partitionState{Leader: leader, LeaderEpoch: epoch, ISR: isr, zkVersion: 7}
+func state(leader, epoch int32, isr ...int32) LeaderAndISR {
+	return LeaderAndISR{Leader: leader, LeaderEpoch: epoch, ISR: isr}
 }
 
 func TestReconcileState(t *testing.T) {
 	replicas := []int32{1, 2, 3}
 	for _, tc := range []struct {
 		name    string
-		cur     partitionState
-		l       brokerLiveness
+		cur     LeaderAndISR
+		l       Liveness
 		unclean bool
-		want    partitionState
+		want    LeaderAndISR
 		changed bool
 	}{
 		{"all alive: nothing to do", state(1, 4, 1, 2, 3), liveness([]int32{1, 2, 3}), false, state(1, 4, 1, 2, 3), false},
@@ -39,14 +39,14 @@ func TestReconcileState(t *testing.T) {
 		{"unclean: first live replica with an ISR of itself", state(-1, 5, 1), liveness([]int32{3, 2}), true, state(2, 6, 2), true},
 		{"the last ISR member comes back and leads", state(-1, 5, 1), liveness([]int32{1, 2, 3}), false, state(1, 6, 1), true},
 		{"everyone dies: the old leader stays in the ISR", state(2, 4, 1, 2, 3), liveness(nil), false, state(-1, 5, 2), true},
-		{"a restarted leader hands over to another in-sync replica", state(1, 4, 1, 2, 3), liveness([]int32{1, 2, 3}, func(l *brokerLiveness) { l.bounced[1] = true }), false, state(2, 5, 2, 3), true},
-		{"a restarted sole in-sync leader leads again with a new epoch", state(1, 4, 1), liveness([]int32{1, 2, 3}, func(l *brokerLiveness) { l.bounced[1] = true }), false, state(1, 5, 1), true},
-		{"a broker shutting down is not elected", state(1, 4, 1, 2, 3), liveness([]int32{2, 3}, func(l *brokerLiveness) { l.shuttingDown[2] = true }), false, state(3, 5, 2, 3), true},
+		{"a restarted leader hands over to another in-sync replica", state(1, 4, 1, 2, 3), liveness([]int32{1, 2, 3}, func(l *Liveness) { l.Restarted[1] = true }), false, state(2, 5, 2, 3), true},
+		{"a restarted sole in-sync leader leads again with a new epoch", state(1, 4, 1), liveness([]int32{1, 2, 3}, func(l *Liveness) { l.Restarted[1] = true }), false, state(1, 5, 1), true},
+		{"a broker shutting down is not elected", state(1, 4, 1, 2, 3), liveness([]int32{2, 3}, func(l *Liveness) { l.ShuttingDown[2] = true }), false, state(3, 5, 2, 3), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, changed := reconcileState(tc.cur, replicas, tc.l, tc.unclean)
+			got, changed := ReconcileLeaderAndISR(tc.cur, replicas, tc.l, tc.unclean)
 			if changed != tc.changed || got.Leader != tc.want.Leader || got.LeaderEpoch != tc.want.LeaderEpoch || !slices.Equal(got.ISR, tc.want.ISR) {
-				t.Fatalf("reconcileState(%+v) = %+v, %v; want %+v, %v", tc.cur, got, changed, tc.want, tc.changed)
+				t.Fatalf("ReconcileLeaderAndISR(%+v) = %+v, %v; want %+v, %v", tc.cur, got, changed, tc.want, tc.changed)
 			}
 		})
 	}
@@ -55,58 +55,58 @@ func TestReconcileState(t *testing.T) {
 func TestElectionAPIOutcomes(t *testing.T) {
 	replicas := []int32{1, 2, 3}
 	all := liveness([]int32{1, 2, 3})
-	if _, err := preferredElection(state(1, 3, 1, 2), replicas, all); !errors.Is(err, ErrElectionNotNeeded) {
+	if _, err := ElectPreferredLeader(state(1, 3, 1, 2), replicas, all); !errors.Is(err, ErrElectionNotNeeded) {
 		t.Errorf("preferred leader already leads: %v", err)
 	}
-	if _, err := preferredElection(state(2, 3, 2, 3), replicas, all); !errors.Is(err, ErrPreferredLeaderNotAvailable) {
+	if _, err := ElectPreferredLeader(state(2, 3, 2, 3), replicas, all); !errors.Is(err, ErrPreferredLeaderNotAvailable) {
 		t.Errorf("preferred replica out of sync: %v", err)
 	}
-	if _, err := preferredElection(state(2, 3, 1, 2), replicas, liveness([]int32{2, 3})); !errors.Is(err, ErrPreferredLeaderNotAvailable) {
+	if _, err := ElectPreferredLeader(state(2, 3, 1, 2), replicas, liveness([]int32{2, 3})); !errors.Is(err, ErrPreferredLeaderNotAvailable) {
 		t.Errorf("preferred replica dead: %v", err)
 	}
-	if got, err := preferredElection(state(2, 3, 1, 2), replicas, all); err != nil || got.Leader != 1 || got.LeaderEpoch != 4 || !slices.Equal(got.ISR, []int32{1, 2}) {
+	if got, err := ElectPreferredLeader(state(2, 3, 1, 2), replicas, all); err != nil || got.Leader != 1 || got.LeaderEpoch != 4 || !slices.Equal(got.ISR, []int32{1, 2}) {
 		t.Errorf("preferred election: %+v, %v", got, err)
 	}
-	if _, err := uncleanElection(state(2, 3, 2), replicas, all); !errors.Is(err, ErrElectionNotNeeded) {
+	if _, err := ElectUncleanLeader(state(2, 3, 2), replicas, all); !errors.Is(err, ErrElectionNotNeeded) {
 		t.Errorf("unclean election with a live leader: %v", err)
 	}
-	if _, err := uncleanElection(state(-1, 3, 1), replicas, liveness(nil)); !errors.Is(err, ErrEligibleLeadersNotAvailable) {
+	if _, err := ElectUncleanLeader(state(-1, 3, 1), replicas, liveness(nil)); !errors.Is(err, ErrEligibleLeadersNotAvailable) {
 		t.Errorf("unclean election with no live replica: %v", err)
 	}
-	if got, err := uncleanElection(state(-1, 3, 1), replicas, liveness([]int32{3})); err != nil || got.Leader != 3 || !slices.Equal(got.ISR, []int32{3}) {
+	if got, err := ElectUncleanLeader(state(-1, 3, 1), replicas, liveness([]int32{3})); err != nil || got.Leader != 3 || !slices.Equal(got.ISR, []int32{3}) {
 		t.Errorf("unclean election: %+v, %v", got, err)
 	}
 }
 
 func TestControlledShutdownState(t *testing.T) {
 	replicas := []int32{1, 2, 3}
-	l := liveness([]int32{1, 2, 3}, func(l *brokerLiveness) { l.shuttingDown[1] = true })
-	if got, ok := controlledShutdownState(state(1, 3, 1, 2, 3), replicas, 1, l); !ok || got.Leader != 2 || got.LeaderEpoch != 4 || !slices.Equal(got.ISR, []int32{2, 3}) {
+	l := liveness([]int32{1, 2, 3}, func(l *Liveness) { l.ShuttingDown[1] = true })
+	if got, ok := ElectForControlledShutdown(state(1, 3, 1, 2, 3), replicas, 1, l); !ok || got.Leader != 2 || got.LeaderEpoch != 4 || !slices.Equal(got.ISR, []int32{2, 3}) {
 		t.Errorf("leader shutting down: %+v %v", got, ok)
 	}
-	if got, ok := controlledShutdownState(state(2, 3, 2, 1, 3), replicas, 1, l); !ok || got.Leader != 2 || got.LeaderEpoch != 3 || !slices.Equal(got.ISR, []int32{2, 3}) {
+	if got, ok := ElectForControlledShutdown(state(2, 3, 2, 1, 3), replicas, 1, l); !ok || got.Leader != 2 || got.LeaderEpoch != 3 || !slices.Equal(got.ISR, []int32{2, 3}) {
 		t.Errorf("follower shutting down: %+v %v", got, ok)
 	}
-	if got, ok := controlledShutdownState(state(1, 3, 1), replicas, 1, l); ok || got.Leader != 1 {
+	if got, ok := ElectForControlledShutdown(state(1, 3, 1), replicas, 1, l); ok || got.Leader != 1 {
 		t.Errorf("sole in-sync leader must keep leading: %+v %v", got, ok)
 	}
-	if _, ok := controlledShutdownState(state(1, 3, 1), []int32{1}, 1, l); ok {
+	if _, ok := ElectForControlledShutdown(state(1, 3, 1), []int32{1}, 1, l); ok {
 		t.Error("a single-replica partition has nowhere to go")
 	}
 }
 
 func TestBrokersRegisteredAfterTheStateWasWrittenCountAsRestarted(t *testing.T) {
-	brokers := map[int32]liveBroker{1: {epoch: 50}, 2: {epoch: 10}, 3: {epoch: 60}}
-	st := partitionState{Leader: 1, LeaderEpoch: 4, ISR: []int32{1, 2, 3}, mzxid: 40}
-	l := liveness([]int32{1, 2, 3}).withRestarts(st, brokers)
-	if !l.bounced[1] || l.bounced[2] || !l.bounced[3] {
-		t.Fatalf("restarted %v, want 1 and 3", l.bounced)
+	epochs := map[int32]int64{1: 50, 2: 10, 3: 60}
+	st := LeaderAndISR{Leader: 1, LeaderEpoch: 4, ISR: []int32{1, 2, 3}}
+	l := liveness([]int32{1, 2, 3}).WithRestarts(st, 40, epochs)
+	if !l.Restarted[1] || l.Restarted[2] || !l.Restarted[3] {
+		t.Fatalf("restarted %v, want 1 and 3", l.Restarted)
 	}
-	got, changed := reconcileState(st, []int32{1, 2, 3}, l, false)
+	got, changed := ReconcileLeaderAndISR(st, []int32{1, 2, 3}, l, false)
 	if !changed || got.Leader != 2 || got.LeaderEpoch != 5 || !slices.Equal(got.ISR, []int32{2}) {
 		t.Fatalf("after restarts unseen by the controller: %+v %v", got, changed)
 	}
-	if l := liveness([]int32{1, 2, 3}).withRestarts(partitionState{Leader: 1, ISR: []int32{1}}, brokers); len(l.bounced) != 0 {
-		t.Fatalf("a state of unknown zxid proves nothing: %v", l.bounced)
+	if l := liveness([]int32{1, 2, 3}).WithRestarts(LeaderAndISR{Leader: 1, ISR: []int32{1}}, 0, epochs); len(l.Restarted) != 0 {
+		t.Fatalf("a state of unknown zxid proves nothing: %v", l.Restarted)
 	}
 }

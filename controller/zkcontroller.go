@@ -392,6 +392,16 @@ func (snap *ctrlSnapshot) liveTopics() iter.Seq2[string, *ctrlTopic] {
 	}
 }
 
+// brokerEpochs maps each live broker to its epoch, the creation zxid of
+// its registration.
+func (snap *ctrlSnapshot) brokerEpochs() map[int32]int64 {
+	out := make(map[int32]int64, len(snap.brokers))
+	for id, b := range snap.brokers {
+		out[id] = b.epoch
+	}
+	return out
+}
+
 func (s *ZKStore) controllerSnapshot() *ctrlSnapshot {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -424,17 +434,17 @@ func (s *ZKStore) controllerSnapshot() *ctrlSnapshot {
 // liveness is the election's view of the brokers. A broker whose epoch
 // changed since the last reconcile restarted; one that left or restarted
 // is done with its controlled shutdown.
-func (c *zkController) liveness(snap *ctrlSnapshot) brokerLiveness {
-	l := brokerLiveness{live: map[int32]bool{}, shuttingDown: map[int32]bool{}, bounced: map[int32]bool{}}
+func (c *zkController) liveness(snap *ctrlSnapshot) Liveness {
+	l := Liveness{Live: map[int32]bool{}, ShuttingDown: map[int32]bool{}, Restarted: map[int32]bool{}}
 	for id, b := range snap.brokers {
-		l.live[id] = true
+		l.Live[id] = true
 		if e, ok := c.knownEpochs[id]; ok && e != b.epoch {
-			l.bounced[id] = true
+			l.Restarted[id] = true
 		}
 	}
 	for id, epoch := range c.shuttingDown {
 		if b, ok := snap.brokers[id]; ok && b.epoch == epoch {
-			l.shuttingDown[id] = true
+			l.ShuttingDown[id] = true
 		} else {
 			delete(c.shuttingDown, id)
 		}
@@ -484,6 +494,7 @@ func (c *zkController) uncleanEnabled(topicConfigs, defaults map[string]string) 
 // leader is gone, dead followers out of the ISRs.
 func (c *zkController) reconcile(snap *ctrlSnapshot) error {
 	l := c.liveness(snap)
+	epochs := snap.brokerEpochs()
 	var retry error
 	if err := c.clearIsrChanges(snap.isrChanges); err != nil {
 		if errors.Is(err, errFenced) {
@@ -519,13 +530,13 @@ func (c *zkController) reconcile(snap *ctrlSnapshot) error {
 			cur := c.current(tp, t)
 			var err error
 			if cur == nil {
-				if st, ok := newPartitionState(replicas, l); ok {
-					err = c.createState(tp, t.id, st)
+				if first, ok := ElectInitialLeader(replicas, l); ok {
+					err = c.createState(tp, t.id, partitionState{LeaderAndISR: first})
 				}
 			} else {
 				_, _, err = c.update(tp, t.id, *cur, func(cur partitionState) (partitionState, bool, error) {
-					next, changed := reconcileState(cur, replicas, l.withRestarts(cur, snap.brokers), unclean)
-					return next, changed, nil
+					next, changed := ReconcileLeaderAndISR(cur.LeaderAndISR, replicas, l.WithRestarts(cur.LeaderAndISR, cur.mzxid, epochs), unclean)
+					return cur.with(next), changed, nil
 				})
 			}
 			switch {
@@ -823,8 +834,8 @@ func (c *zkController) controlledShutdown(snap *ctrlSnapshot, brokerID int32) (c
 				continue
 			}
 			next, wrote, err := c.update(tp, t.id, *cur, func(cur partitionState) (partitionState, bool, error) {
-				next, changed := controlledShutdownState(cur, replicas, brokerID, l)
-				return next, changed, nil
+				next, changed := ElectForControlledShutdown(cur.LeaderAndISR, replicas, brokerID, l)
+				return cur.with(next), changed, nil
 			})
 			switch {
 			case errors.Is(err, errPartitionGone):
@@ -873,14 +884,14 @@ func (c *zkController) electLeaders(snap *ctrlSnapshot, typ ElectionType, partit
 		}
 		replicas := t.assignment[tp.Partition]
 		next, wrote, err := c.update(tp, t.id, *cur, func(cur partitionState) (partitionState, bool, error) {
-			var next partitionState
+			var next LeaderAndISR
 			var err error
 			if typ == PreferredElection {
-				next, err = preferredElection(cur, replicas, l)
+				next, err = ElectPreferredLeader(cur.LeaderAndISR, replicas, l)
 			} else {
-				next, err = uncleanElection(cur, replicas, l)
+				next, err = ElectUncleanLeader(cur.LeaderAndISR, replicas, l)
 			}
-			return next, err == nil, err
+			return cur.with(next), err == nil, err
 		})
 		switch {
 		case errors.Is(err, errPartitionGone):
@@ -934,8 +945,8 @@ func (c *zkController) autoRebalance(snap *ctrlSnapshot) error {
 		c.logger.Info().Int32("broker", broker).Float64("imbalance", ratio).Msg("leader imbalance: running preferred elections")
 		for _, e := range misplaced {
 			_, _, err := c.update(e.tp, e.id, e.state, func(cur partitionState) (partitionState, bool, error) {
-				next, err := preferredElection(cur, e.replicas, l)
-				return next, err == nil, nil
+				next, err := ElectPreferredLeader(cur.LeaderAndISR, e.replicas, l)
+				return cur.with(next), err == nil, nil
 			})
 			switch {
 			case err == nil, errors.Is(err, errPartitionGone):

@@ -270,41 +270,52 @@ func decodeTopic(name string, data []byte) (TopicID, [][]int32, error) {
 	return id, assignment, nil
 }
 
-// partitionState is /brokers/topics/T/partitions/P/state with the znode's
-// version, which is the partition epoch, and the zxid of its last write
-// (0 when unknown).
+// partitionState is /brokers/topics/T/partitions/P/state: the leader and
+// ISR elections decide, the epoch of the controller that wrote it, the
+// znode's version, which is the partition epoch, and the zxid of its last
+// write (0 when unknown).
 type partitionState struct {
+	LeaderAndISR
+	ControllerEpoch int32
+	zkVersion       int32
+	mzxid           int64
+}
+
+// partitionStateNode is the state znode's JSON, in Kafka's field order.
+type partitionStateNode struct {
 	Version         int     `json:"version"`
 	Leader          int32   `json:"leader"`
 	LeaderEpoch     int32   `json:"leader_epoch"`
 	ControllerEpoch int32   `json:"controller_epoch"`
 	ISR             []int32 `json:"isr"`
-	zkVersion       int32
-	mzxid           int64
 }
 
 func (s partitionState) encode() []byte {
-	s.Version = 1
-	if s.ISR == nil {
-		s.ISR = []int32{}
+	n := partitionStateNode{Version: 1, Leader: s.Leader, LeaderEpoch: s.LeaderEpoch, ControllerEpoch: s.ControllerEpoch, ISR: s.ISR}
+	if n.ISR == nil {
+		n.ISR = []int32{}
 	}
-	data, _ := json.Marshal(s)
+	data, _ := json.Marshal(n)
 	return data
 }
 
 func decodePartitionState(data []byte, st *zk.Stat) (partitionState, error) {
-	var s partitionState
-	if err := json.Unmarshal(data, &s); err != nil {
+	var n partitionStateNode
+	if err := json.Unmarshal(data, &n); err != nil {
 		return partitionState{}, fmt.Errorf("partition state: %w", err)
 	}
-	s.zkVersion, s.mzxid = st.Version, st.Mzxid
-	return s, nil
+	return partitionState{
+		LeaderAndISR:    LeaderAndISR{Leader: n.Leader, LeaderEpoch: n.LeaderEpoch, ISR: n.ISR},
+		ControllerEpoch: n.ControllerEpoch,
+		zkVersion:       st.Version,
+		mzxid:           st.Mzxid,
+	}, nil
 }
 
-// sameLeadership reports whether two states have the same leader, leader
-// epoch and ISR (the controller epoch and version aside).
-func (s partitionState) sameLeadership(o partitionState) bool {
-	return s.Leader == o.Leader && s.LeaderEpoch == o.LeaderEpoch && slices.Equal(s.ISR, o.ISR)
+// with returns s with the leader and ISR an election decided.
+func (s partitionState) with(l LeaderAndISR) partitionState {
+	s.LeaderAndISR = l
+	return s
 }
 
 func (s partitionState) clone() partitionState {

@@ -281,7 +281,7 @@ func TestStaleControllerCannotOverwritePartitionState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	moved := partitionState{Leader: y, LeaderEpoch: 1, ControllerEpoch: 2, ISR: []int32{x, y}}
+	moved := partitionState{LeaderAndISR: LeaderAndISR{Leader: y, LeaderEpoch: 1, ISR: []int32{x, y}}, ControllerEpoch: 2}
 	if _, err := raw.multi(opSet(zkControllerEpochPath, []byte("2"), -1), opSet(statePath, moved.encode(), st.Version)); err != nil {
 		t.Fatal(err)
 	}
