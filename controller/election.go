@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 )
@@ -232,4 +233,20 @@ func ElectForControlledShutdown(cur LeaderAndISR, replicas []int32, broker int32
 		return next, true
 	}
 	return cur, false
+}
+
+// CheckISR checks an ISR a partition's leader proposes (AlterPartition)
+// against the partition: it holds the leader and only replicas, each once.
+func CheckISR(p Partition, isr []int32) error {
+	seen := map[int32]bool{}
+	for _, id := range isr {
+		if seen[id] || !slices.Contains(p.Replicas, id) {
+			return fmt.Errorf("%w: %v for replicas %v", ErrInvalidISR, isr, p.Replicas)
+		}
+		seen[id] = true
+	}
+	if !seen[p.Leader] {
+		return fmt.Errorf("%w: %v does not hold the leader %d", ErrInvalidISR, isr, p.Leader)
+	}
+	return nil
 }

@@ -2,8 +2,6 @@ package controller
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,7 +34,7 @@ type LocalStore struct {
 	self  Broker
 	state localState
 
-	subs subscribers
+	subs Subscribers
 }
 
 // localState is what the file holds.
@@ -58,7 +56,7 @@ func NewLocalStore(dir string, brokerID int32, self Broker, logger zerolog.Logge
 	data, err := os.ReadFile(s.path)
 	switch {
 	case os.IsNotExist(err):
-		s.state = localState{Version: 1, ClusterID: newClusterID(), BrokerID: brokerID, Topics: map[string]*Topic{}}
+		s.state = localState{Version: 1, ClusterID: NewClusterID(), BrokerID: brokerID, Topics: map[string]*Topic{}}
 		if err := s.persist(); err != nil {
 			return nil, err
 		}
@@ -83,25 +81,6 @@ func NewLocalStore(dir string, brokerID int32, self Broker, logger zerolog.Logge
 		}
 	}
 	return s, nil
-}
-
-// newClusterID returns a random UUID in Kafka's base64url form.
-func newClusterID() string {
-	id := newUUID()
-	return base64.RawURLEncoding.EncodeToString(id[:])
-}
-
-// newUUID returns a random (version 4) UUID, never the all-zero one.
-func newUUID() [16]byte {
-	var id [16]byte
-	for id == ([16]byte{}) {
-		if _, err := rand.Read(id[:]); err != nil {
-			panic(fmt.Sprintf("crypto/rand: %v", err))
-		}
-		id[6] = id[6]&0x0f | 0x40
-		id[8] = id[8]&0x3f | 0x80
-	}
-	return id
 }
 
 // persist writes the state atomically: temporary file, fsync, rename,
@@ -273,21 +252,21 @@ func (s *LocalStore) CreateTopic(_ context.Context, req CreateTopicRequest) (Top
 			return nil, fmt.Errorf("%w: topic %q", ErrTopicExists, req.Name)
 		}
 		for existing := range st.Topics {
-			if collides(existing, req.Name) {
+			if TopicNamesCollide(existing, req.Name) {
 				return nil, fmt.Errorf("%w: topic %q collides with existing topic %q ('.' and '_' are interchangeable in metric names)", ErrInvalidTopicName, req.Name, existing)
 			}
 		}
-		assignment, err := placeReplicas([]Broker{s.self}, req.Partitions, req.ReplicationFactor, req.Assignment, 0, -1, 0)
+		assignment, err := PlaceNewTopic([]Broker{s.self}, req.Partitions, req.ReplicationFactor, req.Assignment)
 		if err != nil {
 			return nil, err
 		}
 		// Internal follows the name, as in Kafka (and the ZKStore).
-		t := Topic{Name: req.Name, ID: TopicID(newUUID()), Configs: maps.Clone(req.Configs), Internal: IsInternalTopic(req.Name)}
+		t := Topic{Name: req.Name, ID: NewTopicID(), Configs: maps.Clone(req.Configs), Internal: IsInternalTopic(req.Name)}
 		if t.Configs == nil {
 			t.Configs = map[string]string{}
 		}
 		for i, replicas := range assignment {
-			t.Partitions = append(t.Partitions, newPartition(int32(i), replicas))
+			t.Partitions = append(t.Partitions, NewPartition(int32(i), replicas))
 		}
 		created = t.clone()
 		if req.ValidateOnly {
@@ -297,15 +276,6 @@ func (s *LocalStore) CreateTopic(_ context.Context, req CreateTopicRequest) (Top
 		return &Change{Kind: TopicCreated, Topic: req.Name}, nil
 	})
 	return created, err
-}
-
-func newPartition(index int32, replicas []int32) Partition {
-	return Partition{
-		Partition: index,
-		Replicas:  slices.Clone(replicas),
-		ISR:       slices.Clone(replicas),
-		Leader:    replicas[0],
-	}
 }
 
 func (s *LocalStore) DeleteTopic(_ context.Context, name string) error {
@@ -332,8 +302,7 @@ func (s *LocalStore) CreatePartitions(_ context.Context, name string, total int3
 		if assignment != nil && int32(len(assignment)) != adding {
 			return nil, fmt.Errorf("%w: %d assignments for %d new partitions", ErrInvalidAssignment, len(assignment), adding)
 		}
-		rf := int16(len(t.Partitions[0].Replicas))
-		placed, err := placeReplicas([]Broker{s.self}, adding, rf, assignment, current, t.Partitions[0].Replicas[0], int(rf))
+		placed, err := PlaceAddedPartitions([]Broker{s.self}, t.Partitions[0].Replicas, current, adding, assignment)
 		if err != nil {
 			return nil, err
 		}
@@ -341,7 +310,7 @@ func (s *LocalStore) CreatePartitions(_ context.Context, name string, total int3
 			return nil, nil
 		}
 		for i, replicas := range placed {
-			t.Partitions = append(t.Partitions, newPartition(current+int32(i), replicas))
+			t.Partitions = append(t.Partitions, NewPartition(current+int32(i), replicas))
 		}
 		return &Change{Kind: PartitionsCreated, Topic: name}, nil
 	})
@@ -425,19 +394,19 @@ func (s *LocalStore) AllocateProducerIDs(_ context.Context, count int64) (int64,
 
 // Subscribe calls fn after each change, in order, on its own goroutine.
 func (s *LocalStore) Subscribe(fn func(Change)) (cancel func()) {
-	return s.subs.add(fn)
+	return s.subs.Add(fn)
 }
 
 func (s *LocalStore) notify(ch Change) {
 	if ch.Kind < 0 {
 		return
 	}
-	s.subs.publish(ch)
+	s.subs.Publish(ch)
 }
 
 // Close stops change delivery.
 func (s *LocalStore) Close() error {
-	s.subs.close()
+	s.subs.Close()
 	return nil
 }
 
@@ -455,7 +424,7 @@ func (s *LocalStore) AlterPartition(_ context.Context, topic string, partition, 
 		if p.LeaderEpoch != leaderEpoch || p.PartitionEpoch != partitionEpoch {
 			return nil, fmt.Errorf("%w: %s-%d is at leader epoch %d, partition epoch %d", ErrStalePartition, topic, partition, p.LeaderEpoch, p.PartitionEpoch)
 		}
-		if err := checkISR(*p, isr); err != nil {
+		if err := CheckISR(*p, isr); err != nil {
 			return nil, err
 		}
 		p.ISR = slices.Clone(isr)
@@ -465,22 +434,6 @@ func (s *LocalStore) AlterPartition(_ context.Context, topic string, partition, 
 		return &Change{Kind: LeadershipChanged, Topic: topic}, nil
 	})
 	return out, err
-}
-
-// checkISR checks a proposed ISR against a partition: it holds the leader
-// and only replicas, each once.
-func checkISR(p Partition, isr []int32) error {
-	seen := map[int32]bool{}
-	for _, id := range isr {
-		if seen[id] || !slices.Contains(p.Replicas, id) {
-			return fmt.Errorf("%w: %v for replicas %v", ErrInvalidISR, isr, p.Replicas)
-		}
-		seen[id] = true
-	}
-	if !seen[p.Leader] {
-		return fmt.Errorf("%w: %v does not hold the leader %d", ErrInvalidISR, isr, p.Leader)
-	}
-	return nil
 }
 
 // ElectLeaders: alone, the broker already leads every partition, which is

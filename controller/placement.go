@@ -27,6 +27,24 @@ import (
 // 0's first replica and numbers from the current partition count, as
 // Kafka's AdminZkClient does, so old and new partitions interleave.
 
+// PlaceNewTopic places the partitions of a new topic (CreateTopics) on
+// the live brokers: the explicit assignment when not empty, after
+// checking it, else partitions × rf replicas placed as Kafka places them.
+func PlaceNewTopic(live []Broker, partitions int32, rf int16, explicit [][]int32) ([][]int32, error) {
+	return placeReplicas(live, partitions, rf, explicit, 0, -1, 0)
+}
+
+// PlaceAddedPartitions places adding partitions added to a topic that has
+// have partitions, the first on partition0 (CreatePartitions): the
+// explicit assignment when not empty, after checking it, else replicas
+// placed from partition 0's first replica onwards, as Kafka's
+// AdminZkClient.addPartitions does. Either way the new partitions have
+// partition 0's replication factor.
+func PlaceAddedPartitions(live []Broker, partition0 []int32, have, adding int32, explicit [][]int32) ([][]int32, error) {
+	rf := len(partition0)
+	return placeReplicas(live, adding, int16(rf), explicit, have, partition0[0], rf)
+}
+
 // placeReplicas returns the replicas of each new partition: the explicit
 // assignment after checking it against the live brokers, or a placement of
 // partitions × rf replicas on them. first is the index of the first new
@@ -204,4 +222,15 @@ func replicaIndex(firstIndex, shift, j, n int) int {
 		return firstIndex
 	}
 	return (firstIndex + 1 + (shift+j)%(n-1)) % n
+}
+
+// NewPartition is a partition as placed, before any election: its first
+// replica leads and every replica is in sync.
+func NewPartition(index int32, replicas []int32) Partition {
+	return Partition{
+		Partition: index,
+		Replicas:  slices.Clone(replicas),
+		ISR:       slices.Clone(replicas),
+		Leader:    replicas[0],
+	}
 }

@@ -2,11 +2,11 @@ package controller
 
 import "sync"
 
-// subscribers fans changes out to Subscribe callbacks. Each callback has
-// its own goroutine and queue, so a slow callback never holds a store's
-// lock nor delays the others, and sees the changes in the order they were
-// published.
-type subscribers struct {
+// Subscribers fans changes out to Subscribe callbacks, for the stores:
+// each callback has its own goroutine and queue, so a slow callback never
+// holds a store's lock nor delays the others, and sees the changes in the
+// order they were published. The zero value is ready to use.
+type Subscribers struct {
 	mu     sync.Mutex
 	subs   map[int]*subscriber
 	next   int
@@ -20,8 +20,9 @@ type subscriber struct {
 	stopped chan struct{}
 }
 
-// add starts delivering to fn; the returned function stops it.
-func (l *subscribers) add(fn func(Change)) (cancel func()) {
+// Add starts delivering to fn; the returned function stops it (a store's
+// Subscribe).
+func (l *Subscribers) Add(fn func(Change)) (cancel func()) {
 	sub := &subscriber{wake: make(chan struct{}, 1), stopped: make(chan struct{})}
 	l.mu.Lock()
 	id := l.next
@@ -71,10 +72,10 @@ func (sub *subscriber) run(fn func(Change)) {
 	}
 }
 
-// publish queues changes for every subscriber. Callers publish in the
+// Publish queues changes for every subscriber. Callers publish in the
 // order the changes were applied (under their own lock, or from the one
 // goroutine that applies changes).
-func (l *subscribers) publish(changes ...Change) {
+func (l *Subscribers) Publish(changes ...Change) {
 	if len(changes) == 0 {
 		return
 	}
@@ -91,8 +92,8 @@ func (l *subscribers) publish(changes ...Change) {
 	}
 }
 
-// close stops every delivery; later subscriptions get nothing.
-func (l *subscribers) close() {
+// Close stops every delivery; later subscriptions get nothing.
+func (l *Subscribers) Close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.closed = true

@@ -27,9 +27,9 @@ func ValidateTopicName(name string) error {
 	return nil
 }
 
-// collides reports whether two different names map to the same metric
-// name, which Kafka forbids: '.' and '_' are interchangeable there.
-func collides(a, b string) bool {
+// TopicNamesCollide reports whether two different names map to the same
+// metric name, which Kafka forbids: '.' and '_' are interchangeable there.
+func TopicNamesCollide(a, b string) bool {
 	return a != b && strings.ReplaceAll(a, ".", "_") == strings.ReplaceAll(b, ".", "_")
 }
 

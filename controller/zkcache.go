@@ -699,7 +699,7 @@ func (c *cacheLoop) publish() {
 	if len(changes) > 0 {
 		c.logger.Debug().Interface("changes", changes).Msg("view changed")
 	}
-	c.s.subs.publish(changes...)
+	c.s.subs.Publish(changes...)
 	c.s.ctrl.wake()
 }
 

@@ -658,7 +658,7 @@ func (c *zkController) update(tp TopicPartition, id TopicID, cur partitionState,
 // assignTopicID gives a topic written without an ID (by Kafka before 2.8)
 // one, as Kafka's controller does on failover.
 func (c *zkController) assignTopicID(name string, t *ctrlTopic) error {
-	id := TopicID(newUUID())
+	id := NewTopicID()
 	_, err := c.zk.multi(c.checkEpoch(), opSet(zkTopicPath(name), encodeTopic(id, t.assignment), t.zkVersion))
 	if err != nil && (errors.Is(err, zk.ErrBadVersion) || errors.Is(err, zk.ErrNoNode)) {
 		return nil // changed or gone meanwhile; the next look sees it

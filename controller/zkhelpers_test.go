@@ -193,7 +193,7 @@ func (c *testCluster) kill(id int32) {
 		close(b.stop)
 		go b.zk.conn.Close() // cannot reach ZooKeeper: the session stays
 		b.wg.Wait()
-		b.subs.close()
+		b.subs.Close()
 	})
 }
 

@@ -96,7 +96,7 @@ type ZKStore struct {
 	// timeout): a controller elected in it stops at once.
 	lostSession atomic.Int64
 
-	subs subscribers
+	subs Subscribers
 	ctrl *zkController
 
 	stop      chan struct{}
@@ -278,7 +278,7 @@ func (s *ZKStore) loadOrCreateClusterID() (string, error) {
 		if !errors.Is(err, zk.ErrNoNode) {
 			return "", err
 		}
-		id := newClusterID()
+		id := NewClusterID()
 		if _, err := s.zk.create(zkClusterIDPath, encodeClusterID(id), 0); err == nil {
 			s.logger.Info().Str("cluster_id", id).Msg("created cluster id")
 			return id, nil
@@ -561,7 +561,7 @@ func (s *ZKStore) CreateTopic(ctx context.Context, req CreateTopicRequest) (Topi
 	pending := s.view.pendingDeletion[req.Name]
 	var collision string
 	for existing := range s.view.topics {
-		if collides(existing, req.Name) {
+		if TopicNamesCollide(existing, req.Name) {
 			collision = existing
 		}
 	}
@@ -575,16 +575,16 @@ func (s *ZKStore) CreateTopic(ctx context.Context, req CreateTopicRequest) (Topi
 	case collision != "":
 		return Topic{}, fmt.Errorf("%w: topic %q collides with existing topic %q ('.' and '_' are interchangeable in metric names)", ErrInvalidTopicName, req.Name, collision)
 	}
-	assignment, err := placeReplicas(live, req.Partitions, req.ReplicationFactor, req.Assignment, 0, -1, 0)
+	assignment, err := PlaceNewTopic(live, req.Partitions, req.ReplicationFactor, req.Assignment)
 	if err != nil {
 		return Topic{}, err
 	}
-	placed := Topic{Name: req.Name, ID: TopicID(newUUID()), Configs: maps.Clone(req.Configs), Internal: IsInternalTopic(req.Name)}
+	placed := Topic{Name: req.Name, ID: NewTopicID(), Configs: maps.Clone(req.Configs), Internal: IsInternalTopic(req.Name)}
 	if placed.Configs == nil {
 		placed.Configs = map[string]string{}
 	}
 	for i, replicas := range assignment {
-		placed.Partitions = append(placed.Partitions, newPartition(int32(i), replicas))
+		placed.Partitions = append(placed.Partitions, NewPartition(int32(i), replicas))
 	}
 	if req.ValidateOnly {
 		return placed, nil
@@ -689,8 +689,7 @@ func (s *ZKStore) CreatePartitions(ctx context.Context, name string, total int32
 		if assignment != nil && int32(len(assignment)) != adding {
 			return fmt.Errorf("%w: %d assignments for %d new partitions", ErrInvalidAssignment, len(assignment), adding)
 		}
-		rf := len(current[0])
-		placed, err := placeReplicas(live, adding, int16(rf), assignment, have, current[0][0], rf)
+		placed, err := PlaceAddedPartitions(live, current[0], have, adding, assignment)
 		if err != nil {
 			return err
 		}
@@ -859,7 +858,7 @@ func (s *ZKStore) AlterPartition(ctx context.Context, topic string, partition, l
 		s.catchUp(ctx)
 		return Partition{}, fmt.Errorf("%w: %s-%d is at leader epoch %d, partition epoch %d, not %d, %d", ErrStalePartition, topic, partition, cur.LeaderEpoch, cur.zkVersion, leaderEpoch, partitionEpoch)
 	}
-	if err := checkISR(Partition{Replicas: replicas, Leader: cur.Leader}, isr); err != nil {
+	if err := CheckISR(Partition{Replicas: replicas, Leader: cur.Leader}, isr); err != nil {
 		return Partition{}, err
 	}
 	next := cur.clone()
@@ -945,7 +944,7 @@ func (s *ZKStore) settleWritten(ctx context.Context, written map[TopicPartition]
 // Subscribe calls fn after each change to the view, in order, on its own
 // goroutine.
 func (s *ZKStore) Subscribe(fn func(Change)) (cancel func()) {
-	return s.subs.add(fn)
+	return s.subs.Add(fn)
 }
 
 // Close leaves the cluster: the session closes, so the broker's
@@ -956,7 +955,7 @@ func (s *ZKStore) Close() error {
 		close(s.stop)
 		s.zk.conn.Close()
 		s.wg.Wait()
-		s.subs.close()
+		s.subs.Close()
 	})
 	return nil
 }
