@@ -260,7 +260,7 @@ func (s *LocalStore) CreateTopic(_ context.Context, req CreateTopicRequest) (Top
 		if err != nil {
 			return nil, err
 		}
-		// Internal follows the name, as in Kafka (and the ZKStore).
+		// Internal follows the name, as in Kafka (and the zk.Store).
 		t := Topic{Name: req.Name, ID: NewTopicID(), Configs: maps.Clone(req.Configs), Internal: IsInternalTopic(req.Name)}
 		if t.Configs == nil {
 			t.Configs = map[string]string{}

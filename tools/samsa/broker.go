@@ -20,6 +20,7 @@ import (
 	"github.com/samsa-io/samsa/broker"
 	"github.com/samsa-io/samsa/broker/config"
 	"github.com/samsa-io/samsa/controller"
+	"github.com/samsa-io/samsa/controller/zk"
 	plog "github.com/samsa-io/samsa/log"
 	"github.com/samsa-io/samsa/wire"
 	"github.com/samsa-io/samsa/wire/membudget"
@@ -282,11 +283,11 @@ func openStore(ctx context.Context, cfg *config.Broker, self controller.Broker, 
 	if cfg.ZookeeperConnect == "" {
 		return controller.NewLocalStore(cfg.LogDirs[0], cfg.BrokerID, self, logger)
 	}
-	var listeners []controller.Endpoint
+	var listeners []zk.Endpoint
 	for _, l := range cfg.AdvertisedListeners {
-		listeners = append(listeners, controller.Endpoint{Name: l.Name, Host: l.Host, Port: l.Port, SecurityProtocol: l.SecurityProtocol})
+		listeners = append(listeners, zk.Endpoint{Name: l.Name, Host: l.Host, Port: l.Port, SecurityProtocol: l.SecurityProtocol})
 	}
-	return controller.NewZKStore(ctx, controller.ZKConfig{
+	return zk.NewStore(ctx, zk.Config{
 		Connect:                            cfg.ZookeeperConnect,
 		SessionTimeout:                     cfg.ZookeeperSessionTimeout,
 		ConnectionTimeout:                  cfg.ZookeeperConnectionTimeout,

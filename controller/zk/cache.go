@@ -1,4 +1,4 @@
-package controller
+package zk
 
 import (
 	"context"
@@ -9,8 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-zookeeper/zk"
+	gozk "github.com/go-zookeeper/zk"
 	"github.com/rs/zerolog"
+
+	"github.com/samsa-io/samsa/controller"
 )
 
 // cacheLoop is the goroutine that owns the store's view. It takes the zk
@@ -20,7 +22,7 @@ import (
 // fails because ZooKeeper is unreachable stays pending and is retried, so
 // the view stays as last seen until ZooKeeper is back.
 type cacheLoop struct {
-	s      *ZKStore
+	s      *Store
 	zk     *zkConn
 	logger zerolog.Logger
 
@@ -46,13 +48,13 @@ type dirtySet struct {
 	register                                                                bool
 	controller, brokers, topicList, brokerConfigList, deletions, isrChanges bool
 	topics                                                                  map[string]bool
-	states                                                                  map[TopicPartition]bool
+	states                                                                  map[controller.TopicPartition]bool
 	topicConfigs                                                            map[string]bool
 	brokerConfigs                                                           map[string]bool // /config/brokers children
 }
 
 func newDirtySet() dirtySet {
-	return dirtySet{topics: map[string]bool{}, states: map[TopicPartition]bool{}, topicConfigs: map[string]bool{}, brokerConfigs: map[string]bool{}}
+	return dirtySet{topics: map[string]bool{}, states: map[controller.TopicPartition]bool{}, topicConfigs: map[string]bool{}, brokerConfigs: map[string]bool{}}
 }
 
 func (d *dirtySet) any() bool {
@@ -68,7 +70,7 @@ func (d *dirtySet) markAll(v *zkView) {
 		d.topics[name] = true
 		d.topicConfigs[name] = true
 		for p := range t.assignment {
-			d.states[TopicPartition{name, int32(p)}] = true
+			d.states[controller.TopicPartition{Topic: name, Partition: int32(p)}] = true
 		}
 	}
 	for id := range v.brokerConfigs {
@@ -79,17 +81,17 @@ func (d *dirtySet) markAll(v *zkView) {
 // cacheBatch holds what the view looked like before the changes of one
 // round, for what it touched, to tell subscribers what changed.
 type cacheBatch struct {
-	topics        map[string]*Topic // nil: was not visible
+	topics        map[string]*controller.Topic // nil: was not visible
 	brokers       map[int32]liveBroker
 	controller    *int32
 	brokerConfigs map[int32]map[string]string
 }
 
 func newCacheBatch() *cacheBatch {
-	return &cacheBatch{topics: map[string]*Topic{}, brokerConfigs: map[int32]map[string]string{}}
+	return &cacheBatch{topics: map[string]*controller.Topic{}, brokerConfigs: map[int32]map[string]string{}}
 }
 
-func newCacheLoop(s *ZKStore) *cacheLoop {
+func newCacheLoop(s *Store) *cacheLoop {
 	return &cacheLoop{
 		s:      s,
 		zk:     s.zk,
@@ -113,7 +115,7 @@ func (c *cacheLoop) run() {
 		case <-c.s.events.signal:
 		case <-c.retry.C:
 		case <-c.lost.C:
-			if lostPending && c.zk.conn.State() != zk.StateHasSession {
+			if lostPending && c.zk.conn.State() != gozk.StateHasSession {
 				sid := c.s.session.Load()
 				c.logger.Warn().Dur("session_timeout", c.s.sessionTimeout).Msg("ZooKeeper unreachable for a whole session timeout: the session is lost")
 				c.s.lostSession.Store(sid)
@@ -129,10 +131,10 @@ func (c *cacheLoop) run() {
 			}
 			ev := qe.ev
 			switch {
-			case ev.Type == zk.EventSession && ev.State == zk.StateDisconnected && !lostPending:
+			case ev.Type == gozk.EventSession && ev.State == gozk.StateDisconnected && !lostPending:
 				lostPending = true
 				c.lost.Reset(c.s.sessionTimeout)
-			case ev.Type == zk.EventSession && ev.State == zk.StateHasSession:
+			case ev.Type == gozk.EventSession && ev.State == gozk.StateHasSession:
 				lostPending = false
 				c.lost.Stop()
 			}
@@ -156,11 +158,11 @@ func (c *cacheLoop) run() {
 }
 
 // handle takes one event of the zk client.
-func (c *cacheLoop) handle(ev zk.Event) {
+func (c *cacheLoop) handle(ev gozk.Event) {
 	switch ev.Type {
-	case zk.EventSession:
+	case gozk.EventSession:
 		switch ev.State {
-		case zk.StateHasSession:
+		case gozk.StateHasSession:
 			sid := c.zk.conn.SessionID()
 			if c.s.lostSession.CompareAndSwap(sid, 0) {
 				// Given up for lost while ZooKeeper was unreachable, the
@@ -177,13 +179,13 @@ func (c *cacheLoop) handle(ev zk.Event) {
 				c.dirty.register = true
 				c.dirty.markAll(&c.s.view)
 			}
-		case zk.StateExpired:
+		case gozk.StateExpired:
 			sid := c.s.session.Load()
 			c.logger.Warn().Str("session", sessionString(sid)).Msg("ZooKeeper session expired")
 			c.s.lostSession.Store(sid)
 			c.s.ctrl.wake()
 		}
-	case zk.EventNotWatching:
+	case gozk.EventNotWatching:
 		// Watches dropped with an expired session; the new session
 		// re-reads everything.
 	default:
@@ -194,15 +196,15 @@ func (c *cacheLoop) handle(ev zk.Event) {
 func sessionString(sid int64) string { return "0x" + strconv.FormatInt(sid, 16) }
 
 // nodeEvent marks what a watch notification names as dirty.
-func (c *cacheLoop) nodeEvent(ev zk.Event) {
+func (c *cacheLoop) nodeEvent(ev gozk.Event) {
 	p, ok := c.zk.rel(ev.Path)
 	if !ok {
 		return
 	}
 	switch ev.Type {
-	case zk.EventNodeChildrenChanged:
+	case gozk.EventNodeChildrenChanged:
 		c.armed[p] &^= armChild
-	case zk.EventNodeDeleted:
+	case gozk.EventNodeDeleted:
 		c.armed[p] = 0
 	default:
 		c.armed[p] &^= armData
@@ -231,7 +233,7 @@ func (c *cacheLoop) nodeEvent(ev zk.Event) {
 			d.topics[parts[0]] = true
 		case len(parts) == 4 && parts[1] == "partitions" && parts[3] == "state":
 			if n, err := strconv.ParseInt(parts[2], 10, 32); err == nil {
-				d.states[TopicPartition{parts[0], int32(n)}] = true
+				d.states[controller.TopicPartition{Topic: parts[0], Partition: int32(n)}] = true
 			}
 		}
 	case strings.HasPrefix(p, zkTopicConfigsPath+"/"):
@@ -301,11 +303,11 @@ func (c *cacheLoop) refresh() error {
 
 // readData reads a znode and leaves a watch on it: a data watch when it
 // exists, an exists watch (which fires on its creation) when it does not.
-func (c *cacheLoop) readData(p string) ([]byte, *zk.Stat, bool, error) {
+func (c *cacheLoop) readData(p string) ([]byte, *gozk.Stat, bool, error) {
 	for range 3 {
 		if c.armed[p]&armData != 0 {
 			data, st, err := c.zk.get(p)
-			if errors.Is(err, zk.ErrNoNode) {
+			if errors.Is(err, gozk.ErrNoNode) {
 				return nil, nil, false, nil // the armed watch reports the deletion
 			}
 			return data, st, err == nil, err
@@ -315,7 +317,7 @@ func (c *cacheLoop) readData(p string) ([]byte, *zk.Stat, bool, error) {
 			c.armed[p] |= armData
 			return data, st, true, nil
 		}
-		if !errors.Is(err, zk.ErrNoNode) {
+		if !errors.Is(err, gozk.ErrNoNode) {
 			return nil, nil, false, err
 		}
 		exists, _, err := c.zk.existsW(p)
@@ -335,13 +337,13 @@ func (c *cacheLoop) readData(p string) ([]byte, *zk.Stat, bool, error) {
 func (c *cacheLoop) readChildren(p string) ([]string, error) {
 	if c.armed[p]&armChild != 0 {
 		names, err := c.zk.children(p)
-		if errors.Is(err, zk.ErrNoNode) {
+		if errors.Is(err, gozk.ErrNoNode) {
 			return nil, nil
 		}
 		return names, err
 	}
 	names, err := c.zk.childrenW(p)
-	if errors.Is(err, zk.ErrNoNode) {
+	if errors.Is(err, gozk.ErrNoNode) {
 		return nil, nil
 	}
 	if err != nil {
@@ -417,7 +419,7 @@ func (c *cacheLoop) loadBrokers() error {
 			continue
 		}
 		data, st, err := c.zk.get(zkBrokerIDsPath + "/" + name)
-		if errors.Is(err, zk.ErrNoNode) {
+		if errors.Is(err, gozk.ErrNoNode) {
 			continue
 		}
 		if err != nil {
@@ -607,7 +609,7 @@ func (c *cacheLoop) loadTopic(name string) error {
 	}
 	c.s.mu.Unlock()
 	for p := known; p < len(assignment); p++ {
-		c.dirty.states[TopicPartition{name, int32(p)}] = true
+		c.dirty.states[controller.TopicPartition{Topic: name, Partition: int32(p)}] = true
 	}
 	if fresh {
 		c.dirty.topicConfigs[name] = true
@@ -642,7 +644,7 @@ func (c *cacheLoop) loadTopicConfig(name string) error {
 	return nil
 }
 
-func (c *cacheLoop) loadState(tp TopicPartition) error {
+func (c *cacheLoop) loadState(tp controller.TopicPartition) error {
 	t := c.s.view.topics[tp.Topic]
 	if t == nil || int(tp.Partition) >= len(t.states) {
 		return nil
@@ -677,16 +679,16 @@ func (c *cacheLoop) publish() {
 	b := c.batch
 	c.batch = newCacheBatch()
 	v := &c.s.view
-	var changes []Change
+	var changes []controller.Change
 	if b.brokers != nil && !maps.Equal(b.brokers, v.brokers) {
-		changes = append(changes, Change{Kind: BrokersChanged})
+		changes = append(changes, controller.Change{Kind: controller.BrokersChanged})
 	}
 	if b.controller != nil && *b.controller != v.controllerID {
-		changes = append(changes, Change{Kind: ControllerChanged})
+		changes = append(changes, controller.Change{Kind: controller.ControllerChanged})
 	}
 	for _, id := range slices.Sorted(maps.Keys(b.brokerConfigs)) {
 		if !maps.Equal(b.brokerConfigs[id], v.brokerConfigs[id]) {
-			changes = append(changes, Change{Kind: BrokerConfigChanged, BrokerID: id})
+			changes = append(changes, controller.Change{Kind: controller.BrokerConfigChanged, BrokerID: id})
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(b.topics)) {
@@ -704,29 +706,29 @@ func (c *cacheLoop) publish() {
 }
 
 // topicChanges compares a topic's before image with its view now.
-func topicChanges(name string, before *Topic, v *zkView) []Change {
+func topicChanges(name string, before *controller.Topic, v *zkView) []controller.Change {
 	after, ok := v.visible(name)
 	switch {
 	case before == nil && !ok:
 		return nil
 	case before == nil:
-		return []Change{{Kind: TopicCreated, Topic: name}}
+		return []controller.Change{{Kind: controller.TopicCreated, Topic: name}}
 	case !ok:
-		return []Change{{Kind: TopicDeleted, Topic: name}}
+		return []controller.Change{{Kind: controller.TopicDeleted, Topic: name}}
 	case before.ID != after.ID:
-		return []Change{{Kind: TopicDeleted, Topic: name}, {Kind: TopicCreated, Topic: name}}
+		return []controller.Change{{Kind: controller.TopicDeleted, Topic: name}, {Kind: controller.TopicCreated, Topic: name}}
 	}
-	var out []Change
+	var out []controller.Change
 	if len(after.Partitions) > len(before.Partitions) {
-		out = append(out, Change{Kind: PartitionsCreated, Topic: name})
+		out = append(out, controller.Change{Kind: controller.PartitionsCreated, Topic: name})
 	}
 	if !maps.Equal(before.Configs, after.Configs) {
-		out = append(out, Change{Kind: TopicConfigChanged, Topic: name})
+		out = append(out, controller.Change{Kind: controller.TopicConfigChanged, Topic: name})
 	}
 	for i := range min(len(before.Partitions), len(after.Partitions)) {
 		a, b := before.Partitions[i], after.Partitions[i]
 		if a.Leader != b.Leader || a.LeaderEpoch != b.LeaderEpoch || a.PartitionEpoch != b.PartitionEpoch || !slices.Equal(a.ISR, b.ISR) {
-			out = append(out, Change{Kind: LeadershipChanged, Topic: name})
+			out = append(out, controller.Change{Kind: controller.LeadershipChanged, Topic: name})
 			break
 		}
 	}

@@ -1,4 +1,4 @@
-package controller
+package zk
 
 import (
 	"context"
@@ -14,13 +14,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-zookeeper/zk"
+	gozk "github.com/go-zookeeper/zk"
 	"github.com/rs/zerolog"
 
+	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/controller/zktest"
 )
 
-// Tests run several ZKStores in one process, each standing for a broker,
+// Tests run several Stores in one process, each standing for a broker,
 // against a real ZooKeeper. They share one server, each test in its own
 // chroot; tests that stop ZooKeeper start their own.
 
@@ -104,27 +105,27 @@ type testCluster struct {
 	zk      *zktest.Server
 	connect string
 	brokers map[int32]*testBroker
-	tweak   func(*ZKConfig)
+	tweak   func(*Config)
 }
 
 type testBroker struct {
-	*ZKStore
+	*Store
 	net *faultNet
 }
 
 var unsafeChroot = regexp.MustCompile(`[^a-zA-Z0-9_-]+`)
 
 // newCluster starts brokers 1..n on the shared ZooKeeper.
-func newCluster(t *testing.T, n int, tweak ...func(*ZKConfig)) *testCluster {
+func newCluster(t *testing.T, n int, tweak ...func(*Config)) *testCluster {
 	t.Helper()
 	return newClusterOn(t, sharedZK(t), n, tweak...)
 }
 
-func newClusterOn(t *testing.T, server *zktest.Server, n int, tweak ...func(*ZKConfig)) *testCluster {
+func newClusterOn(t *testing.T, server *zktest.Server, n int, tweak ...func(*Config)) *testCluster {
 	t.Helper()
 	chroot := fmt.Sprintf("/%s-%d", unsafeChroot.ReplaceAllString(t.Name(), "_"), chrootN.Add(1))
 	c := &testCluster{t: t, zk: server, connect: server.Addr + chroot, brokers: map[int32]*testBroker{}}
-	c.tweak = func(cfg *ZKConfig) {
+	c.tweak = func(cfg *Config) {
 		for _, f := range tweak {
 			f(cfg)
 		}
@@ -135,12 +136,12 @@ func newClusterOn(t *testing.T, server *zktest.Server, n int, tweak ...func(*ZKC
 	return c
 }
 
-func (c *testCluster) config(id int32) ZKConfig {
-	cfg := ZKConfig{
+func (c *testCluster) config(id int32) Config {
+	cfg := Config{
 		Connect:                            c.connect,
 		SessionTimeout:                     testSessionTimeout,
 		ConnectionTimeout:                  10 * time.Second,
-		Self:                               Broker{ID: id, Host: "127.0.0.1", Port: 9090 + id},
+		Self:                               controller.Broker{ID: id, Host: "127.0.0.1", Port: 9090 + id},
 		Listeners:                          []Endpoint{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: 9090 + id, SecurityProtocol: "PLAINTEXT"}},
 		Logger:                             testLogger(c.t).With().Int32("broker", id).Logger(),
 		LeaderImbalancePerBrokerPercentage: 10,
@@ -166,16 +167,16 @@ func (c *testCluster) start(id int32) *testBroker {
 	return b
 }
 
-func (c *testCluster) open(cfg ZKConfig) (*testBroker, error) {
+func (c *testCluster) open(cfg Config) (*testBroker, error) {
 	fn := &faultNet{}
 	cfg.dial = fn.dial
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := NewZKStore(ctx, cfg)
+	s, err := NewStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	b := &testBroker{ZKStore: s, net: fn}
+	b := &testBroker{Store: s, net: fn}
 	c.brokers[cfg.Self.ID] = b
 	c.t.Cleanup(func() { s.Close() })
 	return b, nil
@@ -246,7 +247,7 @@ func (c *testCluster) nonController() *testBroker {
 // looking at znodes and for playing other actors.
 func (c *testCluster) raw() *zkConn {
 	c.t.Helper()
-	conn, _, err := zk.Connect([]string{c.zk.Addr}, 10*time.Second, zk.WithLogger(zkLogger{zerolog.Nop()}))
+	conn, _, err := gozk.Connect([]string{c.zk.Addr}, 10*time.Second, gozk.WithLogger(zkLogger{zerolog.Nop()}))
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -254,7 +255,7 @@ func (c *testCluster) raw() *zkConn {
 	_, root, _ := parseConnect(c.connect)
 	z := &zkConn{conn: conn, root: root}
 	checkFor(c.t, 10*time.Second, "raw connection", func() error {
-		if conn.State() != zk.StateHasSession {
+		if conn.State() != gozk.StateHasSession {
 			return errors.New(conn.State().String())
 		}
 		return nil
@@ -276,13 +277,13 @@ func (c *testCluster) everyBroker(what string, fn func(b *testBroker) error) {
 }
 
 // partition is broker b's view of a partition.
-func partitionOf(b Store, topic string, p int32) (Partition, error) {
+func partitionOf(b controller.Store, topic string, p int32) (controller.Partition, error) {
 	t, ok := b.Topic(topic)
 	if !ok {
-		return Partition{}, fmt.Errorf("topic %s unknown", topic)
+		return controller.Partition{}, fmt.Errorf("topic %s unknown", topic)
 	}
 	if int(p) >= len(t.Partitions) {
-		return Partition{}, fmt.Errorf("topic %s has %d partitions", topic, len(t.Partitions))
+		return controller.Partition{}, fmt.Errorf("topic %s has %d partitions", topic, len(t.Partitions))
 	}
 	return t.Partitions[p], nil
 }
@@ -306,12 +307,12 @@ func checkFor(t testing.TB, wait time.Duration, what string, fn func() error) {
 // recorder collects a store's changes.
 type recorder struct {
 	mu      sync.Mutex
-	changes []Change
+	changes []controller.Change
 }
 
-func record(t *testing.T, s Store) *recorder {
+func record(t *testing.T, s controller.Store) *recorder {
 	r := &recorder{}
-	cancel := s.Subscribe(func(c Change) {
+	cancel := s.Subscribe(func(c controller.Change) {
 		r.mu.Lock()
 		r.changes = append(r.changes, c)
 		r.mu.Unlock()
@@ -320,7 +321,7 @@ func record(t *testing.T, s Store) *recorder {
 	return r
 }
 
-func (r *recorder) has(want Change) error {
+func (r *recorder) has(want controller.Change) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if slices.Contains(r.changes, want) {
@@ -329,7 +330,7 @@ func (r *recorder) has(want Change) error {
 	return fmt.Errorf("no %+v among %+v", want, r.changes)
 }
 
-func createTopic(t *testing.T, s Store, req CreateTopicRequest) Topic {
+func createTopic(t *testing.T, s controller.Store, req controller.CreateTopicRequest) controller.Topic {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

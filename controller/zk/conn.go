@@ -1,12 +1,14 @@
-package controller
+package zk
 
 import (
 	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/go-zookeeper/zk"
+	gozk "github.com/go-zookeeper/zk"
 	"github.com/rs/zerolog"
+
+	"github.com/samsa-io/samsa/controller"
 )
 
 // zkConn is the store's ZooKeeper connection. Paths given to it are
@@ -15,7 +17,7 @@ import (
 // mean "ZooKeeper cannot be reached or the session is gone" also wrap
 // ErrStoreUnavailable.
 type zkConn struct {
-	conn *zk.Conn
+	conn *gozk.Conn
 	root string // "" or e.g. "/samsa"
 }
 
@@ -71,10 +73,10 @@ func (c *zkConn) rel(p string) (string, bool) {
 // isUnavailable reports whether err means ZooKeeper could not be reached
 // or the session ended, as opposed to an answer about the data.
 func isUnavailable(err error) bool {
-	return errors.Is(err, ErrStoreUnavailable) ||
-		errors.Is(err, zk.ErrConnectionClosed) || errors.Is(err, zk.ErrNoServer) ||
-		errors.Is(err, zk.ErrSessionExpired) || errors.Is(err, zk.ErrClosing) ||
-		errors.Is(err, zk.ErrSessionMoved)
+	return errors.Is(err, controller.ErrStoreUnavailable) ||
+		errors.Is(err, gozk.ErrConnectionClosed) || errors.Is(err, gozk.ErrNoServer) ||
+		errors.Is(err, gozk.ErrSessionExpired) || errors.Is(err, gozk.ErrClosing) ||
+		errors.Is(err, gozk.ErrSessionMoved)
 }
 
 func wrapZK(op, path string, err error) error {
@@ -82,27 +84,27 @@ func wrapZK(op, path string, err error) error {
 		return nil
 	}
 	if isUnavailable(err) {
-		return fmt.Errorf("zookeeper %s %s: %w: %w", op, path, ErrStoreUnavailable, err)
+		return fmt.Errorf("zookeeper %s %s: %w: %w", op, path, controller.ErrStoreUnavailable, err)
 	}
 	return fmt.Errorf("zookeeper %s %s: %w", op, path, err)
 }
 
-func (c *zkConn) get(p string) ([]byte, *zk.Stat, error) {
+func (c *zkConn) get(p string) ([]byte, *gozk.Stat, error) {
 	data, st, err := c.conn.Get(c.abs(p))
 	return data, st, wrapZK("get", p, err)
 }
 
-func (c *zkConn) getW(p string) ([]byte, *zk.Stat, error) {
+func (c *zkConn) getW(p string) ([]byte, *gozk.Stat, error) {
 	data, st, _, err := c.conn.GetW(c.abs(p))
 	return data, st, wrapZK("get", p, err)
 }
 
-func (c *zkConn) exists(p string) (bool, *zk.Stat, error) {
+func (c *zkConn) exists(p string) (bool, *gozk.Stat, error) {
 	ok, st, err := c.conn.Exists(c.abs(p))
 	return ok, st, wrapZK("exists", p, err)
 }
 
-func (c *zkConn) existsW(p string) (bool, *zk.Stat, error) {
+func (c *zkConn) existsW(p string) (bool, *gozk.Stat, error) {
 	ok, st, _, err := c.conn.ExistsW(c.abs(p))
 	return ok, st, wrapZK("exists", p, err)
 }
@@ -120,7 +122,7 @@ func (c *zkConn) childrenW(p string) ([]string, error) {
 // create makes a znode and returns its chroot-relative path (sequential
 // nodes get a suffix).
 func (c *zkConn) create(p string, data []byte, flags int32) (string, error) {
-	got, err := c.conn.Create(c.abs(p), data, flags, zk.WorldACL(zk.PermAll))
+	got, err := c.conn.Create(c.abs(p), data, flags, gozk.WorldACL(gozk.PermAll))
 	if err != nil {
 		return "", wrapZK("create", p, err)
 	}
@@ -128,7 +130,7 @@ func (c *zkConn) create(p string, data []byte, flags int32) (string, error) {
 	return rel, nil
 }
 
-func (c *zkConn) set(p string, data []byte, version int32) (*zk.Stat, error) {
+func (c *zkConn) set(p string, data []byte, version int32) (*gozk.Stat, error) {
 	st, err := c.conn.Set(c.abs(p), data, version)
 	return st, wrapZK("set", p, err)
 }
@@ -142,7 +144,7 @@ func (c *zkConn) ensure(p string) error {
 	parts := strings.Split(strings.TrimPrefix(p, "/"), "/")
 	for i := range parts {
 		sub := "/" + strings.Join(parts[:i+1], "/")
-		if _, err := c.create(sub, nil, 0); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+		if _, err := c.create(sub, nil, 0); err != nil && !errors.Is(err, gozk.ErrNodeExists) {
 			return err
 		}
 	}
@@ -182,19 +184,19 @@ func (e *multiError) Unwrap() error { return e.err }
 
 // multi runs ops atomically. It returns the responses (the stat of each
 // set) or, when an operation failed, a *multiError naming the first.
-func (c *zkConn) multi(ops ...zkOp) ([]zk.MultiResponse, error) {
+func (c *zkConn) multi(ops ...zkOp) ([]gozk.MultiResponse, error) {
 	reqs := make([]any, len(ops))
 	for i, op := range ops {
 		p := c.abs(op.path)
 		switch op.kind {
 		case 'c':
-			reqs[i] = &zk.CreateRequest{Path: p, Data: op.data, Acl: zk.WorldACL(zk.PermAll), Flags: op.flags}
+			reqs[i] = &gozk.CreateRequest{Path: p, Data: op.data, Acl: gozk.WorldACL(gozk.PermAll), Flags: op.flags}
 		case 's':
-			reqs[i] = &zk.SetDataRequest{Path: p, Data: op.data, Version: op.version}
+			reqs[i] = &gozk.SetDataRequest{Path: p, Data: op.data, Version: op.version}
 		case 'd':
-			reqs[i] = &zk.DeleteRequest{Path: p, Version: op.version}
+			reqs[i] = &gozk.DeleteRequest{Path: p, Version: op.version}
 		case 'v':
-			reqs[i] = &zk.CheckVersionRequest{Path: p, Version: op.version}
+			reqs[i] = &gozk.CheckVersionRequest{Path: p, Version: op.version}
 		}
 	}
 	res, err := c.conn.Multi(reqs...)

@@ -1,4 +1,4 @@
-package controller
+package zk
 
 import (
 	"encoding/base64"
@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-zookeeper/zk"
+	gozk "github.com/go-zookeeper/zk"
+
+	"github.com/samsa-io/samsa/controller"
 )
 
 // The znodes of Kafka's ZooKeeper layout that Samsa reads and writes, with
@@ -108,7 +110,7 @@ type brokerRegistration struct {
 	Features                    map[string]any    `json:"features"`
 }
 
-func encodeBrokerRegistration(self Broker, listeners []Endpoint, now time.Time) []byte {
+func encodeBrokerRegistration(self controller.Broker, listeners []Endpoint, now time.Time) []byte {
 	reg := brokerRegistration{
 		Version:                     5,
 		Port:                        -1,
@@ -146,12 +148,12 @@ func encodeBrokerRegistration(self Broker, listeners []Endpoint, now time.Time) 
 // decodeBrokerRegistration reads a broker's registration. The address is
 // that of the first endpoint (Samsa registers its first advertised
 // listener first), else the legacy host and port.
-func decodeBrokerRegistration(id int32, data []byte) (Broker, error) {
+func decodeBrokerRegistration(id int32, data []byte) (controller.Broker, error) {
 	var reg brokerRegistration
 	if err := json.Unmarshal(data, &reg); err != nil {
-		return Broker{}, fmt.Errorf("broker %d registration: %w", id, err)
+		return controller.Broker{}, fmt.Errorf("broker %d registration: %w", id, err)
 	}
-	b := Broker{ID: id}
+	b := controller.Broker{ID: id}
 	if reg.Rack != nil {
 		b.Rack = *reg.Rack
 	}
@@ -175,7 +177,7 @@ func decodeBrokerRegistration(id int32, data []byte) (Broker, error) {
 		b.Host, b.Port = *reg.Host, reg.Port
 		return b, nil
 	}
-	return Broker{}, fmt.Errorf("broker %d registration has no endpoint: %s", id, data)
+	return controller.Broker{}, fmt.Errorf("broker %d registration has no endpoint: %s", id, data)
 }
 
 // controllerNode is /controller.
@@ -221,7 +223,7 @@ type topicNode struct {
 	TopicID          string             `json:"topic_id,omitempty"`
 }
 
-func encodeTopic(id TopicID, assignment [][]int32) []byte {
+func encodeTopic(id controller.TopicID, assignment [][]int32) []byte {
 	n := topicNode{
 		Version:          2,
 		Partitions:       make(map[string][]int32, len(assignment)),
@@ -241,16 +243,16 @@ func encodeTopic(id TopicID, assignment [][]int32) []byte {
 // decodeTopic reads a topic's ID (zero when the znode has none, as
 // written by Kafka before 2.8) and its assignment, which must number its
 // partitions 0, 1, ...
-func decodeTopic(name string, data []byte) (TopicID, [][]int32, error) {
+func decodeTopic(name string, data []byte) (controller.TopicID, [][]int32, error) {
 	var n topicNode
 	if err := json.Unmarshal(data, &n); err != nil {
-		return TopicID{}, nil, fmt.Errorf("topic %s: %w", name, err)
+		return controller.TopicID{}, nil, fmt.Errorf("topic %s: %w", name, err)
 	}
-	var id TopicID
+	var id controller.TopicID
 	if n.TopicID != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(n.TopicID)
 		if err != nil || len(raw) != 16 {
-			return TopicID{}, nil, fmt.Errorf("topic %s: bad topic_id %q", name, n.TopicID)
+			return controller.TopicID{}, nil, fmt.Errorf("topic %s: bad topic_id %q", name, n.TopicID)
 		}
 		copy(id[:], raw)
 	}
@@ -258,13 +260,13 @@ func decodeTopic(name string, data []byte) (TopicID, [][]int32, error) {
 	for key, replicas := range n.Partitions {
 		p, err := strconv.Atoi(key)
 		if err != nil || p < 0 || p >= len(assignment) {
-			return TopicID{}, nil, fmt.Errorf("topic %s: partitions are not numbered 0 to %d: %q", name, len(assignment)-1, key)
+			return controller.TopicID{}, nil, fmt.Errorf("topic %s: partitions are not numbered 0 to %d: %q", name, len(assignment)-1, key)
 		}
 		assignment[p] = slices.Clone(replicas)
 	}
 	for p, replicas := range assignment {
 		if len(replicas) == 0 {
-			return TopicID{}, nil, fmt.Errorf("topic %s: partition %d has no replicas", name, p)
+			return controller.TopicID{}, nil, fmt.Errorf("topic %s: partition %d has no replicas", name, p)
 		}
 	}
 	return id, assignment, nil
@@ -275,7 +277,7 @@ func decodeTopic(name string, data []byte) (TopicID, [][]int32, error) {
 // znode's version, which is the partition epoch, and the zxid of its last
 // write (0 when unknown).
 type partitionState struct {
-	LeaderAndISR
+	controller.LeaderAndISR
 	ControllerEpoch int32
 	zkVersion       int32
 	mzxid           int64
@@ -299,13 +301,13 @@ func (s partitionState) encode() []byte {
 	return data
 }
 
-func decodePartitionState(data []byte, st *zk.Stat) (partitionState, error) {
+func decodePartitionState(data []byte, st *gozk.Stat) (partitionState, error) {
 	var n partitionStateNode
 	if err := json.Unmarshal(data, &n); err != nil {
 		return partitionState{}, fmt.Errorf("partition state: %w", err)
 	}
 	return partitionState{
-		LeaderAndISR:    LeaderAndISR{Leader: n.Leader, LeaderEpoch: n.LeaderEpoch, ISR: n.ISR},
+		LeaderAndISR:    controller.LeaderAndISR{Leader: n.Leader, LeaderEpoch: n.LeaderEpoch, ISR: n.ISR},
 		ControllerEpoch: n.ControllerEpoch,
 		zkVersion:       st.Version,
 		mzxid:           st.Mzxid,
@@ -313,7 +315,7 @@ func decodePartitionState(data []byte, st *zk.Stat) (partitionState, error) {
 }
 
 // with returns s with the leader and ISR an election decided.
-func (s partitionState) with(l LeaderAndISR) partitionState {
+func (s partitionState) with(l controller.LeaderAndISR) partitionState {
 	s.LeaderAndISR = l
 	return s
 }
@@ -369,7 +371,7 @@ func encodeConfigChange(entityPath string) []byte {
 }
 
 // encodeIsrChange is an /isr_change_notification/isr_change_ node.
-func encodeIsrChange(tps ...TopicPartition) []byte {
+func encodeIsrChange(tps ...controller.TopicPartition) []byte {
 	type tp struct {
 		Topic     string `json:"topic"`
 		Partition int32  `json:"partition"`

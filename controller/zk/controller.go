@@ -1,4 +1,4 @@
-package controller
+package zk
 
 import (
 	"context"
@@ -12,8 +12,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/go-zookeeper/zk"
+	gozk "github.com/go-zookeeper/zk"
 	"github.com/rs/zerolog"
+
+	"github.com/samsa-io/samsa/controller"
 )
 
 // zkController is a broker's part in Kafka's controller role: every
@@ -33,7 +35,7 @@ import (
 // from a stale view (or racing a leader's AlterPartition) re-reads and
 // decides again instead of overwriting.
 type zkController struct {
-	s      *ZKStore
+	s      *Store
 	zk     *zkConn
 	logger zerolog.Logger
 	self   int32
@@ -50,7 +52,7 @@ type zkController struct {
 	epochZkVersion int32
 	knownEpochs    map[int32]int64 // broker epochs as of the last complete reconcile
 	shuttingDown   map[int32]int64 // broker → epoch when it asked for controlled shutdown
-	written        map[TopicPartition]writtenState
+	written        map[controller.TopicPartition]writtenState
 	retry          *time.Timer
 	rebalance      *time.Timer
 	housekeeping   *time.Timer
@@ -61,7 +63,7 @@ type zkController struct {
 // writtenState is a state this controller wrote, used until its view
 // catches up so that it does not decide twice from an old view.
 type writtenState struct {
-	topicID TopicID
+	topicID controller.TopicID
 	state   partitionState
 }
 
@@ -79,15 +81,15 @@ var (
 type ctrlRequest struct {
 	shutdown   bool
 	brokerID   int32
-	electType  ElectionType
-	partitions []TopicPartition
+	electType  controller.ElectionType
+	partitions []controller.TopicPartition
 	all        bool
 }
 
 type ctrlResult struct {
-	results   map[TopicPartition]error
-	remaining []TopicPartition
-	written   map[TopicPartition]int32 // partition → state version written
+	results   map[controller.TopicPartition]error
+	remaining []controller.TopicPartition
+	written   map[controller.TopicPartition]int32 // partition → state version written
 }
 
 type ctrlCall struct {
@@ -100,7 +102,7 @@ type ctrlReply struct {
 	err error
 }
 
-func newZKController(s *ZKStore) *zkController {
+func newZKController(s *Store) *zkController {
 	return &zkController{
 		s:        s,
 		zk:       s.zk,
@@ -129,7 +131,7 @@ func (c *zkController) call(ctx context.Context, req ctrlRequest) (ctrlResult, e
 	case <-ctx.Done():
 		return ctrlResult{}, ctx.Err()
 	case <-c.s.stop:
-		return ctrlResult{}, fmt.Errorf("%w: store closed", ErrStoreUnavailable)
+		return ctrlResult{}, fmt.Errorf("%w: store closed", controller.ErrStoreUnavailable)
 	}
 	select {
 	case r := <-call.reply:
@@ -137,12 +139,12 @@ func (c *zkController) call(ctx context.Context, req ctrlRequest) (ctrlResult, e
 	case <-ctx.Done():
 		return ctrlResult{}, ctx.Err()
 	case <-c.s.stop:
-		return ctrlResult{}, fmt.Errorf("%w: store closed", ErrStoreUnavailable)
+		return ctrlResult{}, fmt.Errorf("%w: store closed", controller.ErrStoreUnavailable)
 	}
 }
 
 func (c *zkController) notController() error {
-	return fmt.Errorf("%w (broker %d; the controller is broker %d)", ErrNotController, c.self, c.s.ControllerID())
+	return fmt.Errorf("%w (broker %d; the controller is broker %d)", controller.ErrNotController, c.self, c.s.ControllerID())
 }
 
 func newStoppedTimer() *time.Timer {
@@ -201,7 +203,7 @@ func (c *zkController) step() {
 			case isUnavailable(err):
 				c.retryLater(err)
 				return
-			case errors.Is(err, zk.ErrNoNode), err == nil && st.EphemeralOwner != c.session:
+			case errors.Is(err, gozk.ErrNoNode), err == nil && st.EphemeralOwner != c.session:
 				c.resign("the /controller znode is gone")
 			case err != nil:
 				c.logger.Warn().Err(err).Msg("read /controller")
@@ -257,10 +259,10 @@ func (c *zkController) handleError(err error) {
 // broker wins each epoch. It reports whether this broker won.
 func (c *zkController) elect() bool {
 	data, st, err := c.zk.get(zkControllerEpochPath)
-	ops := []zkOp{opCreate(zkControllerPath, encodeController(c.self, c.s.now()), zk.FlagEphemeral)}
+	ops := []zkOp{opCreate(zkControllerPath, encodeController(c.self, c.s.now()), gozk.FlagEphemeral)}
 	var epoch int32
 	switch {
-	case errors.Is(err, zk.ErrNoNode):
+	case errors.Is(err, gozk.ErrNoNode):
 		epoch = 1
 		ops = append(ops, opCreate(zkControllerEpochPath, encodeControllerEpoch(epoch), 0))
 	case err != nil:
@@ -279,7 +281,7 @@ func (c *zkController) elect() bool {
 	var me *multiError
 	switch {
 	case err == nil:
-	case errors.As(err, &me) && me.index == 0 && errors.Is(err, zk.ErrNodeExists):
+	case errors.As(err, &me) && me.index == 0 && errors.Is(err, gozk.ErrNodeExists):
 		c.logger.Debug().Msg("another broker won the controller election")
 		return false
 	case errors.As(err, &me) && me.index == 1:
@@ -311,7 +313,7 @@ func (c *zkController) elect() bool {
 		c.knownEpochs[id] = b.epoch
 	}
 	c.shuttingDown = map[int32]int64{}
-	c.written = map[TopicPartition]writtenState{}
+	c.written = map[controller.TopicPartition]writtenState{}
 	c.housekeepDue = true
 	if c.s.cfg.AutoLeaderRebalance {
 		c.rebalance.Reset(c.s.cfg.LeaderImbalanceCheckInterval)
@@ -346,7 +348,7 @@ func (c *zkController) giveUpControllerNode() {
 	if err != nil || st.EphemeralOwner != c.zk.conn.SessionID() {
 		return
 	}
-	if err := c.zk.delete(zkControllerPath, st.Version); err != nil && !errors.Is(err, zk.ErrNoNode) {
+	if err := c.zk.delete(zkControllerPath, st.Version); err != nil && !errors.Is(err, gozk.ErrNoNode) {
 		c.logger.Warn().Err(err).Msg("give up /controller")
 		c.retryLater(err)
 	}
@@ -364,7 +366,7 @@ type ctrlSnapshot struct {
 }
 
 type ctrlTopic struct {
-	id         TopicID
+	id         controller.TopicID
 	zkVersion  int32
 	assignment [][]int32
 	states     []*partitionState
@@ -402,7 +404,7 @@ func (snap *ctrlSnapshot) brokerEpochs() map[int32]int64 {
 	return out
 }
 
-func (s *ZKStore) controllerSnapshot() *ctrlSnapshot {
+func (s *Store) controllerSnapshot() *ctrlSnapshot {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	v := &s.view
@@ -434,8 +436,8 @@ func (s *ZKStore) controllerSnapshot() *ctrlSnapshot {
 // liveness is the election's view of the brokers. A broker whose epoch
 // changed since the last reconcile restarted; one that left or restarted
 // is done with its controlled shutdown.
-func (c *zkController) liveness(snap *ctrlSnapshot) Liveness {
-	l := Liveness{Live: map[int32]bool{}, ShuttingDown: map[int32]bool{}, Restarted: map[int32]bool{}}
+func (c *zkController) liveness(snap *ctrlSnapshot) controller.Liveness {
+	l := controller.Liveness{Live: map[int32]bool{}, ShuttingDown: map[int32]bool{}, Restarted: map[int32]bool{}}
 	for id, b := range snap.brokers {
 		l.Live[id] = true
 		if e, ok := c.knownEpochs[id]; ok && e != b.epoch {
@@ -454,7 +456,7 @@ func (c *zkController) liveness(snap *ctrlSnapshot) Liveness {
 
 // current is a partition's state: the view's, or the one this controller
 // wrote if the view has not caught up with it yet; nil when it has none.
-func (c *zkController) current(tp TopicPartition, t *ctrlTopic) *partitionState {
+func (c *zkController) current(tp controller.TopicPartition, t *ctrlTopic) *partitionState {
 	var fromView *partitionState
 	if int(tp.Partition) < len(t.states) {
 		fromView = t.states[tp.Partition]
@@ -526,16 +528,16 @@ func (c *zkController) reconcile(snap *ctrlSnapshot) error {
 		}
 		unclean := c.uncleanEnabled(t.configs, snap.defaultConfigs)
 		for p, replicas := range t.assignment {
-			tp := TopicPartition{name, int32(p)}
+			tp := controller.TopicPartition{Topic: name, Partition: int32(p)}
 			cur := c.current(tp, t)
 			var err error
 			if cur == nil {
-				if first, ok := ElectInitialLeader(replicas, l); ok {
+				if first, ok := controller.ElectInitialLeader(replicas, l); ok {
 					err = c.createState(tp, t.id, partitionState{LeaderAndISR: first})
 				}
 			} else {
 				_, _, err = c.update(tp, t.id, *cur, func(cur partitionState) (partitionState, bool, error) {
-					next, changed := ReconcileLeaderAndISR(cur.LeaderAndISR, replicas, l.WithRestarts(cur.LeaderAndISR, cur.mzxid, epochs), unclean)
+					next, changed := controller.ReconcileLeaderAndISR(cur.LeaderAndISR, replicas, l.WithRestarts(cur.LeaderAndISR, cur.mzxid, epochs), unclean)
 					return cur.with(next), changed, nil
 				})
 			}
@@ -574,7 +576,7 @@ func classify(err error) error {
 // createState writes a new partition's first state, with the partition's
 // parent znodes, as Kafka's controller does for NewPartition →
 // OnlinePartition; the topic znode must still exist.
-func (c *zkController) createState(tp TopicPartition, id TopicID, st partitionState) error {
+func (c *zkController) createState(tp controller.TopicPartition, id controller.TopicID, st partitionState) error {
 	st.ControllerEpoch = c.epoch
 	for range 3 {
 		ops := []zkOp{c.checkEpoch(), opCheck(zkTopicPath(tp.Topic), -1)}
@@ -600,9 +602,9 @@ func (c *zkController) createState(tp TopicPartition, id TopicID, st partitionSt
 			return classify(err)
 		case errors.As(err, &me) && me.index == 1:
 			return errPartitionGone
-		case errors.As(err, &me) && me.index == len(ops)-1 && errors.Is(err, zk.ErrNodeExists):
+		case errors.As(err, &me) && me.index == len(ops)-1 && errors.Is(err, gozk.ErrNodeExists):
 			return nil // created by an earlier attempt whose answer was lost
-		case errors.As(err, &me) && errors.Is(err, zk.ErrNodeExists):
+		case errors.As(err, &me) && errors.Is(err, gozk.ErrNodeExists):
 			continue // a parent appeared meanwhile
 		default:
 			return err
@@ -616,7 +618,7 @@ func (c *zkController) createState(tp TopicPartition, id TopicID, st partitionSt
 // when the state changed meanwhile it is read again and decide runs again.
 // It returns the state after the call and whether it wrote; decide's
 // error is returned as is.
-func (c *zkController) update(tp TopicPartition, id TopicID, cur partitionState, decide func(partitionState) (partitionState, bool, error)) (partitionState, bool, error) {
+func (c *zkController) update(tp controller.TopicPartition, id controller.TopicID, cur partitionState, decide func(partitionState) (partitionState, bool, error)) (partitionState, bool, error) {
 	for range 5 {
 		next, changed, err := decide(cur)
 		if err != nil || !changed {
@@ -635,11 +637,11 @@ func (c *zkController) update(tp TopicPartition, id TopicID, cur partitionState,
 			return next, true, nil
 		case errors.As(err, &me) && me.index == 0:
 			return cur, false, classify(err)
-		case errors.Is(err, zk.ErrNoNode):
+		case errors.Is(err, gozk.ErrNoNode):
 			return cur, false, errPartitionGone
-		case errors.Is(err, zk.ErrBadVersion):
+		case errors.Is(err, gozk.ErrBadVersion):
 			data, st, err := c.zk.get(zkStatePath(tp.Topic, tp.Partition))
-			if errors.Is(err, zk.ErrNoNode) {
+			if errors.Is(err, gozk.ErrNoNode) {
 				return cur, false, errPartitionGone
 			}
 			if err != nil {
@@ -658,9 +660,9 @@ func (c *zkController) update(tp TopicPartition, id TopicID, cur partitionState,
 // assignTopicID gives a topic written without an ID (by Kafka before 2.8)
 // one, as Kafka's controller does on failover.
 func (c *zkController) assignTopicID(name string, t *ctrlTopic) error {
-	id := NewTopicID()
+	id := controller.NewTopicID()
 	_, err := c.zk.multi(c.checkEpoch(), opSet(zkTopicPath(name), encodeTopic(id, t.assignment), t.zkVersion))
-	if err != nil && (errors.Is(err, zk.ErrBadVersion) || errors.Is(err, zk.ErrNoNode)) {
+	if err != nil && (errors.Is(err, gozk.ErrBadVersion) || errors.Is(err, gozk.ErrNoNode)) {
 		return nil // changed or gone meanwhile; the next look sees it
 	}
 	if err == nil {
@@ -678,7 +680,7 @@ func (c *zkController) deleteTopic(name string) error {
 		return err
 	}
 	for _, p := range []string{zkTopicConfigPath(name), zkDeleteTopicPath(name)} {
-		if _, err := c.zk.multi(c.checkEpoch(), opDelete(p, -1)); err != nil && !errors.Is(err, zk.ErrNoNode) {
+		if _, err := c.zk.multi(c.checkEpoch(), opDelete(p, -1)); err != nil && !errors.Is(err, gozk.ErrNoNode) {
 			return classify(err)
 		}
 	}
@@ -714,7 +716,7 @@ func (c *zkController) deleteRecursive(root string) error {
 			_, err := c.zk.multi(ops...)
 			switch {
 			case err == nil:
-			case errors.Is(err, zk.ErrNoNode), errors.Is(err, zk.ErrNotEmpty):
+			case errors.Is(err, gozk.ErrNoNode), errors.Is(err, gozk.ErrNotEmpty):
 				raced = true
 			default:
 				return classify(err)
@@ -730,7 +732,7 @@ func (c *zkController) deleteRecursive(root string) error {
 // collect lists p's subtree, children before their parent.
 func (c *zkController) collect(p string, out *[]string) error {
 	children, err := c.zk.children(p)
-	if errors.Is(err, zk.ErrNoNode) {
+	if errors.Is(err, gozk.ErrNoNode) {
 		return nil
 	}
 	if err != nil {
@@ -755,9 +757,9 @@ func (c *zkController) clearIsrChanges(names []string) error {
 			ops = append(ops, opDelete(zkIsrChangesPath+"/"+name, -1))
 		}
 		_, err := c.zk.multi(ops...)
-		if errors.Is(err, zk.ErrNoNode) {
+		if errors.Is(err, gozk.ErrNoNode) {
 			for _, name := range names[:n] {
-				if _, err := c.zk.multi(c.checkEpoch(), opDelete(zkIsrChangesPath+"/"+name, -1)); err != nil && !errors.Is(err, zk.ErrNoNode) {
+				if _, err := c.zk.multi(c.checkEpoch(), opDelete(zkIsrChangesPath+"/"+name, -1)); err != nil && !errors.Is(err, gozk.ErrNoNode) {
 					return classify(err)
 				}
 			}
@@ -785,7 +787,7 @@ func (c *zkController) purgeConfigChanges() {
 			return
 		}
 		if ok && st.Ctime < cutoff {
-			if err := c.zk.delete(p, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+			if err := c.zk.delete(p, -1); err != nil && !errors.Is(err, gozk.ErrNoNode) {
 				return
 			}
 		}
@@ -820,21 +822,21 @@ func (c *zkController) serve(req ctrlRequest) (ctrlResult, error) {
 func (c *zkController) controlledShutdown(snap *ctrlSnapshot, brokerID int32) (ctrlResult, error) {
 	b, ok := snap.brokers[brokerID]
 	if !ok {
-		return ctrlResult{}, fmt.Errorf("%w: controlled shutdown of broker %d, which is not registered", ErrBrokerNotAvailable, brokerID)
+		return ctrlResult{}, fmt.Errorf("%w: controlled shutdown of broker %d, which is not registered", controller.ErrBrokerNotAvailable, brokerID)
 	}
 	c.shuttingDown[brokerID] = b.epoch
 	l := c.liveness(snap)
-	res := ctrlResult{written: map[TopicPartition]int32{}}
+	res := ctrlResult{written: map[controller.TopicPartition]int32{}}
 	c.logger.Info().Int32("broker", brokerID).Msg("controlled shutdown")
 	for name, t := range snap.liveTopics() {
 		for p, replicas := range t.assignment {
-			tp := TopicPartition{name, int32(p)}
+			tp := controller.TopicPartition{Topic: name, Partition: int32(p)}
 			cur := c.current(tp, t)
 			if cur == nil || !slices.Contains(replicas, brokerID) {
 				continue
 			}
 			next, wrote, err := c.update(tp, t.id, *cur, func(cur partitionState) (partitionState, bool, error) {
-				next, changed := ElectForControlledShutdown(cur.LeaderAndISR, replicas, brokerID, l)
+				next, changed := controller.ElectForControlledShutdown(cur.LeaderAndISR, replicas, brokerID, l)
 				return cur.with(next), changed, nil
 			})
 			switch {
@@ -855,8 +857,8 @@ func (c *zkController) controlledShutdown(snap *ctrlSnapshot, brokerID int32) (c
 }
 
 // electLeaders runs the ElectLeaders API's elections.
-func (c *zkController) electLeaders(snap *ctrlSnapshot, typ ElectionType, partitions []TopicPartition, all bool) (ctrlResult, error) {
-	if typ != PreferredElection && typ != UncleanElection {
+func (c *zkController) electLeaders(snap *ctrlSnapshot, typ controller.ElectionType, partitions []controller.TopicPartition, all bool) (ctrlResult, error) {
+	if typ != controller.PreferredElection && typ != controller.UncleanElection {
 		return ctrlResult{}, fmt.Errorf("unknown election type %d", typ)
 	}
 	if all {
@@ -864,38 +866,38 @@ func (c *zkController) electLeaders(snap *ctrlSnapshot, typ ElectionType, partit
 		for name, t := range snap.liveTopics() {
 			for p := range t.assignment {
 				if t.states[p] != nil {
-					partitions = append(partitions, TopicPartition{name, int32(p)})
+					partitions = append(partitions, controller.TopicPartition{Topic: name, Partition: int32(p)})
 				}
 			}
 		}
 	}
 	l := c.liveness(snap)
-	res := ctrlResult{results: make(map[TopicPartition]error, len(partitions)), written: map[TopicPartition]int32{}}
+	res := ctrlResult{results: make(map[controller.TopicPartition]error, len(partitions)), written: map[controller.TopicPartition]int32{}}
 	for _, tp := range partitions {
 		t, ok := snap.liveTopic(tp.Topic)
 		if !ok || tp.Partition < 0 || int(tp.Partition) >= len(t.assignment) {
-			res.results[tp] = ErrUnknownTopic
+			res.results[tp] = controller.ErrUnknownTopic
 			continue
 		}
 		cur := c.current(tp, t)
 		if cur == nil {
-			res.results[tp] = ErrUnknownTopic
+			res.results[tp] = controller.ErrUnknownTopic
 			continue
 		}
 		replicas := t.assignment[tp.Partition]
 		next, wrote, err := c.update(tp, t.id, *cur, func(cur partitionState) (partitionState, bool, error) {
-			var next LeaderAndISR
+			var next controller.LeaderAndISR
 			var err error
-			if typ == PreferredElection {
-				next, err = ElectPreferredLeader(cur.LeaderAndISR, replicas, l)
+			if typ == controller.PreferredElection {
+				next, err = controller.ElectPreferredLeader(cur.LeaderAndISR, replicas, l)
 			} else {
-				next, err = ElectUncleanLeader(cur.LeaderAndISR, replicas, l)
+				next, err = controller.ElectUncleanLeader(cur.LeaderAndISR, replicas, l)
 			}
 			return cur.with(next), err == nil, err
 		})
 		switch {
 		case errors.Is(err, errPartitionGone):
-			res.results[tp] = ErrUnknownTopic
+			res.results[tp] = controller.ErrUnknownTopic
 		case errors.Is(err, errFenced), isUnavailable(err):
 			return ctrlResult{}, err
 		default:
@@ -915,15 +917,15 @@ func (c *zkController) electLeaders(snap *ctrlSnapshot, typ ElectionType, partit
 func (c *zkController) autoRebalance(snap *ctrlSnapshot) error {
 	l := c.liveness(snap)
 	type entry struct {
-		tp       TopicPartition
-		id       TopicID
+		tp       controller.TopicPartition
+		id       controller.TopicID
 		replicas []int32
 		state    partitionState
 	}
 	byPreferred := map[int32][]entry{}
 	for name, t := range snap.liveTopics() {
 		for p, replicas := range t.assignment {
-			tp := TopicPartition{name, int32(p)}
+			tp := controller.TopicPartition{Topic: name, Partition: int32(p)}
 			if cur := c.current(tp, t); cur != nil {
 				byPreferred[replicas[0]] = append(byPreferred[replicas[0]], entry{tp, t.id, replicas, *cur})
 			}
@@ -945,7 +947,7 @@ func (c *zkController) autoRebalance(snap *ctrlSnapshot) error {
 		c.logger.Info().Int32("broker", broker).Float64("imbalance", ratio).Msg("leader imbalance: running preferred elections")
 		for _, e := range misplaced {
 			_, _, err := c.update(e.tp, e.id, e.state, func(cur partitionState) (partitionState, bool, error) {
-				next, err := ElectPreferredLeader(cur.LeaderAndISR, e.replicas, l)
+				next, err := controller.ElectPreferredLeader(cur.LeaderAndISR, e.replicas, l)
 				return cur.with(next), err == nil, nil
 			})
 			switch {

@@ -1,4 +1,4 @@
-package controller
+package zk
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/controller/zktest"
 )
 
@@ -56,9 +57,9 @@ func TestBrokersRegisterAndElectOneController(t *testing.T) {
 
 func TestChrootIsCreatedWhenMissing(t *testing.T) {
 	server := sharedZK(t)
-	c := &testCluster{t: t, zk: server, connect: server.Addr + fmt.Sprintf("/nested-%d/deeper/samsa", chrootN.Add(1)), brokers: map[int32]*testBroker{}, tweak: func(*ZKConfig) {}}
+	c := &testCluster{t: t, zk: server, connect: server.Addr + fmt.Sprintf("/nested-%d/deeper/samsa", chrootN.Add(1)), brokers: map[int32]*testBroker{}, tweak: func(*Config) {}}
 	b := c.start(1)
-	createTopic(t, b, CreateTopicRequest{Name: "t", Partitions: 1, ReplicationFactor: 1})
+	createTopic(t, b, controller.CreateTopicRequest{Name: "t", Partitions: 1, ReplicationFactor: 1})
 	if ok, _, err := c.raw().exists("/brokers/topics/t/partitions/0/state"); !ok || err != nil {
 		t.Fatalf("state under the chroot: %v %v", ok, err)
 	}
@@ -68,7 +69,7 @@ func TestCreateTopicPlacesReplicasAndElectsLeaders(t *testing.T) {
 	c := newCluster(t, 3)
 	rec := record(t, c.brokers[3])
 	b := c.nonController()
-	created := createTopic(t, b, CreateTopicRequest{Name: "orders", Partitions: 6, ReplicationFactor: 3, Configs: map[string]string{"retention.ms": "1000"}})
+	created := createTopic(t, b, controller.CreateTopicRequest{Name: "orders", Partitions: 6, ReplicationFactor: 3, Configs: map[string]string{"retention.ms": "1000"}})
 	if created.ID.IsZero() || len(created.Partitions) != 6 || created.Configs["retention.ms"] != "1000" {
 		t.Fatalf("created %+v", created)
 	}
@@ -92,7 +93,7 @@ func TestCreateTopicPlacesReplicasAndElectsLeaders(t *testing.T) {
 		}
 		return nil
 	})
-	checkFor(t, 10*time.Second, "TopicCreated on broker 3", func() error { return rec.has(Change{Kind: TopicCreated, Topic: "orders"}) })
+	checkFor(t, 10*time.Second, "TopicCreated on broker 3", func() error { return rec.has(controller.Change{Kind: controller.TopicCreated, Topic: "orders"}) })
 
 	raw := c.raw()
 	data, _, _ := raw.get("/brokers/topics/orders")
@@ -115,7 +116,7 @@ func TestCreateTopicPlacesReplicasAndElectsLeaders(t *testing.T) {
 func TestZKCreateTopicErrors(t *testing.T) {
 	c := newCluster(t, 2)
 	b := c.brokers[1]
-	createTopic(t, b, CreateTopicRequest{Name: "a.b", Partitions: 1, ReplicationFactor: 1})
+	createTopic(t, b, controller.CreateTopicRequest{Name: "a.b", Partitions: 1, ReplicationFactor: 1})
 	c.everyBroker("topic visible", func(b *testBroker) error {
 		if _, ok := b.Topic("a.b"); !ok {
 			return errors.New("missing")
@@ -123,28 +124,28 @@ func TestZKCreateTopicErrors(t *testing.T) {
 		return nil
 	})
 	for _, tc := range []struct {
-		req  CreateTopicRequest
+		req  controller.CreateTopicRequest
 		want error
 	}{
-		{CreateTopicRequest{Name: "a.b", Partitions: 1, ReplicationFactor: 1}, ErrTopicExists},
-		{CreateTopicRequest{Name: "a_b", Partitions: 1, ReplicationFactor: 1}, ErrInvalidTopicName},
-		{CreateTopicRequest{Name: "bad name", Partitions: 1, ReplicationFactor: 1}, ErrInvalidTopicName},
-		{CreateTopicRequest{Name: "p0", Partitions: 0, ReplicationFactor: 1}, ErrInvalidPartitions},
-		{CreateTopicRequest{Name: "r3", Partitions: 1, ReplicationFactor: 3}, ErrInvalidReplication},
-		{CreateTopicRequest{Name: "as1", Assignment: [][]int32{{1, 1}}}, ErrInvalidAssignment},
-		{CreateTopicRequest{Name: "as2", Assignment: [][]int32{{7}}}, ErrInvalidAssignment},
+		{controller.CreateTopicRequest{Name: "a.b", Partitions: 1, ReplicationFactor: 1}, controller.ErrTopicExists},
+		{controller.CreateTopicRequest{Name: "a_b", Partitions: 1, ReplicationFactor: 1}, controller.ErrInvalidTopicName},
+		{controller.CreateTopicRequest{Name: "bad name", Partitions: 1, ReplicationFactor: 1}, controller.ErrInvalidTopicName},
+		{controller.CreateTopicRequest{Name: "p0", Partitions: 0, ReplicationFactor: 1}, controller.ErrInvalidPartitions},
+		{controller.CreateTopicRequest{Name: "r3", Partitions: 1, ReplicationFactor: 3}, controller.ErrInvalidReplication},
+		{controller.CreateTopicRequest{Name: "as1", Assignment: [][]int32{{1, 1}}}, controller.ErrInvalidAssignment},
+		{controller.CreateTopicRequest{Name: "as2", Assignment: [][]int32{{7}}}, controller.ErrInvalidAssignment},
 	} {
 		if _, err := c.brokers[2].CreateTopic(testCtx(t), tc.req); !errors.Is(err, tc.want) {
 			t.Errorf("CreateTopic(%q) = %v, want %v", tc.req.Name, err, tc.want)
 		}
 	}
-	if _, err := b.CreateTopic(testCtx(t), CreateTopicRequest{Name: "v", Partitions: 3, ReplicationFactor: 2, ValidateOnly: true}); err != nil {
+	if _, err := b.CreateTopic(testCtx(t), controller.CreateTopicRequest{Name: "v", Partitions: 3, ReplicationFactor: 2, ValidateOnly: true}); err != nil {
 		t.Fatal(err)
 	}
 	if ok, _, _ := c.raw().exists("/brokers/topics/v"); ok {
 		t.Fatal("validate-only created the topic")
 	}
-	explicit := createTopic(t, b, CreateTopicRequest{Name: "explicit", Assignment: [][]int32{{2, 1}, {1, 2}}})
+	explicit := createTopic(t, b, controller.CreateTopicRequest{Name: "explicit", Assignment: [][]int32{{2, 1}, {1, 2}}})
 	if explicit.Partitions[0].Leader != 2 || explicit.Partitions[1].Leader != 1 {
 		t.Fatalf("explicit assignment: %+v", explicit.Partitions)
 	}
@@ -158,7 +159,7 @@ func TestConcurrentCreatesOfOneTopicCreateItOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = b.CreateTopic(testCtx(t), CreateTopicRequest{Name: "race", Partitions: 2, ReplicationFactor: 2})
+			_, errs[i] = b.CreateTopic(testCtx(t), controller.CreateTopicRequest{Name: "race", Partitions: 2, ReplicationFactor: 2})
 		}()
 	}
 	wg.Wait()
@@ -167,7 +168,7 @@ func TestConcurrentCreatesOfOneTopicCreateItOnce(t *testing.T) {
 		switch {
 		case err == nil:
 			created++
-		case !errors.Is(err, ErrTopicExists):
+		case !errors.Is(err, controller.ErrTopicExists):
 			t.Fatalf("unexpected error %v", err)
 		}
 	}
@@ -182,8 +183,8 @@ func TestControllerMovesLeadershipToFirstLiveISRReplicaWhenLeaderDies(t *testing
 	others := c.others(ctrl)
 	a, b := others[0].cfg.Self.ID, others[1].cfg.Self.ID
 	// p0 led by a; p1 led by b with a as a follower; "single" on a alone.
-	createTopic(t, c.brokers[ctrl], CreateTopicRequest{Name: "t", Assignment: [][]int32{{a, ctrl, b}, {b, a, ctrl}}})
-	createTopic(t, c.brokers[ctrl], CreateTopicRequest{Name: "single", Assignment: [][]int32{{a}}})
+	createTopic(t, c.brokers[ctrl], controller.CreateTopicRequest{Name: "t", Assignment: [][]int32{{a, ctrl, b}, {b, a, ctrl}}})
+	createTopic(t, c.brokers[ctrl], controller.CreateTopicRequest{Name: "single", Assignment: [][]int32{{a}}})
 	c.seen("t", 2)
 	rec := record(t, c.brokers[b])
 
@@ -211,10 +212,10 @@ func TestControllerMovesLeadershipToFirstLiveISRReplicaWhenLeaderDies(t *testing
 		return nil
 	})
 	checkFor(t, 5*time.Second, "LeadershipChanged and BrokersChanged", func() error {
-		if err := rec.has(Change{Kind: BrokersChanged}); err != nil {
+		if err := rec.has(controller.Change{Kind: controller.BrokersChanged}); err != nil {
 			return err
 		}
-		return rec.has(Change{Kind: LeadershipChanged, Topic: "t"})
+		return rec.has(controller.Change{Kind: controller.LeadershipChanged, Topic: "t"})
 	})
 
 	// The last in-sync replica comes back: it leads its partition again.
@@ -235,7 +236,7 @@ func TestNewControllerIsElectedWhenTheControllerDies(t *testing.T) {
 	c := newCluster(t, 3)
 	old := c.controller().cfg.Self.ID
 	others := c.others(old)
-	createTopic(t, others[0], CreateTopicRequest{Name: "t", Assignment: [][]int32{{old, others[0].cfg.Self.ID, others[1].cfg.Self.ID}}})
+	createTopic(t, others[0], controller.CreateTopicRequest{Name: "t", Assignment: [][]int32{{old, others[0].cfg.Self.ID, others[1].cfg.Self.ID}}})
 	rec := record(t, others[1])
 
 	c.kill(old)
@@ -259,7 +260,7 @@ func TestNewControllerIsElectedWhenTheControllerDies(t *testing.T) {
 		}
 		return nil
 	})
-	checkFor(t, 5*time.Second, "ControllerChanged", func() error { return rec.has(Change{Kind: ControllerChanged}) })
+	checkFor(t, 5*time.Second, "ControllerChanged", func() error { return rec.has(controller.Change{Kind: controller.ControllerChanged}) })
 	data, _, _ := c.raw().get("/brokers/topics/t/partitions/0/state")
 	if !strings.Contains(string(data), `"controller_epoch":2`) {
 		t.Fatalf("state written by the new controller: %s", data)
@@ -271,7 +272,7 @@ func TestStaleControllerCannotOverwritePartitionState(t *testing.T) {
 	ctrl := c.controller()
 	other := c.others(ctrl.cfg.Self.ID)[0]
 	x, y := ctrl.cfg.Self.ID, other.cfg.Self.ID
-	createTopic(t, ctrl, CreateTopicRequest{Name: "t", Assignment: [][]int32{{x, y}}})
+	createTopic(t, ctrl, controller.CreateTopicRequest{Name: "t", Assignment: [][]int32{{x, y}}})
 	raw := c.raw()
 	statePath := "/brokers/topics/t/partitions/0/state"
 
@@ -281,7 +282,7 @@ func TestStaleControllerCannotOverwritePartitionState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	moved := partitionState{LeaderAndISR: LeaderAndISR{Leader: y, LeaderEpoch: 1, ISR: []int32{x, y}}, ControllerEpoch: 2}
+	moved := partitionState{LeaderAndISR: controller.LeaderAndISR{Leader: y, LeaderEpoch: 1, ISR: []int32{x, y}}, ControllerEpoch: 2}
 	if _, err := raw.multi(opSet(zkControllerEpochPath, []byte("2"), -1), opSet(statePath, moved.encode(), st.Version)); err != nil {
 		t.Fatal(err)
 	}
@@ -295,8 +296,8 @@ func TestStaleControllerCannotOverwritePartitionState(t *testing.T) {
 
 	// The old controller, still holding /controller, tries an election:
 	// its epoch check fails, nothing is written, and it resigns.
-	_, err = ctrl.ElectLeaders(testCtx(t), PreferredElection, []TopicPartition{{"t", 0}})
-	if !errors.Is(err, ErrNotController) {
+	_, err = ctrl.ElectLeaders(testCtx(t), controller.PreferredElection, []controller.TopicPartition{{Topic: "t", Partition: 0}})
+	if !errors.Is(err, controller.ErrNotController) {
 		t.Fatalf("stale controller's election: %v, want ErrNotController", err)
 	}
 	data, after, _ := raw.get(statePath)
@@ -312,7 +313,7 @@ func TestStaleControllerCannotOverwritePartitionState(t *testing.T) {
 
 func TestAlterPartitionRejectsStaleEpochs(t *testing.T) {
 	c := newCluster(t, 3)
-	createTopic(t, c.brokers[1], CreateTopicRequest{Name: "t", Assignment: [][]int32{{2, 1, 3}}})
+	createTopic(t, c.brokers[1], controller.CreateTopicRequest{Name: "t", Assignment: [][]int32{{2, 1, 3}}})
 	c.seen("t", 1)
 	leader := c.brokers[2] // leaders call AlterPartition on their own store
 	p, _ := partitionOf(leader, "t", 0)
@@ -334,7 +335,7 @@ func TestAlterPartitionRejectsStaleEpochs(t *testing.T) {
 		}
 		return nil
 	})
-	checkFor(t, 5*time.Second, "LeadershipChanged", func() error { return rec.has(Change{Kind: LeadershipChanged, Topic: "t"}) })
+	checkFor(t, 5*time.Second, "LeadershipChanged", func() error { return rec.has(controller.Change{Kind: controller.LeadershipChanged, Topic: "t"}) })
 
 	for _, tc := range []struct {
 		name                      string
@@ -342,18 +343,18 @@ func TestAlterPartitionRejectsStaleEpochs(t *testing.T) {
 		isr                       []int32
 		want                      error
 	}{
-		{"old partition epoch", got.LeaderEpoch, p.PartitionEpoch, []int32{2, 1, 3}, ErrStalePartition},
-		{"old leader epoch", got.LeaderEpoch - 1, got.PartitionEpoch, []int32{2, 1, 3}, ErrStalePartition},
-		{"future epoch", got.LeaderEpoch, got.PartitionEpoch + 5, []int32{2, 1, 3}, ErrStalePartition},
-		{"ISR without the leader", got.LeaderEpoch, got.PartitionEpoch, []int32{1, 3}, ErrInvalidISR},
-		{"ISR with a non-replica", got.LeaderEpoch, got.PartitionEpoch, []int32{2, 7}, ErrInvalidISR},
-		{"ISR with a duplicate", got.LeaderEpoch, got.PartitionEpoch, []int32{2, 2}, ErrInvalidISR},
+		{"old partition epoch", got.LeaderEpoch, p.PartitionEpoch, []int32{2, 1, 3}, controller.ErrStalePartition},
+		{"old leader epoch", got.LeaderEpoch - 1, got.PartitionEpoch, []int32{2, 1, 3}, controller.ErrStalePartition},
+		{"future epoch", got.LeaderEpoch, got.PartitionEpoch + 5, []int32{2, 1, 3}, controller.ErrStalePartition},
+		{"ISR without the leader", got.LeaderEpoch, got.PartitionEpoch, []int32{1, 3}, controller.ErrInvalidISR},
+		{"ISR with a non-replica", got.LeaderEpoch, got.PartitionEpoch, []int32{2, 7}, controller.ErrInvalidISR},
+		{"ISR with a duplicate", got.LeaderEpoch, got.PartitionEpoch, []int32{2, 2}, controller.ErrInvalidISR},
 	} {
 		if _, err := leader.AlterPartition(testCtx(t), "t", 0, tc.leaderEpoch, tc.partitionEpc, tc.isr); !errors.Is(err, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
 		}
 	}
-	if _, err := leader.AlterPartition(testCtx(t), "nope", 0, 0, 0, []int32{2}); !errors.Is(err, ErrUnknownTopic) {
+	if _, err := leader.AlterPartition(testCtx(t), "nope", 0, 0, 0, []int32{2}); !errors.Is(err, controller.ErrUnknownTopic) {
 		t.Errorf("unknown topic: %v", err)
 	}
 
@@ -367,7 +368,7 @@ func TestAlterPartitionRejectsStaleEpochs(t *testing.T) {
 	if _, err := raw.set("/brokers/topics/t/partitions/0/state", changed.encode(), st.Version); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := leader.AlterPartition(testCtx(t), "t", 0, got.LeaderEpoch, got.PartitionEpoch, []int32{2}); !errors.Is(err, ErrStalePartition) {
+	if _, err := leader.AlterPartition(testCtx(t), "t", 0, got.LeaderEpoch, got.PartitionEpoch, []int32{2}); !errors.Is(err, controller.ErrStalePartition) {
 		t.Fatalf("change from a replaced state: %v", err)
 	}
 	if now, _ := partitionOf(leader, "t", 0); now.PartitionEpoch != got.PartitionEpoch+1 || len(now.ISR) != 3 {
@@ -386,7 +387,7 @@ func TestAlterPartitionRejectsStaleEpochs(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if (results[0] == nil) == (results[1] == nil) || !(errors.Is(results[0], ErrStalePartition) || errors.Is(results[1], ErrStalePartition)) {
+	if (results[0] == nil) == (results[1] == nil) || !(errors.Is(results[0], controller.ErrStalePartition) || errors.Is(results[1], controller.ErrStalePartition)) {
 		t.Fatalf("concurrent changes from one epoch: %v", results)
 	}
 }
@@ -397,20 +398,20 @@ func TestControlledShutdownMovesLeadershipAway(t *testing.T) {
 	x := c.others(ctrl.cfg.Self.ID)[0].cfg.Self.ID
 	y := c.others(ctrl.cfg.Self.ID)[1].cfg.Self.ID
 	z := ctrl.cfg.Self.ID
-	createTopic(t, ctrl, CreateTopicRequest{Name: "t", Assignment: [][]int32{{x, y, z}, {y, x, z}, {z, y, x}}})
-	createTopic(t, ctrl, CreateTopicRequest{Name: "single", Assignment: [][]int32{{x}}})
+	createTopic(t, ctrl, controller.CreateTopicRequest{Name: "t", Assignment: [][]int32{{x, y, z}, {y, x, z}, {z, y, x}}})
+	createTopic(t, ctrl, controller.CreateTopicRequest{Name: "single", Assignment: [][]int32{{x}}})
 
-	if _, err := c.brokers[x].ControlledShutdown(testCtx(t), x); !errors.Is(err, ErrNotController) {
+	if _, err := c.brokers[x].ControlledShutdown(testCtx(t), x); !errors.Is(err, controller.ErrNotController) {
 		t.Fatalf("controlled shutdown on a non-controller: %v", err)
 	}
-	if _, err := ctrl.ControlledShutdown(testCtx(t), 42); !errors.Is(err, ErrBrokerNotAvailable) {
+	if _, err := ctrl.ControlledShutdown(testCtx(t), 42); !errors.Is(err, controller.ErrBrokerNotAvailable) {
 		t.Fatalf("controlled shutdown of an unknown broker: %v", err)
 	}
 	remaining, err := ctrl.ControlledShutdown(testCtx(t), x)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []TopicPartition{{"single", 0}}; !slices.Equal(remaining, want) {
+	if want := []controller.TopicPartition{{Topic: "single", Partition: 0}}; !slices.Equal(remaining, want) {
 		t.Fatalf("still led by the broker: %v, want %v (the single-replica partition)", remaining, want)
 	}
 	c.everyBroker("leadership and ISRs moved off the stopping broker", func(b *testBroker) error {
@@ -432,8 +433,8 @@ func TestControlledShutdownMovesLeadershipAway(t *testing.T) {
 		return nil
 	})
 	// A broker shutting down is not elected, even as the preferred leader.
-	res, err := ctrl.ElectLeaders(testCtx(t), PreferredElection, []TopicPartition{{"t", 0}})
-	if err != nil || !errors.Is(res[TopicPartition{"t", 0}], ErrPreferredLeaderNotAvailable) {
+	res, err := ctrl.ElectLeaders(testCtx(t), controller.PreferredElection, []controller.TopicPartition{{Topic: "t", Partition: 0}})
+	if err != nil || !errors.Is(res[controller.TopicPartition{Topic: "t", Partition: 0}], controller.ErrPreferredLeaderNotAvailable) {
 		t.Fatalf("preferred election for a stopping broker: %v %v", res, err)
 	}
 }
@@ -443,17 +444,17 @@ func TestPreferredElectionRestoresThePreferredLeader(t *testing.T) {
 	ctrl := c.controller()
 	a := c.others(ctrl.cfg.Self.ID)[0].cfg.Self.ID
 	b := c.others(ctrl.cfg.Self.ID)[1].cfg.Self.ID
-	createTopic(t, ctrl, CreateTopicRequest{Name: "t", Assignment: [][]int32{{a, b, ctrl.cfg.Self.ID}}})
-	tp := TopicPartition{"t", 0}
+	createTopic(t, ctrl, controller.CreateTopicRequest{Name: "t", Assignment: [][]int32{{a, b, ctrl.cfg.Self.ID}}})
+	tp := controller.TopicPartition{Topic: "t", Partition: 0}
 
-	res, err := ctrl.ElectLeaders(testCtx(t), PreferredElection, []TopicPartition{tp, {"t", 9}, {"nope", 0}})
-	if err != nil || !errors.Is(res[tp], ErrElectionNotNeeded) || !errors.Is(res[TopicPartition{"t", 9}], ErrUnknownTopic) || !errors.Is(res[TopicPartition{"nope", 0}], ErrUnknownTopic) {
+	res, err := ctrl.ElectLeaders(testCtx(t), controller.PreferredElection, []controller.TopicPartition{tp, {Topic: "t", Partition: 9}, {Topic: "nope", Partition: 0}})
+	if err != nil || !errors.Is(res[tp], controller.ErrElectionNotNeeded) || !errors.Is(res[controller.TopicPartition{Topic: "t", Partition: 9}], controller.ErrUnknownTopic) || !errors.Is(res[controller.TopicPartition{Topic: "nope", Partition: 0}], controller.ErrUnknownTopic) {
 		t.Fatalf("elections: %v %v", res, err)
 	}
-	if res, err := ctrl.ElectLeaders(testCtx(t), UncleanElection, []TopicPartition{tp}); err != nil || !errors.Is(res[tp], ErrElectionNotNeeded) {
+	if res, err := ctrl.ElectLeaders(testCtx(t), controller.UncleanElection, []controller.TopicPartition{tp}); err != nil || !errors.Is(res[tp], controller.ErrElectionNotNeeded) {
 		t.Fatalf("unclean election with a live leader: %v %v", res, err)
 	}
-	if _, err := c.brokers[a].ElectLeaders(testCtx(t), PreferredElection, nil); !errors.Is(err, ErrNotController) {
+	if _, err := c.brokers[a].ElectLeaders(testCtx(t), controller.PreferredElection, nil); !errors.Is(err, controller.ErrNotController) {
 		t.Fatalf("election on a non-controller: %v", err)
 	}
 
@@ -471,8 +472,8 @@ func TestPreferredElectionRestoresThePreferredLeader(t *testing.T) {
 		}
 		return nil
 	})
-	res, err = ctrl.ElectLeaders(testCtx(t), PreferredElection, []TopicPartition{tp})
-	if err != nil || !errors.Is(res[tp], ErrPreferredLeaderNotAvailable) {
+	res, err = ctrl.ElectLeaders(testCtx(t), controller.PreferredElection, []controller.TopicPartition{tp})
+	if err != nil || !errors.Is(res[tp], controller.ErrPreferredLeaderNotAvailable) {
 		t.Fatalf("preferred replica out of sync: %v %v", res, err)
 	}
 	// b, the leader, takes a back into the ISR once it caught up.
@@ -486,7 +487,7 @@ func TestPreferredElectionRestoresThePreferredLeader(t *testing.T) {
 		}
 		return nil
 	})
-	res, err = ctrl.ElectLeaders(testCtx(t), PreferredElection, nil)
+	res, err = ctrl.ElectLeaders(testCtx(t), controller.PreferredElection, nil)
 	if err != nil || res[tp] != nil {
 		t.Fatalf("preferred election: %v %v", res, err)
 	}
@@ -500,8 +501,8 @@ func TestUncleanElectionElectsAnOutOfSyncReplica(t *testing.T) {
 	ctrl := c.controller()
 	a := c.others(ctrl.cfg.Self.ID)[0].cfg.Self.ID
 	b := c.others(ctrl.cfg.Self.ID)[1].cfg.Self.ID
-	createTopic(t, ctrl, CreateTopicRequest{Name: "api", Assignment: [][]int32{{a, b}}})
-	createTopic(t, ctrl, CreateTopicRequest{Name: "cfg", Assignment: [][]int32{{a, b}}})
+	createTopic(t, ctrl, controller.CreateTopicRequest{Name: "api", Assignment: [][]int32{{a, b}}})
+	createTopic(t, ctrl, controller.CreateTopicRequest{Name: "cfg", Assignment: [][]int32{{a, b}}})
 	for _, topic := range []string{"api", "cfg"} {
 		p, _ := partitionOf(c.brokers[a], topic, 0)
 		if _, err := c.brokers[a].AlterPartition(testCtx(t), topic, 0, p.LeaderEpoch, p.PartitionEpoch, []int32{a}); err != nil {
@@ -517,8 +518,8 @@ func TestUncleanElectionElectsAnOutOfSyncReplica(t *testing.T) {
 		}
 		return nil
 	})
-	res, err := ctrl.ElectLeaders(testCtx(t), UncleanElection, []TopicPartition{{"api", 0}})
-	if err != nil || res[TopicPartition{"api", 0}] != nil {
+	res, err := ctrl.ElectLeaders(testCtx(t), controller.UncleanElection, []controller.TopicPartition{{Topic: "api", Partition: 0}})
+	if err != nil || res[controller.TopicPartition{Topic: "api", Partition: 0}] != nil {
 		t.Fatalf("unclean election: %v %v", res, err)
 	}
 	if p, _ := partitionOf(ctrl, "api", 0); p.Leader != b || !slices.Equal(p.ISR, []int32{b}) {
@@ -537,14 +538,14 @@ func TestUncleanElectionElectsAnOutOfSyncReplica(t *testing.T) {
 }
 
 func TestAutoLeaderRebalanceMovesLeadershipBackToPreferredReplicas(t *testing.T) {
-	c := newCluster(t, 2, func(cfg *ZKConfig) {
+	c := newCluster(t, 2, func(cfg *Config) {
 		cfg.AutoLeaderRebalance = true
 		cfg.LeaderImbalanceCheckInterval = 200 * time.Millisecond
 	})
 	ctrl := c.controller()
 	a := c.others(ctrl.cfg.Self.ID)[0].cfg.Self.ID
 	z := ctrl.cfg.Self.ID
-	createTopic(t, ctrl, CreateTopicRequest{Name: "t", Assignment: [][]int32{{a, z}, {a, z}, {z, a}}})
+	createTopic(t, ctrl, controller.CreateTopicRequest{Name: "t", Assignment: [][]int32{{a, z}, {a, z}, {z, a}}})
 	c.kill(a)
 	checkFor(t, 10*time.Second, "z leads everything", func() error {
 		topic, _ := ctrl.Topic("t")
@@ -576,7 +577,7 @@ func TestAutoLeaderRebalanceMovesLeadershipBackToPreferredReplicas(t *testing.T)
 func TestTopicDeletionCompletesThroughTheController(t *testing.T) {
 	c := newCluster(t, 3)
 	b := c.nonController()
-	created := createTopic(t, b, CreateTopicRequest{Name: "doomed", Partitions: 4, ReplicationFactor: 2, Configs: map[string]string{"cleanup.policy": "compact"}})
+	created := createTopic(t, b, controller.CreateTopicRequest{Name: "doomed", Partitions: 4, ReplicationFactor: 2, Configs: map[string]string{"cleanup.policy": "compact"}})
 	c.seen("doomed", 4)
 	recs := map[int32]*recorder{}
 	for id, br := range c.brokers {
@@ -601,12 +602,12 @@ func TestTopicDeletionCompletesThroughTheController(t *testing.T) {
 		if _, ok := br.TopicByID(created.ID); ok {
 			return errors.New("still shown by id")
 		}
-		return recs[br.cfg.Self.ID].has(Change{Kind: TopicDeleted, Topic: "doomed"})
+		return recs[br.cfg.Self.ID].has(controller.Change{Kind: controller.TopicDeleted, Topic: "doomed"})
 	})
-	if err := b.DeleteTopic(testCtx(t), "doomed"); !errors.Is(err, ErrUnknownTopic) {
+	if err := b.DeleteTopic(testCtx(t), "doomed"); !errors.Is(err, controller.ErrUnknownTopic) {
 		t.Fatalf("deleting a deleted topic: %v", err)
 	}
-	again := createTopic(t, b, CreateTopicRequest{Name: "doomed", Partitions: 1, ReplicationFactor: 1})
+	again := createTopic(t, b, controller.CreateTopicRequest{Name: "doomed", Partitions: 1, ReplicationFactor: 1})
 	if again.ID == created.ID || again.Configs["cleanup.policy"] != "" {
 		t.Fatalf("recreated topic %+v", again)
 	}
@@ -615,7 +616,7 @@ func TestTopicDeletionCompletesThroughTheController(t *testing.T) {
 func TestCreatePartitionsAddsPartitionsThroughTheController(t *testing.T) {
 	c := newCluster(t, 3)
 	b := c.nonController()
-	createTopic(t, b, CreateTopicRequest{Name: "t", Partitions: 2, ReplicationFactor: 2})
+	createTopic(t, b, controller.CreateTopicRequest{Name: "t", Partitions: 2, ReplicationFactor: 2})
 	c.seen("t", 2)
 	rec := record(t, c.brokers[1])
 	if err := b.CreatePartitions(testCtx(t), "t", 5, nil, false); err != nil {
@@ -636,7 +637,7 @@ func TestCreatePartitionsAddsPartitionsThroughTheController(t *testing.T) {
 		}
 		return nil
 	})
-	checkFor(t, 5*time.Second, "PartitionsCreated", func() error { return rec.has(Change{Kind: PartitionsCreated, Topic: "t"}) })
+	checkFor(t, 5*time.Second, "PartitionsCreated", func() error { return rec.has(controller.Change{Kind: controller.PartitionsCreated, Topic: "t"}) })
 	if err := b.CreatePartitions(testCtx(t), "t", 7, [][]int32{{3, 1}, {1, 2}}, false); err != nil {
 		t.Fatal(err)
 	}
@@ -648,16 +649,16 @@ func TestCreatePartitionsAddsPartitionsThroughTheController(t *testing.T) {
 		assignment [][]int32
 		want       error
 	}{
-		{7, nil, ErrInvalidPartitions},
-		{9, [][]int32{{1, 2}}, ErrInvalidAssignment},
-		{8, [][]int32{{1}}, ErrInvalidAssignment},
-		{8, [][]int32{{1, 9}}, ErrInvalidAssignment},
+		{7, nil, controller.ErrInvalidPartitions},
+		{9, [][]int32{{1, 2}}, controller.ErrInvalidAssignment},
+		{8, [][]int32{{1}}, controller.ErrInvalidAssignment},
+		{8, [][]int32{{1, 9}}, controller.ErrInvalidAssignment},
 	} {
 		if err := b.CreatePartitions(testCtx(t), "t", tc.total, tc.assignment, false); !errors.Is(err, tc.want) {
 			t.Errorf("CreatePartitions(%d, %v) = %v, want %v", tc.total, tc.assignment, err, tc.want)
 		}
 	}
-	if err := b.CreatePartitions(testCtx(t), "nope", 3, nil, false); !errors.Is(err, ErrUnknownTopic) {
+	if err := b.CreatePartitions(testCtx(t), "nope", 3, nil, false); !errors.Is(err, controller.ErrUnknownTopic) {
 		t.Errorf("unknown topic: %v", err)
 	}
 	if err := b.CreatePartitions(testCtx(t), "t", 10, nil, true); err != nil {
@@ -670,7 +671,7 @@ func TestCreatePartitionsAddsPartitionsThroughTheController(t *testing.T) {
 
 func TestConfigsReachEveryBroker(t *testing.T) {
 	c := newCluster(t, 3)
-	createTopic(t, c.brokers[1], CreateTopicRequest{Name: "t", Partitions: 1, ReplicationFactor: 1})
+	createTopic(t, c.brokers[1], controller.CreateTopicRequest{Name: "t", Partitions: 1, ReplicationFactor: 1})
 	c.seen("t", 1)
 	rec := record(t, c.brokers[3])
 	if err := c.brokers[1].SetTopicConfigs(testCtx(t), "t", map[string]string{"retention.ms": "5"}); err != nil {
@@ -693,7 +694,7 @@ func TestConfigsReachEveryBroker(t *testing.T) {
 		return nil
 	})
 	checkFor(t, 5*time.Second, "config changes delivered", func() error {
-		for _, want := range []Change{{Kind: TopicConfigChanged, Topic: "t"}, {Kind: BrokerConfigChanged, BrokerID: -1}, {Kind: BrokerConfigChanged, BrokerID: 2}} {
+		for _, want := range []controller.Change{{Kind: controller.TopicConfigChanged, Topic: "t"}, {Kind: controller.BrokerConfigChanged, BrokerID: -1}, {Kind: controller.BrokerConfigChanged, BrokerID: 2}} {
 			if err := rec.has(want); err != nil {
 				return err
 			}
@@ -721,7 +722,7 @@ func TestConfigsReachEveryBroker(t *testing.T) {
 		}
 		return nil
 	})
-	if err := c.brokers[1].SetTopicConfigs(testCtx(t), "nope", nil); !errors.Is(err, ErrUnknownTopic) {
+	if err := c.brokers[1].SetTopicConfigs(testCtx(t), "nope", nil); !errors.Is(err, controller.ErrUnknownTopic) {
 		t.Fatalf("unknown topic: %v", err)
 	}
 }
@@ -800,8 +801,8 @@ func TestSessionExpiryReregistersTheBroker(t *testing.T) {
 		return nil
 	})
 	// Meanwhile the cluster goes on.
-	createTopic(t, others[0], CreateTopicRequest{Name: "during", Partitions: 2, ReplicationFactor: 2})
-	if _, err := victim.CreateTopic(testCtx(t), CreateTopicRequest{Name: "cut", Partitions: 1, ReplicationFactor: 1}); !errors.Is(err, ErrStoreUnavailable) {
+	createTopic(t, others[0], controller.CreateTopicRequest{Name: "during", Partitions: 2, ReplicationFactor: 2})
+	if _, err := victim.CreateTopic(testCtx(t), controller.CreateTopicRequest{Name: "cut", Partitions: 1, ReplicationFactor: 1}); !errors.Is(err, controller.ErrStoreUnavailable) {
 		t.Fatalf("a write without ZooKeeper: %v, want ErrStoreUnavailable", err)
 	}
 	if got := victim.Brokers(); len(got) != 3 {
@@ -823,7 +824,7 @@ func TestSessionExpiryReregistersTheBroker(t *testing.T) {
 	}
 	c.controller()
 	// Its watches work in the new session.
-	createTopic(t, others[1], CreateTopicRequest{Name: "after", Partitions: 1, ReplicationFactor: 3})
+	createTopic(t, others[1], controller.CreateTopicRequest{Name: "after", Partitions: 1, ReplicationFactor: 3})
 	checkFor(t, 10*time.Second, "a topic created after the expiry reaches the broker", func() error {
 		if _, ok := victim.Topic("after"); !ok {
 			return errors.New("missing")
@@ -864,8 +865,8 @@ func TestDuplicateBrokerIDFailsToStart(t *testing.T) {
 
 func TestZooKeeperOutageKeepsTheViewAndFailsWrites(t *testing.T) {
 	server := zktest.Start(t)
-	c := newClusterOn(t, server, 2, func(cfg *ZKConfig) { cfg.SessionTimeout = 8 * time.Second })
-	createTopic(t, c.brokers[1], CreateTopicRequest{Name: "t", Partitions: 2, ReplicationFactor: 2})
+	c := newClusterOn(t, server, 2, func(cfg *Config) { cfg.SessionTimeout = 8 * time.Second })
+	createTopic(t, c.brokers[1], controller.CreateTopicRequest{Name: "t", Partitions: 2, ReplicationFactor: 2})
 	c.everyBroker("topic everywhere", func(b *testBroker) error {
 		if topic, ok := b.Topic("t"); !ok || len(topic.Partitions) != 2 {
 			return fmt.Errorf("%+v", topic)
@@ -875,7 +876,7 @@ func TestZooKeeperOutageKeepsTheViewAndFailsWrites(t *testing.T) {
 	server.Stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := c.brokers[2].SetTopicConfigs(ctx, "t", map[string]string{"retention.ms": "1"}); !errors.Is(err, ErrStoreUnavailable) {
+	if err := c.brokers[2].SetTopicConfigs(ctx, "t", map[string]string{"retention.ms": "1"}); !errors.Is(err, controller.ErrStoreUnavailable) {
 		t.Fatalf("write during the outage: %v", err)
 	}
 	for _, b := range c.brokers {
@@ -902,7 +903,7 @@ func TestZooKeeperOutageKeepsTheViewAndFailsWrites(t *testing.T) {
 func TestSnapshotsAreCopies(t *testing.T) {
 	c := newCluster(t, 1)
 	b := c.brokers[1]
-	createTopic(t, b, CreateTopicRequest{Name: "t", Partitions: 1, ReplicationFactor: 1, Configs: map[string]string{"a": "1"}})
+	createTopic(t, b, controller.CreateTopicRequest{Name: "t", Partitions: 1, ReplicationFactor: 1, Configs: map[string]string{"a": "1"}})
 	got, _ := b.Topic("t")
 	got.Partitions[0].ISR[0] = 99
 	got.Partitions[0].Replicas[0] = 99
@@ -949,24 +950,24 @@ func TestControllerReturnsAfterZooKeeperOutageLongerThanTheSession(t *testing.T)
 	// znode is still there, held by a broker that no longer acts on it.
 	server.Restart()
 	c.controller()
-	createTopic(t, c.brokers[2], CreateTopicRequest{Name: "after", Partitions: 2, ReplicationFactor: 2})
+	createTopic(t, c.brokers[2], controller.CreateTopicRequest{Name: "after", Partitions: 2, ReplicationFactor: 2})
 }
 
 func TestNewControllerFinishesWorkQueuedWhileThereWasNone(t *testing.T) {
 	c := newCluster(t, 3)
 	old := c.controller().cfg.Self.ID
 	others := c.others(old)
-	createTopic(t, others[0], CreateTopicRequest{Name: "doomed", Partitions: 2, ReplicationFactor: 2})
+	createTopic(t, others[0], controller.CreateTopicRequest{Name: "doomed", Partitions: 2, ReplicationFactor: 2})
 	c.kill(old)
 	// Until the dead controller's session expires nobody acts: the
 	// creation and the deletion wait for the next controller.
 	var wg sync.WaitGroup
-	var created Topic
+	var created controller.Topic
 	var createErr, deleteErr error
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		created, createErr = others[0].CreateTopic(testCtx(t), CreateTopicRequest{Name: "late", Partitions: 3, ReplicationFactor: 2})
+		created, createErr = others[0].CreateTopic(testCtx(t), controller.CreateTopicRequest{Name: "late", Partitions: 3, ReplicationFactor: 2})
 	}()
 	go func() {
 		defer wg.Done()
@@ -998,7 +999,7 @@ func TestLeaderThatRestartedUnseenGetsANewLeaderEpoch(t *testing.T) {
 	c := newCluster(t, 2)
 	k := c.controller().cfg.Self.ID
 	l := c.others(k)[0].cfg.Self.ID
-	createTopic(t, c.brokers[k], CreateTopicRequest{Name: "t", Assignment: [][]int32{{l, k}}})
+	createTopic(t, c.brokers[k], controller.CreateTopicRequest{Name: "t", Assignment: [][]int32{{l, k}}})
 	c.seen("t", 1)
 	// Both die; the leader comes back first and, alone, becomes the
 	// controller: it never saw itself die, but its registration is newer

@@ -1,4 +1,4 @@
-package controller
+package zk
 
 import (
 	"context"
@@ -12,13 +12,15 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/go-zookeeper/zk"
+	gozk "github.com/go-zookeeper/zk"
 	"github.com/rs/zerolog"
+
+	"github.com/samsa-io/samsa/controller"
 )
 
 // Defaults of the ZooKeeper settings, Kafka's.
 const (
-	DefaultZKSessionTimeout             = 18 * time.Second // zookeeper.session.timeout.ms
+	DefaultSessionTimeout               = 18 * time.Second // zookeeper.session.timeout.ms
 	DefaultLeaderImbalanceCheckInterval = 300 * time.Second
 	DefaultLeaderImbalancePercentage    = 10
 	// configChangeExpiration is how long /config/changes notifications
@@ -26,9 +28,9 @@ const (
 	configChangeExpiration = 15 * time.Minute
 )
 
-// ZKConfig configures a ZKStore; each field says the broker setting it
+// Config configures a Store; each field says the broker setting it
 // comes from.
-type ZKConfig struct {
+type Config struct {
 	// Connect is zookeeper.connect: "host:port,host:port[/chroot]". A
 	// chroot path is created when missing.
 	Connect string
@@ -36,11 +38,11 @@ type ZKConfig struct {
 	// broker whose session lapses is dead to the cluster.
 	SessionTimeout time.Duration
 	// ConnectionTimeout is zookeeper.connection.timeout.ms (zero: the
-	// session timeout): how long NewZKStore waits for ZooKeeper.
+	// session timeout): how long NewStore waits for ZooKeeper.
 	ConnectionTimeout time.Duration
 	// Self is this broker: broker.id, the address clients are given, and
 	// broker.rack.
-	Self Broker
+	Self controller.Broker
 	// Listeners are the advertised listeners registered in
 	// /brokers/ids/<id>; empty means Self's address as PLAINTEXT.
 	Listeners []Endpoint
@@ -65,14 +67,14 @@ type ZKConfig struct {
 
 	// dial, when set, replaces the zk client's dialer (tests cut the
 	// network with it).
-	dial zk.Dialer
+	dial gozk.Dialer
 }
 
-// ZKStore is the Store of a broker in a cluster coordinated by ZooKeeper,
-// in Kafka's ZooKeeper layout. See the package documentation for how
-// changes propagate and who owns what.
-type ZKStore struct {
-	cfg            ZKConfig
+// Store is the controller.Store of a broker in a cluster coordinated by
+// ZooKeeper, in Kafka's ZooKeeper layout. See the package documentation
+// for how changes propagate and who owns what.
+type Store struct {
+	cfg            Config
 	logger         zerolog.Logger
 	now            func() time.Time
 	zk             *zkConn
@@ -96,7 +98,7 @@ type ZKStore struct {
 	// timeout): a controller elected in it stops at once.
 	lostSession atomic.Int64
 
-	subs Subscribers
+	subs controller.Subscribers
 	ctrl *zkController
 
 	stop      chan struct{}
@@ -120,13 +122,13 @@ type zkView struct {
 // its registration (Kafka's broker epoch): a broker that restarted has a
 // new one.
 type liveBroker struct {
-	Broker
+	controller.Broker
 	epoch int64
 }
 
 // zkTopic is one topic as read from ZooKeeper.
 type zkTopic struct {
-	id         TopicID
+	id         controller.TopicID
 	assignment [][]int32
 	zkVersion  int32
 	// states is indexed by partition; nil while the partition has no
@@ -137,20 +139,20 @@ type zkTopic struct {
 	configVersion int32
 }
 
-// NewZKStore connects to ZooKeeper, creates the chroot and Kafka's
+// NewStore connects to ZooKeeper, creates the chroot and Kafka's
 // top-level paths when missing, registers this broker, reads the cluster
 // state, and starts taking part in controller elections.
 //
 // A registration left by a previous process of the same broker (killed
 // without closing its session) is waited out until its session expires;
-// one held by a live process makes NewZKStore fail.
-func NewZKStore(ctx context.Context, cfg ZKConfig) (*ZKStore, error) {
+// one held by a live process makes NewStore fail.
+func NewStore(ctx context.Context, cfg Config) (*Store, error) {
 	servers, root, err := parseConnect(cfg.Connect)
 	if err != nil {
 		return nil, err
 	}
 	if cfg.SessionTimeout <= 0 {
-		cfg.SessionTimeout = DefaultZKSessionTimeout
+		cfg.SessionTimeout = DefaultSessionTimeout
 	}
 	if cfg.ConnectionTimeout <= 0 {
 		cfg.ConnectionTimeout = cfg.SessionTimeout
@@ -161,7 +163,7 @@ func NewZKStore(ctx context.Context, cfg ZKConfig) (*ZKStore, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &ZKStore{
+	s := &Store{
 		cfg:            cfg,
 		logger:         cfg.Logger,
 		now:            cfg.Now,
@@ -184,10 +186,10 @@ func NewZKStore(ctx context.Context, cfg ZKConfig) (*ZKStore, error) {
 	// Events come through the client's callback, not its channel: the
 	// channel drops events once a handful are pending, and a dropped
 	// watch notification would leave the view stale for good.
-	conn, _, err := zk.Connect(servers, cfg.SessionTimeout,
-		zk.WithLogger(zkLogger{cfg.Logger.With().Str("component", "zk").Logger()}),
-		zk.WithEventCallback(s.events.push),
-		zk.WithDialer(dial))
+	conn, _, err := gozk.Connect(servers, cfg.SessionTimeout,
+		gozk.WithLogger(zkLogger{cfg.Logger.With().Str("component", "zk").Logger()}),
+		gozk.WithEventCallback(s.events.push),
+		gozk.WithDialer(dial))
 	if err != nil {
 		return nil, fmt.Errorf("zookeeper %s: %w", cfg.Connect, err)
 	}
@@ -199,9 +201,9 @@ func NewZKStore(ctx context.Context, cfg ZKConfig) (*ZKStore, error) {
 	return s, nil
 }
 
-// start brings a freshly connected store up (NewZKStore's steps after
+// start brings a freshly connected store up (NewStore's steps after
 // connecting).
-func (s *ZKStore) start(ctx context.Context) error {
+func (s *Store) start(ctx context.Context) error {
 	if err := s.awaitSession(ctx, s.cfg.ConnectionTimeout); err != nil {
 		return err
 	}
@@ -250,17 +252,17 @@ func (s *ZKStore) start(ctx context.Context) error {
 }
 
 // awaitSession waits until the client has a session.
-func (s *ZKStore) awaitSession(ctx context.Context, timeout time.Duration) error {
+func (s *Store) awaitSession(ctx context.Context, timeout time.Duration) error {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	poll := time.NewTicker(10 * time.Millisecond)
 	defer poll.Stop()
-	for s.zk.conn.State() != zk.StateHasSession {
+	for s.zk.conn.State() != gozk.StateHasSession {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("connect to ZooKeeper at %s: %w", s.cfg.Connect, ctx.Err())
 		case <-deadline.C:
-			return fmt.Errorf("%w: no ZooKeeper session with %s within %v (zookeeper.connection.timeout.ms)", ErrStoreUnavailable, s.cfg.Connect, timeout)
+			return fmt.Errorf("%w: no ZooKeeper session with %s within %v (zookeeper.connection.timeout.ms)", controller.ErrStoreUnavailable, s.cfg.Connect, timeout)
 		case <-poll.C:
 		}
 	}
@@ -269,20 +271,20 @@ func (s *ZKStore) awaitSession(ctx context.Context, timeout time.Duration) error
 
 // loadOrCreateClusterID reads /cluster/id, creating it on the first start
 // of the cluster.
-func (s *ZKStore) loadOrCreateClusterID() (string, error) {
+func (s *Store) loadOrCreateClusterID() (string, error) {
 	for range 3 {
 		data, _, err := s.zk.get(zkClusterIDPath)
 		if err == nil {
 			return decodeClusterID(data)
 		}
-		if !errors.Is(err, zk.ErrNoNode) {
+		if !errors.Is(err, gozk.ErrNoNode) {
 			return "", err
 		}
-		id := NewClusterID()
+		id := controller.NewClusterID()
 		if _, err := s.zk.create(zkClusterIDPath, encodeClusterID(id), 0); err == nil {
 			s.logger.Info().Str("cluster_id", id).Msg("created cluster id")
 			return id, nil
-		} else if !errors.Is(err, zk.ErrNodeExists) {
+		} else if !errors.Is(err, gozk.ErrNodeExists) {
 			return "", err
 		}
 	}
@@ -293,20 +295,20 @@ func (s *ZKStore) loadOrCreateClusterID() (string, error) {
 // znode exists in another session, wait says whether to wait for it to
 // vanish (its session expiring) for up to the session timeout and a
 // margin.
-func (s *ZKStore) register(ctx context.Context, wait bool) error {
+func (s *Store) register(ctx context.Context, wait bool) error {
 	path := zkBrokerPath(s.cfg.Self.ID)
 	data := encodeBrokerRegistration(s.cfg.Self, s.cfg.Listeners, s.now())
 	margin := max(s.sessionTimeout/2, 2*time.Second)
 	deadline := time.NewTimer(s.sessionTimeout + margin)
 	defer deadline.Stop()
 	for {
-		_, err := s.zk.create(path, data, zk.FlagEphemeral)
-		if err != nil && !errors.Is(err, zk.ErrNodeExists) {
+		_, err := s.zk.create(path, data, gozk.FlagEphemeral)
+		if err != nil && !errors.Is(err, gozk.ErrNodeExists) {
 			return fmt.Errorf("register broker %d: %w", s.cfg.Self.ID, err)
 		}
 		var exists bool
-		var st *zk.Stat
-		var ch <-chan zk.Event
+		var st *gozk.Stat
+		var ch <-chan gozk.Event
 		var werr error
 		if wait {
 			exists, st, ch, werr = s.zk.conn.ExistsW(s.zk.abs(path))
@@ -350,11 +352,11 @@ type eventQueue struct {
 }
 
 type queuedEvent struct {
-	ev      zk.Event
+	ev      gozk.Event
 	barrier chan struct{} // set for a barrier, which carries no event
 }
 
-func (q *eventQueue) push(ev zk.Event) { q.add(queuedEvent{ev: ev}) }
+func (q *eventQueue) push(ev gozk.Event) { q.add(queuedEvent{ev: ev}) }
 
 func (q *eventQueue) add(e queuedEvent) {
 	q.mu.Lock()
@@ -379,7 +381,7 @@ func (q *eventQueue) drain() []queuedEvent {
 // reply that reflects a later state, so after a reply (an election won,
 // say) this makes the view at least as new as what the reply saw. It
 // gives up after a session timeout or when ctx ends.
-func (s *ZKStore) catchUp(ctx context.Context) {
+func (s *Store) catchUp(ctx context.Context) {
 	done := make(chan struct{})
 	s.events.add(queuedEvent{barrier: done})
 	t := time.NewTimer(s.sessionTimeout)
@@ -400,7 +402,7 @@ func (s *ZKStore) catchUp(ctx context.Context) {
 // (written by an old Kafka tool) waits for the controller to give it one.
 // everyPartitionLed tells whether t has at least want partitions and a
 // leader for each.
-func everyPartitionLed(t Topic, want int) bool {
+func everyPartitionLed(t controller.Topic, want int) bool {
 	if len(t.Partitions) < want {
 		return false
 	}
@@ -412,25 +414,25 @@ func everyPartitionLed(t Topic, want int) bool {
 	return true
 }
 
-func (v *zkView) visible(name string) (Topic, bool) {
+func (v *zkView) visible(name string) (controller.Topic, bool) {
 	t := v.topics[name]
 	if t == nil || t.id.IsZero() || v.pendingDeletion[name] {
-		return Topic{}, false
+		return controller.Topic{}, false
 	}
 	n := 0
 	for n < len(t.states) && t.states[n] != nil {
 		n++
 	}
 	if n == 0 {
-		return Topic{}, false
+		return controller.Topic{}, false
 	}
-	out := Topic{Name: name, ID: t.id, Internal: IsInternalTopic(name), Configs: maps.Clone(t.configs), Partitions: make([]Partition, n)}
+	out := controller.Topic{Name: name, ID: t.id, Internal: controller.IsInternalTopic(name), Configs: maps.Clone(t.configs), Partitions: make([]controller.Partition, n)}
 	if out.Configs == nil {
 		out.Configs = map[string]string{}
 	}
 	for i := range n {
 		st := t.states[i]
-		out.Partitions[i] = Partition{
+		out.Partitions[i] = controller.Partition{
 			Partition:      int32(i),
 			Replicas:       slices.Clone(t.assignment[i]),
 			ISR:            slices.Clone(st.ISR),
@@ -442,8 +444,8 @@ func (v *zkView) visible(name string) (Topic, bool) {
 	return out, true
 }
 
-func (v *zkView) liveBrokers() []Broker {
-	out := make([]Broker, 0, len(v.brokers))
+func (v *zkView) liveBrokers() []controller.Broker {
+	out := make([]controller.Broker, 0, len(v.brokers))
 	for _, b := range v.brokers {
 		out = append(out, b.Broker)
 	}
@@ -453,7 +455,7 @@ func (v *zkView) liveBrokers() []Broker {
 
 // waitView waits until ready holds for the view (checked under the read
 // lock after each applied batch) or ctx ends.
-func (s *ZKStore) waitView(ctx context.Context, ready func(v *zkView) bool) error {
+func (s *Store) waitView(ctx context.Context, ready func(v *zkView) bool) error {
 	for {
 		s.mu.RLock()
 		ok := ready(&s.view)
@@ -467,7 +469,7 @@ func (s *ZKStore) waitView(ctx context.Context, ready func(v *zkView) bool) erro
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-s.stop:
-			return fmt.Errorf("%w: store closed", ErrStoreUnavailable)
+			return fmt.Errorf("%w: store closed", controller.ErrStoreUnavailable)
 		}
 	}
 }
@@ -475,36 +477,36 @@ func (s *ZKStore) waitView(ctx context.Context, ready func(v *zkView) bool) erro
 // settle waits (at most until ctx ends or a session timeout passes) for
 // this store's view to show a write this store made, so that the caller
 // reads its own writes. The write is done either way.
-func (s *ZKStore) settle(ctx context.Context, ready func(v *zkView) bool) {
+func (s *Store) settle(ctx context.Context, ready func(v *zkView) bool) {
 	ctx, cancel := context.WithTimeout(ctx, s.sessionTimeout)
 	defer cancel()
 	_ = s.waitView(ctx, ready)
 }
 
-func (s *ZKStore) ClusterID() string {
+func (s *Store) ClusterID() string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.view.clusterID
 }
 
-func (s *ZKStore) ControllerID() int32 {
+func (s *Store) ControllerID() int32 {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.view.controllerID
 }
 
 // Brokers lists the registered brokers by ID.
-func (s *ZKStore) Brokers() []Broker {
+func (s *Store) Brokers() []controller.Broker {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.view.liveBrokers()
 }
 
-func (s *ZKStore) Topics() []Topic {
+func (s *Store) Topics() []controller.Topic {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	names := slices.Sorted(maps.Keys(s.view.topics))
-	out := make([]Topic, 0, len(names))
+	out := make([]controller.Topic, 0, len(names))
 	for _, name := range names {
 		if t, ok := s.view.visible(name); ok {
 			out = append(out, t)
@@ -513,15 +515,15 @@ func (s *ZKStore) Topics() []Topic {
 	return out
 }
 
-func (s *ZKStore) Topic(name string) (Topic, bool) {
+func (s *Store) Topic(name string) (controller.Topic, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.view.visible(name)
 }
 
-func (s *ZKStore) TopicByID(id TopicID) (Topic, bool) {
+func (s *Store) TopicByID(id controller.TopicID) (controller.Topic, bool) {
 	if id.IsZero() {
-		return Topic{}, false
+		return controller.Topic{}, false
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -530,10 +532,10 @@ func (s *ZKStore) TopicByID(id TopicID) (Topic, bool) {
 			return s.view.visible(name)
 		}
 	}
-	return Topic{}, false
+	return controller.Topic{}, false
 }
 
-func (s *ZKStore) BrokerConfigs(brokerID int32) map[string]string {
+func (s *Store) BrokerConfigs(brokerID int32) map[string]string {
 	if brokerID < 0 {
 		brokerID = -1
 	}
@@ -552,16 +554,16 @@ func (s *ZKStore) BrokerConfigs(brokerID int32) map[string]string {
 // elected a leader for every partition and this store shows them, or ctx
 // ends (the topic then exists, without leaders yet, and the error wraps
 // ctx's).
-func (s *ZKStore) CreateTopic(ctx context.Context, req CreateTopicRequest) (Topic, error) {
-	if err := ValidateTopicName(req.Name); err != nil {
-		return Topic{}, err
+func (s *Store) CreateTopic(ctx context.Context, req controller.CreateTopicRequest) (controller.Topic, error) {
+	if err := controller.ValidateTopicName(req.Name); err != nil {
+		return controller.Topic{}, err
 	}
 	s.mu.RLock()
 	_, exists := s.view.topics[req.Name]
 	pending := s.view.pendingDeletion[req.Name]
 	var collision string
 	for existing := range s.view.topics {
-		if TopicNamesCollide(existing, req.Name) {
+		if controller.TopicNamesCollide(existing, req.Name) {
 			collision = existing
 		}
 	}
@@ -569,22 +571,22 @@ func (s *ZKStore) CreateTopic(ctx context.Context, req CreateTopicRequest) (Topi
 	s.mu.RUnlock()
 	switch {
 	case pending:
-		return Topic{}, fmt.Errorf("%w: topic %q is marked for deletion", ErrTopicExists, req.Name)
+		return controller.Topic{}, fmt.Errorf("%w: topic %q is marked for deletion", controller.ErrTopicExists, req.Name)
 	case exists:
-		return Topic{}, fmt.Errorf("%w: topic %q", ErrTopicExists, req.Name)
+		return controller.Topic{}, fmt.Errorf("%w: topic %q", controller.ErrTopicExists, req.Name)
 	case collision != "":
-		return Topic{}, fmt.Errorf("%w: topic %q collides with existing topic %q ('.' and '_' are interchangeable in metric names)", ErrInvalidTopicName, req.Name, collision)
+		return controller.Topic{}, fmt.Errorf("%w: topic %q collides with existing topic %q ('.' and '_' are interchangeable in metric names)", controller.ErrInvalidTopicName, req.Name, collision)
 	}
-	assignment, err := PlaceNewTopic(live, req.Partitions, req.ReplicationFactor, req.Assignment)
+	assignment, err := controller.PlaceNewTopic(live, req.Partitions, req.ReplicationFactor, req.Assignment)
 	if err != nil {
-		return Topic{}, err
+		return controller.Topic{}, err
 	}
-	placed := Topic{Name: req.Name, ID: NewTopicID(), Configs: maps.Clone(req.Configs), Internal: IsInternalTopic(req.Name)}
+	placed := controller.Topic{Name: req.Name, ID: controller.NewTopicID(), Configs: maps.Clone(req.Configs), Internal: controller.IsInternalTopic(req.Name)}
 	if placed.Configs == nil {
 		placed.Configs = map[string]string{}
 	}
 	for i, replicas := range assignment {
-		placed.Partitions = append(placed.Partitions, NewPartition(int32(i), replicas))
+		placed.Partitions = append(placed.Partitions, controller.NewPartition(int32(i), replicas))
 	}
 	if req.ValidateOnly {
 		return placed, nil
@@ -594,7 +596,7 @@ func (s *ZKStore) CreateTopic(ctx context.Context, req CreateTopicRequest) (Topi
 	for attempt := 0; ; attempt++ {
 		configExists, _, err := s.zk.exists(configPath)
 		if err != nil {
-			return Topic{}, err
+			return controller.Topic{}, err
 		}
 		configOp := opCreate(configPath, encodeConfig(req.Configs), 0)
 		if configExists {
@@ -605,12 +607,12 @@ func (s *ZKStore) CreateTopic(ctx context.Context, req CreateTopicRequest) (Topi
 		var me *multiError
 		switch {
 		case err == nil:
-		case errors.As(err, &me) && me.index == 1 && errors.Is(err, zk.ErrNodeExists):
-			return Topic{}, fmt.Errorf("%w: topic %q", ErrTopicExists, req.Name)
+		case errors.As(err, &me) && me.index == 1 && errors.Is(err, gozk.ErrNodeExists):
+			return controller.Topic{}, fmt.Errorf("%w: topic %q", controller.ErrTopicExists, req.Name)
 		case errors.As(err, &me) && me.index == 0 && attempt < 3:
 			continue // the config znode came or went meanwhile
 		default:
-			return Topic{}, fmt.Errorf("create topic %s: %w", req.Name, err)
+			return controller.Topic{}, fmt.Errorf("create topic %s: %w", req.Name, err)
 		}
 		break
 	}
@@ -632,18 +634,18 @@ func (s *ZKStore) CreateTopic(ctx context.Context, req CreateTopicRequest) (Topi
 // waits until the controller has removed its znodes and this store no
 // longer shows it, or ctx ends. Deleting a topic already queued is not an
 // error (Kafka swallows TopicAlreadyMarkedForDeletion).
-func (s *ZKStore) DeleteTopic(ctx context.Context, name string) error {
+func (s *Store) DeleteTopic(ctx context.Context, name string) error {
 	s.mu.RLock()
 	t, ok := s.view.topics[name]
-	var id TopicID
+	var id controller.TopicID
 	if ok {
 		id = t.id
 	}
 	s.mu.RUnlock()
 	if !ok {
-		return fmt.Errorf("%w: %q", ErrUnknownTopic, name)
+		return fmt.Errorf("%w: %q", controller.ErrUnknownTopic, name)
 	}
-	if _, err := s.zk.create(zkDeleteTopicPath(name), nil, 0); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+	if _, err := s.zk.create(zkDeleteTopicPath(name), nil, 0); err != nil && !errors.Is(err, gozk.ErrNodeExists) {
 		return fmt.Errorf("delete topic %s: %w", name, err)
 	}
 	s.logger.Info().Str("topic", name).Msg("queued topic for deletion")
@@ -660,7 +662,7 @@ func (s *ZKStore) DeleteTopic(ctx context.Context, name string) error {
 // CreatePartitions adds partitions to the topic's assignment with a write
 // conditional on the assignment it read (Kafka's AdminZkClient.
 // addPartitions), then waits for the controller to elect their leaders.
-func (s *ZKStore) CreatePartitions(ctx context.Context, name string, total int32, assignment [][]int32, validateOnly bool) error {
+func (s *Store) CreatePartitions(ctx context.Context, name string, total int32, assignment [][]int32, validateOnly bool) error {
 	path := zkTopicPath(name)
 	for attempt := 0; ; attempt++ {
 		s.mu.RLock()
@@ -668,11 +670,11 @@ func (s *ZKStore) CreatePartitions(ctx context.Context, name string, total int32
 		live := s.view.liveBrokers()
 		s.mu.RUnlock()
 		if pending {
-			return fmt.Errorf("%w: %q", ErrTopicDeletionPending, name)
+			return fmt.Errorf("%w: %q", controller.ErrTopicDeletionPending, name)
 		}
 		data, st, err := s.zk.get(path)
-		if errors.Is(err, zk.ErrNoNode) {
-			return fmt.Errorf("%w: %q", ErrUnknownTopic, name)
+		if errors.Is(err, gozk.ErrNoNode) {
+			return fmt.Errorf("%w: %q", controller.ErrUnknownTopic, name)
 		}
 		if err != nil {
 			return err
@@ -683,13 +685,13 @@ func (s *ZKStore) CreatePartitions(ctx context.Context, name string, total int32
 		}
 		have := int32(len(current))
 		if total <= have {
-			return fmt.Errorf("%w: topic %q has %d partitions, the new count must be larger, not %d", ErrInvalidPartitions, name, have, total)
+			return fmt.Errorf("%w: topic %q has %d partitions, the new count must be larger, not %d", controller.ErrInvalidPartitions, name, have, total)
 		}
 		adding := total - have
 		if assignment != nil && int32(len(assignment)) != adding {
-			return fmt.Errorf("%w: %d assignments for %d new partitions", ErrInvalidAssignment, len(assignment), adding)
+			return fmt.Errorf("%w: %d assignments for %d new partitions", controller.ErrInvalidAssignment, len(assignment), adding)
 		}
-		placed, err := PlaceAddedPartitions(live, current[0], have, adding, assignment)
+		placed, err := controller.PlaceAddedPartitions(live, current[0], have, adding, assignment)
 		if err != nil {
 			return err
 		}
@@ -697,7 +699,7 @@ func (s *ZKStore) CreatePartitions(ctx context.Context, name string, total int32
 			return nil
 		}
 		_, err = s.zk.set(path, encodeTopic(id, append(current, placed...)), st.Version)
-		if errors.Is(err, zk.ErrBadVersion) && attempt < 5 {
+		if errors.Is(err, gozk.ErrBadVersion) && attempt < 5 {
 			continue
 		}
 		if err != nil {
@@ -718,12 +720,12 @@ func (s *ZKStore) CreatePartitions(ctx context.Context, name string, total int32
 
 // SetTopicConfigs replaces /config/topics/T and notifies through
 // /config/changes, as Kafka's AdminZkClient.changeTopicConfig does.
-func (s *ZKStore) SetTopicConfigs(ctx context.Context, name string, configs map[string]string) error {
+func (s *Store) SetTopicConfigs(ctx context.Context, name string, configs map[string]string) error {
 	s.mu.RLock()
 	_, ok := s.view.topics[name]
 	s.mu.RUnlock()
 	if !ok {
-		return fmt.Errorf("%w: %q", ErrUnknownTopic, name)
+		return fmt.Errorf("%w: %q", controller.ErrUnknownTopic, name)
 	}
 	version, err := s.writeConfig(zkTopicConfigPath(name), "topics/"+name, configs)
 	if err != nil {
@@ -737,7 +739,7 @@ func (s *ZKStore) SetTopicConfigs(ctx context.Context, name string, configs map[
 }
 
 // SetBrokerConfigs replaces /config/brokers/<id> (<default> for -1).
-func (s *ZKStore) SetBrokerConfigs(ctx context.Context, brokerID int32, configs map[string]string) error {
+func (s *Store) SetBrokerConfigs(ctx context.Context, brokerID int32, configs map[string]string) error {
 	if brokerID < 0 {
 		brokerID = -1
 	}
@@ -755,7 +757,7 @@ func (s *ZKStore) SetBrokerConfigs(ctx context.Context, brokerID int32, configs 
 
 // writeConfig sets (or creates) a config znode and records the change
 // notification; it returns the znode's new version.
-func (s *ZKStore) writeConfig(path, entityPath string, configs map[string]string) (int32, error) {
+func (s *Store) writeConfig(path, entityPath string, configs map[string]string) (int32, error) {
 	data := encodeConfig(configs)
 	var version int32
 	for attempt := 0; ; attempt++ {
@@ -764,17 +766,17 @@ func (s *ZKStore) writeConfig(path, entityPath string, configs map[string]string
 			version = st.Version
 			break
 		}
-		if !errors.Is(err, zk.ErrNoNode) || attempt > 2 {
+		if !errors.Is(err, gozk.ErrNoNode) || attempt > 2 {
 			return 0, err
 		}
 		if _, err := s.zk.create(path, data, 0); err == nil {
 			version = 0
 			break
-		} else if !errors.Is(err, zk.ErrNodeExists) {
+		} else if !errors.Is(err, gozk.ErrNodeExists) {
 			return 0, err
 		}
 	}
-	if _, err := s.zk.create(zkConfigChangesPath+"/"+zkConfigChangePrefix, encodeConfigChange(entityPath), zk.FlagSequence); err != nil {
+	if _, err := s.zk.create(zkConfigChangesPath+"/"+zkConfigChangePrefix, encodeConfigChange(entityPath), gozk.FlagSequence); err != nil {
 		s.logger.Warn().Err(err).Str("entity", entityPath).Msg("config change notification not written")
 	}
 	return version, nil
@@ -783,7 +785,7 @@ func (s *ZKStore) writeConfig(path, entityPath string, configs map[string]string
 // AllocateProducerIDs takes the next block from /latest_producer_id_block
 // with a write conditional on the block it read (Kafka's
 // ZkProducerIdManager), so two brokers never get the same IDs.
-func (s *ZKStore) AllocateProducerIDs(ctx context.Context, count int64) (int64, error) {
+func (s *Store) AllocateProducerIDs(ctx context.Context, count int64) (int64, error) {
 	if count <= 0 {
 		return 0, fmt.Errorf("allocate %d producer ids: count must be positive", count)
 	}
@@ -792,12 +794,12 @@ func (s *ZKStore) AllocateProducerIDs(ctx context.Context, count int64) (int64, 
 			return 0, fmt.Errorf("allocate producer ids: %w", err)
 		}
 		data, st, err := s.zk.get(zkProducerIDBlockPath)
-		if errors.Is(err, zk.ErrNoNode) {
+		if errors.Is(err, gozk.ErrNoNode) {
 			_, err := s.zk.create(zkProducerIDBlockPath, encodeProducerIDBlock(s.cfg.Self.ID, 0, count-1), 0)
 			if err == nil {
 				return 0, nil
 			}
-			if errors.Is(err, zk.ErrNodeExists) {
+			if errors.Is(err, gozk.ErrNodeExists) {
 				continue
 			}
 			return 0, fmt.Errorf("allocate producer ids: %w", err)
@@ -814,7 +816,7 @@ func (s *ZKStore) AllocateProducerIDs(ctx context.Context, count int64) (int64, 
 			return 0, fmt.Errorf("allocate producer ids: the producer id space is exhausted")
 		}
 		_, err = s.zk.set(zkProducerIDBlockPath, encodeProducerIDBlock(s.cfg.Self.ID, start, start+count-1), st.Version)
-		if errors.Is(err, zk.ErrBadVersion) {
+		if errors.Is(err, gozk.ErrBadVersion) {
 			continue
 		}
 		if err != nil {
@@ -829,7 +831,7 @@ func (s *ZKStore) AllocateProducerIDs(ctx context.Context, count int64) (int64, 
 // znode at that version has leaderEpoch. Unlike the controller's writes
 // it is not fenced by the controller epoch: Kafka's ZooKeeper-mode
 // leaders update the ISR themselves, fenced only by the znode version.
-func (s *ZKStore) AlterPartition(ctx context.Context, topic string, partition, leaderEpoch, partitionEpoch int32, isr []int32) (Partition, error) {
+func (s *Store) AlterPartition(ctx context.Context, topic string, partition, leaderEpoch, partitionEpoch int32, isr []int32) (controller.Partition, error) {
 	s.mu.RLock()
 	t := s.view.topics[topic]
 	var replicas []int32
@@ -838,49 +840,49 @@ func (s *ZKStore) AlterPartition(ctx context.Context, topic string, partition, l
 	}
 	s.mu.RUnlock()
 	if replicas == nil {
-		return Partition{}, fmt.Errorf("%w: %s-%d", ErrUnknownTopic, topic, partition)
+		return controller.Partition{}, fmt.Errorf("%w: %s-%d", controller.ErrUnknownTopic, topic, partition)
 	}
 	path := zkStatePath(topic, partition)
 	data, st, err := s.zk.get(path)
-	if errors.Is(err, zk.ErrNoNode) {
-		return Partition{}, fmt.Errorf("%w: %s-%d has no state", ErrUnknownTopic, topic, partition)
+	if errors.Is(err, gozk.ErrNoNode) {
+		return controller.Partition{}, fmt.Errorf("%w: %s-%d has no state", controller.ErrUnknownTopic, topic, partition)
 	}
 	if err != nil {
-		return Partition{}, err
+		return controller.Partition{}, err
 	}
 	cur, err := decodePartitionState(data, st)
 	if err != nil {
-		return Partition{}, err
+		return controller.Partition{}, err
 	}
 	if cur.zkVersion != partitionEpoch || cur.LeaderEpoch != leaderEpoch {
 		// The caller re-reads the partition next: let the view show at
 		// least what was just read.
 		s.catchUp(ctx)
-		return Partition{}, fmt.Errorf("%w: %s-%d is at leader epoch %d, partition epoch %d, not %d, %d", ErrStalePartition, topic, partition, cur.LeaderEpoch, cur.zkVersion, leaderEpoch, partitionEpoch)
+		return controller.Partition{}, fmt.Errorf("%w: %s-%d is at leader epoch %d, partition epoch %d, not %d, %d", controller.ErrStalePartition, topic, partition, cur.LeaderEpoch, cur.zkVersion, leaderEpoch, partitionEpoch)
 	}
-	if err := CheckISR(Partition{Replicas: replicas, Leader: cur.Leader}, isr); err != nil {
-		return Partition{}, err
+	if err := controller.CheckISR(controller.Partition{Replicas: replicas, Leader: cur.Leader}, isr); err != nil {
+		return controller.Partition{}, err
 	}
 	next := cur.clone()
 	next.ISR = slices.Clone(isr)
 	nst, err := s.zk.set(path, next.encode(), cur.zkVersion)
 	switch {
-	case errors.Is(err, zk.ErrBadVersion):
+	case errors.Is(err, gozk.ErrBadVersion):
 		s.catchUp(ctx)
-		return Partition{}, fmt.Errorf("%w: %s-%d changed since partition epoch %d", ErrStalePartition, topic, partition, partitionEpoch)
-	case errors.Is(err, zk.ErrNoNode):
-		return Partition{}, fmt.Errorf("%w: %s-%d", ErrUnknownTopic, topic, partition)
+		return controller.Partition{}, fmt.Errorf("%w: %s-%d changed since partition epoch %d", controller.ErrStalePartition, topic, partition, partitionEpoch)
+	case errors.Is(err, gozk.ErrNoNode):
+		return controller.Partition{}, fmt.Errorf("%w: %s-%d", controller.ErrUnknownTopic, topic, partition)
 	case err != nil:
-		return Partition{}, err
+		return controller.Partition{}, err
 	}
 	// Kafka's leaders record ISR changes for the controller, which would
 	// tell every broker; here brokers watch the state znodes, so the
 	// controller only clears these.
-	if _, err := s.zk.create(zkIsrChangesPath+"/"+zkIsrChangePrefix, encodeIsrChange(TopicPartition{topic, partition}), zk.FlagSequence); err != nil {
+	if _, err := s.zk.create(zkIsrChangesPath+"/"+zkIsrChangePrefix, encodeIsrChange(controller.TopicPartition{Topic: topic, Partition: partition}), gozk.FlagSequence); err != nil {
 		s.logger.Debug().Err(err).Msg("isr change notification not written")
 	}
 	s.logger.Debug().Str("topic", topic).Int32("partition", partition).Ints32("isr", isr).Int32("partition_epoch", nst.Version).Msg("ISR changed")
-	out := Partition{
+	out := controller.Partition{
 		Partition:      partition,
 		Replicas:       replicas,
 		ISR:            slices.Clone(isr),
@@ -906,7 +908,7 @@ func (v *zkView) stateVersion(topic string, p int32) int32 {
 }
 
 // ElectLeaders runs on the controller (see zkController.electLeaders).
-func (s *ZKStore) ElectLeaders(ctx context.Context, typ ElectionType, partitions []TopicPartition) (map[TopicPartition]error, error) {
+func (s *Store) ElectLeaders(ctx context.Context, typ controller.ElectionType, partitions []controller.TopicPartition) (map[controller.TopicPartition]error, error) {
 	res, err := s.ctrl.call(ctx, ctrlRequest{electType: typ, partitions: partitions, all: partitions == nil})
 	if err != nil {
 		return nil, err
@@ -917,7 +919,7 @@ func (s *ZKStore) ElectLeaders(ctx context.Context, typ ElectionType, partitions
 
 // ControlledShutdown runs on the controller (see
 // zkController.controlledShutdown).
-func (s *ZKStore) ControlledShutdown(ctx context.Context, brokerID int32) ([]TopicPartition, error) {
+func (s *Store) ControlledShutdown(ctx context.Context, brokerID int32) ([]controller.TopicPartition, error) {
 	res, err := s.ctrl.call(ctx, ctrlRequest{shutdown: true, brokerID: brokerID})
 	if err != nil {
 		return nil, err
@@ -927,7 +929,7 @@ func (s *ZKStore) ControlledShutdown(ctx context.Context, brokerID int32) ([]Top
 }
 
 // settleWritten waits for the view to show states the controller wrote.
-func (s *ZKStore) settleWritten(ctx context.Context, written map[TopicPartition]int32) {
+func (s *Store) settleWritten(ctx context.Context, written map[controller.TopicPartition]int32) {
 	if len(written) == 0 {
 		return
 	}
@@ -943,14 +945,14 @@ func (s *ZKStore) settleWritten(ctx context.Context, written map[TopicPartition]
 
 // Subscribe calls fn after each change to the view, in order, on its own
 // goroutine.
-func (s *ZKStore) Subscribe(fn func(Change)) (cancel func()) {
+func (s *Store) Subscribe(fn func(controller.Change)) (cancel func()) {
 	return s.subs.Add(fn)
 }
 
 // Close leaves the cluster: the session closes, so the broker's
 // registration (and /controller, if it held it) vanish at once and the
 // controller moves its partitions' leadership.
-func (s *ZKStore) Close() error {
+func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		s.zk.conn.Close()
@@ -960,4 +962,4 @@ func (s *ZKStore) Close() error {
 	return nil
 }
 
-var _ Store = (*ZKStore)(nil)
+var _ controller.Store = (*Store)(nil)
