@@ -29,7 +29,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-io/samsa/controller"
-	plog "github.com/samsa-io/samsa/log"
 	"github.com/samsa-io/samsa/log/recordbatch"
 	"github.com/samsa-io/samsa/wire"
 )
@@ -188,7 +187,7 @@ func (b *Broker) producePartition(topic string, rp *kmsg.ProduceRequestTopicPart
 	}
 	summary, err := recordbatch.Validate(rp.Records, tc.MaxMessageBytes)
 	if err != nil {
-		fail(validationError(err), err.Error())
+		fail(kafkaError(err, kerr.CorruptMessage), err.Error())
 		return
 	}
 	if summary.Transactional || req.TransactionID != nil {
@@ -213,13 +212,13 @@ func (b *Broker) producePartition(topic string, rp *kmsg.ProduceRequestTopicPart
 		// and no larger than max.message.bytes, which Kafka checks again
 		// after recompressing (MESSAGE_TOO_LARGE).
 		if records, err = recordbatch.Recompress(records, codec, tc.MaxMessageBytes); err != nil {
-			fail(validationError(err), err.Error())
+			fail(kafkaError(err, kerr.CorruptMessage), err.Error())
 			return
 		}
 	}
 	res, epoch, err := b.appendAsLeader(p, records, nowMs, req.Acks == -1)
 	if err != nil {
-		code := appendError(err)
+		code := storageError(err)
 		if code == kerr.KafkaStorageError {
 			b.logger.Error().Err(err).Str("topic", topic).Int32("partition", rp.Partition).Msg("append failed")
 		}
@@ -252,36 +251,4 @@ func timestampOutOfRange(s recordbatch.Summary, nowMs, beforeMax, afterMax int64
 		}
 	}
 	return ""
-}
-
-// validationError maps a record batch validation failure to Kafka's code.
-func validationError(err error) error {
-	switch {
-	case errors.Is(err, recordbatch.ErrBatchTooLarge):
-		return kerr.MessageTooLarge
-	case errors.Is(err, recordbatch.ErrUnsupportedCompression):
-		return kerr.UnsupportedCompressionType
-	case errors.Is(err, recordbatch.ErrInvalidRecord):
-		return kerr.InvalidRecord
-	default:
-		return kerr.CorruptMessage
-	}
-}
-
-// appendError maps a log append failure to Kafka's error.
-func appendError(err error) *kerr.Error {
-	var ke *kerr.Error
-	if errors.As(err, &ke) {
-		return ke
-	}
-	switch {
-	case errors.Is(err, plog.ErrOutOfOrderSequence):
-		return kerr.OutOfOrderSequenceNumber
-	case errors.Is(err, plog.ErrInvalidProducerEpoch):
-		return kerr.InvalidProducerEpoch
-	case errors.Is(err, plog.ErrClosed):
-		return kerr.NotLeaderForPartition
-	default:
-		return kerr.KafkaStorageError
-	}
 }

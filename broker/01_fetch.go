@@ -16,14 +16,12 @@ package broker
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	plog "github.com/samsa-io/samsa/log"
 	"github.com/samsa-io/samsa/wire"
 )
 
@@ -259,12 +257,11 @@ func (b *Broker) readFetchTargets(req *kmsg.FetchRequest, targets []fetchTarget,
 		}
 		rr, err := t.p.log.Read(off, int32(partMax), limit)
 		if err != nil {
-			if errors.Is(err, plog.ErrOffsetOutOfRange) {
-				r.errorCode = kerr.OffsetOutOfRange.Code
-			} else {
+			code := storageError(err)
+			if code == kerr.KafkaStorageError {
 				b.logger.Error().Err(err).Str("topic", t.topicName).Int32("partition", r.partition).Msg("read failed")
-				r.errorCode = kerr.KafkaStorageError.Code
 			}
+			r.errorCode = code.Code
 			anyError = true
 			continue
 		}

@@ -91,7 +91,7 @@ func (b *Broker) listPartitionOffset(req *kmsg.ListOffsetsRequest, topic string,
 		m, err := p.log.MaxTimestamp()
 		if err != nil {
 			b.logger.Error().Err(err).Str("topic", topic).Int32("partition", rp.Partition).Msg("max timestamp lookup")
-			sp.ErrorCode = kerr.KafkaStorageError.Code
+			sp.ErrorCode = storageError(err).Code
 			return
 		}
 		if m.Offset >= 0 && m.Offset < hw {
@@ -107,7 +107,7 @@ func (b *Broker) listPartitionOffset(req *kmsg.ListOffsetsRequest, topic string,
 		found, ok, err := p.log.OffsetForTimestamp(ts)
 		if err != nil {
 			b.logger.Error().Err(err).Str("topic", topic).Int32("partition", rp.Partition).Msg("timestamp lookup")
-			sp.ErrorCode = kerr.KafkaStorageError.Code
+			sp.ErrorCode = storageError(err).Code
 			return
 		}
 		if ok && found.Offset < hw {

@@ -10,7 +10,6 @@ package broker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -26,16 +25,13 @@ import (
 func (b *Broker) handleControlledShutdown(ctx context.Context, _ *wire.Conn, req *kmsg.ControlledShutdownRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.ControlledShutdownResponse)
 	remaining, err := b.store.ControlledShutdown(ctx, req.BrokerID)
-	switch {
-	case errors.Is(err, controller.ErrNotController):
-		resp.ErrorCode = kerr.NotController.Code
-		return resp, nil
-	case errors.Is(err, controller.ErrBrokerNotAvailable):
-		resp.ErrorCode = kerr.BrokerNotAvailable.Code
-		return resp, nil
-	case err != nil:
-		b.logger.Warn().Err(err).Int32("broker", req.BrokerID).Msg("controlled shutdown")
-		resp.ErrorCode = kerr.UnknownServerError.Code
+	if err != nil {
+		// NOT_CONTROLLER and BROKER_NOT_AVAILABLE are the caller's to
+		// handle; anything else is worth a line in the log.
+		if code := kafkaError(err, kerr.UnknownServerError); code != kerr.NotController && code != kerr.BrokerNotAvailable {
+			b.logger.Warn().Err(err).Int32("broker", req.BrokerID).Msg("controlled shutdown")
+		}
+		resp.ErrorCode = errCode(err)
 		return resp, nil
 	}
 	for _, tp := range remaining {

@@ -17,12 +17,10 @@ package broker
 
 import (
 	"context"
-	"errors"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	plog "github.com/samsa-io/samsa/log"
 	"github.com/samsa-io/samsa/wire"
 )
 
@@ -68,15 +66,12 @@ func (b *Broker) deleteRecords(topic string, index int32, offset int64) (int64, 
 		return -1, kerr.OffsetOutOfRange
 	}
 	lowWatermark, err := p.log.DeleteRecords(offset)
-	switch {
-	case err == nil:
-		return lowWatermark, nil
-	case errors.Is(err, plog.ErrOffsetOutOfRange):
-		return -1, kerr.OffsetOutOfRange
-	case errors.Is(err, plog.ErrClosed):
-		return -1, kerr.NotLeaderForPartition
-	default:
-		b.logger.Error().Err(err).Str("topic", topic).Int32("partition", index).Msg("delete records failed")
-		return -1, kerr.KafkaStorageError
+	if err != nil {
+		code := storageError(err)
+		if code == kerr.KafkaStorageError {
+			b.logger.Error().Err(err).Str("topic", topic).Int32("partition", index).Msg("delete records failed")
+		}
+		return -1, code
 	}
+	return lowWatermark, nil
 }

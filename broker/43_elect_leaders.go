@@ -40,10 +40,7 @@ func (b *Broker) handleElectLeaders(ctx context.Context, _ *wire.Conn, req *kmsg
 	}
 	results, err := b.store.ElectLeaders(ctx, typ, asked)
 	if err != nil {
-		code := kerr.UnknownServerError.Code
-		if errors.Is(err, controller.ErrNotController) {
-			code = kerr.NotController.Code
-		}
+		code := errCode(err)
 		if req.Version >= 1 {
 			resp.ErrorCode = code
 			return resp, nil
@@ -88,20 +85,12 @@ func orderedPartitions(asked []controller.TopicPartition, results map[controller
 	return out
 }
 
+// electionError is a partition's outcome: Kafka's code (errors.go) and
+// the store's message.
 func electionError(err error) (int16, string) {
-	switch {
-	case errors.Is(err, controller.ErrElectionNotNeeded):
-		return kerr.ElectionNotNeeded.Code, err.Error()
-	case errors.Is(err, controller.ErrPreferredLeaderNotAvailable):
-		return kerr.PreferredLeaderNotAvailable.Code, err.Error()
-	case errors.Is(err, controller.ErrEligibleLeadersNotAvailable):
-		return kerr.EligibleLeadersNotAvailable.Code, err.Error()
-	case errors.Is(err, controller.ErrUnknownTopic):
-		return kerr.UnknownTopicOrPartition.Code, err.Error()
-	}
 	var ke *kerr.Error
 	if errors.As(err, &ke) {
 		return ke.Code, ke.Message
 	}
-	return kerr.UnknownServerError.Code, err.Error()
+	return errCode(err), err.Error()
 }

@@ -73,33 +73,16 @@ func (e *apiError) codeAndMessage() (int16, *string) {
 	return e.code.Code, &msg
 }
 
-// storeError maps an error of the controller store to Kafka's code,
-// keeping the store's message, which names what is wrong.
+// storeError maps an error of the controller store to Kafka's code
+// (errors.go), keeping the store's message, which names what is wrong.
+// Failures of the store itself (a disk, an unmapped error) are logged.
 func (b *Broker) storeError(err error) *apiError {
-	var code *kerr.Error
-	switch {
-	case errors.Is(err, controller.ErrTopicExists):
-		code = kerr.TopicAlreadyExists
-	case errors.Is(err, controller.ErrUnknownTopic), errors.Is(err, controller.ErrTopicDeletionPending):
-		code = kerr.UnknownTopicOrPartition
-	case errors.Is(err, controller.ErrInvalidPartitions):
-		code = kerr.InvalidPartitions
-	case errors.Is(err, controller.ErrInvalidReplication):
-		code = kerr.InvalidReplicationFactor
-	case errors.Is(err, controller.ErrInvalidAssignment):
-		code = kerr.InvalidReplicaAssignment
-	case errors.Is(err, controller.ErrInvalidTopicName):
-		code = kerr.InvalidTopicException
-	case errors.Is(err, controller.ErrNotController):
-		code = kerr.NotController
-	case errors.Is(err, controller.ErrStorage):
+	code := kafkaError(err, kerr.UnknownServerError)
+	switch code {
+	case kerr.KafkaStorageError:
 		b.logger.Error().Err(err).Msg("metadata write failed")
-		code = kerr.KafkaStorageError
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		code = kerr.RequestTimedOut
-	default:
+	case kerr.UnknownServerError:
 		b.logger.Error().Err(err).Msg("metadata store failed")
-		code = kerr.UnknownServerError
 	}
 	return &apiError{code: code, msg: err.Error()}
 }

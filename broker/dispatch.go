@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-io/samsa/wire"
@@ -123,14 +122,3 @@ func (b *Broker) ServeKafka(ctx context.Context, conn *wire.Conn, req *wire.Requ
 // learns the served versions from ApiVersions, which is answered at any
 // version (KIP-511).
 var errUnsupportedRequest = errors.New("unsupported request")
-
-// errCode returns the Kafka error code of a kerr error, 0 for nil.
-func errCode(err error) int16 {
-	if err == nil {
-		return 0
-	}
-	if ke, ok := err.(*kerr.Error); ok {
-		return ke.Code
-	}
-	return kerr.UnknownServerError.Code
-}

@@ -153,7 +153,7 @@ func (j offsetsJournal) Append(ctx context.Context, partition int32, records []g
 	}
 	res, epoch, err := b.appendAsLeader(p, batch, now.UnixMilli(), true)
 	if err != nil {
-		return fmt.Errorf("append to %s-%d: %w", groupcoord.OffsetsTopic, partition, appendError(err))
+		return fmt.Errorf("append to %s-%d: %w", groupcoord.OffsetsTopic, partition, storageError(err))
 	}
 	deadline, ok := ctx.Deadline()
 	if !ok {
