@@ -97,7 +97,12 @@ func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Re
 		return nil, nil
 	}
 	// acks=all: answer once every partition is replicated to its ISR, or
-	// at the request's timeout.
+	// at the request's timeout. The records are in the log: the request's
+	// bytes go back to the request budget now, as the followers' fetches
+	// that end this wait may need them.
+	if len(waits) > 0 {
+		conn.ReleaseRequest()
+	}
 	deadline := b.now().Add(time.Duration(req.TimeoutMillis) * time.Millisecond)
 	for _, w := range waits {
 		if err := b.waitReplicated(ctx, w.p, w.epoch, w.target, deadline); err != nil {

@@ -90,6 +90,22 @@ type Conn struct {
 	// Principal is the authenticated principal; "User:ANONYMOUS" until
 	// authentication exists.
 	Principal string
+
+	serving *Request // the request the Handler is serving now
+}
+
+// ReleaseRequest gives back the frame of the request being served (its
+// buffer and its share of the request budget) before the Handler
+// returns. A Handler calls it once it is done with the request's bytes
+// but will still wait a long time: an acks=all produce waiting for its
+// followers must not hold the budget the followers' fetches need. The
+// request's Body, and whatever was decoded from it without a copy, must
+// not be used after.
+func (c *Conn) ReleaseRequest() {
+	if r := c.serving; r != nil {
+		releaseFrame(r.frame, r.held)
+		r.frame, r.held, r.Body = nil, nil, nil
+	}
 }
 
 // Handler serves requests.

@@ -305,3 +305,29 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestAHandlerMayGiveBackItsRequestBytesBeforeItAnswers(t *testing.T) {
+	// An acks=all produce waits for followers after its records are in
+	// the log; its bytes go back to the budget so the fetches it waits
+	// for can be read.
+	budget := membudget.New(1 << 20)
+	released := make(chan int64, 1)
+	proceed := make(chan struct{})
+	h := handlerFunc(func(ctx context.Context, c *Conn, r *Request) (*Response, error) {
+		c.ReleaseRequest()
+		released <- budget.Used()
+		<-proceed
+		return BytesResponse(false, []byte("done")), nil
+	})
+	_, addr := startServer(t, ServerConfig{RequestBudget: budget}, h)
+	c := dial(t, addr)
+	c.Write(frame(0, 9, 1, "", make([]byte, 512<<10)))
+	if used := <-released; used != 0 {
+		t.Fatalf("the budget holds %d bytes after the handler released its request", used)
+	}
+	close(proceed)
+	if corr, body := readResponse(t, c); corr != 1 || string(body) != "done" {
+		t.Fatalf("corr %d body %q", corr, body)
+	}
+	waitUntil(t, "the budget is free", func() bool { return budget.Used() == 0 })
+}

@@ -385,7 +385,9 @@ func (c *serverConn) readLoop() {
 func (c *serverConn) handleLoop() {
 	defer close(c.responses)
 	for req := range c.requests {
+		c.conn.serving = req
 		resp, err := c.call(req)
+		c.conn.serving = nil
 		releaseFrame(req.frame, req.held)
 		req.frame, req.held, req.Body = nil, nil, nil
 		if err != nil {
