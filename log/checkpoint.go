@@ -2,7 +2,7 @@ package log
 
 // The small files of a partition directory: partition.checkpoint (recovery
 // point, log start offset, high watermark, cleaner offset) and
-// partition.metadata (topic ID), and how they are replaced atomically.
+// partition.metadata (topic ID).
 
 import (
 	"bufio"
@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/samsa-io/samsa/log/atomicfile"
 )
 
 // Files of a partition directory besides segments and snapshots.
@@ -91,7 +93,7 @@ func (l *Log) currentCheckpoint() checkpoint {
 func (l *Log) storeCheckpoint(c checkpoint) error {
 	data := fmt.Sprintf("recovery-point %d\nlog-start-offset %d\nhigh-watermark %d\ncleaner-offset %d\n",
 		c.recoveryPoint, c.logStartOffset, c.highWatermark, c.cleanerOffset)
-	if err := writeFileAtomic(filepath.Join(l.dir, checkpointFile), []byte(data)); err != nil {
+	if err := atomicfile.Write(filepath.Join(l.dir, checkpointFile), []byte(data)); err != nil {
 		return err
 	}
 	l.lastCheckpoint = c
@@ -106,7 +108,7 @@ func writeTopicID(dir string, id [16]byte) error {
 	if raw, err := os.ReadFile(path); err == nil && string(raw) == want {
 		return nil
 	}
-	return writeFileAtomic(path, []byte(want))
+	return atomicfile.Write(path, []byte(want))
 }
 
 // readTopicID returns the topic ID a partition directory belongs to.
@@ -121,43 +123,4 @@ func readTopicID(dir string) ([16]byte, bool) {
 		}
 	}
 	return [16]byte{}, false
-}
-
-// writeFileAtomic replaces path with data: write a temporary file, fsync
-// it, rename it over path, fsync the directory. A crash at any point
-// leaves either the old or the new content, never a torn file.
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync %s: %w", tmp, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("replace %s: %w", path, err)
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-// syncDir fsyncs a directory, making renames and new files in it durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open directory %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/samsa-io/samsa/log/atomicfile"
 )
 
 // epochCache is the leader-epoch checkpoint of a partition (KIP-101): for
@@ -79,7 +81,7 @@ func (c *epochCache) persist() error {
 	for _, e := range c.entries {
 		fmt.Fprintf(&b, "%d %d\n", e.Epoch, e.StartOffset)
 	}
-	return writeFileAtomic(c.path, []byte(b.String()))
+	return atomicfile.Write(c.path, []byte(b.String()))
 }
 
 // latest returns the newest entry.
