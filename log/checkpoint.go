@@ -64,8 +64,9 @@ func readCheckpoint(dir string) (checkpoint, error) {
 	return c, nil
 }
 
-// writeCheckpoint persists the recovery point, log start offset and high
-// watermark. Called without mu: it reads the current values itself.
+// writeCheckpoint persists the recovery point, log start offset, high
+// watermark and cleaner offset. Called without mu: it reads the current
+// values itself.
 func (l *Log) writeCheckpoint() error { return l.checkpointIf(true) }
 
 // writeCheckpointIfChanged writes the checkpoint when it moved since the

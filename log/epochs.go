@@ -187,7 +187,3 @@ func (c *epochCache) endOffsetFor(epoch int32, logEnd int64) (int32, int64) {
 	}
 	return c.entries[higher-1].Epoch, c.entries[higher].StartOffset
 }
-
-func (c *epochCache) snapshot() []EpochEntry {
-	return append([]EpochEntry(nil), c.entries...)
-}

@@ -94,13 +94,6 @@ func (l *Log) UpdateConfig(cfg Config) {
 	l.mu.Unlock()
 }
 
-// Epochs returns the leader-epoch checkpoint entries.
-func (l *Log) Epochs() []EpochEntry {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.epochs.snapshot()
-}
-
 // EndOffsetForEpoch answers OffsetForLeaderEpoch (KIP-101, KIP-279).
 func (l *Log) EndOffsetForEpoch(epoch int32) (int32, int64) {
 	l.mu.Lock()

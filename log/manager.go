@@ -605,9 +605,6 @@ func (m *Manager) cleanUntilNothingIsDue() {
 	}
 }
 
-// EnforceRetention runs one retention pass now (tests and tools).
-func (m *Manager) EnforceRetention() { m.enforceRetention() }
-
 func (m *Manager) flushAndCheckpoint() {
 	m.retryDeletions()
 	now := m.cfg.Now()
