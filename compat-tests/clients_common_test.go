@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -152,7 +153,9 @@ func requireStoredByteExact(t *testing.T, b *testBroker, topic string, want []*k
 
 // requireClientTool skips the test when a client it needs is not installed,
 // unless CI is set: there a missing client is a broken CI setup, not a
-// reason to test less.
+// reason to test less. missing says what is not there, install the command
+// that installs it. A skip is also listed for `make test` to report (see
+// skippedClientsFile).
 func requireClientTool(t *testing.T, missing, install string) {
 	t.Helper()
 	if missing == "" {
@@ -161,7 +164,47 @@ func requireClientTool(t *testing.T, missing, install string) {
 	if os.Getenv("CI") != "" {
 		t.Fatalf("%s; CI must install it (%s)", missing, install)
 	}
+	skippedClients.add(fmt.Sprintf("%s: %s (%s)", t.Name(), missing, install))
 	t.Skipf("%s (%s)", missing, install)
+}
+
+// skippedClientsFile is the environment variable naming a file to which
+// the package appends, at exit, one line per client test skipped for want
+// of its client. `make test` sets it and prints the lines at its end: go
+// test shows nothing of the skips of a package that passes.
+const skippedClientsFile = "SAMSA_SKIPPED_CLIENTS"
+
+var skippedClients skippedClientList
+
+type skippedClientList struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *skippedClientList) add(line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, line)
+}
+
+// report appends the skipped tests to the file skippedClientsFile names,
+// if it names one.
+func (l *skippedClientList) report() error {
+	path := os.Getenv(skippedClientsFile)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if path == "" || len(l.lines) == 0 {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(strings.Join(l.lines, "\n") + "\n"); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // scriptRecord is a record as the node and python scripts read and write

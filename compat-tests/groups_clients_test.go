@@ -14,9 +14,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -324,13 +322,7 @@ func TestStockClientGroupsEachReadEveryRecordAndCommit(t *testing.T) {
 	})
 
 	t.Run("kafkajs", func(t *testing.T) {
-		node, err := exec.LookPath("node")
-		if err != nil {
-			requireClientTool(t, "node is not on PATH", "apt-get install nodejs")
-		}
-		if _, err := os.Stat(filepath.Join(kafkajsDir, "node_modules", "kafkajs", "package.json")); err != nil {
-			requireClientTool(t, "kafkajs is not installed in "+kafkajsDir, "npm ci --prefix compat-tests/testdata/kafkajs")
-		}
+		node := requireKafkajs(t)
 		t.Parallel()
 		consumeAsGroup(t, "kafkajs-group", func(ledger *groupLedger) func() {
 			cmd := exec.Command(node, "group.js", b.Addr(), topic, "kafkajs-group", "2")

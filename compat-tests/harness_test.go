@@ -52,7 +52,11 @@ var samsaBinary string
 var useKfake = os.Getenv("SAMSA_COMPAT_KFAKE") == "1"
 
 func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
+	code := runTests(m)
+	if err := skippedClients.report(); err != nil {
+		fmt.Fprintln(os.Stderr, "compat-tests: list skipped client tests:", err)
+	}
+	os.Exit(code)
 }
 
 func runTests(m *testing.M) int {

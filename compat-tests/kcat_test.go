@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -28,12 +27,7 @@ func kcat(t *testing.T, stdin string, args ...string) string {
 }
 
 func TestKcatListsProducesAndConsumes(t *testing.T) {
-	if _, err := exec.LookPath("kcat"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("kcat is not on PATH; CI must install it (Debian package kcat)")
-		}
-		t.Skip("kcat is not on PATH (apt-get install kcat)")
-	}
+	requireKcat(t)
 	t.Parallel()
 	b := startBroker(t)
 	createTopic(t, b.admin(t), "lines", 1, nil)

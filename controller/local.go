@@ -12,6 +12,8 @@ import (
 	"sync"
 
 	"github.com/rs/zerolog"
+
+	"github.com/samsa-io/samsa/log/atomicfile"
 )
 
 // MetadataFile is the name of the LocalStore's state file in its
@@ -86,44 +88,16 @@ func NewLocalStore(dir string, brokerID int32, self Broker, logger zerolog.Logge
 // persist writes the state atomically: temporary file, fsync, rename,
 // fsync of the directory. Callers hold mu (or own s exclusively). A
 // failed write wraps ErrStorage and leaves the file as it was; the
-// temporary file is removed, so a full disk gets back what it lent.
+// temporary file is removed, so a full disk gets back what it lent. A
+// directory that could not be fsynced after the rename is no failure: the
+// file holds the new state already, so the change stands.
 func (s *LocalStore) persist() error {
 	data, err := json.MarshalIndent(&s.state, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode metadata: %w", err)
 	}
-	tmp := s.path + ".tmp"
-	if err := writeSynced(tmp, data); err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.Write(s.path, data); err != nil && !errors.Is(err, atomicfile.ErrDirNotSynced) {
 		return fmt.Errorf("%w: %w", ErrStorage, err)
-	}
-	if err := os.Rename(tmp, s.path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("%w: replace %s: %w", ErrStorage, s.path, err)
-	}
-	if d, err := os.Open(filepath.Dir(s.path)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
-}
-
-// writeSynced writes data to a new file at path and fsyncs it.
-func writeSynced(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("write metadata: %w", err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", path, err)
 	}
 	return nil
 }

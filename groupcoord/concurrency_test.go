@@ -229,7 +229,7 @@ func TestConcurrentConsumersAdminAndPartitionMovesStayConsistent(t *testing.T) {
 	for p := int32(0); p < cfg.OffsetsTopicNumPartitions; p++ {
 		c2.Load(p)
 		checkFor(t, 5*time.Second, func() error {
-			if _, loading := c2.Owns(p); loading {
+			if _, loading := c2.owns(p); loading {
 				return fmt.Errorf("partition %d loading", p)
 			}
 			return nil

@@ -9,8 +9,8 @@ import (
 )
 
 // Config is the coordinator's configuration. Every field names the Kafka
-// broker setting it stands for; DefaultConfig gives Kafka's defaults, which
-// ConfigKeys also lists for documentation.
+// broker setting it stands for; DefaultConfig gives Kafka's defaults (the
+// broker's configuration table, broker/config, documents them).
 type Config struct {
 	GroupMinSessionTimeout     time.Duration // group.min.session.timeout.ms (6000)
 	GroupMaxSessionTimeout     time.Duration // group.max.session.timeout.ms (1800000)
@@ -31,27 +31,6 @@ type Config struct {
 	Logger zerolog.Logger
 	// Clock drives every timer; nil means the system clock.
 	Clock Clock
-}
-
-// ConfigKey documents one setting: its Kafka name and default.
-type ConfigKey struct {
-	Name    string
-	Default string
-	Doc     string
-}
-
-// ConfigKeys lists the Kafka settings Config carries, with Kafka's
-// defaults, for the broker's configuration table.
-var ConfigKeys = []ConfigKey{
-	{"group.min.session.timeout.ms", "6000", "Smallest session timeout a member may ask for (INVALID_SESSION_TIMEOUT below)."},
-	{"group.max.session.timeout.ms", "1800000", "Largest session timeout a member may ask for (INVALID_SESSION_TIMEOUT above)."},
-	{"group.initial.rebalance.delay.ms", "3000", "How long an empty group's first rebalance waits for more members, extended by each join up to the rebalance timeout."},
-	{"group.max.size", "2147483647", "Most members a group may have (GROUP_MAX_SIZE_REACHED beyond)."},
-	{"offsets.retention.minutes", "10080", "How long offsets of an empty group (counted from when it emptied) or of a standalone committer (from the commit) are kept."},
-	{"offsets.retention.check.interval.ms", "600000", "How often expired offsets are looked for."},
-	{"offsets.topic.num.partitions", "50", "Partitions of __consumer_offsets; fixes which partition coordinates a group."},
-	{"offset.metadata.max.bytes", "4096", "Longest metadata string an offset commit may carry (OFFSET_METADATA_TOO_LARGE beyond)."},
-	{"offsets.commit.timeout.ms", "5000", "How long an append to __consumer_offsets may take before the commit fails."},
 }
 
 // DefaultConfig returns Kafka's defaults, a disabled logger and the system

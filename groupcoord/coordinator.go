@@ -117,18 +117,6 @@ func kafkaAbs(n int32) int32 {
 	return n
 }
 
-// Owns reports whether the coordinator leads partition p of
-// __consumer_offsets, and whether it is still replaying it.
-func (c *Coordinator) Owns(p int32) (owned, loading bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ps := c.partitions[p]
-	if ps == nil {
-		return false, false
-	}
-	return true, !ps.loaded
-}
-
 // Load makes the coordinator responsible for the groups of partition p,
 // as when this broker becomes its leader. The partition is replayed in the
 // background; until that is done its groups answer

@@ -169,11 +169,23 @@ func newHarnessOn(t *testing.T, j *MemoryJournal, clock *fakeClock, mutate func(
 	return h
 }
 
+// owns reports whether the coordinator leads partition p of
+// __consumer_offsets, and whether it is still replaying it.
+func (c *Coordinator) owns(p int32) (owned, loading bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ps := c.partitions[p]
+	if ps == nil {
+		return false, false
+	}
+	return true, !ps.loaded
+}
+
 func (h *harness) load(p int32) {
 	h.t.Helper()
 	h.c.Load(p)
 	checkFor(h.t, 5*time.Second, func() error {
-		if owned, loading := h.c.Owns(p); !owned || loading {
+		if owned, loading := h.c.owns(p); !owned || loading {
 			return errString("partition still loading")
 		}
 		return nil

@@ -98,7 +98,7 @@ func TestGroupsOfALoadingPartitionAnswerLoadInProgress(t *testing.T) {
 	defer c.Close()
 	p := c.PartitionFor("g")
 	c.Load(p)
-	if owned, loading := c.Owns(p); !owned || !loading {
+	if owned, loading := c.owns(p); !owned || !loading {
 		t.Fatalf("owned %v loading %v", owned, loading)
 	}
 	ctx := context.Background()
@@ -132,7 +132,7 @@ func TestGroupsOfALoadingPartitionAnswerLoadInProgress(t *testing.T) {
 	released.Store(true)
 	close(release)
 	checkFor(t, 5*time.Second, func() error {
-		if _, loading := c.Owns(p); loading {
+		if _, loading := c.owns(p); loading {
 			return errors.New("still loading")
 		}
 		return nil
@@ -193,7 +193,7 @@ func TestFailedReplayIsRetriedUntilItSucceeds(t *testing.T) {
 	c.Load(0)
 	checkFor(t, 5*time.Second, func() error {
 		clock.Advance(time.Second)
-		if _, loading := c.Owns(0); loading {
+		if _, loading := c.owns(0); loading {
 			return errors.New("still loading")
 		}
 		return nil

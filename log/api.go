@@ -12,7 +12,7 @@
 // message.timestamp.type=LogAppendTime, the timestamp type and max timestamp
 // (recomputing the CRC, as Kafka does).
 //
-// Ownership: a Log has one writer at a time. Append, Truncate, DeleteRecords
+// Ownership: a Log has one writer at a time. Append, TruncateTo, DeleteRecords
 // and retention serialise on the Log's mutex; Read may run concurrently with
 // them and never sees bytes past the end of the last completed append.
 // The Manager owns every Log of the broker and runs retention and the flush

@@ -1,46 +1,127 @@
 package log
 
+// The small files of a partition directory: partition.checkpoint (recovery
+// point, log start offset, high watermark, cleaner offset) and
+// partition.metadata (topic ID).
+
 import (
+	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/samsa-io/samsa/log/atomicfile"
 )
 
-// writeFileAtomic replaces path with data: write a temporary file, fsync
-// it, rename it over path, fsync the directory. A crash at any point
-// leaves either the old or the new content, never a torn file.
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync %s: %w", tmp, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("replace %s: %w", path, err)
-	}
-	return syncDir(filepath.Dir(path))
+// Files of a partition directory besides segments and snapshots.
+const (
+	checkpointFile = "partition.checkpoint" // recovery point, log start offset, high watermark
+	metadataFile   = "partition.metadata"   // topic ID, as Kafka's partition.metadata
+)
+
+// checkpoint is what partition.checkpoint holds.
+type checkpoint struct {
+	recoveryPoint  int64
+	logStartOffset int64
+	highWatermark  int64
+	cleanerOffset  int64
 }
 
-// syncDir fsyncs a directory, making renames and new files in it durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
+func readCheckpoint(dir string) (checkpoint, error) {
+	var c checkpoint
+	raw, err := os.ReadFile(filepath.Join(dir, checkpointFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return c, nil
+	}
 	if err != nil {
-		return fmt.Errorf("open directory %s: %w", dir, err)
+		return c, fmt.Errorf("read checkpoint: %w", err)
 	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	for sc.Scan() {
+		key, value, ok := strings.Cut(strings.TrimSpace(sc.Text()), " ")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(value, 10, 64)
+		if err != nil || n < 0 {
+			return checkpoint{}, fmt.Errorf("%s in %s: bad value %q", key, filepath.Join(dir, checkpointFile), value)
+		}
+		switch key {
+		case "recovery-point":
+			c.recoveryPoint = n
+		case "log-start-offset":
+			c.logStartOffset = n
+		case "high-watermark":
+			c.highWatermark = n
+		case "cleaner-offset":
+			c.cleanerOffset = n
+		}
 	}
+	return c, nil
+}
+
+// writeCheckpoint persists the recovery point, log start offset, high
+// watermark and cleaner offset. Called without mu: it reads the current
+// values itself.
+func (l *Log) writeCheckpoint() error { return l.checkpointIf(true) }
+
+// writeCheckpointIfChanged writes the checkpoint when it moved since the
+// last write (the periodic checkpoint).
+func (l *Log) writeCheckpointIfChanged() error { return l.checkpointIf(false) }
+
+func (l *Log) checkpointIf(always bool) error {
+	l.checkpointMu.Lock()
+	defer l.checkpointMu.Unlock()
+	l.mu.Lock()
+	c := l.currentCheckpoint()
+	closed := l.closed
+	l.mu.Unlock()
+	if closed || (!always && c == l.lastCheckpoint) {
+		return nil
+	}
+	return l.storeCheckpoint(c)
+}
+
+func (l *Log) currentCheckpoint() checkpoint {
+	return checkpoint{recoveryPoint: l.recoveryPoint, logStartOffset: l.logStart.Load(), highWatermark: l.highWatermark.Load(), cleanerOffset: l.cleanerOffset}
+}
+
+// storeCheckpoint writes c; the caller holds checkpointMu.
+func (l *Log) storeCheckpoint(c checkpoint) error {
+	data := fmt.Sprintf("recovery-point %d\nlog-start-offset %d\nhigh-watermark %d\ncleaner-offset %d\n",
+		c.recoveryPoint, c.logStartOffset, c.highWatermark, c.cleanerOffset)
+	if err := atomicfile.Write(filepath.Join(l.dir, checkpointFile), []byte(data)); err != nil {
+		return err
+	}
+	l.lastCheckpoint = c
 	return nil
+}
+
+// writeTopicID records the topic ID in partition.metadata, so a topic
+// deleted and created again under the same name is told apart.
+func writeTopicID(dir string, id [16]byte) error {
+	path := filepath.Join(dir, metadataFile)
+	want := fmt.Sprintf("version: 0\ntopic_id: %s\n", encodeTopicID(id))
+	if raw, err := os.ReadFile(path); err == nil && string(raw) == want {
+		return nil
+	}
+	return atomicfile.Write(path, []byte(want))
+}
+
+// readTopicID returns the topic ID a partition directory belongs to.
+func readTopicID(dir string) ([16]byte, bool) {
+	raw, err := os.ReadFile(filepath.Join(dir, metadataFile))
+	if err != nil {
+		return [16]byte{}, false
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "topic_id: "); ok {
+			return decodeTopicID(strings.TrimSpace(v))
+		}
+	}
+	return [16]byte{}, false
 }

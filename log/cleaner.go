@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/samsa-io/samsa/log/atomicfile"
 	"github.com/samsa-io/samsa/log/recordbatch"
 )
 
@@ -391,7 +392,7 @@ func (l *Log) swapCleaned(inputs, outputs []*segment, cleanedUpTo, nextDeleteHor
 			return fmt.Errorf("swap in cleaned segment: %w", err)
 		}
 	}
-	if err := syncDir(l.dir); err != nil {
+	if err := atomicfile.SyncDir(l.dir); err != nil {
 		return err
 	}
 	for _, s := range inputs {
@@ -413,7 +414,7 @@ func (l *Log) swapCleaned(inputs, outputs []*segment, cleanedUpTo, nextDeleteHor
 			}
 		}
 	}
-	if err := syncDir(l.dir); err != nil {
+	if err := atomicfile.SyncDir(l.dir); err != nil {
 		return err
 	}
 	next := slices.Clone(segs[:start])
@@ -474,7 +475,7 @@ func (l *Log) completeSwaps() error {
 		l.logger.Info().Int64("segment", base).Msg("completed a cleaned-segment swap a crash interrupted")
 	}
 	if len(swaps) > 0 {
-		return syncDir(l.dir)
+		return atomicfile.SyncDir(l.dir)
 	}
 	return nil
 }

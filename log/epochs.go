@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/samsa-io/samsa/log/atomicfile"
 )
 
 // epochCache is the leader-epoch checkpoint of a partition (KIP-101): for
@@ -79,7 +81,7 @@ func (c *epochCache) persist() error {
 	for _, e := range c.entries {
 		fmt.Fprintf(&b, "%d %d\n", e.Epoch, e.StartOffset)
 	}
-	return writeFileAtomic(c.path, []byte(b.String()))
+	return atomicfile.Write(c.path, []byte(b.String()))
 }
 
 // latest returns the newest entry.
@@ -184,8 +186,4 @@ func (c *epochCache) endOffsetFor(epoch int32, logEnd int64) (int32, int64) {
 		return epoch, c.entries[0].StartOffset
 	}
 	return c.entries[higher-1].Epoch, c.entries[higher].StartOffset
-}
-
-func (c *epochCache) snapshot() []EpochEntry {
-	return append([]EpochEntry(nil), c.entries...)
 }

@@ -131,23 +131,6 @@ func (x *index[E]) last() (E, bool) {
 	return s[len(s)-1], true
 }
 
-// keep drops every entry from n on, in memory and in the file.
-func (x *index[E]) keep(n int) error {
-	s := x.all()
-	if n >= len(s) {
-		return nil
-	}
-	s = s[:n:n] // a new append must not overwrite what readers still see
-	x.entries.Store(&s)
-	if x.persisted > n {
-		x.persisted = n
-		if err := os.Truncate(x.path, int64(n*x.entrySize)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("truncate %s: %w", x.path, err)
-		}
-	}
-	return nil
-}
-
 // reset empties the index and its file, before a rebuild.
 func (x *index[E]) reset() error {
 	var empty []E

@@ -176,12 +176,11 @@ func readValues(t *testing.T, l *Log, from int64) []string {
 	return values
 }
 
-func numbered(prefix string, n int) []string {
-	out := make([]string, n)
-	for i := range out {
-		out[i] = fmt.Sprintf("%s%d", prefix, i)
-	}
-	return out
+// epochsOf returns the entries of l's leader-epoch cache.
+func epochsOf(l *Log) []EpochEntry {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]EpochEntry(nil), l.epochs.entries...)
 }
 
 func TestAppendAssignsConsecutiveOffsetsAndReadReturnsTheProducersBytes(t *testing.T) {
@@ -715,13 +714,13 @@ func TestLeaderEpochCacheAnswersOffsetForLeaderEpoch(t *testing.T) {
 	}
 	tl.crashRestart()
 	l = tl.open(testConfig())
-	if got := l.Epochs(); len(got) != 3 || got[2] != (EpochEntry{Epoch: 5, StartOffset: 3}) {
+	if got := epochsOf(l); len(got) != 3 || got[2] != (EpochEntry{Epoch: 5, StartOffset: 3}) {
 		t.Errorf("epochs after restart %+v", got)
 	}
 	if err := l.TruncateTo(2); err != nil {
 		t.Fatal(err)
 	}
-	if got := l.Epochs(); len(got) != 1 || got[0].Epoch != 1 {
+	if got := epochsOf(l); len(got) != 1 || got[0].Epoch != 1 {
 		t.Errorf("epochs after truncating to 2: %+v, want only epoch 1", got)
 	}
 }

@@ -16,6 +16,8 @@ import (
 
 	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
+
+	"github.com/samsa-io/samsa/log/atomicfile"
 )
 
 // ManagerConfig configures a Manager.
@@ -192,7 +194,7 @@ func (m *Manager) openDir(dir string) error {
 		if err := os.Remove(marker); err != nil {
 			return fmt.Errorf("remove %s: %w", marker, err)
 		}
-		if err := syncDir(dir); err != nil {
+		if err := atomicfile.SyncDir(dir); err != nil {
 			return err
 		}
 	}
@@ -388,7 +390,7 @@ func (m *Manager) deleteDir(dir string, tp TopicPartition) error {
 	}
 	if err == nil {
 		delete(m.pending, dir)
-		if err := syncDir(parent); err != nil {
+		if err := atomicfile.SyncDir(parent); err != nil {
 			// After a crash the directory may be back under its old
 			// name: the next start deletes it as an orphan or as an
 			// older topic's.
@@ -603,9 +605,6 @@ func (m *Manager) cleanUntilNothingIsDue() {
 	}
 }
 
-// EnforceRetention runs one retention pass now (tests and tools).
-func (m *Manager) EnforceRetention() { m.enforceRetention() }
-
 func (m *Manager) flushAndCheckpoint() {
 	m.retryDeletions()
 	now := m.cfg.Now()
@@ -704,7 +703,7 @@ func (m *Manager) Close() error {
 			errs = append(errs, err)
 			continue
 		}
-		if err := syncDir(dir); err != nil {
+		if err := atomicfile.SyncDir(dir); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -753,7 +752,7 @@ func (m *Manager) ClaimDirs(brokerID int32, clusterID string) error {
 		raw, err := os.ReadFile(path)
 		if errors.Is(err, os.ErrNotExist) {
 			data := fmt.Sprintf("#\n#written by samsa\ncluster.id=%s\nversion=0\nbroker.id=%d\n", clusterID, brokerID)
-			if err := writeFileAtomic(path, []byte(data)); err != nil {
+			if err := atomicfile.Write(path, []byte(data)); err != nil {
 				return err
 			}
 			continue

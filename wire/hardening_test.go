@@ -205,8 +205,11 @@ func TestShutdownIsBoundedWhateverClientsDo(t *testing.T) {
 	}
 }
 
+// noLimit is the value of an unlimited quota (Kafka's Integer.MAX_VALUE).
+const noLimit = 1<<31 - 1
+
 func TestMaxConnectionsBlocksNewConnectionsUntilOneCloses(t *testing.T) {
-	limits := NewConnLimits(2, NoLimit, nil)
+	limits := NewConnLimits(2, noLimit, nil)
 	_, addr := startServer(t, ServerConfig{Limits: limits}, echo)
 	a, b := dial(t, addr), dial(t, addr)
 	for i, c := range []net.Conn{a, b} {
@@ -227,7 +230,7 @@ func TestMaxConnectionsBlocksNewConnectionsUntilOneCloses(t *testing.T) {
 }
 
 func TestMaxConnectionsPerIPClosesTheConnectionOverTheLimit(t *testing.T) {
-	limits := NewConnLimits(NoLimit, 1, nil)
+	limits := NewConnLimits(noLimit, 1, nil)
 	_, addr := startServer(t, ServerConfig{Limits: limits}, echo)
 	first := dial(t, addr)
 	first.Write(frame(3, 1, 1, "", nil))
@@ -236,7 +239,7 @@ func TestMaxConnectionsPerIPClosesTheConnectionOverTheLimit(t *testing.T) {
 	expectClosed(t, second)
 
 	// An override for the address raises its limit, at once.
-	limits.Set(NoLimit, 1, map[netip.Addr]int{netip.MustParseAddr("127.0.0.1"): 2})
+	limits.Set(noLimit, 1, map[netip.Addr]int{netip.MustParseAddr("127.0.0.1"): 2})
 	third := dial(t, addr)
 	third.Write(frame(3, 1, 3, "", nil))
 	if corr, _ := readResponse(t, third); corr != 3 {

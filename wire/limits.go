@@ -29,9 +29,6 @@ type ConnLimits struct {
 	byIP      map[netip.Addr]int
 }
 
-// NoLimit is the value of an unlimited quota (Kafka's Integer.MAX_VALUE).
-const NoLimit = 1<<31 - 1
-
 // NewConnLimits returns limits allowing maxConns connections in all and
 // perIP per address, with overrides per address.
 func NewConnLimits(maxConns, perIP int, overrides map[netip.Addr]int) *ConnLimits {

@@ -29,9 +29,9 @@ import (
 // lock). That is why Recompress gives its bytes back before the batch it
 // built is appended.
 
-// DefaultMemoryBudget is the decompression budget until SetMemoryBudget
-// changes it: what one maximal decompressed batch may reach
-// (MaxDecompressedBytes), so one such batch is read without waiting.
+// DefaultMemoryBudget is the decompression budget: what one maximal
+// decompressed batch may reach (MaxDecompressedBytes), so one such batch is
+// read without waiting.
 const DefaultMemoryBudget = MaxDecompressedBytes
 
 // unchargedBytes is the working memory an operation may allocate without
@@ -39,15 +39,6 @@ const DefaultMemoryBudget = MaxDecompressedBytes
 const unchargedBytes = 1 << 20
 
 var memory = membudget.New(DefaultMemoryBudget)
-
-// SetMemoryBudget sets the decompression budget in bytes; bytes <= 0
-// removes the bound. Until it is called the budget is
-// DefaultMemoryBudget. It may be called at any time (a dynamic config):
-// waiting operations that now fit go on.
-func SetMemoryBudget(bytes int64) { memory.SetLimit(bytes) }
-
-// MemoryHeld returns the bytes of the decompression budget held now.
-func MemoryHeld() int64 { return memory.Used() }
 
 // workspace is the budgeted memory of one operation. It is used by one
 // goroutine; done gives everything back.

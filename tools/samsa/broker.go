@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -22,6 +21,7 @@ import (
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/controller/zk"
 	plog "github.com/samsa-io/samsa/log"
+	"github.com/samsa-io/samsa/log/atomicfile"
 	"github.com/samsa-io/samsa/wire"
 	"github.com/samsa-io/samsa/wire/membudget"
 )
@@ -251,7 +251,10 @@ func serveBroker(ctx context.Context, cfg *config.Broker, a brokerArgs, logger z
 		return nil
 	})
 	if a.readyFile != "" {
-		if err := writeFileAtomic(a.readyFile, []byte(strings.Join(addrs, "\n")+"\n")); err != nil {
+		// Written atomically, so a test polling for the file never reads
+		// half of it; it need not survive a crash.
+		err := atomicfile.Write(a.readyFile, []byte(strings.Join(addrs, "\n")+"\n"))
+		if err != nil && !errors.Is(err, atomicfile.ErrDirNotSynced) {
 			return fmt.Errorf("write ready file: %w", err)
 		}
 		cleanups = append(cleanups, func() error { os.Remove(a.readyFile); return nil })
@@ -334,23 +337,4 @@ func dialAddr(addr net.Addr) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, strconv.Itoa(tcp.Port))
-}
-
-// writeFileAtomic writes through a temporary file and a rename, so a test
-// polling for the file never reads half of it.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -15,17 +15,6 @@ func acquireAsync(ctx context.Context, h *Holder, n int64) <-chan error {
 	return done
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func requireBlocked(t *testing.T, what string, done <-chan error) {
 	t.Helper()
 	select {

@@ -1,0 +1,217 @@
+package log
+
+// Appending: as the partition leader (offsets and epoch assigned here) or
+// as a follower (batches copied from the leader), and rolling to a new
+// segment when the active one is full or old.
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/samsa-io/samsa/log/recordbatch"
+)
+
+// Append writes one record batch as the partition leader: it checks the
+// batch against its idempotent producer's state, assigns offsets from the
+// log end offset, stamps the leader epoch (and LogAppendTime when the
+// topic uses it) and writes it. A duplicate of one of the producer's last
+// five batches is not written; the result carries the original offsets.
+// The batch's bytes are modified in place.
+func (l *Log) Append(batch []byte, leaderEpoch int32, nowMs int64) (AppendResult, error) {
+	h, err := recordbatch.ParseHeader(batch)
+	if err != nil {
+		return AppendResult{}, err
+	}
+	if h.TotalSize() != int64(len(batch)) {
+		return AppendResult{}, fmt.Errorf("%w: Append takes exactly one whole batch", recordbatch.ErrCorrupt)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return AppendResult{}, ErrClosed
+	}
+	if h.Idempotent() {
+		dup, err := l.producers.check(h)
+		if err != nil {
+			return AppendResult{}, err
+		}
+		if dup != nil {
+			return AppendResult{
+				BaseOffset: dup.firstOffset, LastOffset: dup.lastOffset, LogAppendTime: -1,
+				LogStartOffset: l.logStart.Load(), Duplicate: true,
+			}, nil
+		}
+	}
+	base := l.logEnd.Load()
+	recordbatch.SetBaseOffset(batch, base)
+	recordbatch.SetLeaderEpoch(batch, leaderEpoch)
+	res := AppendResult{BaseOffset: base, LastOffset: base + int64(h.LastOffsetDelta), LogAppendTime: -1}
+	if l.cfg.LogAppendTime {
+		recordbatch.SetLogAppendTime(batch, nowMs)
+		res.LogAppendTime = nowMs
+	}
+	if h, err = recordbatch.ParseHeader(batch); err != nil {
+		return AppendResult{}, err
+	}
+	// A new epoch's start is on disk before its first batch: a write
+	// answered with an error must leave no records behind.
+	if err := l.epochs.assignDurably(leaderEpoch, base); err != nil {
+		return AppendResult{}, err
+	}
+	if err := l.appendBatch(batch, h, time.UnixMilli(nowMs)); err != nil {
+		return AppendResult{}, err
+	}
+	if h.Idempotent() {
+		l.producers.update(h)
+	}
+	res.LogStartOffset = l.logStart.Load()
+	return res, nil
+}
+
+// AppendAsFollower appends batches copied from the partition's leader,
+// their offsets and leader epochs already assigned. Each batch must be
+// whole, pass its CRC-32C and start at or after the log end offset (a
+// compacted leader log has gaps); a partial batch at the end, as a fetch
+// response may carry, is left for the next fetch. It returns the new log
+// end offset. The leader-epoch cache and producer state follow the
+// batches, as on the leader.
+func (l *Log) AppendAsFollower(records []byte) (int64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return 0, ErrClosed
+	}
+	epochsChanged := false
+	for len(records) > 0 {
+		if len(records) < recordbatch.HeaderSize {
+			break // a partial batch
+		}
+		h, err := recordbatch.ParseHeader(records)
+		if err != nil {
+			return l.logEnd.Load(), err
+		}
+		if h.TotalSize() > int64(len(records)) {
+			break // a partial batch
+		}
+		batch := records[:h.TotalSize()]
+		records = records[h.TotalSize():]
+		if !recordbatch.CRCValid(batch) {
+			return l.logEnd.Load(), fmt.Errorf("%w: batch at offset %d from the leader fails its CRC-32C", recordbatch.ErrCorrupt, h.BaseOffset)
+		}
+		leo := l.logEnd.Load()
+		if h.LastOffset() < leo {
+			continue // already have it (an overlapping fetch)
+		}
+		if h.BaseOffset < leo {
+			return leo, fmt.Errorf("%w: batch %d-%d from the leader straddles the log end offset %d", recordbatch.ErrCorrupt, h.BaseOffset, h.LastOffset(), leo)
+		}
+		if err := l.appendBatch(batch, h, l.env.now()); err != nil {
+			return l.logEnd.Load(), err
+		}
+		if l.epochs.assign(h.PartitionLeaderEpoch, h.BaseOffset) {
+			epochsChanged = true
+		}
+		if h.Idempotent() {
+			l.producers.update(h)
+		}
+	}
+	if epochsChanged {
+		if err := l.epochs.persist(); err != nil {
+			return l.logEnd.Load(), err
+		}
+	}
+	return l.logEnd.Load(), nil
+}
+
+// BecomeLeader records in the leader-epoch cache that epoch starts at the
+// log end offset, as a new leader does before it takes writes, so that
+// OffsetForLeaderEpoch answers followers of the previous epoch with the
+// offset where it ended.
+func (l *Log) BecomeLeader(epoch int32) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return ErrClosed
+	}
+	if l.epochs.assign(epoch, l.logEnd.Load()) {
+		return l.epochs.persist()
+	}
+	return nil
+}
+
+// appendBatch writes a batch with its offsets set, rolling first when the
+// active segment is full or old, then applies flush.messages.
+func (l *Log) appendBatch(batch []byte, h recordbatch.Header, now time.Time) error {
+	seg := l.active()
+	if !seg.fits(h.BaseOffset, h.LastOffsetDelta, h.TotalSize(), &l.cfg) || seg.dueForRoll(&l.cfg, h.MaxTimestamp, now) {
+		var err error
+		if seg, err = l.roll(h.BaseOffset); err != nil {
+			return err
+		}
+	}
+	if err := seg.append(batch, h, l.cfg.IndexIntervalBytes); err != nil {
+		return err
+	}
+	l.logEnd.Store(h.LastOffset() + 1)
+	if l.firstUnflushed.IsZero() {
+		l.firstUnflushed = l.env.now()
+	}
+	l.unflushedRecords += int64(h.RecordCount)
+	if fm := l.cfg.FlushMessages; fm > 0 && fm < math.MaxInt64 && l.unflushedRecords >= fm {
+		return l.flushLocked()
+	}
+	return nil
+}
+
+// roll starts a new active segment at base. The old segment gets its final
+// time index entry, its indexes are written, and it is fsynced in the
+// background (then the recovery point moves past it), as Kafka does. A
+// producer state snapshot is taken at base so recovery replays at most the
+// new segment.
+func (l *Log) roll(base int64) (*segment, error) {
+	old := l.active()
+	if old.tail.Load().size == 0 && old.baseOffset == base {
+		return old, nil
+	}
+	old.maybeIndexTime()
+	if err := old.persistIndexes(false); err != nil {
+		return nil, err
+	}
+	seg, err := createSegment(l.dir, base, &l.cfg, l.env.now())
+	if err != nil {
+		return nil, err
+	}
+	segs := append(slices.Clone(*l.segs.Load()), seg)
+	if old.tail.Load().size == 0 {
+		// An empty segment (after DeleteRecords or retention emptied
+		// the log) is replaced rather than kept.
+		segs = slices.DeleteFunc(segs, func(s *segment) bool { return s == old })
+		old.markDeleted()
+		old.release()
+	}
+	l.segs.Store(&segs)
+	if err := l.producers.writeSnapshot(l.dir, base); err != nil {
+		l.logger.Warn().Err(err).Msg("producer state snapshot")
+	}
+	if old.tail.Load().size > 0 && old.acquire() {
+		l.env.background(func() {
+			defer old.release()
+			if err := old.sync(); err != nil {
+				l.logger.Error().Err(err).Int64("segment", old.baseOffset).Msg("flush rolled segment")
+				return
+			}
+			l.mu.Lock()
+			if l.recoveryPoint >= old.baseOffset && l.recoveryPoint < base {
+				l.recoveryPoint = base
+			}
+			l.mu.Unlock()
+			if err := l.writeCheckpoint(); err != nil {
+				l.logger.Error().Err(err).Msg("write checkpoint")
+			}
+		})
+	}
+	l.logger.Debug().Int64("base_offset", base).Msg("rolled segment")
+	return seg, nil
+}

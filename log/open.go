@@ -1,0 +1,250 @@
+package log
+
+// Opening a partition log: leftovers of an interrupted write or swap are
+// removed, segments are loaded (and recovered when the last shutdown was not
+// clean), and the leader-epoch cache and idempotent producer state are
+// rebuilt to match them.
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/rs/zerolog"
+
+	"github.com/samsa-io/samsa/log/recordbatch"
+)
+
+// openLog opens the partition log in dir, recovering it when the last
+// shutdown was not clean (or its index files are unusable).
+func openLog(dir string, tp TopicPartition, topicID [16]byte, cfg Config, clean bool, env *logEnv, logger zerolog.Logger) (*Log, error) {
+	l := &Log{dir: dir, tp: tp, topicID: topicID, cfg: cfg, env: env, logger: logger.With().Str("log", tp.String()).Logger()}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", dir, err)
+	}
+	if err := l.removeLeftovers(); err != nil {
+		return nil, err
+	}
+	if err := l.completeSwaps(); err != nil {
+		return nil, err
+	}
+	cp, err := readCheckpoint(dir)
+	if err != nil {
+		return nil, err
+	}
+	if l.epochs, err = loadEpochCache(filepath.Join(dir, epochCheckpointFile)); err != nil {
+		// The cache can be rebuilt from the batches' leader epochs.
+		l.logger.Warn().Err(err).Msg("leader epoch checkpoint unreadable; rebuilding it from the log")
+		l.epochs = &epochCache{path: filepath.Join(dir, epochCheckpointFile)}
+		clean = false
+		cp.recoveryPoint = 0
+	}
+	if err := l.loadSegments(clean, cp.recoveryPoint); err != nil {
+		return nil, err
+	}
+	// From here a failure must close the segment files it opened.
+	opened := false
+	defer func() {
+		if !opened {
+			l.abandon()
+		}
+	}()
+	segs := *l.segs.Load()
+	leo := segs[len(segs)-1].tail.Load().nextOffset
+	l.logEnd.Store(leo)
+	l.logStart.Store(min(max(cp.logStartOffset, segs[0].baseOffset), leo))
+	l.highWatermark.Store(min(max(cp.highWatermark, l.logStart.Load()), leo))
+	l.recoveryPoint = min(cp.recoveryPoint, leo)
+	l.cleanerOffset = min(cp.cleanerOffset, leo)
+	l.lastCheckpoint = cp
+
+	truncated := l.epochs.truncateFromEnd(leo)
+	trimmed := l.epochs.truncateFromStart(l.logStart.Load())
+	if truncated || trimmed || len(l.epochs.entries) > 0 {
+		if err := l.epochs.persist(); err != nil {
+			return nil, err
+		}
+	}
+	if err := l.rebuildProducerState(leo); err != nil {
+		return nil, err
+	}
+	if err := writeTopicID(dir, topicID); err != nil {
+		return nil, err
+	}
+	opened = true
+	return l, nil
+}
+
+// removeLeftovers deletes temporary files and files whose delayed
+// deletion was cut short by a restart.
+func (l *Log) removeLeftovers() error {
+	entries, err := os.ReadDir(l.dir)
+	if err != nil {
+		return fmt.Errorf("list %s: %w", l.dir, err)
+	}
+	for _, e := range entries {
+		if name := e.Name(); strings.HasSuffix(name, ".tmp") || strings.HasSuffix(name, deletedSuffix) {
+			if err := os.Remove(filepath.Join(l.dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("remove leftover %s: %w", name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// loadSegments opens every segment. A segment is trusted (indexes from
+// disk, no scan) when the broker shut down cleanly or it lies wholly below
+// the recovery point; any other segment is recovered by reading every
+// batch. The first torn or corrupt batch ends the log: the file is cut
+// there and later segments are deleted, as Kafka does.
+func (l *Log) loadSegments(clean bool, recoveryPoint int64) error {
+	entries, err := os.ReadDir(l.dir)
+	if err != nil {
+		return fmt.Errorf("list %s: %w", l.dir, err)
+	}
+	var bases []int64
+	for _, e := range entries {
+		if base, ok := parseSegmentName(e.Name()); ok {
+			bases = append(bases, base)
+		}
+	}
+	slices.Sort(bases)
+	var segs []*segment
+	next := int64(-1) // offset after the previous segment
+	for i, base := range bases {
+		if base < next {
+			l.logger.Warn().Int64("segment", base).Int64("expected_from", next).Msg("segment overlaps the one before it; deleting it and every later segment")
+			l.deleteSegmentFiles(bases[i:])
+			break
+		}
+		seg, err := openSegment(l.dir, base, &l.cfg)
+		if err != nil {
+			closeSegments(segs)
+			return err
+		}
+		trusted := clean || (i+1 < len(bases) && bases[i+1] <= recoveryPoint)
+		loaded := false
+		if trusted {
+			if loaded, err = seg.loadClean(&l.cfg); err != nil {
+				seg.release()
+				closeSegments(segs)
+				return err
+			}
+		}
+		if !loaded {
+			res, err := seg.recover(&l.cfg, func(h recordbatch.Header) {
+				l.epochs.assign(h.PartitionLeaderEpoch, h.BaseOffset)
+			})
+			if err != nil {
+				seg.release()
+				closeSegments(segs)
+				return err
+			}
+			l.logger.Debug().Int64("segment", base).Int64("next_offset", seg.tail.Load().nextOffset).Msg("recovered segment")
+			if res.truncated > 0 {
+				l.logger.Warn().Int64("segment", base).Int64("bytes_cut", res.truncated).AnErr("reason", res.reason).
+					Msg("cut a torn or corrupt tail off the log")
+				segs = append(segs, seg)
+				l.deleteSegmentFiles(bases[i+1:])
+				break
+			}
+		}
+		segs = append(segs, seg)
+		next = seg.tail.Load().nextOffset
+	}
+	if len(segs) == 0 {
+		cp, _ := readCheckpoint(l.dir)
+		seg, err := createSegment(l.dir, cp.logStartOffset, &l.cfg, l.env.now())
+		if err != nil {
+			return err
+		}
+		segs = append(segs, seg)
+	}
+	l.segs.Store(&segs)
+	return nil
+}
+
+func closeSegments(segs []*segment) {
+	for _, s := range segs {
+		s.release()
+	}
+}
+
+// deleteSegmentFiles removes the files of segments that recovery dropped.
+func (l *Log) deleteSegmentFiles(bases []int64) {
+	for _, base := range bases {
+		for _, suffix := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
+			if err := os.Remove(segmentName(l.dir, base, suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				l.logger.Error().Err(err).Int64("segment", base).Msg("remove segment file")
+			}
+		}
+	}
+}
+
+// rebuildProducerState loads the newest usable snapshot at or below upTo
+// and replays the idempotent batches after it. Snapshots above upTo (from
+// before a truncation) are deleted.
+func (l *Log) rebuildProducerState(upTo int64) error {
+	offsets, err := listSnapshots(l.dir)
+	if err != nil {
+		return err
+	}
+	var ps *producerState
+	segs := *l.segs.Load()
+	from := segs[0].baseOffset
+	for i := len(offsets) - 1; i >= 0; i-- {
+		off := offsets[i]
+		path := snapshotPath(l.dir, off)
+		if off > upTo || ps != nil {
+			if off > upTo {
+				os.Remove(path)
+			}
+			continue
+		}
+		raw, err := os.ReadFile(path)
+		if err == nil {
+			ps, err = decodeProducerState(raw)
+		}
+		if err != nil {
+			l.logger.Warn().Err(err).Str("snapshot", path).Msg("skipping unusable producer state snapshot")
+			os.Remove(path)
+			ps = nil
+			continue
+		}
+		from = max(from, off)
+	}
+	if ps == nil {
+		ps = newProducerState()
+	}
+	for _, seg := range segs {
+		t := seg.tail.Load()
+		if t.nextOffset <= from || seg.baseOffset >= upTo {
+			continue
+		}
+		sc := seg.scanner(seg.positionOf(from), t.size)
+		for {
+			h, _, err := sc.next()
+			if errors.Is(err, io.EOF) {
+				sc.close()
+				break
+			}
+			if err != nil {
+				sc.close()
+				return fmt.Errorf("replay producer state: %w", err)
+			}
+			if h.BaseOffset >= upTo {
+				sc.close()
+				break
+			}
+			if h.BaseOffset >= from && h.Idempotent() {
+				ps.update(h)
+			}
+		}
+	}
+	l.producers = ps
+	return nil
+}
