@@ -156,10 +156,7 @@ func (b *Broker) fillLeaderHint(version int16, topic string, partition int32, er
 	for _, br := range b.store.Brokers() {
 		if br.ID == st.Leader {
 			ep := kmsg.NewProduceResponseBroker()
-			ep.NodeID, ep.Host, ep.Port = br.ID, br.Host, br.Port
-			if br.Rack != "" {
-				ep.Rack = kmsg.StringPtr(br.Rack)
-			}
+			ep.NodeID, ep.Host, ep.Port, ep.Rack = brokerEndpoint(br)
 			resp.Brokers = append(resp.Brokers, ep)
 		}
 	}

@@ -177,11 +177,8 @@ func (b *Broker) leaderEndpoints(topics []fetchTopicResult) []nodeEndpoint {
 	var nodes []nodeEndpoint
 	for _, br := range b.store.Brokers() {
 		if slices.Contains(ids, br.ID) {
-			n := nodeEndpoint{id: br.ID, host: br.Host, port: br.Port}
-			if br.Rack != "" {
-				rack := br.Rack
-				n.rack = &rack
-			}
+			var n nodeEndpoint
+			n.id, n.host, n.port, n.rack = brokerEndpoint(br)
 			nodes = append(nodes, n)
 		}
 	}

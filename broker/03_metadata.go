@@ -25,11 +25,7 @@ func (b *Broker) handleMetadata(ctx context.Context, _ *wire.Conn, req *kmsg.Met
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
 	for _, br := range b.store.Brokers() {
 		mb := kmsg.NewMetadataResponseBroker()
-		mb.NodeID, mb.Host, mb.Port = br.ID, br.Host, br.Port
-		if br.Rack != "" {
-			rack := br.Rack
-			mb.Rack = &rack
-		}
+		mb.NodeID, mb.Host, mb.Port, mb.Rack = brokerEndpoint(br)
 		resp.Brokers = append(resp.Brokers, mb)
 	}
 	clusterID := b.store.ClusterID()

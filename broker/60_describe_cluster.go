@@ -45,11 +45,7 @@ func (b *Broker) handleDescribeCluster(_ context.Context, _ *wire.Conn, req *kms
 	resp.ControllerID = -1 // Kafka: -1 unless the controller is among the brokers listed
 	for _, br := range b.store.Brokers() {
 		rb := kmsg.NewDescribeClusterResponseBroker()
-		rb.NodeID, rb.Host, rb.Port = br.ID, br.Host, br.Port
-		if br.Rack != "" {
-			rack := br.Rack
-			rb.Rack = &rack
-		}
+		rb.NodeID, rb.Host, rb.Port, rb.Rack = brokerEndpoint(br)
 		resp.Brokers = append(resp.Brokers, rb)
 		if br.ID == controllerID {
 			resp.ControllerID = controllerID

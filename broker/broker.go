@@ -182,3 +182,14 @@ func (b *Broker) EffectiveConfig() *config.Broker { return b.effectiveConfig() }
 func (b *Broker) OnConfigChange(fn func(*config.Broker)) (cancel func()) {
 	return b.store.Subscribe(func(controller.Change) { fn(b.effectiveConfig()) })
 }
+
+// brokerEndpoint spreads a broker into the fields of every response that
+// names brokers (Metadata, DescribeCluster, the leader hints of Produce
+// and Fetch, KIP-951): node ID, host, port and the rack, which Kafka sends
+// as null when broker.rack is unset.
+func brokerEndpoint(br controller.Broker) (id int32, host string, port int32, rack *string) {
+	if br.Rack != "" {
+		rack = &br.Rack
+	}
+	return br.ID, br.Host, br.Port, rack
+}
