@@ -1,6 +1,6 @@
 package broker
 
-// CreateTopics v0-v7. Checks follow Kafka's controller, in its order: the
+// CreateTopics. Checks follow Kafka's controller, in its order: the
 // topic name (INVALID_TOPIC_EXCEPTION, also for a name that collides with
 // an existing one once '.' and '_' are unified), existence
 // (TOPIC_ALREADY_EXISTS), configs (INVALID_CONFIG with the reason; a null
@@ -35,6 +35,11 @@ import (
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/wire"
 )
+
+func init() {
+	registerAPI(api{key: kmsg.CreateTopics, min: 0, max: 7, serve: typed((*Broker).handleCreateTopics),
+		note: "Kafka's name rules, validate-only, per-topic configs, explicit assignments, resolved configs in the answer (KIP-525)"})
+}
 
 func (b *Broker) handleCreateTopics(ctx context.Context, _ *wire.Conn, req *kmsg.CreateTopicsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)

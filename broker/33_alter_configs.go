@@ -1,6 +1,6 @@
 package broker
 
-// AlterConfigs v0-v2, the original, non-incremental API: the configs given
+// AlterConfigs, the original, non-incremental API: the configs given
 // replace the resource's whole set of dynamic configs, so a key left out
 // goes back to its default. (Kafka deprecates it for that reason in favour
 // of IncrementalAlterConfigs; admin tools still send it.)
@@ -22,6 +22,11 @@ import (
 
 	"github.com/samsa-io/samsa/wire"
 )
+
+func init() {
+	registerAPI(api{key: kmsg.AlterConfigs, min: 0, max: 2, serve: typed((*Broker).handleAlterConfigs),
+		note: "topic and broker (dynamic) configs"})
+}
 
 func (b *Broker) handleAlterConfigs(ctx context.Context, _ *wire.Conn, req *kmsg.AlterConfigsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.AlterConfigsResponse)

@@ -1,6 +1,6 @@
 package broker
 
-// CreatePartitions v0-v3 raises a topic's partition count to count. A
+// CreatePartitions raises a topic's partition count to count. A
 // count that is not larger than the current one is INVALID_PARTITIONS; an
 // explicit assignment must give one replica list per new partition
 // (INVALID_REPLICA_ASSIGNMENT otherwise, also for unknown or repeated
@@ -24,6 +24,10 @@ import (
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/wire"
 )
+
+func init() {
+	registerAPI(api{key: kmsg.CreatePartitions, min: 0, max: 3, serve: typed((*Broker).handleCreatePartitions)})
+}
 
 func (b *Broker) handleCreatePartitions(ctx context.Context, _ *wire.Conn, req *kmsg.CreatePartitionsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.CreatePartitionsResponse)

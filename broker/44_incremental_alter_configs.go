@@ -1,6 +1,6 @@
 package broker
 
-// IncrementalAlterConfigs v0-v1 (KIP-339) changes only the configs named:
+// IncrementalAlterConfigs (KIP-339) changes only the configs named:
 // SET gives a key a value, DELETE removes it (back to the inherited
 // value), APPEND adds items to a LIST config and SUBTRACT removes them.
 // APPEND and SUBTRACT on a config that is not a LIST are INVALID_CONFIG
@@ -32,6 +32,11 @@ import (
 	"github.com/samsa-io/samsa/broker/config"
 	"github.com/samsa-io/samsa/wire"
 )
+
+func init() {
+	registerAPI(api{key: kmsg.IncrementalAlterConfigs, min: 0, max: 1, serve: typed((*Broker).handleIncrementalAlterConfigs),
+		note: "SET, DELETE, APPEND, SUBTRACT"})
+}
 
 func (b *Broker) handleIncrementalAlterConfigs(ctx context.Context, _ *wire.Conn, req *kmsg.IncrementalAlterConfigsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.IncrementalAlterConfigsResponse)

@@ -1,6 +1,6 @@
 package broker
 
-// DescribeCluster v0-v2 (KIP-700): the cluster ID, the controller and the
+// DescribeCluster (KIP-700): the cluster ID, the controller and the
 // live brokers, as Metadata gives them. A broker answers only for the
 // brokers endpoint type (1, KIP-919): asking it for controllers (2) is
 // MISMATCHED_ENDPOINT_TYPE, any other type UNSUPPORTED_ENDPOINT_TYPE (v0
@@ -16,6 +16,10 @@ import (
 
 	"github.com/samsa-io/samsa/wire"
 )
+
+func init() {
+	registerAPI(api{key: kmsg.DescribeCluster, min: 0, max: 2, serve: typed((*Broker).handleDescribeCluster)})
+}
 
 // endpointTypeBrokers is DescribeCluster's endpoint type for brokers;
 // endpointTypeControllers the one for KRaft controllers.

@@ -2,9 +2,10 @@ package broker
 
 // The admin APIs: topic creation and deletion, partition growth, record
 // deletion, configs and cluster description. Each has its own file named by
-// API key; this file lists them with the versions served and holds what
-// they share: Kafka-style errors with messages, the mapping of the
-// controller's errors, and the resolution of config resource names.
+// API key, which declares the versions served; this file holds what they
+// share: Kafka-style errors with messages, the mapping of the controller's
+// errors, the resolution of config resource names, and the skeleton of the
+// requests that act on a list of topics or resources (adminBatch).
 //
 // Versions go from v0 (kmsg parses every version from 0) to the newest
 // kmsg v1.15.1 knows. Admin requests are answered once the change is in the
@@ -26,25 +27,6 @@ import (
 	"github.com/samsa-io/samsa/broker/config"
 	"github.com/samsa-io/samsa/controller"
 )
-
-func (b *Broker) adminRoutes() []route {
-	return []route{
-		{key: int16(kmsg.CreateTopics), minVersion: 0, maxVersion: 7, serve: typed(b.handleCreateTopics)},
-		{key: int16(kmsg.DeleteTopics), minVersion: 0, maxVersion: 6, serve: typed(b.handleDeleteTopics)},
-		{key: int16(kmsg.DeleteRecords), minVersion: 0, maxVersion: 2, serve: typed(b.handleDeleteRecords)},
-		{key: int16(kmsg.DescribeConfigs), minVersion: 0, maxVersion: 4, serve: typed(b.handleDescribeConfigs)},
-		{key: int16(kmsg.AlterConfigs), minVersion: 0, maxVersion: 2, serve: typed(b.handleAlterConfigs)},
-		{key: int16(kmsg.DescribeLogDirs), minVersion: 0, maxVersion: 5, serve: typed(b.handleDescribeLogDirs)},
-		{key: int16(kmsg.CreatePartitions), minVersion: 0, maxVersion: 3, serve: typed(b.handleCreatePartitions)},
-		{key: int16(kmsg.IncrementalAlterConfigs), minVersion: 0, maxVersion: 1, serve: typed(b.handleIncrementalAlterConfigs)},
-		{key: int16(kmsg.DescribeCluster), minVersion: 0, maxVersion: 2, serve: typed(b.handleDescribeCluster)},
-		{key: int16(kmsg.ControlledShutdown), minVersion: 1, maxVersion: 3, serve: typed(b.handleControlledShutdown)},
-		{key: int16(kmsg.ElectLeaders), minVersion: 0, maxVersion: 2, serve: typed(b.handleElectLeaders)},
-		{key: int16(kmsg.DescribeACLs), minVersion: 0, maxVersion: 3, serve: typed(b.handleDescribeACLs)},
-		{key: int16(kmsg.CreateACLs), minVersion: 0, maxVersion: 3, serve: typed(b.handleCreateACLs)},
-		{key: int16(kmsg.DeleteACLs), minVersion: 0, maxVersion: 3, serve: typed(b.handleDeleteACLs)},
-	}
-}
 
 // apiError is a Kafka error code with the message Kafka would send with
 // it (in the versions that carry one). Admin tools show the message to
