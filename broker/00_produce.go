@@ -1,8 +1,8 @@
 package broker
 
-// Produce v3-v13. v3 is the first version carrying record batches v2, the
-// only message format Samsa stores (Kafka 4.0 dropped older ones too).
-// v13 names topics by ID (KIP-516).
+// Produce. The oldest version served is the first carrying record batches
+// v2, the only message format Samsa stores (Kafka 4.0 dropped older ones
+// too). v13 names topics by ID (KIP-516).
 //
 // Each partition's records are validated (length, magic, CRC-32C, codec,
 // record count: recordbatch.Validate) and appended verbatim; the log
@@ -32,6 +32,11 @@ import (
 	"github.com/samsa-io/samsa/log/recordbatch"
 	"github.com/samsa-io/samsa/wire"
 )
+
+func init() {
+	registerAPI(api{key: kmsg.Produce, min: 3, max: 13, serve: (*Broker).serveProduce, clientID: true,
+		note: "acks 0, 1 and -1; every codec (gzip, snappy raw and xerial-framed, lz4, zstd) validated by CRC-32C, framing and record count; idempotent producers (sequence checks, duplicates of the last five batches answered with their first offsets); topic `compression.type` recompresses; v13 names topics by ID"})
+}
 
 func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Request) (*wire.Response, error) {
 	req := kreq.(*kmsg.ProduceRequest)
@@ -161,10 +166,7 @@ func (b *Broker) fillLeaderHint(version int16, topic string, partition int32, er
 	for _, br := range b.store.Brokers() {
 		if br.ID == st.Leader {
 			ep := kmsg.NewProduceResponseBroker()
-			ep.NodeID, ep.Host, ep.Port = br.ID, br.Host, br.Port
-			if br.Rack != "" {
-				ep.Rack = kmsg.StringPtr(br.Rack)
-			}
+			ep.NodeID, ep.Host, ep.Port, ep.Rack = brokerEndpoint(br)
 			resp.Brokers = append(resp.Brokers, ep)
 		}
 	}

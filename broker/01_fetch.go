@@ -1,6 +1,7 @@
 package broker
 
-// Fetch v4-v18. v4 is the first version answering with record batches v2.
+// Fetch. The oldest version served is the first answering with record
+// batches v2.
 //
 // Record batches go out as the bytes the producer sent, straight from the
 // segment files with sendfile (fetch_encode.go). Kafka's limits apply:
@@ -24,6 +25,11 @@ import (
 
 	"github.com/samsa-io/samsa/wire"
 )
+
+func init() {
+	registerAPI(api{key: kmsg.Fetch, min: 4, max: 18, serve: (*Broker).serveFetch,
+		note: "served by sendfile from the segment files; max wait / min bytes; response and partition max bytes with the first batch always whole (KIP-74); incremental fetch sessions (KIP-227); topic IDs from v13; leader-epoch fencing (KIP-320)"})
+}
 
 func (b *Broker) serveFetch(ctx context.Context, conn *wire.Conn, kreq kmsg.Request) (*wire.Response, error) {
 	req := kreq.(*kmsg.FetchRequest)
@@ -177,11 +183,8 @@ func (b *Broker) leaderEndpoints(topics []fetchTopicResult) []nodeEndpoint {
 	var nodes []nodeEndpoint
 	for _, br := range b.store.Brokers() {
 		if slices.Contains(ids, br.ID) {
-			n := nodeEndpoint{id: br.ID, host: br.Host, port: br.Port}
-			if br.Rack != "" {
-				rack := br.Rack
-				n.rack = &rack
-			}
+			var n nodeEndpoint
+			n.id, n.host, n.port, n.rack = brokerEndpoint(br)
 			nodes = append(nodes, n)
 		}
 	}

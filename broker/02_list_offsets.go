@@ -1,6 +1,6 @@
 package broker
 
-// ListOffsets v1-v10. Special timestamps: -2 earliest (log start offset),
+// ListOffsets. Special timestamps: -2 earliest (log start offset),
 // -1 latest (high watermark; last stable offset for read_committed),
 // -3 the record with the largest timestamp (v7+, KIP-734), -4 earliest
 // local (v8+, KIP-405: without tiered storage, the log start offset), -5
@@ -21,6 +21,11 @@ import (
 
 	"github.com/samsa-io/samsa/wire"
 )
+
+func init() {
+	registerAPI(api{key: kmsg.ListOffsets, min: 1, max: 10, serve: typed((*Broker).handleListOffsets),
+		note: "earliest, latest, by timestamp, max timestamp (KIP-734), earliest-local (-4)"})
+}
 
 const (
 	listOffsetsLatest        = -1

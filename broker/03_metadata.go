@@ -1,6 +1,6 @@
 package broker
 
-// Metadata v0-v13. A null topic list (v1+), or an empty one in v0, asks
+// Metadata. A null topic list (v1+), or an empty one in v0, asks
 // for every topic. Topics may be named by ID from v10 (UNKNOWN_TOPIC_ID).
 // A missing topic is created when auto.create.topics.enable is set and the
 // request allows it (always before v4). As in Kafka's ZooKeeper mode, the
@@ -21,15 +21,16 @@ import (
 	"github.com/samsa-io/samsa/wire"
 )
 
+func init() {
+	registerAPI(api{key: kmsg.Metadata, min: 0, max: 13, serve: typed((*Broker).handleMetadata),
+		note: "topic IDs; auto-creation with `auto.create.topics.enable`"})
+}
+
 func (b *Broker) handleMetadata(ctx context.Context, _ *wire.Conn, req *kmsg.MetadataRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
 	for _, br := range b.store.Brokers() {
 		mb := kmsg.NewMetadataResponseBroker()
-		mb.NodeID, mb.Host, mb.Port = br.ID, br.Host, br.Port
-		if br.Rack != "" {
-			rack := br.Rack
-			mb.Rack = &rack
-		}
+		mb.NodeID, mb.Host, mb.Port, mb.Rack = brokerEndpoint(br)
 		resp.Brokers = append(resp.Brokers, mb)
 	}
 	clusterID := b.store.ClusterID()

@@ -1,6 +1,6 @@
 package broker
 
-// ControlledShutdown v1-v3: a stopping broker asks the controller to move
+// ControlledShutdown: a stopping broker asks the controller to move
 // its leaderships to other in-sync replicas first (Kafka's controlled
 // shutdown), and is told which partitions it still leads. Only the
 // controller serves it (NOT_CONTROLLER elsewhere). v0's header has no
@@ -21,6 +21,11 @@ import (
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/wire"
 )
+
+func init() {
+	registerAPI(api{key: kmsg.ControlledShutdown, min: 1, max: 3, serve: typed((*Broker).handleControlledShutdown),
+		note: "served by the controller: a stopping broker's leaderships move to other in-sync replicas"})
+}
 
 func (b *Broker) handleControlledShutdown(ctx context.Context, _ *wire.Conn, req *kmsg.ControlledShutdownRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.ControlledShutdownResponse)

@@ -1,6 +1,6 @@
 package broker
 
-// FindCoordinator v0-v6. v0-v3 ask for one key, v4+ for several (KIP-699).
+// FindCoordinator. v0-v3 ask for one key, v4+ for several (KIP-699).
 // A group's coordinator is the leader of its __consumer_offsets partition,
 // which is created on the first request, as in Kafka; until it has a
 // leader the answer is COORDINATOR_NOT_AVAILABLE and clients retry.
@@ -15,6 +15,11 @@ import (
 
 	"github.com/samsa-io/samsa/wire"
 )
+
+func init() {
+	registerAPI(api{key: kmsg.FindCoordinator, min: 0, max: 6, serve: typed((*Broker).handleFindCoordinator),
+		note: "batched keys (v4+, KIP-699); the coordinator is the leader of the group's `__consumer_offsets` partition, created on first use"})
+}
 
 func (b *Broker) handleFindCoordinator(ctx context.Context, _ *wire.Conn, req *kmsg.FindCoordinatorRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)

@@ -1,8 +1,9 @@
 package broker
 
-// ApiVersions v0-v4. The advertised ranges are exactly the routes the
-// broker serves (dispatch.go). A request newer than v4 gets the KIP-511
-// fallback: a v0 response with UNSUPPORTED_VERSION and the full ranges.
+// ApiVersions. The advertised ranges are exactly the APIs the broker
+// declares, each in its own file (registerAPI, dispatch.go). A request
+// newer than the newest version served here gets the KIP-511 fallback: a
+// v0 response with UNSUPPORTED_VERSION and the full ranges.
 // v3+ reports finalized features: none yet.
 
 import (
@@ -14,6 +15,11 @@ import (
 	"github.com/samsa-io/samsa/wire"
 )
 
+func init() {
+	registerAPI(api{key: kmsg.ApiVersions, min: 0, max: 4, serve: typed((*Broker).handleApiVersions),
+		note: "a newer request than v4 gets the v0 fallback with UNSUPPORTED_VERSION (KIP-511)"})
+}
+
 func (b *Broker) handleApiVersions(_ context.Context, _ *wire.Conn, req *kmsg.ApiVersionsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.ApiVersionsResponse)
 	resp.ApiKeys = b.apiVersionKeys()
@@ -23,10 +29,10 @@ func (b *Broker) handleApiVersions(_ context.Context, _ *wire.Conn, req *kmsg.Ap
 func (b *Broker) apiVersionKeys() []kmsg.ApiVersionsResponseApiKey {
 	keys := make([]kmsg.ApiVersionsResponseApiKey, 0, len(b.routes))
 	for _, r := range b.routes {
-		if r.key < 0 {
+		if r.serve == nil {
 			continue
 		}
-		keys = append(keys, kmsg.ApiVersionsResponseApiKey{ApiKey: r.key, MinVersion: r.minVersion, MaxVersion: r.maxVersion})
+		keys = append(keys, kmsg.ApiVersionsResponseApiKey{ApiKey: int16(r.key), MinVersion: r.min, MaxVersion: r.max})
 	}
 	return keys
 }

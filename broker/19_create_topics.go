@@ -1,6 +1,6 @@
 package broker
 
-// CreateTopics v0-v7. Checks follow Kafka's controller, in its order: the
+// CreateTopics. Checks follow Kafka's controller, in its order: the
 // topic name (INVALID_TOPIC_EXCEPTION, also for a name that collides with
 // an existing one once '.' and '_' are unified), existence
 // (TOPIC_ALREADY_EXISTS), configs (INVALID_CONFIG with the reason; a null
@@ -36,42 +36,30 @@ import (
 	"github.com/samsa-io/samsa/wire"
 )
 
+func init() {
+	registerAPI(api{key: kmsg.CreateTopics, min: 0, max: 7, serve: typed((*Broker).handleCreateTopics),
+		note: "Kafka's name rules, validate-only, per-topic configs, explicit assignments, resolved configs in the answer (KIP-525)"})
+}
+
 func (b *Broker) handleCreateTopics(ctx context.Context, _ *wire.Conn, req *kmsg.CreateTopicsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
-	occurrences := make(map[string]int, len(req.Topics))
-	for _, rt := range req.Topics {
-		occurrences[rt.Topic]++
-	}
-	var created []int // indexes in resp.Topics
-	for i := range req.Topics {
-		rt := &req.Topics[i]
-		st := kmsg.NewCreateTopicsResponseTopic()
-		st.Topic = rt.Topic
-		var aerr *apiError
-		if occurrences[rt.Topic] > 1 {
-			aerr = newAPIError(kerr.InvalidRequest, "Duplicate topic name.")
-		} else {
-			aerr = b.createTopic(ctx, req, rt, &st)
-		}
-		st.ErrorCode, st.ErrorMessage = aerr.codeAndMessage()
-		if aerr == nil && !req.ValidateOnly {
-			created = append(created, len(resp.Topics))
-		}
-		resp.Topics = append(resp.Topics, st)
-	}
-	if len(created) == 0 {
-		return resp, nil
-	}
-	syncErr := b.syncAfterAdmin("CreateTopics")
-	for _, i := range created {
-		st := &resp.Topics[i]
-		if aerr := b.undoTopicWithoutLogs(ctx, st.Topic, st.TopicID, syncErr); aerr != nil {
-			failed := kmsg.NewCreateTopicsResponseTopic()
-			failed.Topic = st.Topic
-			failed.ErrorCode, failed.ErrorMessage = aerr.codeAndMessage()
-			*st = failed
-		}
-	}
+	resp.Topics = adminBatch(b, "CreateTopics", req.Topics, req.ValidateOnly,
+		func(rt *kmsg.CreateTopicsRequestTopic) string { return rt.Topic }, errDuplicateTopic,
+		func(rt *kmsg.CreateTopicsRequestTopic, aerr *apiError) kmsg.CreateTopicsResponseTopic {
+			st := kmsg.NewCreateTopicsResponseTopic()
+			st.Topic = rt.Topic
+			st.ErrorCode, st.ErrorMessage = aerr.codeAndMessage()
+			return st
+		},
+		func(rt *kmsg.CreateTopicsRequestTopic, st *kmsg.CreateTopicsResponseTopic) (func(error) *apiError, *apiError) {
+			if aerr := b.createTopic(ctx, req, rt, st); aerr != nil {
+				return nil, aerr
+			}
+			id := st.TopicID
+			return func(syncErr error) *apiError {
+				return b.undoTopicWithoutLogs(ctx, rt.Topic, id, syncErr)
+			}, nil
+		})
 	return resp, nil
 }
 

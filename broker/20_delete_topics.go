@@ -1,6 +1,6 @@
 package broker
 
-// DeleteTopics v0-v6. Topics are named by name, or from v6 by name or by
+// DeleteTopics. Topics are named by name, or from v6 by name or by
 // topic ID (KIP-516): an entry with both or neither is INVALID_REQUEST, as
 // is a name or ID given twice (Kafka's controller). Unknown names answer
 // UNKNOWN_TOPIC_OR_PARTITION, unknown IDs UNKNOWN_TOPIC_ID.
@@ -34,6 +34,11 @@ import (
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/wire"
 )
+
+func init() {
+	registerAPI(api{key: kmsg.DeleteTopics, min: 0, max: 6, serve: typed((*Broker).handleDeleteTopics),
+		note: "by name and by topic ID"})
+}
 
 // deleteTarget is one topic of a DeleteTopics request.
 type deleteTarget struct {

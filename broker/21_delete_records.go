@@ -1,6 +1,6 @@
 package broker
 
-// DeleteRecords v0-v2 moves a partition's log start offset (its low
+// DeleteRecords moves a partition's log start offset (its low
 // watermark) forward: the records before the offset are no longer
 // readable, and segments wholly below it are deleted. Offset -1 means the
 // high watermark. An offset above the high watermark, or negative, is
@@ -23,6 +23,11 @@ import (
 
 	"github.com/samsa-io/samsa/wire"
 )
+
+func init() {
+	registerAPI(api{key: kmsg.DeleteRecords, min: 0, max: 2, serve: typed((*Broker).handleDeleteRecords),
+		note: "moves the log start offset; refused on compact-only and internal topics, as in Kafka"})
+}
 
 func (b *Broker) handleDeleteRecords(_ context.Context, _ *wire.Conn, req *kmsg.DeleteRecordsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.DeleteRecordsResponse)

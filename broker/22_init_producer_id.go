@@ -1,6 +1,6 @@
 package broker
 
-// InitProducerID v0-v5, for idempotent producers. Like Kafka, every call
+// InitProducerID, for idempotent producers. Like Kafka, every call
 // without a transactional ID hands out a fresh producer ID with epoch 0
 // (also when a v3+ client presents its old ID and epoch, KIP-360): the
 // sequence state of the old ID stays in the logs. IDs come in blocks from
@@ -17,6 +17,11 @@ import (
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/wire"
 )
+
+func init() {
+	registerAPI(api{key: kmsg.InitProducerID, min: 0, max: 5, serve: typed((*Broker).handleInitProducerID),
+		note: "idempotent producers; transactional IDs are refused until transactions land"})
+}
 
 const producerIDBlockSize = 1000
 

@@ -1,6 +1,6 @@
 package broker
 
-// OffsetForLeaderEpoch v0-v4 (KIP-101, KIP-279). For a requested leader
+// OffsetForLeaderEpoch (KIP-101, KIP-279). For a requested leader
 // epoch, the answer is the largest epoch at or below it that this log
 // knows, with the offset where the next epoch starts (or the log end
 // offset for the latest epoch). An epoch older than everything known gives
@@ -18,6 +18,11 @@ import (
 
 	"github.com/samsa-io/samsa/wire"
 )
+
+func init() {
+	registerAPI(api{key: kmsg.OffsetForLeaderEpoch, min: 0, max: 4, serve: typed((*Broker).handleOffsetForLeaderEpoch),
+		note: "answered from the leader-epoch checkpoint (KIP-101, KIP-279)"})
+}
 
 func (b *Broker) handleOffsetForLeaderEpoch(_ context.Context, _ *wire.Conn, req *kmsg.OffsetForLeaderEpochRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.OffsetForLeaderEpochResponse)

@@ -1,6 +1,6 @@
 package broker
 
-// CreateAcls v0-v3: SECURITY_DISABLED for each creation until Samsa has an
+// CreateAcls: SECURITY_DISABLED for each creation until Samsa has an
 // authorizer (see 29_describe_acls.go).
 
 import (
@@ -10,6 +10,11 @@ import (
 
 	"github.com/samsa-io/samsa/wire"
 )
+
+func init() {
+	registerAPI(api{key: kmsg.CreateACLs, min: 0, max: 3, serve: typed((*Broker).handleCreateACLs),
+		note: "SECURITY_DISABLED for each creation (no authorizer yet)"})
+}
 
 func (b *Broker) handleCreateACLs(_ context.Context, _ *wire.Conn, req *kmsg.CreateACLsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.CreateACLsResponse)

@@ -1,6 +1,6 @@
 package broker
 
-// DeleteAcls v0-v3: SECURITY_DISABLED for each filter until Samsa has an
+// DeleteAcls: SECURITY_DISABLED for each filter until Samsa has an
 // authorizer (see 29_describe_acls.go).
 
 import (
@@ -10,6 +10,11 @@ import (
 
 	"github.com/samsa-io/samsa/wire"
 )
+
+func init() {
+	registerAPI(api{key: kmsg.DeleteACLs, min: 0, max: 3, serve: typed((*Broker).handleDeleteACLs),
+		note: "SECURITY_DISABLED for each filter (no authorizer yet)"})
+}
 
 func (b *Broker) handleDeleteACLs(_ context.Context, _ *wire.Conn, req *kmsg.DeleteACLsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.DeleteACLsResponse)

@@ -1,6 +1,6 @@
 package broker
 
-// DescribeConfigs v0-v4 describes TOPIC and BROKER resources.
+// DescribeConfigs describes TOPIC and BROKER resources.
 //
 // A topic resource lists every topic config: its own overrides
 // (DYNAMIC_TOPIC_CONFIG) or the value inherited from the broker, with the
@@ -28,6 +28,11 @@ import (
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/wire"
 )
+
+func init() {
+	registerAPI(api{key: kmsg.DescribeConfigs, min: 0, max: 4, serve: typed((*Broker).handleDescribeConfigs),
+		note: "topics and brokers, synonyms, documentation and types"})
+}
 
 func (b *Broker) handleDescribeConfigs(_ context.Context, _ *wire.Conn, req *kmsg.DescribeConfigsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.DescribeConfigsResponse)

@@ -1,6 +1,6 @@
 package broker
 
-// AlterConfigs v0-v2, the original, non-incremental API: the configs given
+// AlterConfigs, the original, non-incremental API: the configs given
 // replace the resource's whole set of dynamic configs, so a key left out
 // goes back to its default. (Kafka deprecates it for that reason in favour
 // of IncrementalAlterConfigs; admin tools still send it.)
@@ -23,27 +23,26 @@ import (
 	"github.com/samsa-io/samsa/wire"
 )
 
+func init() {
+	registerAPI(api{key: kmsg.AlterConfigs, min: 0, max: 2, serve: typed((*Broker).handleAlterConfigs),
+		note: "topic and broker (dynamic) configs"})
+}
+
 func (b *Broker) handleAlterConfigs(ctx context.Context, _ *wire.Conn, req *kmsg.AlterConfigsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.AlterConfigsResponse)
-	counts := duplicateResources(req.Resources, func(r *kmsg.AlterConfigsRequestResource) resourceKey {
-		return resourceKey{r.ResourceType, r.ResourceName}
-	})
-	changed := false
-	for i := range req.Resources {
-		res := &req.Resources[i]
-		rr := kmsg.NewAlterConfigsResponseResource()
-		rr.ResourceType, rr.ResourceName = res.ResourceType, res.ResourceName
-		aerr := errDuplicateResource
-		if counts[resourceKey{res.ResourceType, res.ResourceName}] == 1 {
-			aerr = b.alterConfigs(ctx, res, req.ValidateOnly)
-		}
-		rr.ErrorCode, rr.ErrorMessage = aerr.codeAndMessage()
-		changed = changed || (aerr == nil && !req.ValidateOnly)
-		resp.Resources = append(resp.Resources, rr)
-	}
-	if changed {
-		b.syncAfterAdmin("AlterConfigs")
-	}
+	resp.Resources = adminBatch(b, "AlterConfigs", req.Resources, req.ValidateOnly,
+		func(res *kmsg.AlterConfigsRequestResource) resourceKey {
+			return resourceKey{res.ResourceType, res.ResourceName}
+		}, errDuplicateResource,
+		func(res *kmsg.AlterConfigsRequestResource, aerr *apiError) kmsg.AlterConfigsResponseResource {
+			rr := kmsg.NewAlterConfigsResponseResource()
+			rr.ResourceType, rr.ResourceName = res.ResourceType, res.ResourceName
+			rr.ErrorCode, rr.ErrorMessage = aerr.codeAndMessage()
+			return rr
+		},
+		func(res *kmsg.AlterConfigsRequestResource, _ *kmsg.AlterConfigsResponseResource) (func(error) *apiError, *apiError) {
+			return nil, b.alterConfigs(ctx, res, req.ValidateOnly)
+		})
 	return resp, nil
 }
 

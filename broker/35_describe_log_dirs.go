@@ -1,6 +1,6 @@
 package broker
 
-// DescribeLogDirs v0-v5 lists every log directory with the partitions it
+// DescribeLogDirs lists every log directory with the partitions it
 // holds and their sizes on disk. A null topic list asks for every
 // partition; otherwise only the partitions named are listed (those the
 // broker does not hold are left out, as in Kafka), but every directory is.
@@ -21,6 +21,11 @@ import (
 
 	"github.com/samsa-io/samsa/wire"
 )
+
+func init() {
+	registerAPI(api{key: kmsg.DescribeLogDirs, min: 0, max: 5, serve: typed((*Broker).handleDescribeLogDirs),
+		note: "sizes per partition, total and usable bytes"})
+}
 
 func (b *Broker) handleDescribeLogDirs(_ context.Context, _ *wire.Conn, req *kmsg.DescribeLogDirsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.DescribeLogDirsResponse)

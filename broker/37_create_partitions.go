@@ -1,6 +1,6 @@
 package broker
 
-// CreatePartitions v0-v3 raises a topic's partition count to count. A
+// CreatePartitions raises a topic's partition count to count. A
 // count that is not larger than the current one is INVALID_PARTITIONS; an
 // explicit assignment must give one replica list per new partition
 // (INVALID_REPLICA_ASSIGNMENT otherwise, also for unknown or repeated
@@ -25,46 +25,30 @@ import (
 	"github.com/samsa-io/samsa/wire"
 )
 
+func init() {
+	registerAPI(api{key: kmsg.CreatePartitions, min: 0, max: 3, serve: typed((*Broker).handleCreatePartitions)})
+}
+
 func (b *Broker) handleCreatePartitions(ctx context.Context, _ *wire.Conn, req *kmsg.CreatePartitionsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.CreatePartitionsResponse)
-	occurrences := make(map[string]int, len(req.Topics))
-	for _, rt := range req.Topics {
-		occurrences[rt.Topic]++
-	}
-	type grown struct {
-		index int // in resp.Topics
-		id    controller.TopicID
-		from  int32
-	}
-	var created []grown
-	for i := range req.Topics {
-		rt := &req.Topics[i]
-		st := kmsg.NewCreatePartitionsResponseTopic()
-		st.Topic = rt.Topic
-		var aerr *apiError
-		var t controller.Topic
-		if occurrences[rt.Topic] > 1 {
-			aerr = newAPIError(kerr.InvalidRequest, "Duplicate topic name.")
-		} else {
-			t, aerr = b.createPartitions(ctx, rt, req.ValidateOnly)
-		}
-		st.ErrorCode, st.ErrorMessage = aerr.codeAndMessage()
-		if aerr == nil && !req.ValidateOnly {
-			created = append(created, grown{index: len(resp.Topics), id: t.ID, from: int32(len(t.Partitions))})
-		}
-		resp.Topics = append(resp.Topics, st)
-	}
-	if len(created) == 0 {
-		return resp, nil
-	}
-	syncErr := b.syncAfterAdmin("CreatePartitions")
-	for _, g := range created {
-		st := &resp.Topics[g.index]
-		count := req.Topics[g.index].Count
-		if aerr := b.undoPartitionsWithoutLogs(ctx, st.Topic, g.id, g.from, count, syncErr); aerr != nil {
+	resp.Topics = adminBatch(b, "CreatePartitions", req.Topics, req.ValidateOnly,
+		func(rt *kmsg.CreatePartitionsRequestTopic) string { return rt.Topic }, errDuplicateTopic,
+		func(rt *kmsg.CreatePartitionsRequestTopic, aerr *apiError) kmsg.CreatePartitionsResponseTopic {
+			st := kmsg.NewCreatePartitionsResponseTopic()
+			st.Topic = rt.Topic
 			st.ErrorCode, st.ErrorMessage = aerr.codeAndMessage()
-		}
-	}
+			return st
+		},
+		func(rt *kmsg.CreatePartitionsRequestTopic, _ *kmsg.CreatePartitionsResponseTopic) (func(error) *apiError, *apiError) {
+			before, aerr := b.createPartitions(ctx, rt, req.ValidateOnly)
+			if aerr != nil {
+				return nil, aerr
+			}
+			from := int32(len(before.Partitions))
+			return func(syncErr error) *apiError {
+				return b.undoPartitionsWithoutLogs(ctx, rt.Topic, before.ID, from, rt.Count, syncErr)
+			}, nil
+		})
 	return resp, nil
 }
 

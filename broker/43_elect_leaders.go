@@ -1,6 +1,6 @@
 package broker
 
-// ElectLeaders v0-v2 (KIP-183, KIP-460): preferred (0) or unclean (1)
+// ElectLeaders (KIP-183, KIP-460): preferred (0) or unclean (1)
 // elections, run by the controller; elsewhere the request gets
 // NOT_CONTROLLER (v1+ at the top, v0 on every partition) and clients
 // retry at the controller. A null topic list means every partition.
@@ -15,6 +15,11 @@ import (
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/wire"
 )
+
+func init() {
+	registerAPI(api{key: kmsg.ElectLeaders, min: 0, max: 2, serve: typed((*Broker).handleElectLeaders),
+		note: "preferred and unclean elections, on the controller"})
+}
 
 func (b *Broker) handleElectLeaders(ctx context.Context, _ *wire.Conn, req *kmsg.ElectLeadersRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.ElectLeadersResponse)

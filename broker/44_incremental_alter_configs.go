@@ -1,6 +1,6 @@
 package broker
 
-// IncrementalAlterConfigs v0-v1 (KIP-339) changes only the configs named:
+// IncrementalAlterConfigs (KIP-339) changes only the configs named:
 // SET gives a key a value, DELETE removes it (back to the inherited
 // value), APPEND adds items to a LIST config and SUBTRACT removes them.
 // APPEND and SUBTRACT on a config that is not a LIST are INVALID_CONFIG
@@ -33,27 +33,26 @@ import (
 	"github.com/samsa-io/samsa/wire"
 )
 
+func init() {
+	registerAPI(api{key: kmsg.IncrementalAlterConfigs, min: 0, max: 1, serve: typed((*Broker).handleIncrementalAlterConfigs),
+		note: "SET, DELETE, APPEND, SUBTRACT"})
+}
+
 func (b *Broker) handleIncrementalAlterConfigs(ctx context.Context, _ *wire.Conn, req *kmsg.IncrementalAlterConfigsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.IncrementalAlterConfigsResponse)
-	counts := duplicateResources(req.Resources, func(r *kmsg.IncrementalAlterConfigsRequestResource) resourceKey {
-		return resourceKey{r.ResourceType, r.ResourceName}
-	})
-	changed := false
-	for i := range req.Resources {
-		res := &req.Resources[i]
-		rr := kmsg.NewIncrementalAlterConfigsResponseResource()
-		rr.ResourceType, rr.ResourceName = res.ResourceType, res.ResourceName
-		aerr := errDuplicateResource
-		if counts[resourceKey{res.ResourceType, res.ResourceName}] == 1 {
-			aerr = b.incrementalAlterConfigs(ctx, res, req.ValidateOnly)
-		}
-		rr.ErrorCode, rr.ErrorMessage = aerr.codeAndMessage()
-		changed = changed || (aerr == nil && !req.ValidateOnly)
-		resp.Resources = append(resp.Resources, rr)
-	}
-	if changed {
-		b.syncAfterAdmin("IncrementalAlterConfigs")
-	}
+	resp.Resources = adminBatch(b, "IncrementalAlterConfigs", req.Resources, req.ValidateOnly,
+		func(res *kmsg.IncrementalAlterConfigsRequestResource) resourceKey {
+			return resourceKey{res.ResourceType, res.ResourceName}
+		}, errDuplicateResource,
+		func(res *kmsg.IncrementalAlterConfigsRequestResource, aerr *apiError) kmsg.IncrementalAlterConfigsResponseResource {
+			rr := kmsg.NewIncrementalAlterConfigsResponseResource()
+			rr.ResourceType, rr.ResourceName = res.ResourceType, res.ResourceName
+			rr.ErrorCode, rr.ErrorMessage = aerr.codeAndMessage()
+			return rr
+		},
+		func(res *kmsg.IncrementalAlterConfigsRequestResource, _ *kmsg.IncrementalAlterConfigsResponseResource) (func(error) *apiError, *apiError) {
+			return nil, b.incrementalAlterConfigs(ctx, res, req.ValidateOnly)
+		})
 	return resp, nil
 }
 

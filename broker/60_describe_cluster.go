@@ -1,6 +1,6 @@
 package broker
 
-// DescribeCluster v0-v2 (KIP-700): the cluster ID, the controller and the
+// DescribeCluster (KIP-700): the cluster ID, the controller and the
 // live brokers, as Metadata gives them. A broker answers only for the
 // brokers endpoint type (1, KIP-919): asking it for controllers (2) is
 // MISMATCHED_ENDPOINT_TYPE, any other type UNSUPPORTED_ENDPOINT_TYPE (v0
@@ -16,6 +16,10 @@ import (
 
 	"github.com/samsa-io/samsa/wire"
 )
+
+func init() {
+	registerAPI(api{key: kmsg.DescribeCluster, min: 0, max: 2, serve: typed((*Broker).handleDescribeCluster)})
+}
 
 // endpointTypeBrokers is DescribeCluster's endpoint type for brokers;
 // endpointTypeControllers the one for KRaft controllers.
@@ -45,11 +49,7 @@ func (b *Broker) handleDescribeCluster(_ context.Context, _ *wire.Conn, req *kms
 	resp.ControllerID = -1 // Kafka: -1 unless the controller is among the brokers listed
 	for _, br := range b.store.Brokers() {
 		rb := kmsg.NewDescribeClusterResponseBroker()
-		rb.NodeID, rb.Host, rb.Port = br.ID, br.Host, br.Port
-		if br.Rack != "" {
-			rack := br.Rack
-			rb.Rack = &rack
-		}
+		rb.NodeID, rb.Host, rb.Port, rb.Rack = brokerEndpoint(br)
 		resp.Brokers = append(resp.Brokers, rb)
 		if br.ID == controllerID {
 			resp.ControllerID = controllerID

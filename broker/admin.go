@@ -2,9 +2,10 @@ package broker
 
 // The admin APIs: topic creation and deletion, partition growth, record
 // deletion, configs and cluster description. Each has its own file named by
-// API key; this file lists them with the versions served and holds what
-// they share: Kafka-style errors with messages, the mapping of the
-// controller's errors, and the resolution of config resource names.
+// API key, which declares the versions served; this file holds what they
+// share: Kafka-style errors with messages, the mapping of the controller's
+// errors, the resolution of config resource names, and the skeleton of the
+// requests that act on a list of topics or resources (adminBatch).
 //
 // Versions go from v0 (kmsg parses every version from 0) to the newest
 // kmsg v1.15.1 knows. Admin requests are answered once the change is in the
@@ -26,25 +27,6 @@ import (
 	"github.com/samsa-io/samsa/broker/config"
 	"github.com/samsa-io/samsa/controller"
 )
-
-func (b *Broker) adminRoutes() []route {
-	return []route{
-		{key: int16(kmsg.CreateTopics), minVersion: 0, maxVersion: 7, serve: typed(b.handleCreateTopics)},
-		{key: int16(kmsg.DeleteTopics), minVersion: 0, maxVersion: 6, serve: typed(b.handleDeleteTopics)},
-		{key: int16(kmsg.DeleteRecords), minVersion: 0, maxVersion: 2, serve: typed(b.handleDeleteRecords)},
-		{key: int16(kmsg.DescribeConfigs), minVersion: 0, maxVersion: 4, serve: typed(b.handleDescribeConfigs)},
-		{key: int16(kmsg.AlterConfigs), minVersion: 0, maxVersion: 2, serve: typed(b.handleAlterConfigs)},
-		{key: int16(kmsg.DescribeLogDirs), minVersion: 0, maxVersion: 5, serve: typed(b.handleDescribeLogDirs)},
-		{key: int16(kmsg.CreatePartitions), minVersion: 0, maxVersion: 3, serve: typed(b.handleCreatePartitions)},
-		{key: int16(kmsg.IncrementalAlterConfigs), minVersion: 0, maxVersion: 1, serve: typed(b.handleIncrementalAlterConfigs)},
-		{key: int16(kmsg.DescribeCluster), minVersion: 0, maxVersion: 2, serve: typed(b.handleDescribeCluster)},
-		{key: int16(kmsg.ControlledShutdown), minVersion: 1, maxVersion: 3, serve: typed(b.handleControlledShutdown)},
-		{key: int16(kmsg.ElectLeaders), minVersion: 0, maxVersion: 2, serve: typed(b.handleElectLeaders)},
-		{key: int16(kmsg.DescribeACLs), minVersion: 0, maxVersion: 3, serve: typed(b.handleDescribeACLs)},
-		{key: int16(kmsg.CreateACLs), minVersion: 0, maxVersion: 3, serve: typed(b.handleCreateACLs)},
-		{key: int16(kmsg.DeleteACLs), minVersion: 0, maxVersion: 3, serve: typed(b.handleDeleteACLs)},
-	}
-}
 
 // apiError is a Kafka error code with the message Kafka would send with
 // it (in the versions that carry one). Admin tools show the message to
@@ -277,21 +259,77 @@ func (b *Broker) replaceBrokerConfigs(ctx context.Context, id int32, configs map
 	return nil
 }
 
+// adminBatch is the skeleton of the admin requests that act on a list of
+// items, topics or config resources (CreateTopics, AlterConfigs,
+// CreatePartitions, IncrementalAlterConfigs), as Kafka's controller runs
+// them:
+//
+//   - an item named more than once (key) is refused every time it appears
+//     with duplicate (INVALID_REQUEST, with the API's own message) and not
+//     acted on, while the others go ahead;
+//   - every other item is applied, or only checked under validate_only,
+//     and answered in request order; answer builds an item's answer,
+//     carrying aerr when it failed (nil: none);
+//   - when an item changed the store, the partition table is synced before
+//     the response goes out (syncAfterAdmin, named by api), so the change
+//     is in effect when the client hears back. An apply may return a settle
+//     that looks at the sync's outcome (logs that could not be created)
+//     and turns the item's answer into that error.
+func adminBatch[Item, Answer any, K comparable](b *Broker, api string, items []Item, validateOnly bool,
+	key func(*Item) K, duplicate *apiError,
+	answer func(item *Item, aerr *apiError) Answer,
+	apply func(*Item, *Answer) (settle func(syncErr error) *apiError, aerr *apiError),
+) []Answer {
+	occurrences := make(map[K]int, len(items))
+	for i := range items {
+		occurrences[key(&items[i])]++
+	}
+	answers := make([]Answer, 0, len(items))
+	type change struct {
+		index  int // in items and answers
+		settle func(syncErr error) *apiError
+	}
+	var changes []change
+	for i := range items {
+		item := &items[i]
+		if occurrences[key(item)] > 1 {
+			answers = append(answers, answer(item, duplicate))
+			continue
+		}
+		ans := answer(item, nil)
+		settle, aerr := apply(item, &ans)
+		if aerr != nil {
+			ans = answer(item, aerr)
+		} else if !validateOnly {
+			changes = append(changes, change{index: i, settle: settle})
+		}
+		answers = append(answers, ans)
+	}
+	if len(changes) == 0 {
+		return answers
+	}
+	syncErr := b.syncAfterAdmin(api)
+	for _, c := range changes {
+		if c.settle == nil {
+			continue
+		}
+		if aerr := c.settle(syncErr); aerr != nil {
+			answers[c.index] = answer(&items[c.index], aerr)
+		}
+	}
+	return answers
+}
+
+// errDuplicateTopic answers a topic named more than once in CreateTopics
+// or CreatePartitions (Kafka's controller).
+var errDuplicateTopic = newAPIError(kerr.InvalidRequest, "Duplicate topic name.")
+
 // resourceKey identifies a config resource within one request.
 type resourceKey struct {
 	typ  kmsg.ConfigResourceType
 	name string
 }
 
-// duplicateResources counts the resources of an alter request: Kafka
-// refuses every resource that appears more than once ("Each resource must
-// appear at most once.").
-func duplicateResources[R any](resources []R, key func(*R) resourceKey) map[resourceKey]int {
-	counts := make(map[resourceKey]int, len(resources))
-	for i := range resources {
-		counts[key(&resources[i])]++
-	}
-	return counts
-}
-
+// errDuplicateResource answers a config resource named more than once in
+// AlterConfigs or IncrementalAlterConfigs (Kafka's ConfigAdminManager).
 var errDuplicateResource = newAPIError(kerr.InvalidRequest, "Each resource must appear at most once.")

@@ -1326,3 +1326,57 @@ func TestDescribeLogDirsListsOnlyTheRequestedPartitions(t *testing.T) {
 		t.Fatalf("empty request: %+v", resp.Dirs)
 	}
 }
+
+// The four batch APIs share one skeleton (adminBatch); these pin the
+// duplicate handling of the two that had no such test.
+
+func TestCreatePartitionsRefusesATopicNamedTwiceInOneRequest(t *testing.T) {
+	b := newTestBroker(t)
+	createTopicForTest(t, b, "twice", 1, nil)
+	createTopicForTest(t, b, "once", 1, nil)
+	req := kmsg.NewPtrCreatePartitionsRequest()
+	req.Version = 3
+	for _, name := range []string{"twice", "once", "twice"} {
+		rt := kmsg.NewCreatePartitionsRequestTopic()
+		rt.Topic, rt.Count = name, 3
+		req.Topics = append(req.Topics, rt)
+	}
+	topics := serve(t, b, req).(*kmsg.CreatePartitionsResponse).Topics
+	if len(topics) != 3 {
+		t.Fatalf("CreatePartitions answered %d topics for 3", len(topics))
+	}
+	requireCode(t, "first twice", topics[0].ErrorCode, kerr.InvalidRequest)
+	requireCode(t, "once", topics[1].ErrorCode, nil)
+	requireCode(t, "second twice", topics[2].ErrorCode, kerr.InvalidRequest)
+	requireMessage(t, "twice", topics[0].ErrorMessage, "Duplicate topic name")
+	if tp, _ := b.store.Topic("twice"); len(tp.Partitions) != 1 {
+		t.Errorf("topic named twice has %d partitions, want 1 (unchanged)", len(tp.Partitions))
+	}
+	if tp, _ := b.store.Topic("once"); len(tp.Partitions) != 3 {
+		t.Errorf("the other topic of the request has %d partitions, want 3", len(tp.Partitions))
+	}
+}
+
+func TestIncrementalAlterConfigsRefusesEveryCopyOfAResourceNamedTwice(t *testing.T) {
+	b := newTestBroker(t)
+	createTopicForTest(t, b, "t", 1, nil)
+	createTopicForTest(t, b, "other", 1, nil)
+	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+	req.Version = 1
+	for _, r := range []struct{ name, value string }{{"t", "1000"}, {"other", "2000"}, {"t", "3000"}} {
+		res := kmsg.NewIncrementalAlterConfigsRequestResource()
+		res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeTopic, r.name
+		res.Configs = append(res.Configs, configOp(kmsg.IncrementalAlterConfigOpSet, "retention.ms", kmsg.StringPtr(r.value)))
+		req.Resources = append(req.Resources, res)
+	}
+	resources := serve(t, b, req).(*kmsg.IncrementalAlterConfigsResponse).Resources
+	if len(resources) != 3 {
+		t.Fatalf("IncrementalAlterConfigs answered %d resources for 3", len(resources))
+	}
+	requireCode(t, "first t", resources[0].ErrorCode, kerr.InvalidRequest)
+	requireCode(t, "other", resources[1].ErrorCode, nil)
+	requireCode(t, "second t", resources[2].ErrorCode, kerr.InvalidRequest)
+	requireMessage(t, "t", resources[0].ErrorMessage, "at most once")
+	requireConfig(t, topicConfigs(t, b, "t"), "retention.ms", "604800000", kmsg.ConfigSourceDefaultConfig)
+	requireConfig(t, topicConfigs(t, b, "other"), "retention.ms", "2000", kmsg.ConfigSourceDynamicTopicConfig)
+}

@@ -2,8 +2,9 @@
 // log) and the cluster metadata store (package controller).
 //
 // One file per protocol API, named by API key ("00_produce.go",
-// "01_fetch.go", ...): each opens with the versions it serves and what is
-// worth knowing, then the handler. Kafka errors go back inside responses as
+// "01_fetch.go", ...): each opens with what is worth knowing, then declares
+// its key, versions and handler (registerAPI, dispatch.go), then the
+// handler. Kafka errors go back inside responses as
 // error codes; a Go error from a handler means the request could not be
 // parsed and closes the connection.
 //
@@ -49,7 +50,7 @@ type Broker struct {
 
 	producerIDs   *producerIDAllocator
 	fetchSessions *fetchSessionCache
-	routes        []route // indexed by API key
+	routes        []api // indexed by API key (dispatch.go)
 
 	unsubscribe func()
 	closeOnce   sync.Once
@@ -181,4 +182,15 @@ func (b *Broker) EffectiveConfig() *config.Broker { return b.effectiveConfig() }
 // among them) until the returned cancel is called.
 func (b *Broker) OnConfigChange(fn func(*config.Broker)) (cancel func()) {
 	return b.store.Subscribe(func(controller.Change) { fn(b.effectiveConfig()) })
+}
+
+// brokerEndpoint spreads a broker into the fields of every response that
+// names brokers (Metadata, DescribeCluster, the leader hints of Produce
+// and Fetch, KIP-951): node ID, host, port and the rack, which Kafka sends
+// as null when broker.rack is unset.
+func brokerEndpoint(br controller.Broker) (id int32, host string, port int32, rack *string) {
+	if br.Rack != "" {
+		rack = &br.Rack
+	}
+	return br.ID, br.Host, br.Port, rack
 }

@@ -1,35 +1,80 @@
 package broker
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-io/samsa/wire"
 )
 
-// serveFunc serves one decoded request.
-type serveFunc func(ctx context.Context, conn *wire.Conn, req kmsg.Request) (*wire.Response, error)
+// handler serves one decoded request on a broker. A Go error closes the
+// connection; Kafka errors go back inside the response.
+type handler func(b *Broker, ctx context.Context, conn *wire.Conn, req kmsg.Request) (*wire.Response, error)
 
-// route is one API the broker serves, with the version range it
-// implements. ApiVersions advertises exactly these ranges.
-type route struct {
-	key        int16
-	minVersion int16
-	maxVersion int16
-	serve      serveFunc
-	// withClientID puts the request's client ID in the context (the group
+// api declares one API the broker serves. Each API's file declares its own
+// beside its handler (franz-go kfake's regKey), in an init calling
+// registerAPI; the group APIs are declared beside theirs in groupcoord
+// (groups.go takes them in). The dispatch table, ApiVersions and the
+// README's API table are all built from these declarations.
+type api struct {
+	key kmsg.Key
+	// min and max are the versions served, the ranges ApiVersions
+	// advertises. Minimum versions follow Kafka 4.0, which dropped the
+	// message formats before magic v2 (Produce starts at v3 and Fetch at
+	// v4, the first versions that carry record batches v2).
+	min, max int16
+	serve    handler
+	// clientID puts the request's client ID in the context (the group
 	// APIs report it; Produce lets Kafka's admin client ID write to
 	// internal topics).
-	withClientID bool
+	clientID bool
+	// note is the API's row in the README's API table: what a user of
+	// the API should know.
+	note string
+}
+
+// apis holds every declared API by key. It is filled by the init
+// functions of the API files and never changes afterwards.
+var apis = map[kmsg.Key]api{}
+
+// registerAPI declares an API. A key declared twice, or a declaration
+// kmsg could not decode, is a programming error and panics at start-up.
+func registerAPI(a api) {
+	name := a.key.Name()
+	if prev, dup := apis[a.key]; dup {
+		panic(fmt.Sprintf("API %s (%d) declared twice (v%d-v%d and v%d-v%d)", name, a.key, prev.min, prev.max, a.min, a.max))
+	}
+	req := a.key.Request()
+	switch {
+	case req == nil:
+		panic(fmt.Sprintf("API key %d is unknown to kmsg", a.key))
+	case a.serve == nil:
+		panic(fmt.Sprintf("API %s declared without a handler", name))
+	case a.min < 0 || a.min > a.max || a.max > req.MaxVersion():
+		panic(fmt.Sprintf("API %s declared for v%d-v%d; kmsg decodes v0-v%d", name, a.min, a.max, req.MaxVersion()))
+	}
+	apis[a.key] = a
+}
+
+// declaredAPIs returns every declared API in key order.
+func declaredAPIs() []api {
+	list := make([]api, 0, len(apis))
+	for _, a := range apis {
+		list = append(list, a)
+	}
+	slices.SortFunc(list, func(x, y api) int { return cmp.Compare(x.key, y.key) })
+	return list
 }
 
 // typed adapts a handler that builds a kmsg response.
-func typed[R kmsg.Request](fn func(context.Context, *wire.Conn, R) (kmsg.Response, error)) serveFunc {
-	return func(ctx context.Context, conn *wire.Conn, req kmsg.Request) (*wire.Response, error) {
-		resp, err := fn(ctx, conn, req.(R))
+func typed[R kmsg.Request](fn func(*Broker, context.Context, *wire.Conn, R) (kmsg.Response, error)) handler {
+	return func(b *Broker, ctx context.Context, conn *wire.Conn, req kmsg.Request) (*wire.Response, error) {
+		resp, err := fn(b, ctx, conn, req.(R))
 		if err != nil || resp == nil {
 			return nil, err
 		}
@@ -44,46 +89,21 @@ func encodeResponse(resp kmsg.Response) *wire.Response {
 	return wire.BytesResponse(flexibleHeader, resp.AppendTo(make([]byte, 0, 256)))
 }
 
-// buildRoutes lists every API the broker serves. Minimum versions follow
-// Kafka 4.0, which dropped the message formats before magic v2: Produce
-// starts at v3 and Fetch at v4, the first versions that carry record
-// batches v2.
-func (b *Broker) buildRoutes() []route {
-	list := []route{
-		{key: int16(kmsg.Produce), minVersion: 3, maxVersion: 13, serve: b.serveProduce, withClientID: true},
-		{key: int16(kmsg.Fetch), minVersion: 4, maxVersion: 18, serve: b.serveFetch},
-		{key: int16(kmsg.ListOffsets), minVersion: 1, maxVersion: 10, serve: typed(b.handleListOffsets)},
-		{key: int16(kmsg.Metadata), minVersion: 0, maxVersion: 13, serve: typed(b.handleMetadata)},
-		{key: int16(kmsg.ApiVersions), minVersion: 0, maxVersion: 4, serve: typed(b.handleApiVersions)},
-		{key: int16(kmsg.InitProducerID), minVersion: 0, maxVersion: 5, serve: typed(b.handleInitProducerID)},
-		{key: int16(kmsg.OffsetForLeaderEpoch), minVersion: 0, maxVersion: 4, serve: typed(b.handleOffsetForLeaderEpoch)},
-	}
-	list = append(list, b.adminRoutes()...)
-	list = append(list, b.groupRoutes()...)
-	routes := make([]route, maxAPIKey(list)+1)
-	for i := range routes {
-		routes[i].key = -1
-	}
-	for _, r := range list {
-		routes[r.key] = r
+// buildRoutes builds the broker's dispatch table from the declared APIs,
+// indexed by API key; keys not served hold the zero api (no handler).
+func (b *Broker) buildRoutes() []api {
+	list := declaredAPIs()
+	routes := make([]api, int(list[len(list)-1].key)+1)
+	for _, a := range list {
+		routes[a.key] = a
 	}
 	return routes
 }
 
-func maxAPIKey(list []route) int16 {
-	var max int16
-	for _, r := range list {
-		if r.key > max {
-			max = r.key
-		}
-	}
-	return max
-}
-
 // lookupRoute returns the route for key, if the broker serves it.
-func (b *Broker) lookupRoute(key int16) (route, bool) {
-	if key < 0 || int(key) >= len(b.routes) || b.routes[key].key < 0 {
-		return route{}, false
+func (b *Broker) lookupRoute(key int16) (api, bool) {
+	if key < 0 || int(key) >= len(b.routes) || b.routes[key].serve == nil {
+		return api{}, false
 	}
 	return b.routes[key], true
 }
@@ -91,7 +111,7 @@ func (b *Broker) lookupRoute(key int16) (route, bool) {
 // ServeKafka implements wire.Handler.
 func (b *Broker) ServeKafka(ctx context.Context, conn *wire.Conn, req *wire.Request) (*wire.Response, error) {
 	r, ok := b.lookupRoute(req.APIKey)
-	if ok && req.APIKey == int16(kmsg.ApiVersions) && req.APIVersion > r.maxVersion {
+	if ok && req.APIKey == int16(kmsg.ApiVersions) && req.APIVersion > r.max {
 		// KIP-511: a client may open with a newer ApiVersions than we
 		// know. Answer v0 with UNSUPPORTED_VERSION and our ranges so it
 		// retries with a version both sides speak.
@@ -100,19 +120,19 @@ func (b *Broker) ServeKafka(ctx context.Context, conn *wire.Conn, req *wire.Requ
 	if !ok || !req.KnownKey {
 		return nil, fmt.Errorf("%w: API key %d is not served", errUnsupportedRequest, req.APIKey)
 	}
-	if req.APIVersion < r.minVersion || req.APIVersion > r.maxVersion {
+	if req.APIVersion < r.min || req.APIVersion > r.max {
 		return nil, fmt.Errorf("%w: %s v%d is not served (v%d to v%d are)", errUnsupportedRequest,
-			kmsg.NameForKey(req.APIKey), req.APIVersion, r.minVersion, r.maxVersion)
+			kmsg.NameForKey(req.APIKey), req.APIVersion, r.min, r.max)
 	}
 	kreq := kmsg.RequestForKey(req.APIKey)
 	kreq.SetVersion(req.APIVersion)
 	if err := kreq.ReadFrom(req.Body); err != nil {
 		return nil, fmt.Errorf("decode %s v%d request: %w", kmsg.NameForKey(req.APIKey), req.APIVersion, err)
 	}
-	if r.withClientID {
+	if r.clientID {
 		ctx = withClientID(ctx, req.ClientID)
 	}
-	return r.serve(ctx, conn, kreq)
+	return r.serve(b, ctx, conn, kreq)
 }
 
 // errUnsupportedRequest closes the connection of a request whose API key

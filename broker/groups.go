@@ -1,9 +1,10 @@
 package broker
 
 // Consumer groups. The group APIs are served by the group coordinator
-// (package groupcoord, one file per API there); this file wires it to the
-// broker: routes, the coordinator's journal on the __consumer_offsets
-// partition logs, and the creation of that internal topic.
+// (package groupcoord, one file per API there, each declaring its key and
+// versions); this file wires it to the broker: the routes, the
+// coordinator's journal on the __consumer_offsets partition logs, and the
+// creation of that internal topic.
 //
 // A group's coordinator is the leader of its __consumer_offsets partition:
 // when this broker becomes a partition's leader the coordinator loads its
@@ -26,35 +27,24 @@ import (
 	"github.com/samsa-io/samsa/wire"
 )
 
-// groupRoutes lists the group APIs with the versions the coordinator
-// serves.
-func (b *Broker) groupRoutes() []route {
-	c := b.groups
-	return []route{
-		{key: int16(kmsg.OffsetCommit), minVersion: 0, maxVersion: 10, serve: groupAPI(c.OffsetCommit), withClientID: true},
-		{key: int16(kmsg.OffsetFetch), minVersion: 0, maxVersion: 10, serve: groupAPI(c.OffsetFetch), withClientID: true},
-		{key: int16(kmsg.FindCoordinator), minVersion: 0, maxVersion: 6, serve: typed(b.handleFindCoordinator)},
-		{key: int16(kmsg.JoinGroup), minVersion: 0, maxVersion: 9, serve: groupAPI(c.JoinGroup), withClientID: true},
-		{key: int16(kmsg.Heartbeat), minVersion: 0, maxVersion: 4, serve: groupAPI(c.Heartbeat), withClientID: true},
-		{key: int16(kmsg.LeaveGroup), minVersion: 0, maxVersion: 5, serve: groupAPI(c.LeaveGroup), withClientID: true},
-		{key: int16(kmsg.SyncGroup), minVersion: 0, maxVersion: 5, serve: groupAPI(c.SyncGroup), withClientID: true},
-		{key: int16(kmsg.DescribeGroups), minVersion: 0, maxVersion: 6, serve: groupAPI(c.DescribeGroups), withClientID: true},
-		{key: int16(kmsg.ListGroups), minVersion: 0, maxVersion: 5, serve: groupAPI(c.ListGroups), withClientID: true},
-		{key: int16(kmsg.DeleteGroups), minVersion: 0, maxVersion: 3, serve: groupAPI(c.DeleteGroups), withClientID: true},
-		{key: int16(kmsg.OffsetDelete), minVersion: 0, maxVersion: 0, serve: groupAPI(c.OffsetDelete), withClientID: true},
+// The group APIs are declared beside their handlers in groupcoord; the
+// broker serves each of them with the client's ID in the context.
+func init() {
+	for _, ga := range groupcoord.APIs() {
+		registerAPI(api{key: ga.Key, min: ga.Min, max: ga.Max, serve: groupAPI(ga.Serve), clientID: true, note: ga.Note})
 	}
 }
 
-// groupAPI adapts a coordinator method, handing it the client's ID and
-// host, which DescribeGroups reports.
-func groupAPI[Req kmsg.Request, Resp kmsg.Response](fn func(context.Context, Req) Resp) serveFunc {
-	return func(ctx context.Context, conn *wire.Conn, req kmsg.Request) (*wire.Response, error) {
+// groupAPI adapts a group API's handler to the broker's coordinator,
+// handing it the client's ID and host, which DescribeGroups reports.
+func groupAPI(serve func(*groupcoord.Coordinator, context.Context, kmsg.Request) kmsg.Response) handler {
+	return func(b *Broker, ctx context.Context, conn *wire.Conn, req kmsg.Request) (*wire.Response, error) {
 		host := ""
 		if tcp, ok := conn.RemoteAddr.(*net.TCPAddr); ok {
 			host = "/" + tcp.IP.String()
 		}
 		ctx = groupcoord.WithClient(ctx, clientIDFrom(ctx), host)
-		return encodeResponse(fn(ctx, req.(Req))), nil
+		return encodeResponse(serve(b.groups, ctx, req)), nil
 	}
 }
 

@@ -1,6 +1,6 @@
 package groupcoord
 
-// OffsetCommit v0-v10. Commits are answered only once the records are
+// OffsetCommit. Commits are answered only once the records are
 // appended to __consumer_offsets (committed to the ISR), so an
 // acknowledged offset survives a coordinator change or restart.
 //
@@ -35,6 +35,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
+
+func init() {
+	registerAPI(API{Key: kmsg.OffsetCommit, Min: 0, Max: 10, Serve: serveAs((*Coordinator).OffsetCommit),
+		Note: "offsets and group metadata are records in the compacted `__consumer_offsets`; v10 names topics by ID"})
+}
 
 // OffsetCommit serves OffsetCommit.
 func (c *Coordinator) OffsetCommit(_ context.Context, req *kmsg.OffsetCommitRequest) *kmsg.OffsetCommitResponse {

@@ -1,6 +1,6 @@
 package groupcoord
 
-// OffsetFetch v0-v10. Offsets are returned whatever the group's state: a
+// OffsetFetch. Offsets are returned whatever the group's state: a
 // group may use Kafka only to store offsets. A partition without a committed
 // offset, or a group that does not exist, answers offset -1, empty metadata
 // and no error.
@@ -23,6 +23,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
+
+func init() {
+	registerAPI(API{Key: kmsg.OffsetFetch, Min: 0, Max: 10, Serve: serveAs((*Coordinator).OffsetFetch),
+		Note: "several groups per request (v8+), `require_stable`"})
+}
 
 // fetchTopic is one requested topic; its err, if set, answers every
 // partition.

@@ -1,6 +1,6 @@
 package groupcoord
 
-// JoinGroup v0-v9. The call blocks until the rebalance it joins completes,
+// JoinGroup. The call blocks until the rebalance it joins completes,
 // the coordinator drops the group, or ctx ends.
 //
 // Versions: v0 has no rebalance timeout, so the session timeout stands in
@@ -30,6 +30,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
+
+func init() {
+	registerAPI(API{Key: kmsg.JoinGroup, Min: 0, Max: 9, Serve: serveAs((*Coordinator).JoinGroup),
+		Note: "Kafka's group state machine; member ID round (KIP-394); static membership (KIP-345); v0's session timeout doubles as the rebalance timeout"})
+}
 
 // JoinGroup serves JoinGroup. Attach the client id and host with
 // WithClient for DescribeGroups to report them.

@@ -1,6 +1,6 @@
 package groupcoord
 
-// Heartbeat v0-v4. A heartbeat from the current generation restarts the
+// Heartbeat. A heartbeat from the current generation restarts the
 // member's session timer. While the group prepares a rebalance the answer
 // is REBALANCE_IN_PROGRESS, the member's cue to rejoin; while it completes
 // one (members between JoinGroup and SyncGroup) heartbeats are fine.
@@ -16,6 +16,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
+
+func init() {
+	registerAPI(API{Key: kmsg.Heartbeat, Min: 0, Max: 4, Serve: serveAs((*Coordinator).Heartbeat)})
+}
 
 // Heartbeat serves Heartbeat.
 func (c *Coordinator) Heartbeat(_ context.Context, req *kmsg.HeartbeatRequest) *kmsg.HeartbeatResponse {

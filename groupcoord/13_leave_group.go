@@ -1,6 +1,6 @@
 package groupcoord
 
-// LeaveGroup v0-v5. A member that leaves is removed at once and the group
+// LeaveGroup. A member that leaves is removed at once and the group
 // rebalances without waiting for its session to expire.
 //
 // Versions: v0-v2 name one member (MemberID) and answer with a single error
@@ -16,6 +16,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
+
+func init() {
+	registerAPI(API{Key: kmsg.LeaveGroup, Min: 0, Max: 5, Serve: serveAs((*Coordinator).LeaveGroup),
+		Note: "batched leaves of static members (v3+)"})
+}
 
 // LeaveGroup serves LeaveGroup.
 func (c *Coordinator) LeaveGroup(_ context.Context, req *kmsg.LeaveGroupRequest) *kmsg.LeaveGroupResponse {

@@ -1,6 +1,6 @@
 package groupcoord
 
-// SyncGroup v0-v5. A member of a CompletingRebalance group waits here until
+// SyncGroup. A member of a CompletingRebalance group waits here until
 // the leader's assignment is stored; the leader's call stores it (the
 // group's metadata record, with every member's assignment, is appended to
 // __consumer_offsets) and then answers everyone. In a Stable group the
@@ -22,6 +22,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
+
+func init() {
+	registerAPI(API{Key: kmsg.SyncGroup, Min: 0, Max: 5, Serve: serveAs((*Coordinator).SyncGroup)})
+}
 
 // SyncGroup serves SyncGroup.
 func (c *Coordinator) SyncGroup(ctx context.Context, req *kmsg.SyncGroupRequest) *kmsg.SyncGroupResponse {

@@ -1,6 +1,6 @@
 package groupcoord
 
-// DescribeGroups v0-v6. Members carry their protocol metadata and
+// DescribeGroups. Members carry their protocol metadata and
 // assignment only while the group is Stable (the protocol name is empty
 // otherwise), as in Kafka.
 //
@@ -15,6 +15,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
+
+func init() {
+	registerAPI(API{Key: kmsg.DescribeGroups, Min: 0, Max: 6, Serve: serveAs((*Coordinator).DescribeGroups)})
+}
 
 // DescribeGroups serves DescribeGroups.
 func (c *Coordinator) DescribeGroups(_ context.Context, req *kmsg.DescribeGroupsRequest) *kmsg.DescribeGroupsResponse {

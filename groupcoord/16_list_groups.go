@@ -1,6 +1,6 @@
 package groupcoord
 
-// ListGroups v0-v5: the groups of every partition this coordinator has
+// ListGroups: the groups of every partition this coordinator has
 // loaded. While a partition is still loading the error is
 // COORDINATOR_LOAD_IN_PROGRESS and the groups loaded so far are listed, as
 // in Kafka.
@@ -18,6 +18,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
+
+func init() {
+	registerAPI(API{Key: kmsg.ListGroups, Min: 0, Max: 5, Serve: serveAs((*Coordinator).ListGroups),
+		Note: "state (v4+) and type (v5+) filters"})
+}
 
 const classicGroupType = "classic"
 

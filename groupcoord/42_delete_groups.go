@@ -1,6 +1,6 @@
 package groupcoord
 
-// DeleteGroups v0-v3. Only a group without members can be deleted (Empty;
+// DeleteGroups. Only a group without members can be deleted (Empty;
 // NON_EMPTY_GROUP otherwise, GROUP_ID_NOT_FOUND if there is none): its
 // offsets and its metadata are tombstoned in __consumer_offsets (the
 // metadata only if the group ever had a generation, as Kafka does) and it
@@ -14,6 +14,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
+
+func init() {
+	registerAPI(API{Key: kmsg.DeleteGroups, Min: 0, Max: 3, Serve: serveAs((*Coordinator).DeleteGroups),
+		Note: "only empty groups"})
+}
 
 // DeleteGroups serves DeleteGroups.
 func (c *Coordinator) DeleteGroups(_ context.Context, req *kmsg.DeleteGroupsRequest) *kmsg.DeleteGroupsResponse {

@@ -1,6 +1,6 @@
 package groupcoord
 
-// OffsetDelete v0 (KIP-496). Offsets of an Empty group can be deleted
+// OffsetDelete (KIP-496). Offsets of an Empty group can be deleted
 // freely. In a group with members using the consumer protocol, partitions
 // of topics the group is subscribed to answer GROUP_SUBSCRIBED_TO_TOPIC
 // (when a subscription cannot be parsed, every topic counts as subscribed)
@@ -14,6 +14,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
+
+func init() {
+	registerAPI(API{Key: kmsg.OffsetDelete, Min: 0, Max: 0, Serve: serveAs((*Coordinator).OffsetDelete),
+		Note: "refused for topics a live consumer group subscribes to"})
+}
 
 // OffsetDelete serves OffsetDelete.
 func (c *Coordinator) OffsetDelete(_ context.Context, req *kmsg.OffsetDeleteRequest) *kmsg.OffsetDeleteResponse {

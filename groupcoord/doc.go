@@ -9,7 +9,8 @@
 // assignments) alias the connection's frame, which the broker reuses once
 // the call returns: the coordinator copies whatever it keeps. Files are
 // named by API key ("11_join_group.go", ...), each opening with the
-// versions it serves and the behaviour owed to Kafka.
+// behaviour owed to Kafka and declaring its key, versions and handler
+// (apis.go); the broker serves exactly those (APIs).
 //
 // # What the coordinator owns
 //
