@@ -26,6 +26,7 @@ import (
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/groupcoord"
 	plog "github.com/samsa-io/samsa/log"
+	"github.com/samsa-io/samsa/wire"
 )
 
 // Broker is one Samsa broker's request handling. It implements
@@ -36,6 +37,7 @@ type Broker struct {
 	logs   *plog.Manager
 	logger zerolog.Logger
 	now    func() time.Time
+	dial   wire.DialFunc // every connection to another broker
 
 	mu     sync.RWMutex
 	topics map[string]*topicState // by name
@@ -71,6 +73,10 @@ type Options struct {
 	Logger zerolog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Dial makes every connection to another broker: the replica
+	// fetchers' and the controlled shutdown's. Nil means TCP. A test
+	// harness passes its own to cut this broker off from the others.
+	Dial wire.DialFunc
 }
 
 // New builds a broker, opening a log for every partition the store knows
@@ -85,6 +91,7 @@ func New(opts Options) (*Broker, error) {
 		logs:   opts.Logs,
 		logger: opts.Logger,
 		now:    opts.Now,
+		dial:   opts.Dial,
 		topics: make(map[string]*topicState),
 		closed: make(chan struct{}),
 	}
