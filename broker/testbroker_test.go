@@ -30,6 +30,11 @@ func newTestBrokerWith(t testing.TB, overrides ...string) *Broker {
 // broker's Options (setup may be nil): a test wraps the store or sets
 // the inter-broker dialer there. The test's end closes the LocalStore
 // made here, not a wrapper setup put around it.
+//
+// The broker's own tests build the broker by hand, not with package
+// broker/node: node imports broker, so broker's in-package tests cannot
+// import it. They drive handlers through ServeKafka and need no
+// listener; node's tests cover the wiring over the network.
 func newTestBrokerFrom(t testing.TB, setup func(*Options), overrides ...string) *Broker {
 	t.Helper()
 	cfg, _, err := config.Load("", append([]string{"log.dirs=" + t.TempDir()}, overrides...))
