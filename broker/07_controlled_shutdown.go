@@ -86,7 +86,7 @@ func (b *Broker) ControlledShutdown(ctx context.Context) error {
 }
 
 // askControlledShutdown asks the controller, in process when this broker
-// is it, else over the Kafka protocol.
+// is it, else over the Kafka protocol (through Options.Dial).
 func (b *Broker) askControlledShutdown(ctx context.Context) ([]controller.TopicPartition, error) {
 	ctrl := b.store.ControllerID()
 	if ctrl == b.cfg.BrokerID {
@@ -103,7 +103,7 @@ func (b *Broker) askControlledShutdown(ctx context.Context) ([]controller.TopicP
 	}
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	c, err := wire.Dial(rctx, addr, "samsa-controlled-shutdown-"+strconv.Itoa(int(b.cfg.BrokerID)))
+	c, err := wire.DialWith(rctx, b.dial, addr, "samsa-controlled-shutdown-"+strconv.Itoa(int(b.cfg.BrokerID)))
 	if err != nil {
 		return nil, err
 	}

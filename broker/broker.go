@@ -27,6 +27,7 @@ import (
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/groupcoord"
 	plog "github.com/samsa-io/samsa/log"
+	"github.com/samsa-io/samsa/wire"
 )
 
 // Broker is one Samsa broker's request handling. It implements
@@ -37,6 +38,7 @@ type Broker struct {
 	logs   *plog.Manager
 	logger zerolog.Logger
 	now    func() time.Time
+	dial   wire.DialFunc // every connection to another broker
 
 	mu     sync.RWMutex
 	topics map[string]*topicState // by name
@@ -72,6 +74,10 @@ type Options struct {
 	Logger zerolog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Dial makes every connection to another broker: the replica
+	// fetchers' and the controlled shutdown's. Nil means TCP. A test
+	// harness passes its own to cut this broker off from the others.
+	Dial wire.DialFunc
 }
 
 // New builds a broker, opening a log for every partition the store knows
@@ -86,6 +92,7 @@ func New(opts Options) (*Broker, error) {
 		logs:   opts.Logs,
 		logger: opts.Logger,
 		now:    opts.Now,
+		dial:   opts.Dial,
 		topics: make(map[string]*topicState),
 		closed: make(chan struct{}),
 	}

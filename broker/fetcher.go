@@ -309,7 +309,7 @@ func (f *fetcher) sleep(d time.Duration, wakeable bool) {
 	}
 }
 
-// connect dials the leader's advertised address.
+// connect dials the leader's advertised address (through Options.Dial).
 func (f *fetcher) connect() error {
 	addr := ""
 	for _, br := range f.b.store.Brokers() {
@@ -328,7 +328,7 @@ func (f *fetcher) connect() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), f.b.cfg.ReplicaSocketTimeout)
 	defer cancel()
-	c, err := wire.Dial(ctx, addr, "samsa-replica-fetcher-"+strconv.Itoa(int(f.b.cfg.BrokerID))+"-"+strconv.Itoa(int(f.id)))
+	c, err := wire.DialWith(ctx, f.b.dial, addr, "samsa-replica-fetcher-"+strconv.Itoa(int(f.b.cfg.BrokerID))+"-"+strconv.Itoa(int(f.id)))
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,20 @@ func newTestBroker(t testing.TB) *Broker {
 // ("key=value", as the --override flag takes them).
 func newTestBrokerWith(t testing.TB, overrides ...string) *Broker {
 	t.Helper()
+	return newTestBrokerFrom(t, nil, overrides...)
+}
+
+// newTestBrokerFrom is newTestBrokerWith with a last say over the
+// broker's Options (setup may be nil): a test wraps the store or sets
+// the inter-broker dialer there. The test's end closes the LocalStore
+// made here, not a wrapper setup put around it.
+//
+// The broker's own tests build the broker by hand, not with package
+// broker/node: node imports broker, so broker's in-package tests cannot
+// import it. They drive handlers through ServeKafka and need no
+// listener; node's tests cover the wiring over the network.
+func newTestBrokerFrom(t testing.TB, setup func(*Options), overrides ...string) *Broker {
+	t.Helper()
 	cfg, _, err := config.Load("", append([]string{"log.dirs=" + t.TempDir()}, overrides...))
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -43,7 +57,11 @@ func newTestBrokerWith(t testing.TB, overrides ...string) *Broker {
 		logs.Close()
 		t.Fatalf("open store: %v", err)
 	}
-	b, err := New(Options{Config: cfg, Store: store, Logs: logs, Logger: zerolog.Nop(), Now: time.Now})
+	opts := Options{Config: cfg, Store: store, Logs: logs, Logger: zerolog.Nop(), Now: time.Now}
+	if setup != nil {
+		setup(&opts)
+	}
+	b, err := New(opts)
 	if err != nil {
 		logs.Close()
 		store.Close()
@@ -59,4 +77,21 @@ func newTestBrokerWith(t testing.TB, overrides ...string) *Broker {
 		}
 	})
 	return b
+}
+
+// checkFor polls fn until it returns nil, failing the test with fn's last
+// error after wait.
+func checkFor(t testing.TB, wait time.Duration, fn func() error) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		err := fn()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

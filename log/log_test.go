@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -101,17 +104,11 @@ func (tl *testLogs) cleanRestart() {
 	tl.start()
 }
 
-// crashRestart abandons the manager as kill -9 would: nothing is flushed
-// or closed, the lock goes with the "process".
+// crashRestart abandons the manager as kill -9 would (Abandon): nothing
+// is flushed or written, the lock goes with the "process".
 func (tl *testLogs) crashRestart() {
 	tl.t.Helper()
-	tl.m.mu.Lock()
-	tl.m.closed = true
-	close(tl.m.stop)
-	tl.m.mu.Unlock()
-	tl.m.loops.Wait()
-	tl.m.tasks.Wait()
-	tl.m.releaseLocks()
+	tl.m.Abandon()
 	tl.start()
 }
 
@@ -322,6 +319,79 @@ func TestCleanRestartTrustsIndexesAndKeepsEveryRecord(t *testing.T) {
 	if res := mustAppend(t, l, plainBatch(5000, "next")); res.BaseOffset != 60 {
 		t.Errorf("append after restart at %d, want 60", res.BaseOffset)
 	}
+}
+
+// Abandon is the crash path: it writes nothing, leaves no clean-shutdown
+// marker, and lets the next Manager open the directory and recover.
+func TestAbandonWritesNothingAndTheNextOpenRecovers(t *testing.T) {
+	tl := newTestLogs(t)
+	l := tl.open(testConfig())
+	for i := range 10 {
+		mustAppend(t, l, plainBatch(int64(i), fmt.Sprintf("v%d", i)))
+	}
+	tl.m.tasks.Wait()
+	before := dirListing(t, tl.dir)
+	tl.m.Abandon()
+	if after := dirListing(t, tl.dir); !maps.Equal(before, after) {
+		t.Errorf("Abandon changed the log directory:\nbefore %v\nafter  %v", before, after)
+	}
+	if _, err := l.Append(plainBatch(10, "late"), 0, 1_700_000_000_000); !errors.Is(err, ErrClosed) {
+		t.Errorf("append to an abandoned log: %v, want ErrClosed", err)
+	}
+
+	var out lockedBuffer
+	m, err := OpenManager(ManagerConfig{Dirs: []string{tl.dir}, Logger: zerolog.New(&out), Now: tl.clock.Now})
+	if err != nil {
+		t.Fatalf("open the directories of an abandoned manager: %v", err)
+	}
+	tl.m = m
+	l = tl.open(testConfig())
+	if !strings.Contains(out.String(), "recovered log after an unclean shutdown") {
+		t.Errorf("no recovery after Abandon; log:\n%s", out.String())
+	}
+	l.SetHighWatermark(l.Offsets().LogEndOffset)
+	if got := readValues(t, l, 0); len(got) != 10 || got[9] != "v9" {
+		t.Fatalf("after Abandon read %v, want v0..v9", got)
+	}
+}
+
+// dirListing maps every file under dir to its size.
+func dirListing(t *testing.T, dir string) map[string]int64 {
+	t.Helper()
+	out := make(map[string]int64)
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		out[path] = fi.Size()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// lockedBuffer is a log destination safe for concurrent writers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func TestUncleanRestartCutsATornTailAndKeepsWholeBatches(t *testing.T) {

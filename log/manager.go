@@ -663,28 +663,10 @@ func (m *Manager) removeLater(delay time.Duration, paths []string) {
 // marks each directory whose logs all closed cleanly, so the next start
 // skips recovery there.
 func (m *Manager) Close() error {
-	m.mu.Lock()
-	if m.closed {
-		m.mu.Unlock()
+	logs, ok := m.stopBackground()
+	if !ok {
 		return nil
 	}
-	m.closed = true
-	close(m.stop)
-	logs := make([]*Log, 0, len(m.logs))
-	for _, l := range m.logs {
-		logs = append(logs, l)
-	}
-	m.mu.Unlock()
-
-	m.loops.Wait()
-	m.timerMu.Lock()
-	m.stopTimer = true
-	for t := range m.timers {
-		t.Stop()
-	}
-	m.timers = nil
-	m.timerMu.Unlock()
-
 	failed := make(map[string]bool)
 	var errs []error
 	for _, l := range logs {
@@ -709,6 +691,58 @@ func (m *Manager) Close() error {
 	}
 	m.releaseLocks()
 	return errors.Join(errs...)
+}
+
+// Abandon stops the Manager as a crash (kill -9) would leave it: every
+// log's files are closed with nothing more written (no flush, index,
+// producer snapshot or checkpoint), and no directory gets the
+// clean-shutdown marker, so the next start recovers every log as after a
+// crash. What was written before stays, as it would in the page cache
+// of a killed process. The background work stops and the directory
+// locks are released, so another Manager in this process can open the
+// directories.
+//
+// It is the crash path for tests and embedded clusters (broker/node's
+// Kill); a broker that stops closes its Manager with Close. After
+// Abandon, Close does nothing.
+func (m *Manager) Abandon() {
+	logs, ok := m.stopBackground()
+	if !ok {
+		return
+	}
+	for _, l := range logs {
+		l.abandon()
+	}
+	m.tasks.Wait()
+	m.releaseLocks()
+}
+
+// stopBackground marks the Manager closed, stops its loops and pending
+// file removals, and returns the logs that were open; ok is false when it
+// was closed already.
+func (m *Manager) stopBackground() (logs []*Log, ok bool) {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil, false
+	}
+	m.closed = true
+	close(m.stop)
+	logs = make([]*Log, 0, len(m.logs))
+	for _, l := range m.logs {
+		logs = append(logs, l)
+	}
+	m.mu.Unlock()
+
+	m.loops.Wait()
+	m.timerMu.Lock()
+	m.stopTimer = true
+	for t := range m.timers {
+		t.Stop()
+	}
+	m.timers = nil
+	m.timerMu.Unlock()
+	return logs, true
 }
 
 func (m *Manager) releaseLocks() {

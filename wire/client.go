@@ -34,10 +34,24 @@ type Client struct {
 // closed; dial again.
 var ErrClientClosed = errors.New("wire: client connection closed")
 
-// Dial connects to addr. clientID names this broker in the peer's logs.
+// DialFunc opens a connection to addr ("host:port"). A broker makes every
+// connection to another broker through one (broker.Options.Dial), so a
+// test harness can cut a broker off from the others by failing its dials
+// and closing the connections it handed out. The default is TCP.
+type DialFunc func(ctx context.Context, addr string) (net.Conn, error)
+
+// Dial connects to addr over TCP. clientID names this broker in the
+// peer's logs.
 func Dial(ctx context.Context, addr, clientID string) (*Client, error) {
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", addr)
+	return DialWith(ctx, nil, addr, clientID)
+}
+
+// DialWith is Dial through dial; nil means TCP.
+func DialWith(ctx context.Context, dial DialFunc, addr, clientID string) (*Client, error) {
+	if dial == nil {
+		dial = dialTCP
+	}
+	nc, err := dial(ctx, addr)
 	if err != nil {
 		return nil, err
 	}
@@ -45,6 +59,11 @@ func Dial(ctx context.Context, addr, clientID string) (*Client, error) {
 		tc.SetNoDelay(true)
 	}
 	return &Client{nc: nc, r: bufio.NewReaderSize(nc, 64<<10), clientID: clientID, maxSize: DefaultMaxRequestBytes}, nil
+}
+
+func dialTCP(ctx context.Context, addr string) (net.Conn, error) {
+	var d net.Dialer
+	return d.DialContext(ctx, "tcp", addr)
 }
 
 // Close closes the connection.

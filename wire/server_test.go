@@ -483,3 +483,45 @@ func TestClientRoundTripsRequestsInBothHeaderVersions(t *testing.T) {
 		t.Fatalf("request on a broken client: %v", err)
 	}
 }
+
+// Inter-broker connections go through the dialer a broker is given, so a
+// test can cut one off: its dials fail, and the connections it handed out
+// can be closed under the client.
+func TestDialWithGoesThroughTheGivenDialer(t *testing.T) {
+	empty := handlerFunc(func(_ context.Context, _ *Conn, r *Request) (*Response, error) {
+		resp := kmsg.ResponseForKey(r.APIKey)
+		resp.SetVersion(r.APIVersion)
+		return BytesResponse(false, resp.AppendTo(nil)), nil
+	})
+	_, addr := startServer(t, ServerConfig{}, empty)
+	var dialed []string
+	var conns []net.Conn
+	dial := func(ctx context.Context, a string) (net.Conn, error) {
+		dialed = append(dialed, a)
+		nc, err := dialTCP(ctx, a)
+		if err == nil {
+			conns = append(conns, nc)
+		}
+		return nc, err
+	}
+	c, err := DialWith(context.Background(), dial, addr, "broker-7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if len(dialed) != 1 || dialed[0] != addr {
+		t.Fatalf("the dialer saw %v, want one dial of %s", dialed, addr)
+	}
+	if _, err := c.Request(context.Background(), kmsg.NewPtrMetadataRequest()); err != nil {
+		t.Fatalf("request over the dialer's connection: %v", err)
+	}
+	conns[0].Close() // the harness cuts the link
+	if _, err := c.Request(context.Background(), kmsg.NewPtrMetadataRequest()); err == nil {
+		t.Fatal("request over a connection the dialer closed succeeded")
+	}
+
+	cut := errors.New("cut off")
+	if _, err := DialWith(context.Background(), func(context.Context, string) (net.Conn, error) { return nil, cut }, addr, "broker-7"); !errors.Is(err, cut) {
+		t.Fatalf("dial through a failing dialer: %v, want its error", err)
+	}
+}
