@@ -1,80 +1,19 @@
 package broker
 
 import (
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-io/samsa/log/disktest"
 )
 
 // Storage failures: no admin request that failed on disk is answered OK,
 // and nothing half-made is left behind.
-
-// mountTmpfs mounts a tmpfs of the given size at a new directory and
-// unmounts it when the test ends. Only an EPERM (not root) skips the test.
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
-		if errors.Is(err, syscall.EPERM) {
-			t.Skipf("mount tmpfs: %v (needs root)", err)
-		}
-		t.Fatalf("mount tmpfs at %s: %v", dir, err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	return dir
-}
-
-// fillDisk writes a file in dir until the file system is full.
-func fillDisk(t *testing.T, dir string) (filler string) {
-	t.Helper()
-	filler = filepath.Join(dir, "filler")
-	f, err := os.Create(filler)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := make([]byte, 4096)
-	for {
-		if _, err := f.Write(chunk); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatalf("fill %s: %v", dir, err)
-			}
-			return filler
-		}
-	}
-}
-
-// immutable sets the immutable attribute on path (chattr +i), through
-// which even root can neither rename nor delete, and clears it when the
-// test ends. It skips the test where the file system cannot.
-func immutable(t *testing.T, path string) (clear func()) {
-	t.Helper()
-	if out, err := exec.Command("chattr", "+i", path).CombinedOutput(); err != nil {
-		t.Skipf("chattr +i %s: %v %s (needs root and a file system with attributes)", path, err, out)
-	}
-	cleared := false
-	clear = func() {
-		if !cleared {
-			cleared = true
-			if out, err := exec.Command("chattr", "-i", path).CombinedOutput(); err != nil {
-				t.Errorf("chattr -i %s: %v %s", path, err, out)
-			}
-		}
-	}
-	t.Cleanup(clear)
-	return clear
-}
 
 // partitionDirs lists the directories of topic's partitions in the log
 // directory (deletion directories, being removed, are not).
@@ -94,10 +33,10 @@ func partitionDirs(t *testing.T, b *Broker, topic string) []string {
 }
 
 func TestEveryMetadataChangeOnAFullDiskAnswersKafkaStorageErrorAndChangesNothing(t *testing.T) {
-	b := newTestBrokerWith(t, "log.dirs="+mountTmpfs(t, "2m"))
+	b := newTestBrokerWith(t, "log.dirs="+disktest.MountTmpfs(t, "2m"))
 	createTopicForTest(t, b, "before", 1, nil)
 	produceValues(t, b, "before", 0, "acknowledged")
-	filler := fillDisk(t, b.cfg.LogDirs[0])
+	filler := disktest.FillDisk(t, b.cfg.LogDirs[0])
 	t.Cleanup(func() { os.Remove(filler) }) // so the broker can close cleanly
 
 	created := createTopics(t, b, 7, false, newCreatableTopic("new", 2, 1, nil))[0]
@@ -179,7 +118,7 @@ func TestDeleteTopicsWhoseDataCannotBeRemovedAnswersKafkaStorageErrorAndTheDataN
 	b := newTestBroker(t)
 	createTopicForTest(t, b, "stuck", 1, nil)
 	produceValues(t, b, "stuck", 0, "deleted record")
-	clear := immutable(t, filepath.Join(b.cfg.LogDirs[0], "stuck-0"))
+	clear := disktest.Immutable(t, filepath.Join(b.cfg.LogDirs[0], "stuck-0"))
 
 	st := deleteTopicsByName(t, b, 6, "stuck")[0]
 	requireCode(t, "DeleteTopics", st.ErrorCode, kerr.KafkaStorageError)

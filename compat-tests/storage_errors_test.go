@@ -8,56 +8,16 @@ package compattests
 import (
 	"errors"
 	"os"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-io/samsa/log/disktest"
 )
-
-// mountTmpfs mounts a tmpfs of the given size ("4m") at a new directory
-// and unmounts it when the test ends, after the broker is gone (cleanups
-// run last in, first out). Only an EPERM (not root) skips the test.
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
-		if errors.Is(err, syscall.EPERM) {
-			t.Skipf("mount tmpfs: %v (needs root)", err)
-		}
-		t.Fatalf("mount tmpfs at %s: %v", dir, err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	return dir
-}
-
-// fillDisk writes a file in dir until the file system is full.
-func fillDisk(t *testing.T, dir string) (filler string) {
-	t.Helper()
-	filler = filepath.Join(dir, "filler")
-	f, err := os.Create(filler)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := make([]byte, 4096)
-	for {
-		if _, err := f.Write(chunk); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatalf("fill %s: %v", dir, err)
-			}
-			return filler
-		}
-	}
-}
 
 // requireStorageError fails unless err is KAFKA_STORAGE_ERROR.
 func requireStorageError(t *testing.T, what string, err error) {
@@ -70,7 +30,7 @@ func requireStorageError(t *testing.T, what string, err error) {
 func TestAFullDiskIsNeverAnsweredOKLeavesNothingHalfMadeAndWritesResumeWhenSpaceIsBack(t *testing.T) {
 	skipOnKfake(t, "fills the broker's file system")
 	t.Parallel()
-	b := startGroupBroker(t, withDataDir(mountTmpfs(t, "4m")), withOverride("offsets.topic.num.partitions", "1"))
+	b := startGroupBroker(t, withDataDir(disktest.MountTmpfs(t, "4m")), withOverride("offsets.topic.num.partitions", "1"))
 	adm := b.admin(t)
 	createTopic(t, adm, "acked", 1, nil)
 	createTopic(t, adm, "spare", 1, nil)
@@ -89,7 +49,7 @@ func TestAFullDiskIsNeverAnsweredOKLeavesNothingHalfMadeAndWritesResumeWhenSpace
 		t.Fatal(err)
 	}
 
-	filler := fillDisk(t, b.dataDir)
+	filler := disktest.FillDisk(t, b.dataDir)
 	t.Cleanup(func() { os.Remove(filler) })
 	ctx := testContext(t, 30*time.Second)
 
@@ -223,7 +183,7 @@ func TestATopicWhoseLogsCannotBeCreatedIsNotCreatedAndLeavesNoDirectoryAcrossARe
 	first, second := t.TempDir(), t.TempDir()
 	b := startBroker(t, withDataDir(first), withOverride("log.dirs", first+","+second), withOverride("num.partitions", "2"))
 	adm := b.admin(t)
-	clear := chattrImmutable(t, second)
+	clear := disktest.Immutable(t, second)
 
 	// A topic created on first use (auto.create.topics.enable) is taken
 	// back the same way; the client may retry.

@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -26,6 +25,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/samsa-io/samsa/log/disktest"
 )
 
 // legalTopicName is a topic name of n characters using every class of
@@ -193,7 +194,7 @@ func TestBrokerStartsOverLeftoverDirectoriesLogsEachAndSetsAsideWhatItCannotDele
 	halfDeleted := plantDir(t, b.dataDir, "x-0.0123456789abcdef0123456789abcdef-delete")
 	orphan := plantDir(t, b.dataDir, "gone-0")
 	undeletable := plantDir(t, b.dataDir, "stuck-0")
-	clearImmutable := chattrImmutable(t, undeletable)
+	clearImmutable := disktest.Immutable(t, undeletable)
 
 	b.Restart()
 	requireGone := func(path string) {
@@ -239,25 +240,4 @@ func TestBrokerStartsOverLeftoverDirectoriesLogsEachAndSetsAsideWhatItCannotDele
 	if got := readAll(t, b, "stuck")[0]; len(got) != 0 {
 		t.Fatalf("the new topic stuck reads %d records of the orphan", len(got))
 	}
-}
-
-// chattrImmutable sets the immutable attribute on path (chattr +i), which
-// even root cannot delete through, and clears it when the test ends. It
-// skips the test where chattr or the file system cannot.
-func chattrImmutable(t *testing.T, path string) (clear func()) {
-	t.Helper()
-	if out, err := exec.Command("chattr", "+i", path).CombinedOutput(); err != nil {
-		t.Skipf("chattr +i %s: %v %s (needs root and a file system with attributes)", path, err, out)
-	}
-	cleared := false
-	clear = func() {
-		if !cleared {
-			cleared = true
-			if out, err := exec.Command("chattr", "-i", path).CombinedOutput(); err != nil {
-				t.Errorf("chattr -i %s: %v %s", path, err, out)
-			}
-		}
-	}
-	t.Cleanup(clear)
-	return clear
 }

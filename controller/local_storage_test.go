@@ -6,55 +6,18 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/samsa-io/samsa/log/disktest"
 )
 
-// mountTmpfs mounts a tmpfs of the given size at a new directory and
-// unmounts it when the test ends. Only an EPERM (not root) skips the test.
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
-		if errors.Is(err, syscall.EPERM) {
-			t.Skipf("mount tmpfs: %v (needs root)", err)
-		}
-		t.Fatalf("mount tmpfs at %s: %v", dir, err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	return dir
-}
-
-// fillDisk writes a file in dir until the file system is full.
-func fillDisk(t *testing.T, dir string) (filler string) {
-	t.Helper()
-	filler = filepath.Join(dir, "filler")
-	f, err := os.Create(filler)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := make([]byte, 4096)
-	for {
-		if _, err := f.Write(chunk); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatalf("fill %s: %v", dir, err)
-			}
-			return filler
-		}
-	}
-}
-
 func TestEveryChangeOnAFullDiskFailsWithErrStorageAndChangesNothing(t *testing.T) {
-	dir := mountTmpfs(t, "1m")
+	dir := disktest.MountTmpfs(t, "1m")
 	s := openStore(t, dir)
 	before, err := s.CreateTopic(ctx, CreateTopicRequest{Name: "before", Partitions: 2, ReplicationFactor: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	filler := fillDisk(t, dir)
+	filler := disktest.FillDisk(t, dir)
 
 	requireStorageError := func(what string, err error) {
 		t.Helper()

@@ -3,7 +3,6 @@ package log
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -12,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/rs/zerolog"
+
+	"github.com/samsa-io/samsa/log/disktest"
 )
 
 // longName is a legal topic name of n characters using every class of
@@ -203,32 +204,11 @@ func TestOpenNeverAdoptsADirectoryItDidNotFindAtStartup(t *testing.T) {
 	}
 }
 
-// immutable sets the immutable attribute on path (chattr +i), which even
-// root cannot rename, write or delete through, and clears it when the
-// test ends. It skips the test when the file system or the user cannot.
-func immutable(t *testing.T, path string) (clear func()) {
-	t.Helper()
-	if out, err := exec.Command("chattr", "+i", path).CombinedOutput(); err != nil {
-		t.Skipf("chattr +i %s: %v %s (needs root and a file system with attributes)", path, err, out)
-	}
-	cleared := false
-	clear = func() {
-		if !cleared {
-			cleared = true
-			if out, err := exec.Command("chattr", "-i", path).CombinedOutput(); err != nil {
-				t.Errorf("chattr -i %s: %v %s", path, err, out)
-			}
-		}
-	}
-	t.Cleanup(clear)
-	return clear
-}
-
 func TestAFailedDeletionIsRetriedAndItsRecordsNeverComeBack(t *testing.T) {
 	tl := newTestLogs(t)
 	l := tl.open(testConfig())
 	mustAppend(t, l, plainBatch(0, "deleted record"))
-	clear := immutable(t, tl.partitionDir())
+	clear := disktest.Immutable(t, tl.partitionDir())
 
 	if err := tl.m.Delete("events", 0); err == nil {
 		t.Fatal("deleting an immutable partition directory succeeded")
@@ -269,7 +249,7 @@ func TestAnUndeletableOrphanIsSetAsideAndDeletedByTheNextStart(t *testing.T) {
 	tl := newTestLogs(t)
 	mustAppend(t, tl.open(testConfig()), plainBatch(0, "orphaned"))
 	tl.cleanRestart()
-	clear := immutable(t, tl.partitionDir())
+	clear := disktest.Immutable(t, tl.partitionDir())
 	if err := tl.m.Delete("events", 0); err == nil {
 		t.Fatal("deleted an immutable directory")
 	}
@@ -288,53 +268,14 @@ func TestAnUndeletableOrphanIsSetAsideAndDeletedByTheNextStart(t *testing.T) {
 	}
 }
 
-// mountTmpfs mounts a tmpfs of size bytes at a new directory and unmounts
-// it when the test ends. Only an EPERM (not root) skips the test.
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
-		if errors.Is(err, syscall.EPERM) {
-			t.Skipf("mount tmpfs: %v (needs root)", err)
-		}
-		t.Fatalf("mount tmpfs at %s: %v", dir, err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	return dir
-}
-
-// fillDisk writes a file in dir until the file system is full.
-func fillDisk(t *testing.T, dir string) (filler string) {
-	t.Helper()
-	filler = filepath.Join(dir, "filler")
-	f, err := os.Create(filler)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := make([]byte, 4096)
-	for {
-		if _, err := f.Write(chunk); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatalf("fill %s: %v", dir, err)
-			}
-			return filler
-		}
-	}
-}
-
 func TestALogThatCannotBeCreatedOnAFullDiskLeavesNoDirectory(t *testing.T) {
-	dir := mountTmpfs(t, "1m")
+	dir := disktest.MountTmpfs(t, "1m")
 	m, err := OpenManager(ManagerConfig{Dirs: []string{dir}, Logger: zerolog.Nop()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
-	filler := fillDisk(t, dir)
+	filler := disktest.FillDisk(t, dir)
 	if _, err := m.Open("events", 0, testTopicID, testConfig()); !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("open on a full disk: %v, want ENOSPC", err)
 	}
