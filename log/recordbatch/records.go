@@ -44,47 +44,28 @@ type RecordInfo struct {
 // decompression budget past 1 MiB): the batch is never held decompressed
 // whole, except a raw snappy block, which cannot be decoded in parts.
 func Records(batch []byte, fn func(Record) bool) error {
-	h, body, err := batchBody(batch)
+	src, err := openRecords(batch)
 	if err != nil {
 		return err
 	}
-	codec := h.Compression()
-	if codec == CompressionNone {
-		return walkRecords(body, h, fn)
+	defer src.close()
+	h, s := src.h, src.stream
+	if s == nil {
+		return walkRecords(src.plain, h, fn)
 	}
-	ws := newWorkspace()
-	defer ws.done()
-	if isRawSnappy(codec, body) {
-		raw, err := decodeSnappyRaw(body, ws)
-		if err != nil {
-			return err
-		}
-		defer raw.free()
-		return walkRecords(raw.b, h, fn)
-	}
-	r, release, err := openStream(codec, body, ws)
-	if err != nil {
-		return err
-	}
-	defer release()
-	br := streamBufs.Get().(*bufio.Reader)
-	br.Reset(r)
-	defer func() { br.Reset(nil); streamBufs.Put(br) }()
-	s := &recordStream{r: br, limit: maxDecompressed(codec, len(body))}
-
-	rec := pooledBuffer(ws)
+	rec := pooledBuffer(src.ws)
 	defer rec.free()
 	for i := int32(0); i < h.RecordCount; i++ {
 		length := s.varint()
 		if s.err == nil && (length < 1 || length > s.limit-s.read) {
-			return fmt.Errorf("%w: %s records: record %d has a bad length", ErrCorrupt, codecName(codec), i)
+			return fmt.Errorf("%w: %s records: record %d has a bad length", ErrCorrupt, codecName(src.codec), i)
 		}
 		if s.err != nil {
-			return fmt.Errorf("%s records: %w", codecName(codec), s.err)
+			return fmt.Errorf("%s records: %w", codecName(src.codec), s.err)
 		}
 		rec.resize(int(length))
 		if s.readFull(rec.b); s.err != nil {
-			return fmt.Errorf("%s records: %w", codecName(codec), s.err)
+			return fmt.Errorf("%s records: %w", codecName(src.codec), s.err)
 		}
 		r, err := parseRecord(rec.b, h)
 		if err != nil {
@@ -102,36 +83,17 @@ func Records(batch []byte, fn func(Record) bool) error {
 // lookup by offset or timestamp takes no more memory for a batch of
 // 200 MiB records than for one of 100-byte records.
 func ScanRecords(batch []byte, fn func(RecordInfo) bool) error {
-	h, body, err := batchBody(batch)
+	src, err := openRecords(batch)
 	if err != nil {
 		return err
 	}
-	codec := h.Compression()
-	info := func(r Record) bool {
-		return fn(RecordInfo{Attributes: r.Attributes, Offset: r.Offset, Timestamp: r.Timestamp, KeySize: bytesLen(r.Key), ValueSize: bytesLen(r.Value)})
+	defer src.close()
+	h, s, codec := src.h, src.stream, src.codec
+	if s == nil {
+		return walkRecords(src.plain, h, func(r Record) bool {
+			return fn(RecordInfo{Attributes: r.Attributes, Offset: r.Offset, Timestamp: r.Timestamp, KeySize: bytesLen(r.Key), ValueSize: bytesLen(r.Value)})
+		})
 	}
-	if codec == CompressionNone {
-		return walkRecords(body, h, info)
-	}
-	ws := newWorkspace()
-	defer ws.done()
-	if isRawSnappy(codec, body) {
-		raw, err := decodeSnappyRaw(body, ws)
-		if err != nil {
-			return err
-		}
-		defer raw.free()
-		return walkRecords(raw.b, h, info)
-	}
-	r, release, err := openStream(codec, body, ws)
-	if err != nil {
-		return err
-	}
-	defer release()
-	br := streamBufs.Get().(*bufio.Reader)
-	br.Reset(r)
-	defer func() { br.Reset(nil); streamBufs.Put(br) }()
-	s := &recordStream{r: br, limit: maxDecompressed(codec, len(body))}
 	for i := int32(0); i < h.RecordCount; i++ {
 		malformed := func() error {
 			return fmt.Errorf("%w: %s records: record %d is malformed", ErrInvalidRecord, codecName(codec), i)
@@ -170,6 +132,65 @@ func ScanRecords(batch []byte, fn func(RecordInfo) bool) error {
 		}
 	}
 	return nil
+}
+
+// recordSource is a batch's records opened for reading: plain bytes (an
+// uncompressed batch, or a raw snappy block, which only decodes whole) or
+// a stream out of a decoder. close gives back what opening took.
+type recordSource struct {
+	h      Header
+	codec  int
+	plain  []byte        // the records, when not streaming
+	stream *recordStream // the records as they decompress, or nil
+	ws     *workspace    // the budgeted memory, nil for an uncompressed batch
+	frees  []func()
+}
+
+func openRecords(batch []byte) (src recordSource, err error) {
+	h, body, err := batchBody(batch)
+	if err != nil {
+		return src, err
+	}
+	src = recordSource{h: h, codec: h.Compression(), plain: body}
+	if src.codec == CompressionNone {
+		return src, nil
+	}
+	src.ws = newWorkspace()
+	defer func() {
+		if err != nil {
+			src.close()
+		}
+	}()
+	if isRawSnappy(src.codec, body) {
+		raw, err := decodeSnappyRaw(body, src.ws)
+		if err != nil {
+			return src, err
+		}
+		src.plain = raw.b
+		src.frees = append(src.frees, raw.free)
+		return src, nil
+	}
+	r, release, err := openStream(src.codec, body, src.ws)
+	if err != nil {
+		return src, err
+	}
+	src.frees = append(src.frees, release)
+	br := streamBufs.Get().(*bufio.Reader)
+	br.Reset(r)
+	src.frees = append(src.frees, func() { br.Reset(nil); streamBufs.Put(br) })
+	src.stream = &recordStream{r: br, limit: maxDecompressed(src.codec, len(body))}
+	return src, nil
+}
+
+func (src *recordSource) close() {
+	for i := len(src.frees) - 1; i >= 0; i-- {
+		src.frees[i]()
+	}
+	src.frees = nil
+	if src.ws != nil {
+		src.ws.done()
+		src.ws = nil
+	}
 }
 
 // batchBody parses the header of one whole batch and returns its records.
