@@ -254,6 +254,31 @@ func CheckISR(p Partition, isr []int32) error {
 	return nil
 }
 
+// CheckISRJoiners checks the replicas an ISR change (AlterPartition) adds
+// to curISR: each must be able to be in sync, which eligible tells (for a
+// store, a broker that is registered). Kafka's KIP-841 makes its
+// controllers refuse a fenced or shutting-down replica with
+// INELIGIBLE_REPLICA, so that a leader working from an old view cannot
+// bring a dead broker back into the ISR; a ZooKeeper-mode leader writes
+// the ISR itself and can only see registrations. Members the ISR already
+// has are not checked: taking the dead out is the controller's job.
+// eligible's error is returned as is.
+func CheckISRJoiners(curISR, isr []int32, eligible func(id int32) (bool, error)) error {
+	for _, id := range isr {
+		if slices.Contains(curISR, id) {
+			continue
+		}
+		ok, err := eligible(id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%w: broker %d is not registered, so it cannot join the ISR %v (KIP-841)", ErrInvalidISR, id, isr)
+		}
+	}
+	return nil
+}
+
 // UncleanLeaderElectionEnabled resolves unclean.leader.election.enable for
 // a topic as Kafka does: the topic's own config, else the cluster-wide
 // dynamic default (the <default> broker config), else the static

@@ -111,6 +111,23 @@ func TestBrokersRegisteredAfterTheStateWasWrittenCountAsRestarted(t *testing.T) 
 	}
 }
 
+func TestOnlyRegisteredBrokersJoinTheISR(t *testing.T) {
+	registered := func(id int32) (bool, error) { return id != 3, nil }
+	if err := CheckISRJoiners([]int32{1}, []int32{1, 2}, registered); err != nil {
+		t.Fatalf("a registered broker joining: %v", err)
+	}
+	if err := CheckISRJoiners([]int32{1}, []int32{1, 3}, registered); !errors.Is(err, ErrInvalidISR) {
+		t.Fatalf("an unregistered broker joining: %v, want ErrInvalidISR", err)
+	}
+	if err := CheckISRJoiners([]int32{1, 3}, []int32{1, 3}, registered); err != nil {
+		t.Fatalf("an unregistered broker already in the ISR is the controller's to remove: %v", err)
+	}
+	boom := errors.New("store down")
+	if err := CheckISRJoiners(nil, []int32{2}, func(int32) (bool, error) { return false, boom }); !errors.Is(err, boom) {
+		t.Fatalf("lookup error: %v", err)
+	}
+}
+
 func TestUncleanElectionSettingResolvesTopicThenClusterThenStatic(t *testing.T) {
 	on, off := map[string]string{"unclean.leader.election.enable": "true"}, map[string]string{"unclean.leader.election.enable": "false"}
 	for _, tc := range []struct {

@@ -213,7 +213,8 @@ type Store interface {
 	// AlterPartition; in ZooKeeper mode a conditional write of the state
 	// znode). It applies only when the partition still has leaderEpoch
 	// and partitionEpoch (else ErrStalePartition) and returns the new
-	// state; isr must hold the leader and only replicas (ErrInvalidISR).
+	// state; isr must hold the leader and only replicas, and a replica
+	// it adds must be a registered broker (ErrInvalidISR; KIP-841).
 	AlterPartition(ctx context.Context, topic string, partition, leaderEpoch, partitionEpoch int32, isr []int32) (Partition, error)
 	// ElectLeaders runs preferred or unclean elections (ElectLeaders API)
 	// for the given partitions, or for every partition when nil; each

@@ -863,6 +863,16 @@ func (s *Store) AlterPartition(ctx context.Context, topic string, partition, lea
 	if err := controller.CheckISR(controller.Partition{Replicas: replicas, Leader: cur.Leader}, isr); err != nil {
 		return controller.Partition{}, err
 	}
+	// A replica joining the ISR must be registered, read from ZooKeeper
+	// rather than the view, which may not show a broker that just
+	// registered (KIP-841).
+	err = controller.CheckISRJoiners(cur.ISR, isr, func(id int32) (bool, error) {
+		ok, _, err := s.zk.exists(zkBrokerPath(id))
+		return ok, err
+	})
+	if err != nil {
+		return controller.Partition{}, err
+	}
 	next := cur.clone()
 	next.ISR = slices.Clone(isr)
 	nst, err := s.zk.set(path, next.encode(), cur.zkVersion)

@@ -217,6 +217,11 @@ func TestControllerMovesLeadershipToFirstLiveISRReplicaWhenLeaderDies(t *testing
 		}
 		return rec.has(controller.Change{Kind: controller.LeadershipChanged, Topic: "t"})
 	})
+	// The dead broker cannot be brought back into an ISR (KIP-841).
+	p1, _ := partitionOf(c.brokers[b], "t", 1)
+	if _, err := c.brokers[b].AlterPartition(testCtx(t), "t", 1, p1.LeaderEpoch, p1.PartitionEpoch, []int32{b, ctrl, a}); !errors.Is(err, controller.ErrInvalidISR) {
+		t.Fatalf("a dead broker joining the ISR: %v, want ErrInvalidISR", err)
+	}
 
 	// The last in-sync replica comes back: it leads its partition again.
 	c.start(a)
