@@ -220,7 +220,9 @@ func TestJoinWaitsForTheOldSessionToExpire(t *testing.T) {
 		t.Fatal(err)
 	}
 	delete(c.stores, 2)
+	c.e.mu.Lock()
 	oldEpoch := c.e.state.brokers[2].epoch
+	c.e.mu.Unlock()
 
 	joined := make(chan error, 1)
 	go func() {
