@@ -1,9 +1,12 @@
 package controller
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
+	"strings"
 )
 
 // The controller's decisions about one partition, as pure functions of
@@ -249,4 +252,81 @@ func CheckISR(p Partition, isr []int32) error {
 		return fmt.Errorf("%w: %v does not hold the leader %d", ErrInvalidISR, isr, p.Leader)
 	}
 	return nil
+}
+
+// CheckISRJoiners checks the replicas an ISR change (AlterPartition) adds
+// to curISR: each must be able to be in sync, which eligible tells (for a
+// store, a broker that is registered). Kafka's KIP-841 makes its
+// controllers refuse a fenced or shutting-down replica with
+// INELIGIBLE_REPLICA, so that a leader working from an old view cannot
+// bring a dead broker back into the ISR; a ZooKeeper-mode leader writes
+// the ISR itself and can only see registrations. Members the ISR already
+// has are not checked: taking the dead out is the controller's job.
+// eligible's error is returned as is.
+func CheckISRJoiners(curISR, isr []int32, eligible func(id int32) (bool, error)) error {
+	for _, id := range isr {
+		if slices.Contains(curISR, id) {
+			continue
+		}
+		ok, err := eligible(id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%w: broker %d is not registered, so it cannot join the ISR %v (KIP-841)", ErrInvalidISR, id, isr)
+		}
+	}
+	return nil
+}
+
+// UncleanLeaderElectionEnabled resolves unclean.leader.election.enable for
+// a topic as Kafka does: the topic's own config, else the cluster-wide
+// dynamic default (the <default> broker config), else the static
+// configuration. Values that do not parse as booleans are skipped.
+func UncleanLeaderElectionEnabled(topicConfigs, clusterDefaults map[string]string, static bool) bool {
+	for _, m := range []map[string]string{topicConfigs, clusterDefaults} {
+		if v, ok := m["unclean.leader.election.enable"]; ok {
+			if b, err := strconv.ParseBool(strings.TrimSpace(v)); err == nil {
+				return b
+			}
+		}
+	}
+	return static
+}
+
+// PartitionLeadership is a partition's preferred replica (its first) and
+// current leader, as the automatic leader rebalance sees it.
+type PartitionLeadership struct {
+	TopicPartition
+	Preferred int32
+	Leader    int32
+}
+
+// ImbalancedLeaders is Kafka's checkAndTriggerAutoLeaderRebalance choice
+// (auto.leader.rebalance.enable): for each broker, the share of the
+// partitions it is the preferred replica of that another broker leads;
+// above leader.imbalance.per.broker.percentage, each of those partitions
+// is due a preferred election (ElectPreferredLeader, which still refuses
+// a preferred replica that cannot lead). Brokers come in ID order,
+// partitions in the order given.
+func ImbalancedLeaders(partitions []PartitionLeadership, percentage int) []TopicPartition {
+	byPreferred := map[int32][]PartitionLeadership{}
+	for _, p := range partitions {
+		byPreferred[p.Preferred] = append(byPreferred[p.Preferred], p)
+	}
+	limit := float64(percentage) / 100
+	var due []TopicPartition
+	for _, broker := range slices.SortedFunc(maps.Keys(byPreferred), cmp.Compare[int32]) {
+		entries := byPreferred[broker]
+		var misplaced []TopicPartition
+		for _, p := range entries {
+			if p.Leader != broker {
+				misplaced = append(misplaced, p.TopicPartition)
+			}
+		}
+		if float64(len(misplaced))/float64(len(entries)) > limit {
+			due = append(due, misplaced...)
+		}
+	}
+	return due
 }

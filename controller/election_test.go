@@ -110,3 +110,53 @@ func TestBrokersRegisteredAfterTheStateWasWrittenCountAsRestarted(t *testing.T) 
 		t.Fatalf("a state of unknown zxid proves nothing: %v", l.Restarted)
 	}
 }
+
+func TestOnlyRegisteredBrokersJoinTheISR(t *testing.T) {
+	registered := func(id int32) (bool, error) { return id != 3, nil }
+	if err := CheckISRJoiners([]int32{1}, []int32{1, 2}, registered); err != nil {
+		t.Fatalf("a registered broker joining: %v", err)
+	}
+	if err := CheckISRJoiners([]int32{1}, []int32{1, 3}, registered); !errors.Is(err, ErrInvalidISR) {
+		t.Fatalf("an unregistered broker joining: %v, want ErrInvalidISR", err)
+	}
+	if err := CheckISRJoiners([]int32{1, 3}, []int32{1, 3}, registered); err != nil {
+		t.Fatalf("an unregistered broker already in the ISR is the controller's to remove: %v", err)
+	}
+	boom := errors.New("store down")
+	if err := CheckISRJoiners(nil, []int32{2}, func(int32) (bool, error) { return false, boom }); !errors.Is(err, boom) {
+		t.Fatalf("lookup error: %v", err)
+	}
+}
+
+func TestUncleanElectionSettingResolvesTopicThenClusterThenStatic(t *testing.T) {
+	on, off := map[string]string{"unclean.leader.election.enable": "true"}, map[string]string{"unclean.leader.election.enable": "false"}
+	for _, tc := range []struct {
+		topic, defaults map[string]string
+		static, want    bool
+	}{
+		{nil, nil, true, true},
+		{nil, on, false, true},
+		{off, on, true, false},
+		{on, off, false, true},
+		{map[string]string{"unclean.leader.election.enable": "maybe"}, nil, true, true},
+	} {
+		if got := UncleanLeaderElectionEnabled(tc.topic, tc.defaults, tc.static); got != tc.want {
+			t.Errorf("topic %v, defaults %v, static %v: %v, want %v", tc.topic, tc.defaults, tc.static, got, tc.want)
+		}
+	}
+}
+
+func TestImbalancedLeadersAboveThePercentageAreDue(t *testing.T) {
+	tp := func(p int32) TopicPartition { return TopicPartition{Topic: "t", Partition: p} }
+	parts := []PartitionLeadership{
+		{tp(0), 1, 1}, {tp(1), 1, 2}, // broker 1: half its partitions led elsewhere
+		{tp(2), 2, 2}, {tp(3), 2, 2}, {tp(4), 2, 2}, {tp(5), 2, 2}, {tp(6), 2, 2}, {tp(7), 2, 2},
+		{tp(8), 2, 2}, {tp(9), 2, 2}, {tp(10), 2, 2}, {tp(11), 2, 1}, // broker 2: one in ten, at the limit
+	}
+	if got := ImbalancedLeaders(parts, 10); !slices.Equal(got, []TopicPartition{tp(1)}) {
+		t.Fatalf("due %v, want only broker 1's misplaced partition", got)
+	}
+	if got := ImbalancedLeaders(parts, 0); !slices.Equal(got, []TopicPartition{tp(1), tp(11)}) {
+		t.Fatalf("due at 0%% %v", got)
+	}
+}

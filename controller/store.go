@@ -2,7 +2,8 @@
 // assignments and leadership, topic and broker configs, and producer ID
 // blocks, and runs Kafka's controller role.
 //
-// Store is the interface every broker component uses. Two implementations:
+// Store is the interface every broker component uses. Three
+// implementations:
 //
 //   - LocalStore, for a single broker without ZooKeeper: the broker is the
 //     controller, leader and whole ISR of everything, and the state lives
@@ -12,6 +13,11 @@
 //   - zk.Store (package controller/zk), for a cluster: brokers pointed at
 //     one ZooKeeper (zookeeper.connect) share Kafka's ZooKeeper layout, and
 //     one of them acts as the controller.
+//   - memcluster.Store (package controller/memcluster), the in-memory twin
+//     of the ZooKeeper store: brokers of one process share an Ensemble
+//     that plays ZooKeeper's part, with faults (kill, session expiry,
+//     pauses) injected by tests. Package controller/storetest holds the
+//     scenarios both clustered stores pass.
 //
 // # What this package owns
 //
@@ -213,7 +219,8 @@ type Store interface {
 	// AlterPartition; in ZooKeeper mode a conditional write of the state
 	// znode). It applies only when the partition still has leaderEpoch
 	// and partitionEpoch (else ErrStalePartition) and returns the new
-	// state; isr must hold the leader and only replicas (ErrInvalidISR).
+	// state; isr must hold the leader and only replicas, and a replica
+	// it adds must be a registered broker (ErrInvalidISR; KIP-841).
 	AlterPartition(ctx context.Context, topic string, partition, leaderEpoch, partitionEpoch int32, isr []int32) (Partition, error)
 	// ElectLeaders runs preferred or unclean elections (ElectLeaders API)
 	// for the given partitions, or for every partition when nil; each

@@ -1,6 +1,10 @@
 package controller
 
-import "sync"
+import (
+	"maps"
+	"slices"
+	"sync"
+)
 
 // Subscribers fans changes out to Subscribe callbacks, for the stores:
 // each callback has its own goroutine and queue, so a slow callback never
@@ -101,4 +105,38 @@ func (l *Subscribers) Close() {
 		close(sub.stopped)
 		delete(l.subs, id)
 	}
+}
+
+// TopicChanges is what subscribers are told when a topic as a store shows
+// it goes from before to after (nil: not shown): TopicCreated,
+// TopicDeleted (both when the topic was deleted and created again under
+// its name), else PartitionsCreated, TopicConfigChanged and one
+// LeadershipChanged for any change of the leader, leader epoch,
+// partition epoch or ISR of its partitions, in that order.
+func TopicChanges(name string, before, after *Topic) []Change {
+	switch {
+	case before == nil && after == nil:
+		return nil
+	case before == nil:
+		return []Change{{Kind: TopicCreated, Topic: name}}
+	case after == nil:
+		return []Change{{Kind: TopicDeleted, Topic: name}}
+	case before.ID != after.ID:
+		return []Change{{Kind: TopicDeleted, Topic: name}, {Kind: TopicCreated, Topic: name}}
+	}
+	var out []Change
+	if len(after.Partitions) > len(before.Partitions) {
+		out = append(out, Change{Kind: PartitionsCreated, Topic: name})
+	}
+	if !maps.Equal(before.Configs, after.Configs) {
+		out = append(out, Change{Kind: TopicConfigChanged, Topic: name})
+	}
+	for i := range min(len(before.Partitions), len(after.Partitions)) {
+		a, b := before.Partitions[i], after.Partitions[i]
+		if a.Leader != b.Leader || a.LeaderEpoch != b.LeaderEpoch || a.PartitionEpoch != b.PartitionEpoch || !slices.Equal(a.ISR, b.ISR) {
+			out = append(out, Change{Kind: LeadershipChanged, Topic: name})
+			break
+		}
+	}
+	return out
 }

@@ -707,30 +707,8 @@ func (c *cacheLoop) publish() {
 
 // topicChanges compares a topic's before image with its view now.
 func topicChanges(name string, before *controller.Topic, v *zkView) []controller.Change {
-	after, ok := v.visible(name)
-	switch {
-	case before == nil && !ok:
-		return nil
-	case before == nil:
-		return []controller.Change{{Kind: controller.TopicCreated, Topic: name}}
-	case !ok:
-		return []controller.Change{{Kind: controller.TopicDeleted, Topic: name}}
-	case before.ID != after.ID:
-		return []controller.Change{{Kind: controller.TopicDeleted, Topic: name}, {Kind: controller.TopicCreated, Topic: name}}
+	if after, ok := v.visible(name); ok {
+		return controller.TopicChanges(name, before, &after)
 	}
-	var out []controller.Change
-	if len(after.Partitions) > len(before.Partitions) {
-		out = append(out, controller.Change{Kind: controller.PartitionsCreated, Topic: name})
-	}
-	if !maps.Equal(before.Configs, after.Configs) {
-		out = append(out, controller.Change{Kind: controller.TopicConfigChanged, Topic: name})
-	}
-	for i := range min(len(before.Partitions), len(after.Partitions)) {
-		a, b := before.Partitions[i], after.Partitions[i]
-		if a.Leader != b.Leader || a.LeaderEpoch != b.LeaderEpoch || a.PartitionEpoch != b.PartitionEpoch || !slices.Equal(a.ISR, b.ISR) {
-			out = append(out, controller.Change{Kind: controller.LeadershipChanged, Topic: name})
-			break
-		}
-	}
-	return out
+	return controller.TopicChanges(name, before, nil)
 }

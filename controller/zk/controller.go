@@ -7,8 +7,6 @@ import (
 	"iter"
 	"maps"
 	"slices"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -477,17 +475,11 @@ func (c *zkController) current(tp controller.TopicPartition, t *ctrlTopic) *part
 	return nil
 }
 
-// uncleanEnabled resolves unclean.leader.election.enable for a topic: its
-// own config, the cluster-wide dynamic default, the static default.
+// uncleanEnabled resolves unclean.leader.election.enable for a topic
+// (controller.UncleanLeaderElectionEnabled) over this broker's static
+// setting.
 func (c *zkController) uncleanEnabled(topicConfigs, defaults map[string]string) bool {
-	for _, m := range []map[string]string{topicConfigs, defaults} {
-		if v, ok := m["unclean.leader.election.enable"]; ok {
-			if b, err := strconv.ParseBool(strings.TrimSpace(v)); err == nil {
-				return b
-			}
-		}
-	}
-	return c.s.cfg.UncleanLeaderElection
+	return controller.UncleanLeaderElectionEnabled(topicConfigs, defaults, c.s.cfg.UncleanLeaderElection)
 }
 
 // reconcile brings ZooKeeper in line with what the cluster should look
@@ -910,51 +902,41 @@ func (c *zkController) electLeaders(snap *ctrlSnapshot, typ controller.ElectionT
 	return res, nil
 }
 
-// autoRebalance is Kafka's checkAndTriggerAutoLeaderRebalance: for each
-// broker, the share of the partitions it is the preferred leader of that
-// another broker leads; above leader.imbalance.per.broker.percentage, a
-// preferred election for those whose preferred leader can lead.
+// autoRebalance is Kafka's checkAndTriggerAutoLeaderRebalance: a
+// preferred election for each partition controller.ImbalancedLeaders finds
+// due.
 func (c *zkController) autoRebalance(snap *ctrlSnapshot) error {
 	l := c.liveness(snap)
 	type entry struct {
-		tp       controller.TopicPartition
 		id       controller.TopicID
 		replicas []int32
 		state    partitionState
 	}
-	byPreferred := map[int32][]entry{}
+	entries := map[controller.TopicPartition]entry{}
+	var leadership []controller.PartitionLeadership
 	for name, t := range snap.liveTopics() {
 		for p, replicas := range t.assignment {
 			tp := controller.TopicPartition{Topic: name, Partition: int32(p)}
 			if cur := c.current(tp, t); cur != nil {
-				byPreferred[replicas[0]] = append(byPreferred[replicas[0]], entry{tp, t.id, replicas, *cur})
+				entries[tp] = entry{t.id, replicas, *cur}
+				leadership = append(leadership, controller.PartitionLeadership{TopicPartition: tp, Preferred: replicas[0], Leader: cur.Leader})
 			}
 		}
 	}
-	limit := float64(c.s.cfg.LeaderImbalancePerBrokerPercentage) / 100
-	for _, broker := range slices.Sorted(maps.Keys(byPreferred)) {
-		entries := byPreferred[broker]
-		var misplaced []entry
-		for _, e := range entries {
-			if e.state.Leader != broker {
-				misplaced = append(misplaced, e)
-			}
-		}
-		ratio := float64(len(misplaced)) / float64(len(entries))
-		if ratio <= limit {
-			continue
-		}
-		c.logger.Info().Int32("broker", broker).Float64("imbalance", ratio).Msg("leader imbalance: running preferred elections")
-		for _, e := range misplaced {
-			_, _, err := c.update(e.tp, e.id, e.state, func(cur partitionState) (partitionState, bool, error) {
-				next, err := controller.ElectPreferredLeader(cur.LeaderAndISR, e.replicas, l)
-				return cur.with(next), err == nil, nil
-			})
-			switch {
-			case err == nil, errors.Is(err, errPartitionGone):
-			default:
-				return err
-			}
+	due := controller.ImbalancedLeaders(leadership, c.s.cfg.LeaderImbalancePerBrokerPercentage)
+	if len(due) > 0 {
+		c.logger.Info().Int("partitions", len(due)).Msg("leader imbalance: running preferred elections")
+	}
+	for _, tp := range due {
+		e := entries[tp]
+		_, _, err := c.update(tp, e.id, e.state, func(cur partitionState) (partitionState, bool, error) {
+			next, err := controller.ElectPreferredLeader(cur.LeaderAndISR, e.replicas, l)
+			return cur.with(next), err == nil, nil
+		})
+		switch {
+		case err == nil, errors.Is(err, errPartitionGone):
+		default:
+			return err
 		}
 	}
 	return nil

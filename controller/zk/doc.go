@@ -60,7 +60,9 @@
 // configs (with a /config/changes notification), producer ID blocks
 // (conditional on the block's version), deletion requests, and a
 // partition leader's ISR changes (AlterPartition: conditional on the state
-// znode's version, as Kafka's ZooKeeper-mode leaders do). The calls that
+// znode's version, as Kafka's ZooKeeper-mode leaders do, and adding only
+// replicas whose broker is registered, KIP-841's rule as far as a leader
+// can see it). The calls that
 // need the controller to act (CreateTopic, CreatePartitions, DeleteTopic)
 // then wait until the store's own view shows the result.
 // AlterPartition, SetTopicConfigs, SetBrokerConfigs, ElectLeaders and

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/samsa-io/samsa/controller"
+	"github.com/samsa-io/samsa/controller/storetest"
 	"github.com/samsa-io/samsa/controller/zktest"
 )
 
@@ -141,7 +142,7 @@ func (c *testCluster) config(id int32) Config {
 		Connect:                            c.connect,
 		SessionTimeout:                     testSessionTimeout,
 		ConnectionTimeout:                  10 * time.Second,
-		Self:                               controller.Broker{ID: id, Host: "127.0.0.1", Port: 9090 + id},
+		Self:                               storetest.Broker(id),
 		Listeners:                          []Endpoint{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: 9090 + id, SecurityProtocol: "PLAINTEXT"}},
 		Logger:                             testLogger(c.t).With().Int32("broker", id).Logger(),
 		LeaderImbalancePerBrokerPercentage: 10,

@@ -631,9 +631,10 @@ func (s *Store) CreateTopic(ctx context.Context, req controller.CreateTopicReque
 }
 
 // DeleteTopic queues the topic for deletion (/admin/delete_topics/T) and
-// waits until the controller has removed its znodes and this store no
-// longer shows it, or ctx ends. Deleting a topic already queued is not an
-// error (Kafka swallows TopicAlreadyMarkedForDeletion).
+// waits until the controller has removed its znodes and the queue entry
+// and this store no longer shows them, or ctx ends. Deleting a topic
+// already queued is not an error (Kafka swallows
+// TopicAlreadyMarkedForDeletion).
 func (s *Store) DeleteTopic(ctx context.Context, name string) error {
 	s.mu.RLock()
 	t, ok := s.view.topics[name]
@@ -649,9 +650,12 @@ func (s *Store) DeleteTopic(ctx context.Context, name string) error {
 		return fmt.Errorf("delete topic %s: %w", name, err)
 	}
 	s.logger.Info().Str("topic", name).Msg("queued topic for deletion")
+	// Done once the topic's znodes are gone and so is the queue entry,
+	// which the controller deletes last: until then CreateTopic refuses
+	// the name as marked for deletion.
 	err := s.waitView(ctx, func(v *zkView) bool {
 		t, ok := v.topics[name]
-		return !ok || t.id != id
+		return (!ok || t.id != id) && !v.pendingDeletion[name]
 	})
 	if err != nil {
 		return fmt.Errorf("topic %s is queued for deletion but not deleted yet: %w", name, err)
@@ -861,6 +865,16 @@ func (s *Store) AlterPartition(ctx context.Context, topic string, partition, lea
 		return controller.Partition{}, fmt.Errorf("%w: %s-%d is at leader epoch %d, partition epoch %d, not %d, %d", controller.ErrStalePartition, topic, partition, cur.LeaderEpoch, cur.zkVersion, leaderEpoch, partitionEpoch)
 	}
 	if err := controller.CheckISR(controller.Partition{Replicas: replicas, Leader: cur.Leader}, isr); err != nil {
+		return controller.Partition{}, err
+	}
+	// A replica joining the ISR must be registered, read from ZooKeeper
+	// rather than the view, which may not show a broker that just
+	// registered (KIP-841).
+	err = controller.CheckISRJoiners(cur.ISR, isr, func(id int32) (bool, error) {
+		ok, _, err := s.zk.exists(zkBrokerPath(id))
+		return ok, err
+	})
+	if err != nil {
 		return controller.Partition{}, err
 	}
 	next := cur.clone()
