@@ -139,13 +139,11 @@ func TestDeletingConsumerOffsetsLosesCommittedOffsetsAndGroupsWorkAgain(t *testi
 	}
 }
 
-func TestDeleteRecordsOfAnInternalTopicIsRefusedAsInKafka(t *testing.T) {
-	skipOnKfake(t, "kfake keeps offsets outside a __consumer_offsets topic")
-	t.Parallel()
-	b := startGroupBroker(t)
-	adm := b.admin(t)
-	// A group commit creates __consumer_offsets.
-	createTopic(t, adm, "events", 1, nil)
+// commitOneRecord has group "g" read the one record of a new topic
+// "events" and commit offset 1: the commit creates __consumer_offsets.
+func commitOneRecord(t *testing.T, b *testBroker) {
+	t.Helper()
+	createTopic(t, b.admin(t), "events", 1, nil)
 	produceSync(t, b.client(t), valueRecords("events", "a")...)
 	cl := b.client(t, kgo.ConsumerGroup("g"), kgo.ConsumeTopics("events"), kgo.DisableAutoCommit())
 	pctx := testContext(t, 30*time.Second)
@@ -158,6 +156,14 @@ func TestDeleteRecordsOfAnInternalTopicIsRefusedAsInKafka(t *testing.T) {
 	if err := cl.CommitUncommittedOffsets(pctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestDeleteRecordsOfAnInternalTopicIsRefusedAsInKafka(t *testing.T) {
+	skipOnKfake(t, "kfake keeps offsets outside a __consumer_offsets topic")
+	t.Parallel()
+	b := startGroupBroker(t)
+	adm := b.admin(t)
+	commitOneRecord(t, b) // creates __consumer_offsets
 	offsets, err := adm.ListEndOffsets(testContext(t, 10*time.Second), "__consumer_offsets")
 	if err != nil {
 		t.Fatal(err)
@@ -189,19 +195,7 @@ func TestProduceToAnInternalTopicIsRefusedAsInKafka(t *testing.T) {
 	t.Parallel()
 	b := startGroupBroker(t)
 	adm := b.admin(t)
-	createTopic(t, adm, "events", 1, nil)
-	produceSync(t, b.client(t), valueRecords("events", "a")...)
-	cl := b.client(t, kgo.ConsumerGroup("g"), kgo.ConsumeTopics("events"), kgo.DisableAutoCommit())
-	pctx := testContext(t, 30*time.Second)
-	for polled := 0; polled == 0; {
-		if pctx.Err() != nil {
-			t.Fatal("the group member read nothing")
-		}
-		polled = len(cl.PollFetches(pctx).Records())
-	}
-	if err := cl.CommitUncommittedOffsets(pctx); err != nil {
-		t.Fatal(err)
-	}
+	commitOneRecord(t, b)
 	ends, err := adm.ListEndOffsets(testContext(t, 10*time.Second), "__consumer_offsets")
 	if err != nil {
 		t.Fatal(err)
