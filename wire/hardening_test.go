@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
@@ -333,4 +334,55 @@ func TestAHandlerMayGiveBackItsRequestBytesBeforeItAnswers(t *testing.T) {
 		t.Fatalf("corr %d body %q", corr, body)
 	}
 	waitUntil(t, "the budget is free", func() bool { return budget.Used() == 0 })
+}
+
+func TestAHandlerIsToldWhenItsClientLeaves(t *testing.T) {
+	// A long request (a CreateTopics of thousands) stops early when no
+	// one will read its answer.
+	stopped := make(chan struct{})
+	h := handlerFunc(func(ctx context.Context, _ *Conn, r *Request) (*Response, error) {
+		<-ctx.Done()
+		close(stopped)
+		return BytesResponse(false, nil), nil
+	})
+	_, addr := startServer(t, ServerConfig{}, h)
+	c := dial(t, addr)
+	c.Write(frame(19, 4, 1, "", nil))
+	time.Sleep(50 * time.Millisecond)
+	c.Close()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the handler was not told that its client left")
+	}
+}
+
+func TestShutdownDoesNotWaitForAHandlerThatIgnoresIt(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	started := make(chan struct{})
+	h := handlerFunc(func(context.Context, *Conn, *Request) (*Response, error) {
+		close(started)
+		<-release // stuck, deaf to its context
+		return nil, nil
+	})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewServer(ServerConfig{Logger: zerolog.Nop()}, h)
+	go s.Serve(l)
+	c := dial(t, l.Addr().String())
+	c.Write(frame(19, 4, 1, "", nil))
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = s.Shutdown(ctx)
+	if took := time.Since(start); took > 500*time.Millisecond+abandonWait+time.Second {
+		t.Fatalf("Shutdown took %v with a stuck handler", took)
+	}
+	if !errors.Is(err, ErrHandlersAbandoned) {
+		t.Fatalf("Shutdown returned %v, want ErrHandlersAbandoned", err)
+	}
 }

@@ -204,9 +204,24 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		c.nc.Close()
 	}
 	s.mu.Unlock()
-	<-done
+	// Every connection is closed and every handler told to stop; one that
+	// does not (stuck in a disk write, say) is not waited for past
+	// abandonWait, so shutdown stays bounded whatever a handler does.
+	select {
+	case <-done:
+	case <-time.After(abandonWait):
+		return fmt.Errorf("%w: handlers still running after their connections were closed", ErrHandlersAbandoned)
+	}
 	return err
 }
+
+// abandonWait is how long Shutdown waits for handlers after closing their
+// connections.
+const abandonWait = 2 * time.Second
+
+// ErrHandlersAbandoned is returned by Shutdown when handlers were still
+// running after their connections were closed.
+var ErrHandlersAbandoned = errors.New("wire: shutdown left handlers running")
 
 func (s *Server) newConn(nc net.Conn, releaseSlot func()) *serverConn {
 	s.mu.Lock()
@@ -219,14 +234,15 @@ func (s *Server) newConn(nc net.Conn, releaseSlot func()) *serverConn {
 	handlerCtx, stopHandlers := context.WithCancel(s.draining)
 	context.AfterFunc(ctx, stopHandlers)
 	c := &serverConn{
-		srv:         s,
-		nc:          nc,
-		ctx:         ctx,
-		cancel:      cancel,
-		readCtx:     readCtx,
-		stopRead:    stopRead,
-		handlerCtx:  handlerCtx,
-		releaseSlot: releaseSlot,
+		srv:          s,
+		nc:           nc,
+		ctx:          ctx,
+		cancel:       cancel,
+		readCtx:      readCtx,
+		stopRead:     stopRead,
+		handlerCtx:   handlerCtx,
+		stopHandlers: stopHandlers,
+		releaseSlot:  releaseSlot,
 		conn: &Conn{
 			ID:         s.nextConnID.Add(1),
 			RemoteAddr: nc.RemoteAddr(),
@@ -266,10 +282,11 @@ type serverConn struct {
 	// reader must stop.
 	readCtx  context.Context
 	stopRead context.CancelFunc
-	// handlerCtx is what handlers get: it ends with the connection or
-	// when the server starts draining.
-	handlerCtx  context.Context
-	releaseSlot func() // gives back the connection's quota; nil without limits
+	// handlerCtx is what handlers get: it ends when the client leaves or
+	// the server starts draining.
+	handlerCtx   context.Context
+	stopHandlers context.CancelFunc
+	releaseSlot  func() // gives back the connection's quota; nil without limits
 
 	requests  chan *Request // reader → handler
 	responses chan pending  // handler → writer
@@ -318,6 +335,10 @@ func (c *serverConn) serve() {
 		c.writeLoop()
 	}()
 	c.readLoop()
+	// The client is gone (or the server stops): handlers still working
+	// for it stop waiting, and long ones (a CreateTopics of thousands)
+	// stop early, as no one will read their answers.
+	c.stopHandlers()
 	close(c.requests)
 	wg.Wait()
 	c.cancel()

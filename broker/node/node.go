@@ -280,7 +280,12 @@ func (n *Node) close(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(ctx, n.shutdownTimeout)
 	defer cancel()
 	for _, srv := range n.servers {
-		if err := srv.Shutdown(sctx); err != nil {
+		switch err := srv.Shutdown(sctx); {
+		case errors.Is(err, wire.ErrHandlersAbandoned):
+			// A request still working after its connection was
+			// closed: the rest of the shutdown does not wait for it.
+			n.logger.Warn().Err(err).Msg("stopping with requests still being served")
+		case err != nil:
 			// Clients that did not read their responses in time:
 			// their connections are closed, the rest of the
 			// shutdown goes on as usual.
