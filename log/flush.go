@@ -67,16 +67,20 @@ func (l *Log) close() error {
 	if err := l.flushLocked(); err != nil {
 		errs = append(errs, err)
 	}
+	// What the disk holds already is not written again: a broker with
+	// thousands of idle partitions stops in seconds.
 	leo := l.logEnd.Load()
-	if err := l.producers.writeSnapshot(l.dir, leo); err != nil {
-		errs = append(errs, err)
+	if l.producers.snapshotAt != leo {
+		if err := l.producers.writeSnapshot(l.dir, leo); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	c := l.currentCheckpoint()
 	l.closed = true
 	l.mu.Unlock()
 
 	l.checkpointMu.Lock()
-	if len(errs) == 0 {
+	if len(errs) == 0 && c != l.lastCheckpoint {
 		if err := l.storeCheckpoint(c); err != nil {
 			errs = append(errs, err)
 		}

@@ -667,14 +667,30 @@ func (m *Manager) Close() error {
 	if !ok {
 		return nil
 	}
+	// Logs close side by side (each waits on its own fsyncs), as Kafka
+	// shuts its logs down with several threads per directory.
 	failed := make(map[string]bool)
 	var errs []error
-	for _, l := range logs {
-		if err := l.close(); err != nil {
-			failed[filepath.Dir(l.dir)] = true
-			errs = append(errs, fmt.Errorf("close %s: %w", l.tp, err))
-		}
+	var mu sync.Mutex
+	work := make(chan *Log)
+	var closing sync.WaitGroup
+	for range min(closeWorkers, len(logs)) {
+		closing.Go(func() {
+			for l := range work {
+				if err := l.close(); err != nil {
+					mu.Lock()
+					failed[filepath.Dir(l.dir)] = true
+					errs = append(errs, fmt.Errorf("close %s: %w", l.tp, err))
+					mu.Unlock()
+				}
+			}
+		})
 	}
+	for _, l := range logs {
+		work <- l
+	}
+	close(work)
+	closing.Wait()
 	m.tasks.Wait()
 	for _, dir := range m.cfg.Dirs {
 		if failed[dir] {
@@ -692,6 +708,9 @@ func (m *Manager) Close() error {
 	m.releaseLocks()
 	return errors.Join(errs...)
 }
+
+// closeWorkers is how many logs Close closes at once.
+const closeWorkers = 16
 
 // Abandon stops the Manager as a crash (kill -9) would leave it: every
 // log's files are closed with nothing more written (no flush, index,

@@ -43,6 +43,7 @@ func openLog(dir string, tp TopicPartition, topicID [16]byte, cfg Config, clean 
 		clean = false
 		cp.recoveryPoint = 0
 	}
+	loadedEpochs := slices.Clone(l.epochs.entries)
 	if err := l.loadSegments(clean, cp.recoveryPoint); err != nil {
 		return nil, err
 	}
@@ -62,9 +63,11 @@ func openLog(dir string, tp TopicPartition, topicID [16]byte, cfg Config, clean 
 	l.cleanerOffset = min(cp.cleanerOffset, leo)
 	l.lastCheckpoint = cp
 
-	truncated := l.epochs.truncateFromEnd(leo)
-	trimmed := l.epochs.truncateFromStart(l.logStart.Load())
-	if truncated || trimmed || len(l.epochs.entries) > 0 {
+	// Recovery may have rebuilt epochs from the batches, and the log's
+	// ends may cut some: only a changed cache is written back.
+	l.epochs.truncateFromEnd(leo)
+	l.epochs.truncateFromStart(l.logStart.Load())
+	if !slices.Equal(loadedEpochs, l.epochs.entries) {
 		if err := l.epochs.persist(); err != nil {
 			return nil, err
 		}
@@ -194,6 +197,7 @@ func (l *Log) rebuildProducerState(upTo int64) error {
 		return err
 	}
 	var ps *producerState
+	snapshotAt := int64(-1)
 	segs := *l.segs.Load()
 	from := segs[0].baseOffset
 	for i := len(offsets) - 1; i >= 0; i-- {
@@ -216,9 +220,15 @@ func (l *Log) rebuildProducerState(upTo int64) error {
 			continue
 		}
 		from = max(from, off)
+		snapshotAt = off
 	}
 	if ps == nil {
 		ps = newProducerState()
+	}
+	if snapshotAt == upTo {
+		ps.snapshotAt = upTo // nothing after it to replay: the state is the snapshot's
+	} else {
+		ps.snapshotAt = -1
 	}
 	for _, seg := range segs {
 		t := seg.tail.Load()

@@ -49,10 +49,14 @@ type producerEntry struct {
 
 type producerState struct {
 	producers map[int64]*producerEntry
+	// snapshotAt is the offset of a snapshot on disk that holds this
+	// very state, or -1: a close at that log end offset has nothing to
+	// write.
+	snapshotAt int64
 }
 
 func newProducerState() *producerState {
-	return &producerState{producers: make(map[int64]*producerEntry)}
+	return &producerState{producers: make(map[int64]*producerEntry), snapshotAt: -1}
 }
 
 // check validates an idempotent batch against its producer's state. It
@@ -230,6 +234,7 @@ func (ps *producerState) writeSnapshot(dir string, offset int64) error {
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("write producer snapshot: %w", err)
 	}
+	ps.snapshotAt = offset
 	return nil
 }
 
