@@ -20,7 +20,6 @@ package broker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -87,7 +86,7 @@ func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Re
 				if sp.ErrorCode == kerr.UnknownTopicOrPartition.Code {
 					sp.ErrorCode = unknownCode
 				}
-				b.fillLeaderHint(req.Version, name, rp.Partition, kerr.ErrorForCode(sp.ErrorCode), &sp, resp)
+				b.fillLeaderHint(req.Version, name, rp.Partition, &sp, resp)
 			}
 			st.Partitions = append(st.Partitions, sp)
 		}
@@ -113,7 +112,7 @@ func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Re
 		if err := b.waitReplicated(ctx, w.p, w.epoch, w.target, deadline); err != nil {
 			sp := &resp.Topics[w.topic].Partitions[w.partition]
 			sp.ErrorCode = errCode(err)
-			b.fillLeaderHint(req.Version, w.p.topic, w.p.index, err, sp, resp)
+			b.fillLeaderHint(req.Version, w.p.topic, w.p.index, sp, resp)
 		}
 	}
 	return encodeResponse(resp), nil
@@ -148,8 +147,8 @@ type replicationWait struct {
 // fillLeaderHint adds KIP-951's current leader (v10+) to a partition
 // answered NOT_LEADER_OR_FOLLOWER, with the leader's endpoint, so the
 // client retries there without a metadata round trip.
-func (b *Broker) fillLeaderHint(version int16, topic string, partition int32, err error, sp *kmsg.ProduceResponseTopicPartition, resp *kmsg.ProduceResponse) {
-	if version < 10 || err == nil || !errors.Is(err, kerr.NotLeaderForPartition) {
+func (b *Broker) fillLeaderHint(version int16, topic string, partition int32, sp *kmsg.ProduceResponseTopicPartition, resp *kmsg.ProduceResponse) {
+	if version < 10 || sp.ErrorCode != kerr.NotLeaderForPartition.Code {
 		return
 	}
 	t, ok := b.store.Topic(topic)
@@ -229,7 +228,7 @@ func (b *Broker) producePartition(topic string, rp *kmsg.ProduceRequestTopicPart
 		if code == kerr.KafkaStorageError {
 			b.logger.Error().Err(err).Str("topic", topic).Int32("partition", rp.Partition).Msg("append failed")
 		}
-		fail(code, err.Error())
+		fail(code, errorMessage(err))
 		return
 	}
 	sp.BaseOffset = res.BaseOffset

@@ -1,13 +1,16 @@
 package broker
 
 // The one place where the errors of the layers below (package log,
-// log/recordbatch and controller) become Kafka error codes. Every handler
+// log/recordbatch, controller and the partition table's replication)
+// become Kafka error codes. Every handler
 // answers through kafkaError, so the same failure gets the same code in
 // Produce, Fetch, the admin APIs and the group coordinator's journal.
 //
 // A handler that knows Kafka's code for its case returns a *kerr.Error
-// itself (NOT_LEADER_OR_FOLLOWER from a partition lookup, say); those pass
-// through unchanged. Errors nobody mapped get the fallback the caller
+// itself (POLICY_VIOLATION from DeleteRecords on a compacted topic, say);
+// those pass through unchanged. The layers below never choose Kafka codes:
+// a partition lookup answers errNotLeader, which becomes
+// NOT_LEADER_OR_FOLLOWER here. Errors nobody mapped get the fallback the caller
 // names: KAFKA_STORAGE_ERROR where the failure was the disk's (a read, an
 // append), UNKNOWN_SERVER_ERROR elsewhere, logged, since that is a bug to
 // map here.
@@ -30,6 +33,14 @@ var errorCodes = []struct {
 	err  error
 	code *kerr.Error
 }{
+	// The partition table and replication (replica.go, partition.go).
+	{errUnknownPartition, kerr.UnknownTopicOrPartition},
+	{errNotReplica, kerr.NotLeaderForPartition},
+	{errNotLeader, kerr.NotLeaderForPartition},
+	{errNotEnoughReplicas, kerr.NotEnoughReplicas},
+	{errNotEnoughReplicasAfterAppend, kerr.NotEnoughReplicasAfterAppend},
+	{errReplicationTimeout, kerr.RequestTimedOut},
+
 	// Package log.
 	{plog.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},
 	{plog.ErrOutOfOrderSequence, kerr.OutOfOrderSequenceNumber},
@@ -102,3 +113,21 @@ func errCode(err error) int16 {
 // storageError is kafkaError for a failure of the disk under a log: an
 // unmapped error is KAFKA_STORAGE_ERROR.
 func storageError(err error) *kerr.Error { return kafkaError(err, kerr.KafkaStorageError) }
+
+// replicationRefusals are the errors by which replication refuses a
+// request rather than fails at it.
+var replicationRefusals = []error{errUnknownPartition, errNotReplica, errNotLeader, errNotEnoughReplicas,
+	errNotEnoughReplicasAfterAppend, errReplicationTimeout}
+
+// errorMessage is the message a response sends with err (where its
+// version carries one): the error's own, which names what failed, but
+// Kafka's description of the code for a refusal of replication (such as
+// NOT_ENOUGH_REPLICAS), as a Kafka error would carry.
+func errorMessage(err error) string {
+	for _, r := range replicationRefusals {
+		if errors.Is(err, r) {
+			return kafkaError(err, kerr.UnknownServerError).Error()
+		}
+	}
+	return err.Error()
+}

@@ -18,6 +18,12 @@ func TestEveryLowerLayerErrorHasOneKafkaCode(t *testing.T) {
 		err  error
 		want *kerr.Error
 	}{
+		{errUnknownPartition, kerr.UnknownTopicOrPartition},
+		{errNotReplica, kerr.NotLeaderForPartition},
+		{errNotLeader, kerr.NotLeaderForPartition},
+		{errNotEnoughReplicas, kerr.NotEnoughReplicas},
+		{errNotEnoughReplicasAfterAppend, kerr.NotEnoughReplicasAfterAppend},
+		{errReplicationTimeout, kerr.RequestTimedOut},
 		{plog.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},
 		{plog.ErrOutOfOrderSequence, kerr.OutOfOrderSequenceNumber},
 		{plog.ErrInvalidProducerEpoch, kerr.InvalidProducerEpoch},
@@ -67,5 +73,21 @@ func TestKafkaErrorsPassThroughAndTheRestGetTheFallback(t *testing.T) {
 	}
 	if kafkaError(nil, kerr.UnknownServerError) != nil || errCode(nil) != 0 {
 		t.Error("nil is not an error")
+	}
+}
+
+// A refusal of replication goes out with Kafka's description of its code,
+// as when the partition answered with the Kafka error itself; any other
+// failure with its own message, which names what failed.
+func TestReplicationRefusalsCarryKafkasMessage(t *testing.T) {
+	if got, want := errorMessage(errNotEnoughReplicas), kerr.NotEnoughReplicas.Error(); got != want {
+		t.Errorf("NOT_ENOUGH_REPLICAS message %q, want %q", got, want)
+	}
+	if got, want := errorMessage(errNotLeader), kerr.NotLeaderForPartition.Error(); got != want {
+		t.Errorf("NOT_LEADER_OR_FOLLOWER message %q, want %q", got, want)
+	}
+	disk := fmt.Errorf("append to orders-0: %w", errors.New("disk on fire"))
+	if got := errorMessage(disk); got != disk.Error() {
+		t.Errorf("a disk failure's message %q, want its own", got)
 	}
 }

@@ -123,14 +123,15 @@ func (b *Broker) ensureOffsetsTopic(ctx context.Context) error {
 
 // offsetsJournal is the coordinator's journal: batches appended to the
 // __consumer_offsets partition this broker leads, committed when the ISR
-// has them.
+// has them. Its errors are Kafka errors (errors.go), which the
+// coordinator maps to what clients expect.
 type offsetsJournal struct{ b *Broker }
 
 func (j offsetsJournal) Append(ctx context.Context, partition int32, records []groupcoord.Record) error {
 	b := j.b
 	p, err := b.lookupLeader(groupcoord.OffsetsTopic, partition)
 	if err != nil {
-		return err
+		return kafkaError(err, kerr.UnknownServerError)
 	}
 	kvs := make([]recordbatch.KeyValue, len(records))
 	for i, r := range records {
@@ -149,14 +150,17 @@ func (j offsetsJournal) Append(ctx context.Context, partition int32, records []g
 	if !ok {
 		deadline = now.Add(b.cfg.OffsetsCommitTimeout)
 	}
-	return b.waitReplicated(ctx, p, epoch, res.LastOffset+1, deadline)
+	if err := b.waitReplicated(ctx, p, epoch, res.LastOffset+1, deadline); err != nil {
+		return kafkaError(err, kerr.UnknownServerError)
+	}
+	return nil
 }
 
 // Replay reads the partition from its log start to its log end.
 func (j offsetsJournal) Replay(ctx context.Context, partition int32, fn func(groupcoord.Record) error) error {
 	p, err := j.b.lookupPartition(groupcoord.OffsetsTopic, partition)
 	if err != nil {
-		return err
+		return kafkaError(err, kerr.UnknownServerError)
 	}
 	offset := p.log.Offsets().LogStartOffset
 	end := p.log.Offsets().LogEndOffset

@@ -7,8 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
-
 	"github.com/samsa-io/samsa/broker/config"
 	"github.com/samsa-io/samsa/controller"
 	plog "github.com/samsa-io/samsa/log"
@@ -328,31 +326,31 @@ func (b *Broker) syncTopics() error {
 }
 
 // lookupPartition finds a partition this broker hosts by topic name:
-// UNKNOWN_TOPIC_OR_PARTITION when the topic or partition does not exist,
-// NOT_LEADER_OR_FOLLOWER when it exists but lives on other brokers.
+// errUnknownPartition when the topic or partition does not exist,
+// errNotReplica when it exists but lives on other brokers.
 func (b *Broker) lookupPartition(topic string, index int32) (*partition, error) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	ts, ok := b.topics[topic]
 	if !ok || index < 0 || int(index) >= len(ts.partitions) {
-		return nil, kerr.UnknownTopicOrPartition
+		return nil, errUnknownPartition
 	}
 	if p := ts.partitions[index]; p != nil {
 		return p, nil
 	}
-	return nil, kerr.NotLeaderForPartition
+	return nil, errNotReplica
 }
 
-// lookupLeader finds a partition this broker leads, or the error a client
-// must see: UNKNOWN_TOPIC_OR_PARTITION, or NOT_LEADER_OR_FOLLOWER (the
-// client refreshes its metadata and finds the leader).
+// lookupLeader finds a partition this broker leads: lookupPartition's
+// errors, or errNotLeader when another broker leads it (the client, told
+// NOT_LEADER_OR_FOLLOWER, refreshes its metadata and finds the leader).
 func (b *Broker) lookupLeader(topic string, index int32) (*partition, error) {
 	p, err := b.lookupPartition(topic, index)
 	if err != nil {
 		return nil, err
 	}
 	if !p.isLeader() {
-		return nil, kerr.NotLeaderForPartition
+		return nil, errNotLeader
 	}
 	return p, nil
 }

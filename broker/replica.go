@@ -24,13 +24,36 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
-
 	"github.com/samsa-io/samsa/controller"
 	plog "github.com/samsa-io/samsa/log"
+)
+
+// Errors of the partition table and of replication. They say what
+// happened to a partition; errors.go gives each its Kafka code.
+var (
+	// errUnknownPartition: the topic or the partition does not exist
+	// (UNKNOWN_TOPIC_OR_PARTITION).
+	errUnknownPartition = errors.New("unknown topic or partition")
+	// errNotReplica: the partition exists but this broker holds no
+	// replica of it (NOT_LEADER_OR_FOLLOWER).
+	errNotReplica = errors.New("this broker holds no replica of the partition")
+	// errNotLeader: this broker does not lead the partition, or the
+	// leadership a write was made under has ended (NOT_LEADER_OR_FOLLOWER).
+	errNotLeader = errors.New("this broker is not the partition's leader")
+	// errNotEnoughReplicas: an acks=all write refused before the append,
+	// the ISR being smaller than min.insync.replicas (NOT_ENOUGH_REPLICAS).
+	errNotEnoughReplicas = errors.New("the ISR is smaller than min.insync.replicas")
+	// errNotEnoughReplicasAfterAppend: an acks=all write was replicated,
+	// but the ISR is now smaller than min.insync.replicas
+	// (NOT_ENOUGH_REPLICAS_AFTER_APPEND).
+	errNotEnoughReplicasAfterAppend = errors.New("the ISR shrank below min.insync.replicas after the append")
+	// errReplicationTimeout: an acks=all write was not replicated before
+	// its deadline, or its caller gave up (REQUEST_TIMED_OUT).
+	errReplicationTimeout = errors.New("the ISR did not replicate the write in time")
 )
 
 // followerState is what a leader knows of one follower.
@@ -194,18 +217,18 @@ func (b *Broker) advanceHighWatermarkLocked(p *partition) {
 	}
 }
 
-// appendAsLeader appends one batch if this broker leads the partition, and
-// returns the result with the leader epoch it was written under. With
-// acksAll, an ISR smaller than min.insync.replicas refuses the write first
-// (NOT_ENOUGH_REPLICAS).
+// appendAsLeader appends one batch if this broker leads the partition
+// (errNotLeader otherwise), and returns the result with the leader epoch
+// it was written under. With acksAll, an ISR smaller than
+// min.insync.replicas refuses the write first (errNotEnoughReplicas).
 func (b *Broker) appendAsLeader(p *partition, batch []byte, nowMs int64, acksAll bool) (plog.AppendResult, int32, error) {
 	p.roleMu.RLock()
 	defer p.roleMu.RUnlock()
 	if p.role != roleLeader {
-		return plog.AppendResult{}, 0, kerr.NotLeaderForPartition
+		return plog.AppendResult{}, 0, errNotLeader
 	}
 	if acksAll && len(p.state.ISR) < int(p.config().MinInsyncReplicas) {
-		return plog.AppendResult{}, 0, kerr.NotEnoughReplicas
+		return plog.AppendResult{}, 0, errNotEnoughReplicas
 	}
 	epoch := p.state.LeaderEpoch
 	res, err := p.log.Append(batch, epoch, nowMs)
@@ -223,9 +246,9 @@ func (b *Broker) appendAsLeader(p *partition, batch []byte, nowMs int64, acksAll
 
 // waitReplicated waits until the high watermark passes target (an
 // acks=all write), the leadership it was written under ends
-// (NOT_LEADER_OR_FOLLOWER), or the deadline passes (REQUEST_TIMED_OUT).
-// Once replicated, an ISR below min.insync.replicas answers
-// NOT_ENOUGH_REPLICAS_AFTER_APPEND, as in Kafka.
+// (errNotLeader), or the deadline passes (errReplicationTimeout). Once
+// replicated, an ISR below min.insync.replicas answers
+// errNotEnoughReplicasAfterAppend, as Kafka does.
 func (b *Broker) waitReplicated(ctx context.Context, p *partition, epoch int32, target int64, deadline time.Time) error {
 	var timer *time.Timer
 	defer func() {
@@ -241,16 +264,16 @@ func (b *Broker) waitReplicated(ctx context.Context, p *partition, epoch int32, 
 		p.roleMu.RUnlock()
 		switch {
 		case !leading:
-			return kerr.NotLeaderForPartition
+			return errNotLeader
 		case p.log.HighWatermark() >= target:
 			if isr < int(p.config().MinInsyncReplicas) {
-				return kerr.NotEnoughReplicasAfterAppend
+				return errNotEnoughReplicasAfterAppend
 			}
 			return nil
 		}
 		wait := time.Until(deadline)
 		if wait <= 0 {
-			return kerr.RequestTimedOut
+			return errReplicationTimeout
 		}
 		if timer == nil {
 			timer = time.NewTimer(wait)
@@ -258,24 +281,24 @@ func (b *Broker) waitReplicated(ctx context.Context, p *partition, epoch int32, 
 		select {
 		case <-changed:
 		case <-timer.C:
-			return kerr.RequestTimedOut
+			return errReplicationTimeout
 		case <-ctx.Done():
-			return kerr.RequestTimedOut
+			return errReplicationTimeout
 		case <-b.closed:
-			return kerr.NotLeaderForPartition
+			return errNotLeader
 		}
 	}
 }
 
 // followerFetched records a follower's fetch at offset: its log end
 // offset, whether it is caught up, and, when it reached the high
-// watermark, its return to the ISR. It answers NOT_LEADER_OR_FOLLOWER
-// when this broker does not lead the partition.
+// watermark, its return to the ISR. It answers errNotLeader when this
+// broker does not lead the partition.
 func (b *Broker) followerFetched(p *partition, replica int32, offset int64, now time.Time) error {
 	p.roleMu.RLock()
 	defer p.roleMu.RUnlock()
 	if p.role != roleLeader {
-		return kerr.NotLeaderForPartition
+		return errNotLeader
 	}
 	p.isrMu.Lock()
 	defer p.isrMu.Unlock()
