@@ -27,6 +27,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/replica"
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/log/recordbatch"
 	"github.com/samsa-io/samsa/wire"
@@ -52,7 +53,7 @@ func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Re
 		var unknownCode int16 = kerr.UnknownTopicOrPartition.Code
 		if req.Version >= 13 {
 			unknownCode = kerr.UnknownTopicID.Code
-			if n, ok := b.topicNameByID(rt.TopicID); ok {
+			if n, ok := b.replicas.TopicName(rt.TopicID); ok {
 				name = n
 			} else {
 				name = ""
@@ -109,10 +110,10 @@ func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Re
 	}
 	deadline := b.now().Add(time.Duration(req.TimeoutMillis) * time.Millisecond)
 	for _, w := range waits {
-		if err := b.waitReplicated(ctx, w.p, w.epoch, w.target, deadline); err != nil {
+		if err := b.replicas.WaitReplicated(ctx, w.p, w.epoch, w.target, deadline); err != nil {
 			sp := &resp.Topics[w.topic].Partitions[w.partition]
 			sp.ErrorCode = errCode(err)
-			b.fillLeaderHint(req.Version, w.p.topic, w.p.index, sp, resp)
+			b.fillLeaderHint(req.Version, w.p.Topic(), w.p.Index(), sp, resp)
 		}
 	}
 	return encodeResponse(resp), nil
@@ -138,7 +139,7 @@ func firstProduceError(resp *kmsg.ProduceResponse) (int16, string) {
 
 // replicationWait is an acks=all write waiting for its ISR.
 type replicationWait struct {
-	p                *partition
+	p                *replica.Partition
 	epoch            int32
 	target           int64 // the high watermark that commits it
 	topic, partition int   // its place in the response
@@ -181,12 +182,12 @@ func (b *Broker) producePartition(topic string, rp *kmsg.ProduceRequestTopicPart
 			sp.ErrorMessage = &msg
 		}
 	}
-	p, err := b.lookupLeader(topic, rp.Partition)
+	p, err := b.replicas.LookupLeader(topic, rp.Partition)
 	if err != nil {
 		fail(err, "")
 		return
 	}
-	tc := p.config()
+	tc := p.Config()
 	if len(rp.Records) == 0 {
 		fail(kerr.CorruptMessage, "produce request holds no record batch")
 		return
@@ -222,7 +223,7 @@ func (b *Broker) producePartition(topic string, rp *kmsg.ProduceRequestTopicPart
 			return
 		}
 	}
-	res, epoch, err := b.appendAsLeader(p, records, nowMs, req.Acks == -1)
+	res, epoch, err := b.replicas.AppendAsLeader(p, records, nowMs, req.Acks == -1)
 	if err != nil {
 		code := storageError(err)
 		if code == kerr.KafkaStorageError {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
+	"github.com/samsa-io/samsa/broker/replica"
 	"github.com/samsa-io/samsa/controller"
 	plog "github.com/samsa-io/samsa/log"
 	"github.com/samsa-io/samsa/log/recordbatch"
@@ -18,12 +19,12 @@ func TestEveryLowerLayerErrorHasOneKafkaCode(t *testing.T) {
 		err  error
 		want *kerr.Error
 	}{
-		{errUnknownPartition, kerr.UnknownTopicOrPartition},
-		{errNotReplica, kerr.NotLeaderForPartition},
-		{errNotLeader, kerr.NotLeaderForPartition},
-		{errNotEnoughReplicas, kerr.NotEnoughReplicas},
-		{errNotEnoughReplicasAfterAppend, kerr.NotEnoughReplicasAfterAppend},
-		{errReplicationTimeout, kerr.RequestTimedOut},
+		{replica.ErrUnknownPartition, kerr.UnknownTopicOrPartition},
+		{replica.ErrNotReplica, kerr.NotLeaderForPartition},
+		{replica.ErrNotLeader, kerr.NotLeaderForPartition},
+		{replica.ErrNotEnoughReplicas, kerr.NotEnoughReplicas},
+		{replica.ErrNotEnoughReplicasAfterAppend, kerr.NotEnoughReplicasAfterAppend},
+		{replica.ErrReplicationTimeout, kerr.RequestTimedOut},
 		{plog.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},
 		{plog.ErrOutOfOrderSequence, kerr.OutOfOrderSequenceNumber},
 		{plog.ErrInvalidProducerEpoch, kerr.InvalidProducerEpoch},
@@ -80,10 +81,10 @@ func TestKafkaErrorsPassThroughAndTheRestGetTheFallback(t *testing.T) {
 // as when the partition answered with the Kafka error itself; any other
 // failure with its own message, which names what failed.
 func TestReplicationRefusalsCarryKafkasMessage(t *testing.T) {
-	if got, want := errorMessage(errNotEnoughReplicas), kerr.NotEnoughReplicas.Error(); got != want {
+	if got, want := errorMessage(replica.ErrNotEnoughReplicas), kerr.NotEnoughReplicas.Error(); got != want {
 		t.Errorf("NOT_ENOUGH_REPLICAS message %q, want %q", got, want)
 	}
-	if got, want := errorMessage(errNotLeader), kerr.NotLeaderForPartition.Error(); got != want {
+	if got, want := errorMessage(replica.ErrNotLeader), kerr.NotLeaderForPartition.Error(); got != want {
 		t.Errorf("NOT_LEADER_OR_FOLLOWER message %q, want %q", got, want)
 	}
 	disk := fmt.Errorf("append to orders-0: %w", errors.New("disk on fire"))
