@@ -54,6 +54,9 @@ type Manager struct {
 	syncMu sync.Mutex
 	mu     sync.RWMutex
 	topics map[string]*topicState // by name
+	// byID indexes topics by ID (KIP-516 requests): it holds exactly the
+	// topics of topics, under mu.
+	byID map[controller.TopicID]string
 
 	fetchers  *fetchers
 	tasks     sync.WaitGroup // background work Close waits for
@@ -81,6 +84,7 @@ func New(opts Options) *Manager {
 		dial:              opts.Dial,
 		leadershipChanged: opts.LeadershipChanged,
 		topics:            make(map[string]*topicState),
+		byID:              make(map[controller.TopicID]string),
 		closed:            make(chan struct{}),
 	}
 	if m.now == nil {
@@ -160,16 +164,13 @@ func (m *Manager) LookupLeader(topic string, index int32) (*Partition, error) {
 	return p, nil
 }
 
-// TopicName finds a topic's name by ID (KIP-516 requests).
+// TopicName finds a topic's name by ID (KIP-516 requests), as the table
+// knows it.
 func (m *Manager) TopicName(id controller.TopicID) (string, bool) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	for name, ts := range m.topics {
-		if ts.meta.ID == id {
-			return name, true
-		}
-	}
-	return "", false
+	name, ok := m.byID[id]
+	return name, ok
 }
 
 // Topic returns the table's snapshot of a topic, taken from the store by

@@ -96,3 +96,43 @@ func (tt *testTable) setBrokerConfig(t testing.TB, key, value string) {
 		t.Fatalf("sync after %s=%s: %v", key, value, err)
 	}
 }
+
+// A topic ID (KIP-516) names the topic the table holds under it: none
+// once the topic is deleted, the new topic once a topic of the same name
+// is created again.
+func TestTopicNameResolvesIDsAsTheTableHoldsThem(t *testing.T) {
+	m := newTestTable(t)
+	m.createTopic(t, "orders", 1)
+	m.createTopic(t, "payments", 1)
+	first, ok := m.Topic("orders")
+	if !ok {
+		t.Fatal("orders is not in the table")
+	}
+	if name, ok := m.TopicName(first.ID); !ok || name != "orders" {
+		t.Fatalf("orders' ID names %q (%v)", name, ok)
+	}
+	if err := m.store.DeleteTopic(context.Background(), "orders"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if name, ok := m.TopicName(first.ID); ok {
+		t.Fatalf("a deleted topic's ID names %q", name)
+	}
+	m.createTopic(t, "orders", 1)
+	again, _ := m.Topic("orders")
+	if again.ID == first.ID {
+		t.Fatal("the topic created again kept its old ID")
+	}
+	if name, ok := m.TopicName(again.ID); !ok || name != "orders" {
+		t.Fatalf("the new orders' ID names %q (%v)", name, ok)
+	}
+	if name, ok := m.TopicName(first.ID); ok {
+		t.Fatalf("the old orders' ID names %q", name)
+	}
+	payments, _ := m.Topic("payments")
+	if name, ok := m.TopicName(payments.ID); !ok || name != "payments" {
+		t.Fatalf("payments' ID names %q (%v)", name, ok)
+	}
+}

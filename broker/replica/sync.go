@@ -90,6 +90,7 @@ func (m *Manager) Sync() error {
 			}
 		}
 		delete(m.topics, name)
+		delete(m.byID, ts.meta.ID)
 	}
 	m.mu.Unlock()
 
@@ -128,6 +129,7 @@ func (m *Manager) Sync() error {
 		}
 		m.mu.Lock()
 		m.topics[name] = &topicState{meta: t, partitions: parts}
+		m.byID[t.ID] = name
 		m.mu.Unlock()
 	}
 
