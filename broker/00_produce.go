@@ -147,24 +147,24 @@ type replicationWait struct {
 
 // fillLeaderHint adds KIP-951's current leader (v10+) to a partition
 // answered NOT_LEADER_OR_FOLLOWER, with the leader's endpoint, so the
-// client retries there without a metadata round trip.
+// client retries there without a metadata round trip. The leader comes
+// from the partition table, which decided that this broker does not lead.
 func (b *Broker) fillLeaderHint(version int16, topic string, partition int32, sp *kmsg.ProduceResponseTopicPartition, resp *kmsg.ProduceResponse) {
 	if version < 10 || sp.ErrorCode != kerr.NotLeaderForPartition.Code {
 		return
 	}
-	t, ok := b.store.Topic(topic)
-	if !ok || int(partition) >= len(t.Partitions) || t.Partitions[partition].Leader < 0 {
+	leader, epoch := b.replicas.Leader(topic, partition)
+	if leader < 0 {
 		return
 	}
-	st := t.Partitions[partition]
-	sp.CurrentLeader.LeaderID, sp.CurrentLeader.LeaderEpoch = st.Leader, st.LeaderEpoch
+	sp.CurrentLeader.LeaderID, sp.CurrentLeader.LeaderEpoch = leader, epoch
 	for _, ep := range resp.Brokers {
-		if ep.NodeID == st.Leader {
+		if ep.NodeID == leader {
 			return
 		}
 	}
 	for _, br := range b.store.Brokers() {
-		if br.ID == st.Leader {
+		if br.ID == leader {
 			ep := kmsg.NewProduceResponseBroker()
 			ep.NodeID, ep.Host, ep.Port, ep.Rack = brokerEndpoint(br)
 			resp.Brokers = append(resp.Brokers, ep)

@@ -80,7 +80,7 @@ func (b *Broker) serveFetch(ctx context.Context, conn *wire.Conn, kreq kmsg.Requ
 			}
 			if err := b.replicas.FollowerFetched(t.p, follower, t.sp.fetchOffset, now); err != nil {
 				t.errorCode, t.p = errCode(err), nil
-				t.leaderID, t.leaderEpoch = b.currentLeader(t.topicName, t.sp.key.partition)
+				t.leaderID, t.leaderEpoch = b.replicas.Leader(t.topicName, t.sp.key.partition)
 			}
 		}
 	}
@@ -133,7 +133,8 @@ type fetchTarget struct {
 	p         *replica.Partition // nil when unknown
 	topicName string
 	errorCode int16
-	// The current leader, for NOT_LEADER_OR_FOLLOWER (KIP-951).
+	// The current leader as the partition table knows it, for
+	// NOT_LEADER_OR_FOLLOWER (KIP-951).
 	leaderID, leaderEpoch int32
 }
 
@@ -150,22 +151,11 @@ func (b *Broker) resolveFetchTarget(version int16, sp *sessionPartition) fetchTa
 	p, err := b.replicas.LookupLeader(t.topicName, sp.key.partition)
 	if err != nil {
 		t.errorCode = errCode(err)
-		t.leaderID, t.leaderEpoch = b.currentLeader(t.topicName, sp.key.partition)
+		t.leaderID, t.leaderEpoch = b.replicas.Leader(t.topicName, sp.key.partition)
 		return t
 	}
 	t.p = p
 	return t
-}
-
-// currentLeader is a partition's leader and leader epoch in the store's
-// view, (-1, -1) when it has none.
-func (b *Broker) currentLeader(topic string, partition int32) (int32, int32) {
-	t, ok := b.store.Topic(topic)
-	if !ok || partition < 0 || int(partition) >= len(t.Partitions) {
-		return -1, -1
-	}
-	st := t.Partitions[partition]
-	return st.Leader, st.LeaderEpoch
 }
 
 // leaderEndpoints are the brokers a fetch response's leader hints name.

@@ -173,6 +173,32 @@ func (m *Manager) TopicName(id controller.TopicID) (string, bool) {
 	return name, ok
 }
 
+// Leader is a partition's leader and leader epoch as this broker knows
+// them, from the same table that Lookup and LookupLeader answer from: the
+// state applied to a partition it hosts, else the store's state as the
+// last Sync saw it. The leader is -1 when there is none, or when the
+// partition is not known.
+func (m *Manager) Leader(topic string, index int32) (leader, epoch int32) {
+	m.mu.RLock()
+	ts, ok := m.topics[topic]
+	if !ok || index < 0 || int(index) >= len(ts.meta.Partitions) {
+		m.mu.RUnlock()
+		return -1, -1
+	}
+	st := ts.meta.Partitions[index]
+	var p *Partition
+	if int(index) < len(ts.partitions) {
+		p = ts.partitions[index]
+	}
+	m.mu.RUnlock()
+	if p == nil {
+		return st.Leader, st.LeaderEpoch
+	}
+	p.roleMu.RLock()
+	defer p.roleMu.RUnlock()
+	return p.leaderID.Load(), p.leaderEpoch.Load()
+}
+
 // Topic returns the table's snapshot of a topic, taken from the store by
 // the last Sync.
 func (m *Manager) Topic(name string) (controller.Topic, bool) {
