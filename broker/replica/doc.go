@@ -9,7 +9,8 @@
 // Package broker's handlers use it through a small API and hold no
 // replication logic:
 //
-//   - look up: Manager.Lookup, LookupLeader, TopicName, Topic;
+//   - look up: Manager.Lookup, LookupLeader, TopicName, Topic, and
+//     Leader for KIP-951's hint with NOT_LEADER_OR_FOLLOWER;
 //   - write as leader and wait until replicated (Produce, the group
 //     coordinator's journal): Manager.AppendAsLeader, WaitReplicated;
 //   - read (Fetch, ListOffsets, OffsetForLeaderEpoch, DeleteRecords):
@@ -17,9 +18,11 @@
 //     Watch for delayed fetches;
 //   - a follower's fetch at the leader: Manager.FollowerFetched;
 //   - apply the store: Manager.Sync (startup, store changes, admin
-//     requests), ApplyState for one partition; LedPartitions for the
-//     controlled shutdown; Options.LeadershipChanged tells the group
-//     coordinator which __consumer_offsets partitions this broker leads.
+//     requests; its SyncFailures and Unhosted let an admin request take
+//     back what it made without logs), ApplyState for one partition;
+//     LedPartitions for the controlled shutdown; Options.LeadershipChanged
+//     tells the group coordinator which __consumer_offsets partitions
+//     this broker leads.
 //
 // The package never chooses Kafka error codes: its errors (errors.go) say
 // what happened to a partition, and package broker maps each to its code.
