@@ -20,7 +20,6 @@ package broker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -28,6 +27,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/replica"
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/log/recordbatch"
 	"github.com/samsa-io/samsa/wire"
@@ -53,7 +53,7 @@ func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Re
 		var unknownCode int16 = kerr.UnknownTopicOrPartition.Code
 		if req.Version >= 13 {
 			unknownCode = kerr.UnknownTopicID.Code
-			if n, ok := b.topicNameByID(rt.TopicID); ok {
+			if n, ok := b.replicas.TopicName(rt.TopicID); ok {
 				name = n
 			} else {
 				name = ""
@@ -87,7 +87,7 @@ func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Re
 				if sp.ErrorCode == kerr.UnknownTopicOrPartition.Code {
 					sp.ErrorCode = unknownCode
 				}
-				b.fillLeaderHint(req.Version, name, rp.Partition, kerr.ErrorForCode(sp.ErrorCode), &sp, resp)
+				b.fillLeaderHint(req.Version, name, rp.Partition, &sp, resp)
 			}
 			st.Partitions = append(st.Partitions, sp)
 		}
@@ -110,10 +110,10 @@ func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Re
 	}
 	deadline := b.now().Add(time.Duration(req.TimeoutMillis) * time.Millisecond)
 	for _, w := range waits {
-		if err := b.waitReplicated(ctx, w.p, w.epoch, w.target, deadline); err != nil {
+		if err := b.replicas.WaitReplicated(ctx, w.p, w.epoch, w.target, deadline); err != nil {
 			sp := &resp.Topics[w.topic].Partitions[w.partition]
 			sp.ErrorCode = errCode(err)
-			b.fillLeaderHint(req.Version, w.p.topic, w.p.index, err, sp, resp)
+			b.fillLeaderHint(req.Version, w.p.Topic(), w.p.Index(), sp, resp)
 		}
 	}
 	return encodeResponse(resp), nil
@@ -139,7 +139,7 @@ func firstProduceError(resp *kmsg.ProduceResponse) (int16, string) {
 
 // replicationWait is an acks=all write waiting for its ISR.
 type replicationWait struct {
-	p                *partition
+	p                *replica.Partition
 	epoch            int32
 	target           int64 // the high watermark that commits it
 	topic, partition int   // its place in the response
@@ -147,24 +147,24 @@ type replicationWait struct {
 
 // fillLeaderHint adds KIP-951's current leader (v10+) to a partition
 // answered NOT_LEADER_OR_FOLLOWER, with the leader's endpoint, so the
-// client retries there without a metadata round trip.
-func (b *Broker) fillLeaderHint(version int16, topic string, partition int32, err error, sp *kmsg.ProduceResponseTopicPartition, resp *kmsg.ProduceResponse) {
-	if version < 10 || err == nil || !errors.Is(err, kerr.NotLeaderForPartition) {
+// client retries there without a metadata round trip. The leader comes
+// from the partition table, which decided that this broker does not lead.
+func (b *Broker) fillLeaderHint(version int16, topic string, partition int32, sp *kmsg.ProduceResponseTopicPartition, resp *kmsg.ProduceResponse) {
+	if version < 10 || sp.ErrorCode != kerr.NotLeaderForPartition.Code {
 		return
 	}
-	t, ok := b.store.Topic(topic)
-	if !ok || int(partition) >= len(t.Partitions) || t.Partitions[partition].Leader < 0 {
+	leader, epoch := b.replicas.Leader(topic, partition)
+	if leader < 0 {
 		return
 	}
-	st := t.Partitions[partition]
-	sp.CurrentLeader.LeaderID, sp.CurrentLeader.LeaderEpoch = st.Leader, st.LeaderEpoch
+	sp.CurrentLeader.LeaderID, sp.CurrentLeader.LeaderEpoch = leader, epoch
 	for _, ep := range resp.Brokers {
-		if ep.NodeID == st.Leader {
+		if ep.NodeID == leader {
 			return
 		}
 	}
 	for _, br := range b.store.Brokers() {
-		if br.ID == st.Leader {
+		if br.ID == leader {
 			ep := kmsg.NewProduceResponseBroker()
 			ep.NodeID, ep.Host, ep.Port, ep.Rack = brokerEndpoint(br)
 			resp.Brokers = append(resp.Brokers, ep)
@@ -182,12 +182,12 @@ func (b *Broker) producePartition(topic string, rp *kmsg.ProduceRequestTopicPart
 			sp.ErrorMessage = &msg
 		}
 	}
-	p, err := b.lookupLeader(topic, rp.Partition)
+	p, err := b.replicas.LookupLeader(topic, rp.Partition)
 	if err != nil {
 		fail(err, "")
 		return
 	}
-	tc := p.config()
+	tc := p.Config()
 	if len(rp.Records) == 0 {
 		fail(kerr.CorruptMessage, "produce request holds no record batch")
 		return
@@ -223,13 +223,13 @@ func (b *Broker) producePartition(topic string, rp *kmsg.ProduceRequestTopicPart
 			return
 		}
 	}
-	res, epoch, err := b.appendAsLeader(p, records, nowMs, req.Acks == -1)
+	res, epoch, err := b.replicas.AppendAsLeader(p, records, nowMs, req.Acks == -1)
 	if err != nil {
 		code := storageError(err)
 		if code == kerr.KafkaStorageError {
 			b.logger.Error().Err(err).Str("topic", topic).Int32("partition", rp.Partition).Msg("append failed")
 		}
-		fail(code, err.Error())
+		fail(code, errorMessage(err))
 		return
 	}
 	sp.BaseOffset = res.BaseOffset

@@ -23,6 +23,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/replica"
 	"github.com/samsa-io/samsa/wire"
 )
 
@@ -53,20 +54,20 @@ func (b *Broker) serveFetch(ctx context.Context, conn *wire.Conn, kreq kmsg.Requ
 	// append between read and wait is not missed.
 	targets := make([]fetchTarget, len(plan.parts))
 	wake := make(chan struct{}, 1)
-	var watched []*partition
+	var watched []*replica.Partition
 	for i, sp := range plan.parts {
 		targets[i] = b.resolveFetchTarget(req.Version, sp)
 		if p := targets[i].p; p != nil {
-			p.watch(wake)
+			p.Watch(wake)
 			watched = append(watched, p)
 		}
 	}
 	defer func() {
 		for _, p := range watched {
-			p.unwatch(wake)
+			p.Unwatch(wake)
 		}
 	}()
-	if replica := fetchReplicaID(req); replica >= 0 {
+	if follower := fetchReplicaID(req); follower >= 0 {
 		// A follower's fetch offset is its log end offset: the leader
 		// tracks it for the ISR and the high watermark.
 		for i := range targets {
@@ -74,12 +75,12 @@ func (b *Broker) serveFetch(ctx context.Context, conn *wire.Conn, kreq kmsg.Requ
 			if t.p == nil {
 				continue
 			}
-			if ce := t.sp.currentLeaderEpoch; ce >= 0 && ce != t.p.leaderEpoch.Load() {
+			if ce := t.sp.currentLeaderEpoch; ce >= 0 && ce != t.p.LeaderEpoch() {
 				continue // answered with the fencing error below
 			}
-			if err := b.followerFetched(t.p, replica, t.sp.fetchOffset, now); err != nil {
+			if err := b.replicas.FollowerFetched(t.p, follower, t.sp.fetchOffset, now); err != nil {
 				t.errorCode, t.p = errCode(err), nil
-				t.leaderID, t.leaderEpoch = b.currentLeader(t.topicName, t.sp.key.partition)
+				t.leaderID, t.leaderEpoch = b.replicas.Leader(t.topicName, t.sp.key.partition)
 			}
 		}
 	}
@@ -129,42 +130,32 @@ func (b *Broker) serveFetch(ctx context.Context, conn *wire.Conn, kreq kmsg.Requ
 // partition table.
 type fetchTarget struct {
 	sp        *sessionPartition
-	p         *partition // nil when unknown
+	p         *replica.Partition // nil when unknown
 	topicName string
 	errorCode int16
-	// The current leader, for NOT_LEADER_OR_FOLLOWER (KIP-951).
+	// The current leader as the partition table knows it, for
+	// NOT_LEADER_OR_FOLLOWER (KIP-951).
 	leaderID, leaderEpoch int32
 }
 
 func (b *Broker) resolveFetchTarget(version int16, sp *sessionPartition) fetchTarget {
 	t := fetchTarget{sp: sp, topicName: sp.key.topic}
 	if version >= 13 {
-		name, ok := b.topicNameByID(sp.key.topicID)
+		name, ok := b.replicas.TopicName(sp.key.topicID)
 		if !ok {
 			t.errorCode = kerr.UnknownTopicID.Code
 			return t
 		}
 		t.topicName = name
 	}
-	p, err := b.lookupLeader(t.topicName, sp.key.partition)
+	p, err := b.replicas.LookupLeader(t.topicName, sp.key.partition)
 	if err != nil {
 		t.errorCode = errCode(err)
-		t.leaderID, t.leaderEpoch = b.currentLeader(t.topicName, sp.key.partition)
+		t.leaderID, t.leaderEpoch = b.replicas.Leader(t.topicName, sp.key.partition)
 		return t
 	}
 	t.p = p
 	return t
-}
-
-// currentLeader is a partition's leader and leader epoch in the store's
-// view, (-1, -1) when it has none.
-func (b *Broker) currentLeader(topic string, partition int32) (int32, int32) {
-	t, ok := b.store.Topic(topic)
-	if !ok || partition < 0 || int(partition) >= len(t.Partitions) {
-		return -1, -1
-	}
-	st := t.Partitions[partition]
-	return st.Leader, st.LeaderEpoch
 }
 
 // leaderEndpoints are the brokers a fetch response's leader hints name.
@@ -221,12 +212,12 @@ func (b *Broker) readFetchTargets(req *kmsg.FetchRequest, targets []fetchTarget,
 			anyError = true
 			continue
 		}
-		offsets := t.p.log.Offsets()
-		hw := t.p.highWatermark()
+		offsets := t.p.Log().Offsets()
+		hw := t.p.HighWatermark()
 		r.highWatermark = hw
 		r.lastStableOffset = hw
 		r.logStartOffset = offsets.LogStartOffset
-		epoch := t.p.leaderEpoch.Load()
+		epoch := t.p.LeaderEpoch()
 		if ce := t.sp.currentLeaderEpoch; req.Version >= 9 && ce >= 0 && ce != epoch {
 			if ce < epoch {
 				r.errorCode = kerr.FencedLeaderEpoch.Code
@@ -258,7 +249,7 @@ func (b *Broker) readFetchTargets(req *kmsg.FetchRequest, targets []fetchTarget,
 		if partMax <= 0 || off >= limit {
 			continue
 		}
-		rr, err := t.p.log.Read(off, int32(partMax), limit)
+		rr, err := t.p.Log().Read(off, int32(partMax), limit)
 		if err != nil {
 			code := storageError(err)
 			if code == kerr.KafkaStorageError {

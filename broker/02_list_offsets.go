@@ -64,12 +64,12 @@ func (b *Broker) handleListOffsets(_ context.Context, _ *wire.Conn, req *kmsg.Li
 }
 
 func (b *Broker) listPartitionOffset(req *kmsg.ListOffsetsRequest, topic string, rp *kmsg.ListOffsetsRequestTopicPartition, sp *kmsg.ListOffsetsResponseTopicPartition) {
-	p, err := b.lookupLeader(topic, rp.Partition)
+	p, err := b.replicas.LookupLeader(topic, rp.Partition)
 	if err != nil {
 		sp.ErrorCode = errCode(err)
 		return
 	}
-	epoch := p.leaderEpoch.Load()
+	epoch := p.LeaderEpoch()
 	if req.Version >= 4 && rp.CurrentLeaderEpoch >= 0 && rp.CurrentLeaderEpoch != epoch {
 		if rp.CurrentLeaderEpoch < epoch {
 			sp.ErrorCode = kerr.FencedLeaderEpoch.Code
@@ -78,9 +78,9 @@ func (b *Broker) listPartitionOffset(req *kmsg.ListOffsetsRequest, topic string,
 		}
 		return
 	}
-	offsets := p.log.Offsets()
-	hw := p.highWatermark()
-	unsettled := p.offsetsUnsettled()
+	offsets := p.Log().Offsets()
+	hw := p.HighWatermark()
+	unsettled := p.OffsetsUnsettled()
 	switch ts := rp.Timestamp; {
 	case ts == listOffsetsLatest:
 		if unsettled {
@@ -93,7 +93,7 @@ func (b *Broker) listPartitionOffset(req *kmsg.ListOffsetsRequest, topic string,
 		sp.Offset = offsets.LogStartOffset
 		sp.LeaderEpoch = epoch
 	case ts == listOffsetsMaxTimestamp && req.Version >= 7:
-		m, err := p.log.MaxTimestamp()
+		m, err := p.Log().MaxTimestamp()
 		if err != nil {
 			b.logger.Error().Err(err).Str("topic", topic).Int32("partition", rp.Partition).Msg("max timestamp lookup")
 			sp.ErrorCode = storageError(err).Code
@@ -109,7 +109,7 @@ func (b *Broker) listPartitionOffset(req *kmsg.ListOffsetsRequest, topic string,
 	case ts < 0:
 		sp.ErrorCode = kerr.InvalidRequest.Code
 	default:
-		found, ok, err := p.log.OffsetForTimestamp(ts)
+		found, ok, err := p.Log().OffsetForTimestamp(ts)
 		if err != nil {
 			b.logger.Error().Err(err).Str("topic", topic).Int32("partition", rp.Partition).Msg("timestamp lookup")
 			sp.ErrorCode = storageError(err).Code

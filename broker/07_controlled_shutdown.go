@@ -77,7 +77,7 @@ func (b *Broker) ControlledShutdown(ctx context.Context) error {
 		// Wait for the store's view to move the leaderships here too, so
 		// clients asking this broker are sent on.
 		deadline := time.Now().Add(10 * time.Second)
-		for len(b.ledPartitions()) > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
+		for len(b.replicas.LedPartitions()) > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
 			time.Sleep(20 * time.Millisecond)
 		}
 		return nil

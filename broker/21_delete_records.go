@@ -50,27 +50,27 @@ func (b *Broker) handleDeleteRecords(_ context.Context, _ *wire.Conn, req *kmsg.
 // deleteRecords deletes the records of one partition below offset and
 // returns the new low watermark, or -1 with a Kafka error.
 func (b *Broker) deleteRecords(topic string, index int32, offset int64) (int64, error) {
-	meta, ok := b.topicMeta(topic)
+	meta, ok := b.replicas.Topic(topic)
 	if !ok || index < 0 || int(index) >= len(meta.Partitions) {
 		return -1, kerr.UnknownTopicOrPartition
 	}
 	if meta.Internal {
 		return -1, kerr.InvalidTopicException
 	}
-	p, err := b.lookupLeader(topic, index)
+	p, err := b.replicas.LookupLeader(topic, index)
 	if err != nil {
 		return -1, err
 	}
-	if !p.config().Delete {
+	if !p.Config().Delete {
 		return -1, kerr.PolicyViolation
 	}
 	if offset == -1 {
-		offset = p.highWatermark()
+		offset = p.HighWatermark()
 	}
 	if offset < 0 {
 		return -1, kerr.OffsetOutOfRange
 	}
-	lowWatermark, err := p.log.DeleteRecords(offset)
+	lowWatermark, err := p.Log().DeleteRecords(offset)
 	if err != nil {
 		code := storageError(err)
 		if code == kerr.KafkaStorageError {

@@ -8,6 +8,7 @@ package broker
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -98,4 +99,17 @@ func electionError(err error) (int16, string) {
 		return ke.Code, ke.Message
 	}
 	return errCode(err), err.Error()
+}
+
+// sortTopicPartitions orders partitions by topic, then number.
+func sortTopicPartitions(tps []controller.TopicPartition) {
+	slices.SortFunc(tps, func(a, b controller.TopicPartition) int {
+		if a.Topic != b.Topic {
+			if a.Topic < b.Topic {
+				return -1
+			}
+			return 1
+		}
+		return int(a.Partition - b.Partition)
+	})
 }

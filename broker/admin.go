@@ -25,6 +25,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-io/samsa/broker/config"
+	"github.com/samsa-io/samsa/broker/replica"
 	"github.com/samsa-io/samsa/controller"
 )
 
@@ -111,9 +112,9 @@ var errBrokerLogger = newAPIError(kerr.InvalidRequest, "BROKER_LOGGER resources 
 // the partition table before the request is answered, so the logs exist
 // (or are gone) and configs apply when the client hears back. The store's
 // own change notification would do it too, but later. It returns the logs
-// it could not open (a syncFailures), already logged.
+// it could not open (a replica.SyncFailures), already logged.
 func (b *Broker) syncAfterAdmin(what string) error {
-	err := b.syncTopics()
+	err := b.replicas.Sync()
 	if err != nil {
 		b.logger.Error().Err(err).Str("after", what).Msg("apply metadata change")
 	}
@@ -134,28 +135,27 @@ func (b *Broker) syncAfterAdmin(what string) error {
 // topic's partitions one by one, and one the sync did not see yet is not
 // missing. A topic deleted or replaced meanwhile has none missing.
 func (b *Broker) missingLogs(name string, id controller.TopicID, from int32, syncErr error) (missing []int32, cause string) {
-	var fs syncFailures
+	var fs replica.SyncFailures
 	if !errors.As(syncErr, &fs) {
 		return nil, ""
 	}
-	fs = fs.ofTopic(name)
+	fs = fs.OfTopic(name)
 	if t, ok := b.store.Topic(name); !ok || t.ID != id || len(fs) == 0 {
 		return nil, ""
 	}
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	ts := b.topics[name]
-	var causes syncFailures
+	// The first failure of each partition from from on, then those the
+	// table still holds no log for.
+	var failed []int32
+	var first replica.SyncFailures
 	for _, f := range fs {
-		i := int(f.partition)
-		if f.partition < from || slices.Contains(missing, f.partition) {
+		if f.Partition < from || slices.Contains(failed, f.Partition) {
 			continue
 		}
-		if ts == nil || ts.meta.ID != id || i >= len(ts.partitions) || ts.partitions[i] == nil {
-			missing = append(missing, f.partition)
-			causes = append(causes, f)
-		}
+		failed = append(failed, f.Partition)
+		first = append(first, f)
 	}
+	missing = b.replicas.Unhosted(name, id, failed)
+	causes := slices.DeleteFunc(first, func(f replica.SyncFailure) bool { return !slices.Contains(missing, f.Partition) })
 	slices.Sort(missing)
 	return missing, causes.Error()
 }

@@ -47,7 +47,7 @@ func requireTopicAbsent(t *testing.T, b *Broker, name string) {
 	if _, ok := b.store.Topic(name); ok {
 		t.Fatalf("topic %q exists in the store", name)
 	}
-	if _, ok := b.topicMeta(name); ok {
+	if _, ok := b.replicas.Topic(name); ok {
 		t.Fatalf("topic %q is in the partition table", name)
 	}
 	for _, tp := range b.logs.Existing() {
@@ -642,7 +642,7 @@ func TestDeleteRecordsRefusesUnknownInternalAndCompactedPartitions(t *testing.T)
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.syncTopics(); err != nil {
+	if err := b.replicas.Sync(); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"plain", "compacted", "both", "__consumer_offsets"} {
@@ -825,11 +825,11 @@ func TestAlterConfigsReplacesEveryOverrideOfATopic(t *testing.T) {
 	requireConfig(t, configs, "retention.ms", "604800000", kmsg.ConfigSourceDefaultConfig)
 	requireConfig(t, configs, "cleanup.policy", "delete", kmsg.ConfigSourceDefaultConfig)
 	// The partitions use the new configuration before the response is out.
-	p, err := b.lookupPartition("tuned", 0)
+	p, err := b.replicas.Lookup("tuned", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tc := p.config(); tc.SegmentBytes != 1048576 || tc.MaxMessageBytes != 2000 || tc.Compact {
+	if tc := p.Config(); tc.SegmentBytes != 1048576 || tc.MaxMessageBytes != 2000 || tc.Compact {
 		t.Fatalf("partition config after alter: segment.bytes %d max.message.bytes %d compact %v", tc.SegmentBytes, tc.MaxMessageBytes, tc.Compact)
 	}
 	big := encodeBatch(-1, -1, -1, 1, string(make([]byte, 3000)))
@@ -917,8 +917,8 @@ func TestAlterConfigsOfTheBrokerIsInheritedByTopicsWithoutTheirOwn(t *testing.T)
 		"log.retention.ms", "7200000", kmsg.ConfigSourceDynamicBrokerConfig)
 	requireConfig(t, topicConfigs(t, b, "inherits"), "retention.ms", "7200000", kmsg.ConfigSourceDynamicBrokerConfig)
 	requireConfig(t, topicConfigs(t, b, "overrides"), "retention.ms", "60000", kmsg.ConfigSourceDynamicTopicConfig)
-	p, _ := b.lookupPartition("inherits", 0)
-	if tc := p.config(); tc.RetentionMs != 7200000 || tc.MaxMessageBytes != 5000 {
+	p, _ := b.replicas.Lookup("inherits", 0)
+	if tc := p.Config(); tc.RetentionMs != 7200000 || tc.MaxMessageBytes != 5000 {
 		t.Fatalf("partition config: retention.ms %d max.message.bytes %d", tc.RetentionMs, tc.MaxMessageBytes)
 	}
 
@@ -955,8 +955,8 @@ func TestIncrementalAlterConfigsSetAndDeleteLeaveOtherConfigsAlone(t *testing.T)
 	configs = topicConfigs(t, b, "tuned")
 	requireConfig(t, configs, "retention.ms", "604800000", kmsg.ConfigSourceDefaultConfig)
 	requireConfig(t, configs, "cleanup.policy", "compact", kmsg.ConfigSourceDynamicTopicConfig)
-	if p, _ := b.lookupPartition("tuned", 0); p.config().RetentionMs != 604800000 || !p.config().Compact {
-		t.Fatalf("partition config: %+v", p.config())
+	if p, _ := b.replicas.Lookup("tuned", 0); p.Config().RetentionMs != 604800000 || !p.Config().Compact {
+		t.Fatalf("partition config: %+v", p.Config())
 	}
 }
 
@@ -1197,7 +1197,7 @@ func TestCreatePartitionsRefusesWhatKafkaRefuses(t *testing.T) {
 	if meta, _ := b.store.Topic("t"); len(meta.Partitions) != 3 {
 		t.Fatalf("refused requests changed the partition count to %d", len(meta.Partitions))
 	}
-	if _, err := b.lookupPartition("t", 3); err == nil {
+	if _, err := b.replicas.Lookup("t", 3); err == nil {
 		t.Fatal("a refused request opened a log for partition 3")
 	}
 }
@@ -1294,9 +1294,9 @@ func TestDescribeLogDirsListsEveryPartitionWithItsSize(t *testing.T) {
 				}
 			}
 		}
-		p, _ := b.lookupPartition("a", 1)
-		if len(sizes) != 3 || sizes["a-1"] != p.log.Size() || sizes["a-1"] == 0 || sizes["a-0"] != 0 {
-			t.Fatalf("v%d: sizes %v, want a-0, a-1 (%d bytes) and b-0", v, sizes, p.log.Size())
+		p, _ := b.replicas.Lookup("a", 1)
+		if len(sizes) != 3 || sizes["a-1"] != p.Log().Size() || sizes["a-1"] == 0 || sizes["a-0"] != 0 {
+			t.Fatalf("v%d: sizes %v, want a-0, a-1 (%d bytes) and b-0", v, sizes, p.Log().Size())
 		}
 		if v >= 4 && (d.TotalBytes <= 0 || d.UsableBytes <= 0 || d.UsableBytes > d.TotalBytes) {
 			t.Fatalf("v%d: total %d usable %d", v, d.TotalBytes, d.UsableBytes)

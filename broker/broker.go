@@ -8,22 +8,24 @@
 // error codes; a Go error from a handler means the request could not be
 // parsed and closes the connection.
 //
-// Ownership: the Broker owns the partition table (topic → partitions),
-// guarded by mu and rebuilt from the Store when the Store reports a change.
-// Each partition's log has one writer at a time (the log's own lock);
-// handlers hold no state of their own, so the Broker has no global state
-// and several can run in one process.
+// Ownership: the partition table and the replication of its partitions
+// (leader side, ISR, high watermark, acks=all waits, replica fetchers)
+// belong to package broker/replica; the Broker holds its replica.Manager,
+// brings it in line with the Store when the Store reports a change, and
+// maps its errors to Kafka codes (errors.go). Handlers hold no state of
+// their own, so the Broker has no global state and several can run in one
+// process.
 package broker
 
 import (
 	"fmt"
-	"math"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/samsa-io/samsa/broker/config"
+	"github.com/samsa-io/samsa/broker/replica"
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/groupcoord"
 	plog "github.com/samsa-io/samsa/log"
@@ -40,15 +42,8 @@ type Broker struct {
 	now    func() time.Time
 	dial   wire.DialFunc // every connection to another broker
 
-	mu     sync.RWMutex
-	topics map[string]*topicState // by name
-	// syncMu keeps syncTopics runs (startup, store changes, topic
-	// creation) from interleaving.
-	syncMu sync.Mutex
-
-	fetchers *fetchers
+	replicas *replica.Manager // the partition table and its replication
 	groups   *groupcoord.Coordinator
-	tasks    sync.WaitGroup // background work Close waits for
 
 	producerIDs   *producerIDAllocator
 	fetchSessions *fetchSessionCache
@@ -57,13 +52,6 @@ type Broker struct {
 	unsubscribe func()
 	closeOnce   sync.Once
 	closed      chan struct{}
-}
-
-// topicState is the broker's view of one topic: the store's snapshot and
-// the open partition logs.
-type topicState struct {
-	meta       controller.Topic
-	partitions []*partition
 }
 
 // Options are what a Broker is built from.
@@ -84,7 +72,7 @@ type Options struct {
 // and deleting log directories of topics that no longer exist. It fails
 // when a log the store wants on this broker cannot be opened (as a failed
 // log directory stops Kafka), never because of a leftover directory,
-// which is logged and set aside (syncTopics).
+// which is logged and set aside (replica.Manager.Sync).
 func New(opts Options) (*Broker, error) {
 	b := &Broker{
 		cfg:    opts.Config,
@@ -93,68 +81,51 @@ func New(opts Options) (*Broker, error) {
 		logger: opts.Logger,
 		now:    opts.Now,
 		dial:   opts.Dial,
-		topics: make(map[string]*topicState),
 		closed: make(chan struct{}),
 	}
 	if b.now == nil {
 		b.now = time.Now
 	}
 	b.producerIDs = newProducerIDAllocator(b.store)
-	b.fetchers = newFetchers(b)
+	b.replicas = replica.New(replica.Options{
+		Config:            b.cfg,
+		EffectiveConfig:   b.effectiveConfig,
+		Store:             b.store,
+		Logs:              b.logs,
+		Logger:            b.logger,
+		Now:               b.now,
+		Dial:              b.dial,
+		LeadershipChanged: b.partitionLeadershipChanged,
+	})
 	b.fetchSessions = newFetchSessionCache(int(b.cfg.MaxIncrementalFetchSession))
 	var err error
 	if b.groups, err = b.newGroupCoordinator(); err != nil {
 		return nil, fmt.Errorf("group coordinator: %w", err)
 	}
 	b.routes = b.buildRoutes()
-	if err := b.syncTopics(); err != nil {
+	if err := b.replicas.Sync(); err != nil {
 		return nil, fmt.Errorf("open partition logs: %w", err)
 	}
 	b.unsubscribe = b.store.Subscribe(func(controller.Change) {
-		if err := b.syncTopics(); err != nil {
+		if err := b.replicas.Sync(); err != nil {
 			b.logger.Error().Err(err).Msg("apply metadata change")
 		}
 	})
-	b.background(b.checkISRs)
+	b.replicas.Start()
 	return b, nil
 }
 
-// checkISRs takes lagging followers out of the ISRs of the partitions this
-// broker leads, every half replica.lag.time.max.ms as Kafka does.
-func (b *Broker) checkISRs() {
-	t := time.NewTicker(max(b.cfg.ReplicaLagTimeMax/2, 10*time.Millisecond))
-	defer t.Stop()
-	for {
-		select {
-		case <-b.closed:
-			return
-		case <-t.C:
-			b.shrinkISRs(b.now())
-		}
-	}
-}
-
-// background runs fn on a goroutine Close waits for.
-func (b *Broker) background(fn func()) {
-	b.tasks.Add(1)
-	go func() {
-		defer b.tasks.Done()
-		fn()
-	}()
-}
-
-// Close stops background work (replica fetchers, ISR checks) and waits
-// for it. It does not close the log manager or the store, which the
-// caller owns.
+// Close stops background work (replica fetchers, ISR checks, the group
+// coordinator) and waits for it. It does not close the log manager or the
+// store, which the caller owns.
 func (b *Broker) Close() {
 	b.closeOnce.Do(func() {
 		if b.unsubscribe != nil {
 			b.unsubscribe()
 		}
 		close(b.closed)
-		b.fetchers.close()
+		b.replicas.Close()
 		b.groups.Close()
-		b.tasks.Wait()
 	})
 }
 
@@ -168,22 +139,15 @@ func (b *Broker) shuttingDown() bool {
 	}
 }
 
-// msDuration converts a Kafka millisecond setting. Negative means
-// unlimited (-1); values too large for a Duration (Kafka's Long.MAX_VALUE
-// for "never") saturate.
-func msDuration(ms int64) time.Duration {
-	if ms < 0 {
-		return -1
-	}
-	if ms > math.MaxInt64/int64(time.Millisecond) {
-		return math.MaxInt64
-	}
-	return time.Duration(ms) * time.Millisecond
-}
-
 // EffectiveConfig is the broker's configuration with the dynamic broker
 // configs in the store applied; it changes when AlterConfigs does.
 func (b *Broker) EffectiveConfig() *config.Broker { return b.effectiveConfig() }
+
+// effectiveConfig is the static configuration with dynamic broker configs
+// (cluster-wide defaults, then this broker's) applied.
+func (b *Broker) effectiveConfig() *config.Broker {
+	return b.cfg.WithDynamic(b.store.BrokerConfigs(-1), b.store.BrokerConfigs(b.cfg.BrokerID))
+}
 
 // OnConfigChange calls fn after every metadata change (dynamic configs
 // among them) until the returned cancel is called.

@@ -111,7 +111,7 @@ func produceForTestAs(t *testing.T, b *Broker, clientID string, version int16, a
 	req.Version, req.Acks, req.TimeoutMillis = version, acks, 5000
 	rt := kmsg.NewProduceRequestTopic()
 	rt.Topic = topic
-	if meta, ok := b.topicMeta(topic); ok {
+	if meta, ok := b.replicas.Topic(topic); ok {
 		rt.TopicID = meta.ID
 	}
 	rp := kmsg.NewProduceRequestTopicPartition()
@@ -132,7 +132,7 @@ func fetchRequest(b *Broker, version int16, topic string, partition int32, offse
 	req.Version, req.ReplicaID, req.MaxBytes, req.SessionEpoch = version, -1, 1<<20, -1
 	rt := kmsg.NewFetchRequestTopic()
 	rt.Topic = topic
-	if meta, ok := b.topicMeta(topic); ok {
+	if meta, ok := b.replicas.Topic(topic); ok {
 		rt.TopicID = meta.ID
 	}
 	rp := kmsg.NewFetchRequestTopicPartition()

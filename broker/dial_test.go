@@ -70,14 +70,12 @@ func TestInterBrokerConnectionsGoThroughOptionsDial(t *testing.T) {
 			o.Dial = d.dial
 		})
 		createTopicForTest(t, b, "orders", 1, nil)
-		p, err := b.lookupPartition("orders", 0)
+		p, err := b.replicas.Lookup("orders", 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		self := b.cfg.BrokerID
-		if then := b.applyPartitionState(p, controller.Partition{Replicas: []int32{peer, self}, ISR: []int32{peer, self}, Leader: peer, LeaderEpoch: 1}); then != nil {
-			then()
-		}
+		b.replicas.ApplyState(p, controller.Partition{Replicas: []int32{peer, self}, ISR: []int32{peer, self}, Leader: peer, LeaderEpoch: 1})
 		checkFor(t, 10*time.Second, func() error {
 			if !d.saw(peerAddr) {
 				return fmt.Errorf("the follower's fetcher has not dialed leader %s through Options.Dial", peerAddr)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
+	"github.com/samsa-io/samsa/broker/replica"
 	"github.com/samsa-io/samsa/controller"
 	plog "github.com/samsa-io/samsa/log"
 	"github.com/samsa-io/samsa/log/recordbatch"
@@ -18,6 +19,12 @@ func TestEveryLowerLayerErrorHasOneKafkaCode(t *testing.T) {
 		err  error
 		want *kerr.Error
 	}{
+		{replica.ErrUnknownPartition, kerr.UnknownTopicOrPartition},
+		{replica.ErrNotReplica, kerr.NotLeaderForPartition},
+		{replica.ErrNotLeader, kerr.NotLeaderForPartition},
+		{replica.ErrNotEnoughReplicas, kerr.NotEnoughReplicas},
+		{replica.ErrNotEnoughReplicasAfterAppend, kerr.NotEnoughReplicasAfterAppend},
+		{replica.ErrReplicationTimeout, kerr.RequestTimedOut},
 		{plog.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},
 		{plog.ErrOutOfOrderSequence, kerr.OutOfOrderSequenceNumber},
 		{plog.ErrInvalidProducerEpoch, kerr.InvalidProducerEpoch},
@@ -67,5 +74,21 @@ func TestKafkaErrorsPassThroughAndTheRestGetTheFallback(t *testing.T) {
 	}
 	if kafkaError(nil, kerr.UnknownServerError) != nil || errCode(nil) != 0 {
 		t.Error("nil is not an error")
+	}
+}
+
+// A refusal of replication goes out with Kafka's description of its code,
+// as when the partition answered with the Kafka error itself; any other
+// failure with its own message, which names what failed.
+func TestReplicationRefusalsCarryKafkasMessage(t *testing.T) {
+	if got, want := errorMessage(replica.ErrNotEnoughReplicas), kerr.NotEnoughReplicas.Error(); got != want {
+		t.Errorf("NOT_ENOUGH_REPLICAS message %q, want %q", got, want)
+	}
+	if got, want := errorMessage(replica.ErrNotLeader), kerr.NotLeaderForPartition.Error(); got != want {
+		t.Errorf("NOT_LEADER_OR_FOLLOWER message %q, want %q", got, want)
+	}
+	disk := fmt.Errorf("append to orders-0: %w", errors.New("disk on fire"))
+	if got := errorMessage(disk); got != disk.Error() {
+		t.Errorf("a disk failure's message %q, want its own", got)
 	}
 }

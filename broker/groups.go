@@ -66,15 +66,16 @@ func (b *Broker) newGroupCoordinator() (*groupcoord.Coordinator, error) {
 }
 
 // partitionLeadershipChanged loads or unloads a __consumer_offsets
-// partition's groups as this broker gains or loses its leadership.
-func (b *Broker) partitionLeadershipChanged(p *partition, leader bool) {
-	if p.topic != groupcoord.OffsetsTopic || b.groups == nil {
+// partition's groups as this broker gains or loses its leadership
+// (replica.Options.LeadershipChanged).
+func (b *Broker) partitionLeadershipChanged(topic string, partition int32, leader bool) {
+	if topic != groupcoord.OffsetsTopic || b.groups == nil {
 		return
 	}
 	if leader {
-		b.groups.Load(p.index)
+		b.groups.Load(partition)
 	} else {
-		b.groups.Unload(p.index)
+		b.groups.Unload(partition)
 	}
 }
 
@@ -109,7 +110,7 @@ func (b *Broker) ensureOffsetsTopic(ctx context.Context) error {
 	})
 	switch {
 	case errors.Is(err, controller.ErrTopicExists):
-		return b.syncTopics()
+		return b.replicas.Sync()
 	case err != nil:
 		return fmt.Errorf("create %s: %w", groupcoord.OffsetsTopic, err)
 	}
@@ -123,14 +124,15 @@ func (b *Broker) ensureOffsetsTopic(ctx context.Context) error {
 
 // offsetsJournal is the coordinator's journal: batches appended to the
 // __consumer_offsets partition this broker leads, committed when the ISR
-// has them.
+// has them. Its errors are Kafka errors (errors.go), which the
+// coordinator maps to what clients expect.
 type offsetsJournal struct{ b *Broker }
 
 func (j offsetsJournal) Append(ctx context.Context, partition int32, records []groupcoord.Record) error {
 	b := j.b
-	p, err := b.lookupLeader(groupcoord.OffsetsTopic, partition)
+	p, err := b.replicas.LookupLeader(groupcoord.OffsetsTopic, partition)
 	if err != nil {
-		return err
+		return kafkaError(err, kerr.UnknownServerError)
 	}
 	kvs := make([]recordbatch.KeyValue, len(records))
 	for i, r := range records {
@@ -141,7 +143,7 @@ func (j offsetsJournal) Append(ctx context.Context, partition int32, records []g
 	if err != nil {
 		return err
 	}
-	res, epoch, err := b.appendAsLeader(p, batch, now.UnixMilli(), true)
+	res, epoch, err := b.replicas.AppendAsLeader(p, batch, now.UnixMilli(), true)
 	if err != nil {
 		return fmt.Errorf("append to %s-%d: %w", groupcoord.OffsetsTopic, partition, storageError(err))
 	}
@@ -149,23 +151,26 @@ func (j offsetsJournal) Append(ctx context.Context, partition int32, records []g
 	if !ok {
 		deadline = now.Add(b.cfg.OffsetsCommitTimeout)
 	}
-	return b.waitReplicated(ctx, p, epoch, res.LastOffset+1, deadline)
+	if err := b.replicas.WaitReplicated(ctx, p, epoch, res.LastOffset+1, deadline); err != nil {
+		return kafkaError(err, kerr.UnknownServerError)
+	}
+	return nil
 }
 
 // Replay reads the partition from its log start to its log end.
 func (j offsetsJournal) Replay(ctx context.Context, partition int32, fn func(groupcoord.Record) error) error {
-	p, err := j.b.lookupPartition(groupcoord.OffsetsTopic, partition)
+	p, err := j.b.replicas.Lookup(groupcoord.OffsetsTopic, partition)
 	if err != nil {
-		return err
+		return kafkaError(err, kerr.UnknownServerError)
 	}
-	offset := p.log.Offsets().LogStartOffset
-	end := p.log.Offsets().LogEndOffset
+	offset := p.Log().Offsets().LogStartOffset
+	end := p.Log().Offsets().LogEndOffset
 	var buf []byte
 	for offset < end {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rr, err := p.log.Read(offset, 1<<20, end)
+		rr, err := p.Log().Read(offset, 1<<20, end)
 		if err != nil {
 			return err
 		}

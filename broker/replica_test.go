@@ -31,7 +31,7 @@ func listLatest(t *testing.T, b *Broker, topic string) kmsg.ListOffsetsResponseT
 func TestNewLeaderAnswersOffsetNotAvailableUntilItsHighWatermarkSettles(t *testing.T) {
 	b := newTestBroker(t)
 	createTopicForTest(t, b, "moving", 1, nil)
-	p, err := b.lookupPartition("moving", 0)
+	p, err := b.replicas.Lookup("moving", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,21 +39,21 @@ func TestNewLeaderAnswersOffsetNotAvailableUntilItsHighWatermarkSettles(t *testi
 	const follower = 99
 	// As a follower it copied three records from the old leader, whose
 	// high watermark it has not learned.
-	b.applyPartitionState(p, controller.Partition{Replicas: []int32{follower, self}, ISR: []int32{follower, self}, Leader: follower, LeaderEpoch: 1})
+	b.replicas.ApplyState(p, controller.Partition{Replicas: []int32{follower, self}, ISR: []int32{follower, self}, Leader: follower, LeaderEpoch: 1})
 	batch := encodeBatch(-1, -1, -1, 1000, "a", "b", "c")
 	copy(batch[12:16], []byte{0, 0, 0, 1}) // written under epoch 1
-	if _, err := p.log.AppendAsFollower(batch); err != nil {
+	if _, err := p.Log().AppendAsFollower(batch); err != nil {
 		t.Fatal(err)
 	}
-	p.log.SetHighWatermark(0)
+	p.Log().SetHighWatermark(0)
 	// Then it is elected with the other replica still in the ISR.
-	b.applyPartitionState(p, controller.Partition{Replicas: []int32{follower, self}, ISR: []int32{follower, self}, Leader: self, LeaderEpoch: 2})
+	b.replicas.ApplyState(p, controller.Partition{Replicas: []int32{follower, self}, ISR: []int32{follower, self}, Leader: self, LeaderEpoch: 2})
 	if got := listLatest(t, b, "moving"); got.ErrorCode != kerr.OffsetNotAvailable.Code {
 		t.Fatalf("latest offset from a leader whose high watermark (0) lags its epoch start (3): error %d offset %d, want OFFSET_NOT_AVAILABLE", got.ErrorCode, got.Offset)
 	}
 	// The follower fetches at 3: it has everything, the high watermark
 	// reaches the epoch start and the latest offset is known again.
-	if err := b.followerFetched(p, follower, 3, time.Now()); err != nil {
+	if err := b.replicas.FollowerFetched(p, follower, 3, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if got := listLatest(t, b, "moving"); got.ErrorCode != 0 || got.Offset != 3 {

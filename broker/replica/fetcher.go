@@ -1,4 +1,4 @@
-package broker
+package replica
 
 // Replication, the follower's side: num.replica.fetchers fetchers per
 // leader broker, each with its own connection, copy the logs of the
@@ -48,15 +48,15 @@ type fetcherKey struct {
 
 // fetchers holds the fetchers of each leader broker.
 type fetchers struct {
-	b      *Broker
+	m      *Manager
 	mu     sync.Mutex
 	byKey  map[fetcherKey]*fetcher
 	count  int32 // num.replica.fetchers
 	closed bool
 }
 
-func newFetchers(b *Broker) *fetchers {
-	return &fetchers{b: b, byKey: make(map[fetcherKey]*fetcher), count: max(b.cfg.NumReplicaFetchers, 1)}
+func newFetchers(m *Manager) *fetchers {
+	return &fetchers{m: m, byKey: make(map[fetcherKey]*fetcher), count: max(m.cfg.NumReplicaFetchers, 1)}
 }
 
 // fetcherID is the fetcher of a leader that copies topic-partition, as
@@ -75,7 +75,7 @@ func fetcherID(topic string, partition, count int32) int32 {
 
 // add makes the right fetcher of leader copy p at leader epoch epoch,
 // moving p from any other fetcher. p truncates first.
-func (fs *fetchers) add(p *partition, leader, epoch int32) {
+func (fs *fetchers) add(p *Partition, leader, epoch int32) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	if fs.closed {
@@ -84,7 +84,7 @@ func (fs *fetchers) add(p *partition, leader, epoch int32) {
 	fs.addLocked(p, fetcherKey{leader: leader, id: fetcherID(p.topic, p.index, fs.count)}, epoch)
 }
 
-func (fs *fetchers) addLocked(p *partition, key fetcherKey, epoch int32) {
+func (fs *fetchers) addLocked(p *Partition, key fetcherKey, epoch int32) {
 	for k, f := range fs.byKey {
 		if k != key {
 			f.remove(p)
@@ -92,9 +92,9 @@ func (fs *fetchers) addLocked(p *partition, key fetcherKey, epoch int32) {
 	}
 	f := fs.byKey[key]
 	if f == nil {
-		f = newFetcher(fs.b, key)
+		f = newFetcher(fs.m, key)
 		fs.byKey[key] = f
-		fs.b.background(f.run)
+		fs.m.background(f.run)
 	}
 	f.add(p, epoch)
 }
@@ -110,7 +110,7 @@ func (fs *fetchers) setCount(n int32) {
 	}
 	fs.count = n
 	type move struct {
-		p     *partition
+		p     *Partition
 		key   fetcherKey
 		epoch int32
 	}
@@ -136,7 +136,7 @@ func (fs *fetchers) setCount(n int32) {
 }
 
 // remove stops copying p.
-func (fs *fetchers) remove(p *partition) {
+func (fs *fetchers) remove(p *Partition) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	for _, f := range fs.byKey {
@@ -164,30 +164,30 @@ type fetchState struct {
 
 // fetcher copies partitions from one leader.
 type fetcher struct {
-	b      *Broker
+	m      *Manager
 	leader int32
 	id     int32 // among the leader's fetchers
 
 	mu     sync.Mutex
-	parts  map[*partition]*fetchState
+	parts  map[*Partition]*fetchState
 	wake   chan struct{}
 	done   chan struct{}
 	client *wire.Client
 	addr   string
 }
 
-func newFetcher(b *Broker, key fetcherKey) *fetcher {
-	return &fetcher{b: b, leader: key.leader, id: key.id, parts: make(map[*partition]*fetchState), wake: make(chan struct{}, 1), done: make(chan struct{})}
+func newFetcher(m *Manager, key fetcherKey) *fetcher {
+	return &fetcher{m: m, leader: key.leader, id: key.id, parts: make(map[*Partition]*fetchState), wake: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
-func (f *fetcher) add(p *partition, epoch int32) {
+func (f *fetcher) add(p *Partition, epoch int32) {
 	f.mu.Lock()
 	f.parts[p] = &fetchState{epoch: epoch, truncate: true}
 	f.mu.Unlock()
 	f.poke()
 }
 
-func (f *fetcher) remove(p *partition) {
+func (f *fetcher) remove(p *Partition) {
 	f.mu.Lock()
 	delete(f.parts, p)
 	f.mu.Unlock()
@@ -201,7 +201,7 @@ func (f *fetcher) empty() bool {
 
 // owns tells whether p is still this fetcher's to copy at epoch: a
 // response that arrives after p moved to another fetcher is dropped.
-func (f *fetcher) owns(p *partition, epoch int32) bool {
+func (f *fetcher) owns(p *Partition, epoch int32) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s, ok := f.parts[p]
@@ -225,10 +225,10 @@ func (f *fetcher) stop() {
 
 // snapshot returns the partitions ready for work now, and when the next
 // delayed one is.
-func (f *fetcher) snapshot(now time.Time) (map[*partition]fetchState, time.Time) {
+func (f *fetcher) snapshot(now time.Time) (map[*Partition]fetchState, time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make(map[*partition]fetchState, len(f.parts))
+	out := make(map[*Partition]fetchState, len(f.parts))
 	var next time.Time
 	for p, s := range f.parts {
 		if now.Before(s.retryAt) {
@@ -243,7 +243,7 @@ func (f *fetcher) snapshot(now time.Time) (map[*partition]fetchState, time.Time)
 }
 
 // update changes a partition's state if it still follows epoch here.
-func (f *fetcher) update(p *partition, epoch int32, fn func(*fetchState)) {
+func (f *fetcher) update(p *Partition, epoch int32, fn func(*fetchState)) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if s, ok := f.parts[p]; ok && s.epoch == epoch {
@@ -262,11 +262,11 @@ func (f *fetcher) run() {
 		select {
 		case <-f.done:
 			return
-		case <-f.b.closed:
+		case <-f.m.closed:
 			return
 		default:
 		}
-		parts, next := f.snapshot(f.b.now())
+		parts, next := f.snapshot(f.m.now())
 		if len(parts) == 0 {
 			wait := fetcherIdleWait
 			if !next.IsZero() {
@@ -284,8 +284,8 @@ func (f *fetcher) run() {
 			f.client.Close()
 			f.client = nil
 		}
-		backoff = min(max(2*backoff, fetcherErrorBackoffBase), f.b.cfg.ReplicaFetchBackoff)
-		f.b.logger.Debug().Err(err).Int32("leader", f.leader).Dur("retry_in", backoff).Msg("replica fetch failed")
+		backoff = min(max(2*backoff, fetcherErrorBackoffBase), f.m.cfg.ReplicaFetchBackoff)
+		f.m.logger.Debug().Err(err).Int32("leader", f.leader).Dur("retry_in", backoff).Msg("replica fetch failed")
 		f.sleep(backoff, false)
 	}
 }
@@ -305,14 +305,14 @@ func (f *fetcher) sleep(d time.Duration, wakeable bool) {
 	case <-t.C:
 	case <-wake:
 	case <-f.done:
-	case <-f.b.closed:
+	case <-f.m.closed:
 	}
 }
 
 // connect dials the leader's advertised address (through Options.Dial).
 func (f *fetcher) connect() error {
 	addr := ""
-	for _, br := range f.b.store.Brokers() {
+	for _, br := range f.m.store.Brokers() {
 		if br.ID == f.leader {
 			addr = net.JoinHostPort(br.Host, strconv.Itoa(int(br.Port)))
 		}
@@ -326,9 +326,9 @@ func (f *fetcher) connect() error {
 	if f.client != nil {
 		f.client.Close()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), f.b.cfg.ReplicaSocketTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), f.m.cfg.ReplicaSocketTimeout)
 	defer cancel()
-	c, err := wire.DialWith(ctx, f.b.dial, addr, "samsa-replica-fetcher-"+strconv.Itoa(int(f.b.cfg.BrokerID))+"-"+strconv.Itoa(int(f.id)))
+	c, err := wire.DialWith(ctx, f.m.dial, addr, "samsa-replica-fetcher-"+strconv.Itoa(int(f.m.cfg.BrokerID))+"-"+strconv.Itoa(int(f.id)))
 	if err != nil {
 		return err
 	}
@@ -343,11 +343,11 @@ func (f *fetcher) request(req kmsg.Request, timeout time.Duration) (kmsg.Respons
 }
 
 // round truncates the partitions that need it, then fetches once.
-func (f *fetcher) round(parts map[*partition]fetchState) error {
+func (f *fetcher) round(parts map[*Partition]fetchState) error {
 	if err := f.connect(); err != nil {
 		return err
 	}
-	var truncating []*partition
+	var truncating []*Partition
 	for p, s := range parts {
 		if s.truncate {
 			truncating = append(truncating, p)
@@ -358,7 +358,7 @@ func (f *fetcher) round(parts map[*partition]fetchState) error {
 			return err
 		}
 	}
-	var fetching []*partition
+	var fetching []*Partition
 	for p, s := range parts {
 		if !s.truncate {
 			fetching = append(fetching, p)
@@ -372,10 +372,10 @@ func (f *fetcher) round(parts map[*partition]fetchState) error {
 
 // truncate asks the leader where each partition's newest epoch ends and
 // cuts the local log there.
-func (f *fetcher) truncate(ps []*partition, parts map[*partition]fetchState) error {
+func (f *fetcher) truncate(ps []*Partition, parts map[*Partition]fetchState) error {
 	req := kmsg.NewPtrOffsetForLeaderEpochRequest()
 	req.Version = replicaOffsetForEpochV
-	req.ReplicaID = f.b.cfg.BrokerID
+	req.ReplicaID = f.m.cfg.BrokerID
 	for _, group := range groupByTopic(ps) {
 		t := kmsg.NewOffsetForLeaderEpochRequestTopic()
 		t.Topic = group[0].topic
@@ -388,7 +388,7 @@ func (f *fetcher) truncate(ps []*partition, parts map[*partition]fetchState) err
 		}
 		req.Topics = append(req.Topics, t)
 	}
-	resp, err := f.request(req, f.b.cfg.ReplicaSocketTimeout)
+	resp, err := f.request(req, f.m.cfg.ReplicaSocketTimeout)
 	if err != nil {
 		return err
 	}
@@ -404,8 +404,8 @@ func (f *fetcher) truncate(ps []*partition, parts map[*partition]fetchState) err
 				continue
 			}
 			if err := f.truncateTo(p, epoch, rp.LeaderEpoch, rp.EndOffset); err != nil {
-				f.b.logger.Error().Err(err).Str("topic", p.topic).Int32("partition", p.index).Msg("truncate to the leader")
-				f.update(p, epoch, func(s *fetchState) { s.retryAt = f.b.now().Add(f.b.cfg.ReplicaFetchBackoff) })
+				f.m.logger.Error().Err(err).Str("topic", p.topic).Int32("partition", p.index).Msg("truncate to the leader")
+				f.update(p, epoch, func(s *fetchState) { s.retryAt = f.m.now().Add(f.m.cfg.ReplicaFetchBackoff) })
 				continue
 			}
 			f.update(p, epoch, func(s *fetchState) { s.truncate = false })
@@ -418,7 +418,7 @@ func (f *fetcher) truncate(ps []*partition, parts map[*partition]fetchState) err
 // end of the leader's answer for its epoch, or the end of that epoch in
 // its own log when shorter (KIP-279). Without any epoch in common the log
 // is cut to its high watermark, as Kafka does.
-func (f *fetcher) truncateTo(p *partition, epoch, leaderEpoch int32, leaderEnd int64) error {
+func (f *fetcher) truncateTo(p *Partition, epoch, leaderEpoch int32, leaderEnd int64) error {
 	p.roleMu.RLock()
 	defer p.roleMu.RUnlock()
 	if p.role != roleFollower || p.state.LeaderEpoch != epoch {
@@ -432,10 +432,10 @@ func (f *fetcher) truncateTo(p *partition, epoch, leaderEpoch int32, leaderEnd i
 			target = ownEnd
 		}
 	}
-	f.b.logger.Debug().Str("topic", p.topic).Int32("partition", p.index).Int32("leader_epoch_asked", leaderEpoch).
+	f.m.logger.Debug().Str("topic", p.topic).Int32("partition", p.index).Int32("leader_epoch_asked", leaderEpoch).
 		Int64("leader_end", leaderEnd).Int64("target", target).Int64("log_end_offset", p.log.Offsets().LogEndOffset).Msg("truncation point")
 	if target < p.log.Offsets().LogEndOffset {
-		f.b.logger.Info().Str("topic", p.topic).Int32("partition", p.index).Int64("to", target).
+		f.m.logger.Info().Str("topic", p.topic).Int32("partition", p.index).Int64("to", target).
 			Int64("log_end_offset", p.log.Offsets().LogEndOffset).Msg("truncating to the leader's log")
 	}
 	if target < p.log.Offsets().LogStartOffset {
@@ -445,8 +445,8 @@ func (f *fetcher) truncateTo(p *partition, epoch, leaderEpoch int32, leaderEnd i
 }
 
 // fetch sends one Fetch for the partitions and applies the answer.
-func (f *fetcher) fetch(ps []*partition, parts map[*partition]fetchState) error {
-	cfg := f.b.cfg
+func (f *fetcher) fetch(ps []*Partition, parts map[*Partition]fetchState) error {
+	cfg := f.m.cfg
 	req := kmsg.NewPtrFetchRequest()
 	req.Version = replicaFetchVersion
 	req.ReplicaID = cfg.BrokerID
@@ -492,7 +492,7 @@ func (f *fetcher) fetch(ps []*partition, parts map[*partition]fetchState) error 
 
 // applyFetched appends one partition's records and takes the leader's high
 // watermark and log start offset.
-func (f *fetcher) applyFetched(p *partition, epoch int32, rp *kmsg.FetchResponseTopicPartition) {
+func (f *fetcher) applyFetched(p *Partition, epoch int32, rp *kmsg.FetchResponseTopicPartition) {
 	if rp.ErrorCode != 0 {
 		if rp.ErrorCode == kerr.OffsetOutOfRange.Code {
 			f.outOfRange(p, epoch, rp.LogStartOffset)
@@ -508,20 +508,20 @@ func (f *fetcher) applyFetched(p *partition, epoch int32, rp *kmsg.FetchResponse
 	}
 	if len(rp.RecordBatches) > 0 {
 		if _, err := p.log.AppendAsFollower(rp.RecordBatches); err != nil {
-			f.b.logger.Error().Err(err).Str("topic", p.topic).Int32("partition", p.index).Msg("append from the leader")
-			f.update(p, epoch, func(s *fetchState) { s.truncate, s.retryAt = true, f.b.now().Add(f.b.cfg.ReplicaFetchBackoff) })
+			f.m.logger.Error().Err(err).Str("topic", p.topic).Int32("partition", p.index).Msg("append from the leader")
+			f.update(p, epoch, func(s *fetchState) { s.truncate, s.retryAt = true, f.m.now().Add(f.m.cfg.ReplicaFetchBackoff) })
 			return
 		}
 	}
 	off := p.log.Offsets()
-	if e := f.b.logger.Trace(); e.Enabled() && len(rp.RecordBatches) > 0 {
+	if e := f.m.logger.Trace(); e.Enabled() && len(rp.RecordBatches) > 0 {
 		e.Str("topic", p.topic).Int32("partition", p.index).Int32("leader", f.leader).Int32("leader_epoch", epoch).
 			Int("bytes", len(rp.RecordBatches)).Int64("log_end_offset", off.LogEndOffset).Int64("leader_high_watermark", rp.HighWatermark).Msg("appended from the leader")
 	}
 	p.log.SetHighWatermark(min(rp.HighWatermark, off.LogEndOffset))
 	if rp.LogStartOffset > off.LogStartOffset {
 		if _, err := p.log.DeleteRecords(min(rp.LogStartOffset, p.log.HighWatermark())); err != nil {
-			f.b.logger.Warn().Err(err).Str("topic", p.topic).Int32("partition", p.index).Msg("follow the leader's log start offset")
+			f.m.logger.Warn().Err(err).Str("topic", p.topic).Int32("partition", p.index).Msg("follow the leader's log start offset")
 		}
 	}
 	p.notifyAppended()
@@ -530,35 +530,35 @@ func (f *fetcher) applyFetched(p *partition, epoch int32, rp *kmsg.FetchResponse
 // outOfRange handles a fetch offset the leader does not have: below its
 // log start, the follower starts over there; above its log end, the
 // follower truncates again.
-func (f *fetcher) outOfRange(p *partition, epoch int32, leaderStart int64) {
+func (f *fetcher) outOfRange(p *Partition, epoch int32, leaderStart int64) {
 	p.roleMu.RLock()
 	follower := p.role == roleFollower && p.state.LeaderEpoch == epoch
 	var err error
 	if follower && leaderStart > p.log.Offsets().LogEndOffset {
-		f.b.logger.Info().Str("topic", p.topic).Int32("partition", p.index).Int64("leader_log_start", leaderStart).Msg("behind the leader's log start; starting over there")
+		f.m.logger.Info().Str("topic", p.topic).Int32("partition", p.index).Int64("leader_log_start", leaderStart).Msg("behind the leader's log start; starting over there")
 		err = p.log.TruncateFully(leaderStart)
 	}
 	p.roleMu.RUnlock()
 	if err != nil {
-		f.b.logger.Error().Err(err).Str("topic", p.topic).Int32("partition", p.index).Msg("restart the log at the leader's start")
+		f.m.logger.Error().Err(err).Str("topic", p.topic).Int32("partition", p.index).Msg("restart the log at the leader's start")
 	}
 	f.update(p, epoch, func(s *fetchState) { s.truncate = true })
 }
 
 // refused backs a partition off after the leader refused it: the store's
 // next state (a new leader or epoch) brings it back.
-func (f *fetcher) refused(p *partition, epoch int32, code int16) {
-	f.b.logger.Debug().Str("topic", p.topic).Int32("partition", p.index).Int32("leader", f.leader).
+func (f *fetcher) refused(p *Partition, epoch int32, code int16) {
+	f.m.logger.Debug().Str("topic", p.topic).Int32("partition", p.index).Int32("leader", f.leader).
 		Str("error", kerr.ErrorForCode(code).Error()).Msg("leader refused the fetch")
 	f.update(p, epoch, func(s *fetchState) {
-		s.retryAt = f.b.now().Add(f.b.cfg.ReplicaFetchBackoff)
+		s.retryAt = f.m.now().Add(f.m.cfg.ReplicaFetchBackoff)
 		s.truncate = s.truncate || code == kerr.FencedLeaderEpoch.Code || code == kerr.UnknownLeaderEpoch.Code
 	})
 }
 
 // groupByTopic groups partitions by topic, topics in first-seen order.
-func groupByTopic(ps []*partition) [][]*partition {
-	var groups [][]*partition
+func groupByTopic(ps []*Partition) [][]*Partition {
+	var groups [][]*Partition
 	index := map[string]int{}
 	for _, p := range ps {
 		i, ok := index[p.topic]
@@ -572,7 +572,7 @@ func groupByTopic(ps []*partition) [][]*partition {
 	return groups
 }
 
-func (f *fetcher) find(ps []*partition, topic string, index int32) *partition {
+func (f *fetcher) find(ps []*Partition, topic string, index int32) *Partition {
 	for _, p := range ps {
 		if p.topic == topic && p.index == index {
 			return p

@@ -1,9 +1,7 @@
-package broker
+package replica
 
 import (
 	"testing"
-
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-io/samsa/controller"
 )
@@ -24,12 +22,12 @@ func TestFetcherIDIsKafkasHashOfTopicAndPartition(t *testing.T) {
 	}
 }
 
-// fetcherOf returns the fetchers copying p, by key.
-func fetchersOf(b *Broker, p *partition) []fetcherKey {
-	b.fetchers.mu.Lock()
-	defer b.fetchers.mu.Unlock()
+// fetchersOf returns the fetchers copying p, by key.
+func fetchersOf(m *Manager, p *Partition) []fetcherKey {
+	m.fetchers.mu.Lock()
+	defer m.fetchers.mu.Unlock()
 	var keys []fetcherKey
-	for k, f := range b.fetchers.byKey {
+	for k, f := range m.fetchers.byKey {
 		f.mu.Lock()
 		if _, ok := f.parts[p]; ok {
 			keys = append(keys, k)
@@ -43,33 +41,31 @@ func fetchersOf(b *Broker, p *partition) []fetcherKey {
 // followed partitions over more fetchers of the same leader, lowering it
 // brings them back and stops the fetchers left empty.
 func TestNumReplicaFetchersSpreadsPartitionsAndIsDynamic(t *testing.T) {
-	b := newTestBroker(t)
+	m := newTestTable(t)
 	const leader = 99
-	createTopicForTest(t, b, "orders", 8, nil)
-	var parts []*partition
+	m.createTopic(t, "orders", 8)
+	var parts []*Partition
 	for i := int32(0); i < 8; i++ {
-		p, err := b.lookupPartition("orders", i)
+		p, err := m.Lookup("orders", i)
 		if err != nil {
 			t.Fatal(err)
 		}
-		self := b.cfg.BrokerID
-		if then := b.applyPartitionState(p, controller.Partition{Replicas: []int32{leader, self}, ISR: []int32{leader, self}, Leader: leader, LeaderEpoch: 1}); then != nil {
-			then()
-		}
+		self := m.cfg.BrokerID
+		m.ApplyState(p, controller.Partition{Replicas: []int32{leader, self}, ISR: []int32{leader, self}, Leader: leader, LeaderEpoch: 1})
 		parts = append(parts, p)
 	}
 	requireFetchers := func(count int32) {
 		t.Helper()
 		for _, p := range parts {
-			keys := fetchersOf(b, p)
+			keys := fetchersOf(m.Manager, p)
 			want := fetcherKey{leader: leader, id: fetcherID(p.topic, p.index, count)}
 			if len(keys) != 1 || keys[0] != want {
 				t.Fatalf("with %d fetchers, %s-%d is copied by %v, want only %v", count, p.topic, p.index, keys, want)
 			}
 		}
-		b.fetchers.mu.Lock()
-		n := len(b.fetchers.byKey)
-		b.fetchers.mu.Unlock()
+		m.fetchers.mu.Lock()
+		n := len(m.fetchers.byKey)
+		m.fetchers.mu.Unlock()
 		if n != int(count) {
 			t.Fatalf("%d fetchers run for one leader, want %d", n, count)
 		}
@@ -78,8 +74,7 @@ func TestNumReplicaFetchersSpreadsPartitionsAndIsDynamic(t *testing.T) {
 
 	setFetchers := func(n string) {
 		t.Helper()
-		requireCode(t, "num.replica.fetchers="+n, incrementalAlter(t, b, 1, false, kmsg.ConfigResourceTypeBroker, "0",
-			configOp(kmsg.IncrementalAlterConfigOpSet, "num.replica.fetchers", kmsg.StringPtr(n))).ErrorCode, nil)
+		m.setBrokerConfig(t, "num.replica.fetchers", n)
 	}
 	setFetchers("3")
 	requireFetchers(3)

@@ -1,4 +1,4 @@
-package broker
+package replica
 
 // Replication, the leader's side (the follower's is fetcher.go).
 //
@@ -27,8 +27,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
-
 	"github.com/samsa-io/samsa/controller"
 	plog "github.com/samsa-io/samsa/log"
 )
@@ -45,11 +43,20 @@ type followerState struct {
 	leaderLEOAtLastFetch int64
 }
 
+// ApplyState applies a partition state from the store to p as Sync does,
+// when it is newer than the one applied, and then starts or stops p's
+// fetcher and tells Options.LeadershipChanged.
+func (m *Manager) ApplyState(p *Partition, st controller.Partition) {
+	if then := m.applyPartitionState(p, st); then != nil {
+		then()
+	}
+}
+
 // applyPartitionState applies a state from the store when it is newer
 // than the one applied (a higher leader epoch, or the same leader epoch
 // with a higher partition epoch). It returns what must happen outside the
 // partition table's lock (followers start fetching, coordinators load).
-func (b *Broker) applyPartitionState(p *partition, st controller.Partition) func() {
+func (m *Manager) applyPartitionState(p *Partition, st controller.Partition) func() {
 	p.roleMu.Lock()
 	defer p.roleMu.Unlock()
 	cur := p.state
@@ -65,7 +72,7 @@ func (b *Broker) applyPartitionState(p *partition, st controller.Partition) func
 		// The ISR changed under the same leader.
 		if p.role == roleLeader {
 			p.isrMu.Lock()
-			b.advanceHighWatermarkLocked(p)
+			m.advanceHighWatermarkLocked(p)
 			p.isrMu.Unlock()
 		}
 		return nil
@@ -73,52 +80,52 @@ func (b *Broker) applyPartitionState(p *partition, st controller.Partition) func
 	p.leaderID.Store(st.Leader)
 	defer p.signalChanged()
 	switch {
-	case st.Leader == b.cfg.BrokerID:
-		b.becomeLeaderLocked(p)
+	case st.Leader == m.cfg.BrokerID:
+		m.becomeLeaderLocked(p)
 		return func() {
-			b.fetchers.remove(p)
-			b.partitionLeadershipChanged(p, true)
+			m.fetchers.remove(p)
+			m.notifyLeadership(p, true)
 		}
-	case slices.Contains(st.Replicas, b.cfg.BrokerID):
+	case slices.Contains(st.Replicas, m.cfg.BrokerID):
 		p.role = roleFollower
 		p.epochStartOffset.Store(-1)
 		p.isrMu.Lock()
 		p.followers, p.pendingISR = nil, nil
 		p.isrMu.Unlock()
 		leader, epoch := st.Leader, st.LeaderEpoch
-		b.logger.Debug().Str("topic", p.topic).Int32("partition", p.index).Int32("leader", leader).Int32("leader_epoch", epoch).Msg("following")
+		m.logger.Debug().Str("topic", p.topic).Int32("partition", p.index).Int32("leader", leader).Int32("leader_epoch", epoch).Msg("following")
 		return func() {
 			if leader >= 0 {
-				b.fetchers.add(p, leader, epoch)
+				m.fetchers.add(p, leader, epoch)
 			} else {
-				b.fetchers.remove(p)
+				m.fetchers.remove(p)
 			}
-			b.partitionLeadershipChanged(p, false)
+			m.notifyLeadership(p, false)
 		}
 	default:
 		p.role = roleNone
 		p.epochStartOffset.Store(-1)
 		return func() {
-			b.fetchers.remove(p)
-			b.partitionLeadershipChanged(p, false)
+			m.fetchers.remove(p)
+			m.notifyLeadership(p, false)
 		}
 	}
 }
 
 // becomeLeaderLocked makes this broker the partition's leader (roleMu
 // held for writing).
-func (b *Broker) becomeLeaderLocked(p *partition) {
+func (m *Manager) becomeLeaderLocked(p *Partition) {
 	p.role = roleLeader
 	p.epochStartOffset.Store(p.log.Offsets().LogEndOffset)
 	if err := p.log.BecomeLeader(p.state.LeaderEpoch); err != nil {
-		b.logger.Error().Err(err).Str("topic", p.topic).Int32("partition", p.index).Msg("record leader epoch")
+		m.logger.Error().Err(err).Str("topic", p.topic).Int32("partition", p.index).Msg("record leader epoch")
 	}
-	now := b.now()
+	now := m.now()
 	p.isrMu.Lock()
 	defer p.isrMu.Unlock()
 	p.followers = make(map[int32]*followerState)
 	for _, id := range p.state.Replicas {
-		if id == b.cfg.BrokerID {
+		if id == m.cfg.BrokerID {
 			continue
 		}
 		f := &followerState{leo: -1, leaderLEOAtLastFetch: -1}
@@ -130,27 +137,35 @@ func (b *Broker) becomeLeaderLocked(p *partition) {
 		p.followers[id] = f
 	}
 	p.pendingISR = nil
-	b.advanceHighWatermarkLocked(p)
+	m.advanceHighWatermarkLocked(p)
 	off := p.log.Offsets()
-	b.logger.Debug().Str("topic", p.topic).Int32("partition", p.index).Int32("leader_epoch", p.state.LeaderEpoch).Ints32("isr", p.state.ISR).
+	m.logger.Debug().Str("topic", p.topic).Int32("partition", p.index).Int32("leader_epoch", p.state.LeaderEpoch).Ints32("isr", p.state.ISR).
 		Int64("log_end_offset", off.LogEndOffset).Int64("high_watermark", p.log.HighWatermark()).Msg("leading")
 }
 
 // stopReplica ends this broker's part in a partition (its topic was
 // deleted).
-func (b *Broker) stopReplica(p *partition) {
+func (m *Manager) stopReplica(p *Partition) {
 	p.roleMu.Lock()
 	p.role = roleNone
 	p.leaderID.Store(-1)
 	p.roleMu.Unlock()
 	p.signalChanged()
-	b.fetchers.remove(p)
-	b.partitionLeadershipChanged(p, false)
+	m.fetchers.remove(p)
+	m.notifyLeadership(p, false)
+}
+
+// notifyLeadership tells Options.LeadershipChanged of this broker's new
+// part in p.
+func (m *Manager) notifyLeadership(p *Partition, leader bool) {
+	if m.leadershipChanged != nil {
+		m.leadershipChanged(p.topic, p.index, leader)
+	}
 }
 
 // maximalISRLocked is the ISR plus any replica a change in flight would
 // add (isrMu held).
-func maximalISRLocked(p *partition) []int32 {
+func maximalISRLocked(p *Partition) []int32 {
 	isr := p.state.ISR
 	for _, id := range p.pendingISR {
 		if !slices.Contains(isr, id) {
@@ -163,13 +178,13 @@ func maximalISRLocked(p *partition) []int32 {
 // advanceHighWatermarkLocked moves the high watermark to the smallest log
 // end offset of the maximal ISR, if that is further (isrMu held, roleMu
 // held at least for reading).
-func (b *Broker) advanceHighWatermarkLocked(p *partition) {
+func (m *Manager) advanceHighWatermarkLocked(p *Partition) {
 	if p.role != roleLeader {
 		return
 	}
 	hw := p.log.Offsets().LogEndOffset
 	for _, id := range maximalISRLocked(p) {
-		if id == b.cfg.BrokerID {
+		if id == m.cfg.BrokerID {
 			continue
 		}
 		f := p.followers[id]
@@ -179,7 +194,7 @@ func (b *Broker) advanceHighWatermarkLocked(p *partition) {
 		hw = min(hw, f.leo)
 	}
 	if hw > p.log.HighWatermark() {
-		if e := b.logger.Trace(); e.Enabled() {
+		if e := m.logger.Trace(); e.Enabled() {
 			leos := make([]int64, 0, len(p.followers))
 			for _, id := range maximalISRLocked(p) {
 				if f := p.followers[id]; f != nil {
@@ -194,18 +209,19 @@ func (b *Broker) advanceHighWatermarkLocked(p *partition) {
 	}
 }
 
-// appendAsLeader appends one batch if this broker leads the partition, and
-// returns the result with the leader epoch it was written under. With
-// acksAll, an ISR smaller than min.insync.replicas refuses the write first
-// (NOT_ENOUGH_REPLICAS).
-func (b *Broker) appendAsLeader(p *partition, batch []byte, nowMs int64, acksAll bool) (plog.AppendResult, int32, error) {
+// AppendAsLeader appends one batch if this broker leads the partition
+// (ErrNotLeader otherwise), and returns the result with the leader epoch
+// it was written under. With acksAll, an ISR smaller than
+// min.insync.replicas refuses the write first (ErrNotEnoughReplicas). A
+// failure of the log is returned as the log reports it.
+func (m *Manager) AppendAsLeader(p *Partition, batch []byte, nowMs int64, acksAll bool) (plog.AppendResult, int32, error) {
 	p.roleMu.RLock()
 	defer p.roleMu.RUnlock()
 	if p.role != roleLeader {
-		return plog.AppendResult{}, 0, kerr.NotLeaderForPartition
+		return plog.AppendResult{}, 0, ErrNotLeader
 	}
-	if acksAll && len(p.state.ISR) < int(p.config().MinInsyncReplicas) {
-		return plog.AppendResult{}, 0, kerr.NotEnoughReplicas
+	if acksAll && len(p.state.ISR) < int(p.Config().MinInsyncReplicas) {
+		return plog.AppendResult{}, 0, ErrNotEnoughReplicas
 	}
 	epoch := p.state.LeaderEpoch
 	res, err := p.log.Append(batch, epoch, nowMs)
@@ -214,19 +230,19 @@ func (b *Broker) appendAsLeader(p *partition, batch []byte, nowMs int64, acksAll
 	}
 	if !res.Duplicate {
 		p.isrMu.Lock()
-		b.advanceHighWatermarkLocked(p)
+		m.advanceHighWatermarkLocked(p)
 		p.isrMu.Unlock()
 		p.notifyAppended()
 	}
 	return res, epoch, nil
 }
 
-// waitReplicated waits until the high watermark passes target (an
+// WaitReplicated waits until the high watermark passes target (an
 // acks=all write), the leadership it was written under ends
-// (NOT_LEADER_OR_FOLLOWER), or the deadline passes (REQUEST_TIMED_OUT).
-// Once replicated, an ISR below min.insync.replicas answers
-// NOT_ENOUGH_REPLICAS_AFTER_APPEND, as in Kafka.
-func (b *Broker) waitReplicated(ctx context.Context, p *partition, epoch int32, target int64, deadline time.Time) error {
+// (ErrNotLeader), or the deadline passes (ErrReplicationTimeout). Once
+// replicated, an ISR below min.insync.replicas answers
+// ErrNotEnoughReplicasAfterAppend, as Kafka does.
+func (m *Manager) WaitReplicated(ctx context.Context, p *Partition, epoch int32, target int64, deadline time.Time) error {
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -241,16 +257,16 @@ func (b *Broker) waitReplicated(ctx context.Context, p *partition, epoch int32, 
 		p.roleMu.RUnlock()
 		switch {
 		case !leading:
-			return kerr.NotLeaderForPartition
+			return ErrNotLeader
 		case p.log.HighWatermark() >= target:
-			if isr < int(p.config().MinInsyncReplicas) {
-				return kerr.NotEnoughReplicasAfterAppend
+			if isr < int(p.Config().MinInsyncReplicas) {
+				return ErrNotEnoughReplicasAfterAppend
 			}
 			return nil
 		}
 		wait := time.Until(deadline)
 		if wait <= 0 {
-			return kerr.RequestTimedOut
+			return ErrReplicationTimeout
 		}
 		if timer == nil {
 			timer = time.NewTimer(wait)
@@ -258,24 +274,24 @@ func (b *Broker) waitReplicated(ctx context.Context, p *partition, epoch int32, 
 		select {
 		case <-changed:
 		case <-timer.C:
-			return kerr.RequestTimedOut
+			return ErrReplicationTimeout
 		case <-ctx.Done():
-			return kerr.RequestTimedOut
-		case <-b.closed:
-			return kerr.NotLeaderForPartition
+			return ErrReplicationTimeout
+		case <-m.closed:
+			return ErrNotLeader
 		}
 	}
 }
 
-// followerFetched records a follower's fetch at offset: its log end
+// FollowerFetched records a follower's fetch at offset: its log end
 // offset, whether it is caught up, and, when it reached the high
-// watermark, its return to the ISR. It answers NOT_LEADER_OR_FOLLOWER
-// when this broker does not lead the partition.
-func (b *Broker) followerFetched(p *partition, replica int32, offset int64, now time.Time) error {
+// watermark, its return to the ISR. It answers ErrNotLeader when this
+// broker does not lead the partition.
+func (m *Manager) FollowerFetched(p *Partition, replica int32, offset int64, now time.Time) error {
 	p.roleMu.RLock()
 	defer p.roleMu.RUnlock()
 	if p.role != roleLeader {
-		return kerr.NotLeaderForPartition
+		return ErrNotLeader
 	}
 	p.isrMu.Lock()
 	defer p.isrMu.Unlock()
@@ -294,13 +310,13 @@ func (b *Broker) followerFetched(p *partition, replica int32, offset int64, now 
 		}
 	}
 	f.leaderLEOAtLastFetch, f.lastFetch = leo, now
-	if !slices.Contains(p.state.ISR, replica) && p.pendingISR == nil && offset >= p.log.HighWatermark() && b.brokerIsLive(replica) {
+	if !slices.Contains(p.state.ISR, replica) && p.pendingISR == nil && offset >= p.log.HighWatermark() && m.brokerIsLive(replica) {
 		_, epochStart := p.log.EndOffsetForEpoch(p.state.LeaderEpoch - 1)
 		if offset >= epochStart {
-			b.proposeISRLocked(p, append(slices.Clone(p.state.ISR), replica))
+			m.proposeISRLocked(p, append(slices.Clone(p.state.ISR), replica))
 		}
 	}
-	b.advanceHighWatermarkLocked(p)
+	m.advanceHighWatermarkLocked(p)
 	return nil
 }
 
@@ -308,8 +324,8 @@ func (b *Broker) followerFetched(p *partition, replica int32, offset int64, now 
 // leader adds only live brokers to the ISR, as Kafka does (KIP-841): a
 // follower still fetching after its ZooKeeper session lapsed is not one
 // the controller could elect, and would be taken out again at once.
-func (b *Broker) brokerIsLive(id int32) bool {
-	for _, br := range b.store.Brokers() {
+func (m *Manager) brokerIsLive(id int32) bool {
+	for _, br := range m.store.Brokers() {
 		if br.ID == id {
 			return true
 		}
@@ -319,23 +335,23 @@ func (b *Broker) brokerIsLive(id int32) bool {
 
 // shrinkISRs takes out of the ISR of every partition this broker leads the
 // followers that have not caught up for replica.lag.time.max.ms.
-func (b *Broker) shrinkISRs(now time.Time) {
-	lag := b.cfg.ReplicaLagTimeMax
-	for _, p := range b.ledPartitions() {
+func (m *Manager) shrinkISRs(now time.Time) {
+	lag := m.cfg.ReplicaLagTimeMax
+	for _, p := range m.LedPartitions() {
 		p.roleMu.RLock()
 		p.isrMu.Lock()
 		if p.role == roleLeader && p.pendingISR == nil {
 			var keep []int32
 			for _, id := range p.state.ISR {
-				if f := p.followers[id]; id != b.cfg.BrokerID && (f == nil || now.Sub(f.lastCaughtUp) > lag) {
-					b.logger.Info().Str("topic", p.topic).Int32("partition", p.index).Int32("replica", id).
+				if f := p.followers[id]; id != m.cfg.BrokerID && (f == nil || now.Sub(f.lastCaughtUp) > lag) {
+					m.logger.Info().Str("topic", p.topic).Int32("partition", p.index).Int32("replica", id).
 						Dur("lag", now.Sub(f.lastCaughtUpOrZero())).Msg("follower fell behind; shrinking the ISR")
 					continue
 				}
 				keep = append(keep, id)
 			}
 			if len(keep) < len(p.state.ISR) {
-				b.proposeISRLocked(p, keep)
+				m.proposeISRLocked(p, keep)
 			}
 		}
 		p.isrMu.Unlock()
@@ -353,13 +369,13 @@ func (f *followerState) lastCaughtUpOrZero() time.Time {
 // proposeISRLocked sends an ISR change to the store in the background
 // (isrMu held). Until the store answers, the high watermark counts the
 // union of the old and new ISR.
-func (b *Broker) proposeISRLocked(p *partition, isr []int32) {
+func (m *Manager) proposeISRLocked(p *Partition, isr []int32) {
 	p.pendingISR = isr
 	leaderEpoch, partitionEpoch := p.state.LeaderEpoch, p.state.PartitionEpoch
-	b.background(func() {
+	m.background(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		st, err := b.store.AlterPartition(ctx, p.topic, p.index, leaderEpoch, partitionEpoch, isr)
+		st, err := m.store.AlterPartition(ctx, p.topic, p.index, leaderEpoch, partitionEpoch, isr)
 		p.roleMu.Lock()
 		p.isrMu.Lock()
 		p.pendingISR = nil
@@ -367,42 +383,14 @@ func (b *Broker) proposeISRLocked(p *partition, isr []int32) {
 			st.Replicas, st.ISR = slices.Clone(st.Replicas), slices.Clone(st.ISR)
 			p.state = st
 		}
-		b.advanceHighWatermarkLocked(p)
+		m.advanceHighWatermarkLocked(p)
 		p.isrMu.Unlock()
 		p.roleMu.Unlock()
 		p.signalChanged()
 		if err != nil {
-			b.logger.Info().Err(err).Str("topic", p.topic).Int32("partition", p.index).Ints32("isr", isr).Msg("ISR change not applied")
+			m.logger.Info().Err(err).Str("topic", p.topic).Int32("partition", p.index).Ints32("isr", isr).Msg("ISR change not applied")
 		} else {
-			b.logger.Info().Str("topic", p.topic).Int32("partition", p.index).Ints32("isr", st.ISR).Msg("ISR changed")
+			m.logger.Info().Str("topic", p.topic).Int32("partition", p.index).Ints32("isr", st.ISR).Msg("ISR changed")
 		}
-	})
-}
-
-// ledPartitions lists the partitions this broker leads.
-func (b *Broker) ledPartitions() []*partition {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	var out []*partition
-	for _, ts := range b.topics {
-		for _, p := range ts.partitions {
-			if p != nil && p.isLeader() {
-				out = append(out, p)
-			}
-		}
-	}
-	return out
-}
-
-// sortTopicPartitions orders partitions by topic, then number.
-func sortTopicPartitions(tps []controller.TopicPartition) {
-	slices.SortFunc(tps, func(a, b controller.TopicPartition) int {
-		if a.Topic != b.Topic {
-			if a.Topic < b.Topic {
-				return -1
-			}
-			return 1
-		}
-		return int(a.Partition - b.Partition)
 	})
 }

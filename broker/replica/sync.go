@@ -1,0 +1,171 @@
+package replica
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/samsa-io/samsa/controller"
+	plog "github.com/samsa-io/samsa/log"
+)
+
+// SyncFailure is a partition a Sync could not bring in line with the
+// store: a log the store wants on this broker could not be opened or
+// created.
+type SyncFailure struct {
+	Topic     string
+	Partition int32
+	// leftover: deleting a log nothing needs any more failed (a topic
+	// that is gone, a partition taken back, a directory of no topic).
+	// The log manager keeps trying and never opens it again, so Sync
+	// logs it and sets it aside; it is never returned.
+	leftover bool
+	Err      error
+}
+
+// Error is the log manager's message, which names the partition.
+func (f SyncFailure) Error() string { return f.Err.Error() }
+
+// SyncFailures are the wanted logs one Sync could not open.
+type SyncFailures []SyncFailure
+
+func (fs SyncFailures) Error() string {
+	msgs := make([]string, len(fs))
+	for i, f := range fs {
+		msgs[i] = f.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// OfTopic keeps the failures of one topic's partitions.
+func (fs SyncFailures) OfTopic(name string) SyncFailures {
+	return slices.DeleteFunc(slices.Clone(fs), func(f SyncFailure) bool { return f.Topic != name })
+}
+
+// Sync brings the partition table in line with the store: it opens logs
+// for the partitions this broker is a replica of, applies config changes
+// and partition states (becoming leader or follower), and deletes the
+// logs of topics and partitions that are gone (including directories
+// left from before a restart). It runs on the store's subscription
+// goroutine, at startup and after admin changes, never concurrently with
+// itself.
+//
+// A partition whose log could not be opened stays out of the table and
+// is tried again by the next run; the error (a SyncFailures) names each.
+// A leftover that cannot be deleted is logged and set aside, never an
+// error: the log manager keeps trying and never opens it again, so
+// neither a start nor a request fails because of it.
+func (m *Manager) Sync() error {
+	m.syncMu.Lock()
+	defer m.syncMu.Unlock()
+	cfg := m.effectiveConfig()
+	m.logs.SetCleaner(cfg.CleanerBackoff(), cfg.CleanerMaxKeys())
+	m.fetchers.setCount(cfg.NumReplicaFetchers)
+	want := make(map[string]controller.Topic)
+	for _, t := range m.store.Topics() {
+		want[t.Name] = t
+	}
+	var failures SyncFailures
+	drop := func(p *Partition) {
+		m.stopReplica(p)
+		if err := m.logs.Delete(p.topic, p.index); err != nil {
+			failures = append(failures, SyncFailure{Topic: p.topic, Partition: p.index, leftover: true, Err: err})
+		}
+	}
+
+	m.mu.Lock()
+	for name, ts := range m.topics {
+		t, ok := want[name]
+		if ok && t.ID == ts.meta.ID {
+			// Partitions a rolled-back CreatePartitions took back.
+			for _, p := range ts.partitions[min(len(t.Partitions), len(ts.partitions)):] {
+				if p != nil {
+					drop(p)
+				}
+			}
+			continue
+		}
+		for _, p := range ts.partitions {
+			if p != nil {
+				drop(p)
+			}
+		}
+		delete(m.topics, name)
+		delete(m.byID, ts.meta.ID)
+	}
+	m.mu.Unlock()
+
+	var transitions []func()
+	for name, t := range want {
+		tc := cfg.ResolveTopic(t.Configs)
+		lc := logConfig(tc, cfg.ProducerIDExpiration)
+		m.mu.RLock()
+		ts := m.topics[name]
+		var have []*Partition
+		if ts != nil {
+			have = ts.partitions
+		}
+		m.mu.RUnlock()
+		parts := make([]*Partition, len(t.Partitions))
+		copy(parts, have)
+		for i, st := range t.Partitions {
+			p := parts[i]
+			if p == nil && slices.Contains(st.Replicas, m.cfg.BrokerID) {
+				l, err := m.logs.Open(name, int32(i), t.ID, lc)
+				if err != nil {
+					failures = append(failures, SyncFailure{Topic: name, Partition: int32(i), Err: err})
+					continue
+				}
+				p = newPartition(name, t.ID, int32(i), l, m.cfg.BrokerID)
+				parts[i] = p
+			}
+			if p == nil {
+				continue
+			}
+			p.log.UpdateConfig(lc)
+			p.topicConfig.Store(&tc)
+			if fn := m.applyPartitionState(p, st); fn != nil {
+				transitions = append(transitions, fn)
+			}
+		}
+		m.mu.Lock()
+		m.topics[name] = &topicState{meta: t, partitions: parts}
+		m.byID[t.ID] = name
+		m.mu.Unlock()
+	}
+
+	m.mu.RLock()
+	hosted := func(tp plog.TopicPartition) bool {
+		ts, ok := m.topics[tp.Topic]
+		return ok && int(tp.Partition) < len(ts.partitions) && ts.partitions[tp.Partition] != nil
+	}
+	var orphans []plog.TopicPartition
+	for _, tp := range m.logs.Existing() {
+		if _, known := want[tp.Topic]; !known && !hosted(tp) {
+			orphans = append(orphans, tp)
+		}
+	}
+	m.mu.RUnlock()
+	for _, tp := range orphans {
+		if err := m.logs.Delete(tp.Topic, tp.Partition); err != nil {
+			failures = append(failures, SyncFailure{Topic: tp.Topic, Partition: tp.Partition, leftover: true, Err: err})
+		}
+	}
+	// Followers start fetching (and coordinators load) once the table
+	// holds every partition.
+	for _, fn := range transitions {
+		fn()
+	}
+	var opening SyncFailures
+	for _, f := range failures {
+		if f.leftover {
+			m.logger.Warn().Err(f.Err).Str("topic", f.Topic).Int32("partition", f.Partition).
+				Msg("cannot delete the log of a partition that no longer exists; leaving it aside and trying again later")
+			continue
+		}
+		opening = append(opening, f)
+	}
+	if len(opening) > 0 {
+		return opening
+	}
+	return nil
+}
