@@ -43,7 +43,7 @@ func init() {
 
 func (b *Broker) handleCreateTopics(ctx context.Context, _ *wire.Conn, req *kmsg.CreateTopicsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
-	resp.Topics = adminBatch(b, "CreateTopics", req.Topics, req.ValidateOnly,
+	resp.Topics = adminBatch(ctx, b, "CreateTopics", req.Topics, req.ValidateOnly,
 		func(rt *kmsg.CreateTopicsRequestTopic) string { return rt.Topic }, errDuplicateTopic,
 		func(rt *kmsg.CreateTopicsRequestTopic, aerr *apiError) kmsg.CreateTopicsResponseTopic {
 			st := kmsg.NewCreateTopicsResponseTopic()

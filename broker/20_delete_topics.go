@@ -130,6 +130,8 @@ func (b *Broker) handleDeleteTopics(ctx context.Context, _ *wire.Conn, req *kmsg
 				aerr = newAPIError(kerr.InvalidRequest, "Duplicate topic id.")
 			case targeted[t.ID] > 1:
 				aerr = newAPIError(kerr.InvalidRequest, "The provided topic name maps to an ID that was already supplied.")
+			case ctx.Err() != nil:
+				aerr = errCancelledBeforeChange
 			default:
 				aerr = b.deleteTopic(ctx, t.Name, tg.name == nil)
 				if aerr == nil {
@@ -143,7 +145,7 @@ func (b *Broker) handleDeleteTopics(ctx context.Context, _ *wire.Conn, req *kmsg
 	if len(deleted) == 0 {
 		return resp, nil
 	}
-	b.syncAfterAdmin("DeleteTopics")
+	b.syncAfterAdmin(ctx, "DeleteTopics")
 	for _, i := range deleted {
 		st := &resp.Topics[i]
 		if aerr := b.undeletedData(*st.Topic); aerr != nil {

@@ -30,7 +30,7 @@ func init() {
 
 func (b *Broker) handleAlterConfigs(ctx context.Context, _ *wire.Conn, req *kmsg.AlterConfigsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.AlterConfigsResponse)
-	resp.Resources = adminBatch(b, "AlterConfigs", req.Resources, req.ValidateOnly,
+	resp.Resources = adminBatch(ctx, b, "AlterConfigs", req.Resources, req.ValidateOnly,
 		func(res *kmsg.AlterConfigsRequestResource) resourceKey {
 			return resourceKey{res.ResourceType, res.ResourceName}
 		}, errDuplicateResource,

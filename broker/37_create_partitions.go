@@ -31,7 +31,7 @@ func init() {
 
 func (b *Broker) handleCreatePartitions(ctx context.Context, _ *wire.Conn, req *kmsg.CreatePartitionsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.CreatePartitionsResponse)
-	resp.Topics = adminBatch(b, "CreatePartitions", req.Topics, req.ValidateOnly,
+	resp.Topics = adminBatch(ctx, b, "CreatePartitions", req.Topics, req.ValidateOnly,
 		func(rt *kmsg.CreatePartitionsRequestTopic) string { return rt.Topic }, errDuplicateTopic,
 		func(rt *kmsg.CreatePartitionsRequestTopic, aerr *apiError) kmsg.CreatePartitionsResponseTopic {
 			st := kmsg.NewCreatePartitionsResponseTopic()

@@ -40,7 +40,7 @@ func init() {
 
 func (b *Broker) handleIncrementalAlterConfigs(ctx context.Context, _ *wire.Conn, req *kmsg.IncrementalAlterConfigsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.IncrementalAlterConfigsResponse)
-	resp.Resources = adminBatch(b, "IncrementalAlterConfigs", req.Resources, req.ValidateOnly,
+	resp.Resources = adminBatch(ctx, b, "IncrementalAlterConfigs", req.Resources, req.ValidateOnly,
 		func(res *kmsg.IncrementalAlterConfigsRequestResource) resourceKey {
 			return resourceKey{res.ResourceType, res.ResourceName}
 		}, errDuplicateResource,

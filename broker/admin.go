@@ -112,14 +112,29 @@ var errBrokerLogger = newAPIError(kerr.InvalidRequest, "BROKER_LOGGER resources 
 // the partition table before the request is answered, so the logs exist
 // (or are gone) and configs apply when the client hears back. The store's
 // own change notification would do it too, but later. It returns the logs
-// it could not open (a replica.SyncFailures), already logged.
-func (b *Broker) syncAfterAdmin(what string) error {
-	err := b.replicas.Sync()
-	if err != nil {
+// it could not open (a replica.SyncFailures), already logged, or
+// replica.ErrSyncCut when ctx ended first (the client left, the broker
+// stops: the rest goes on in the background).
+func (b *Broker) syncAfterAdmin(ctx context.Context, what string) error {
+	err := b.replicas.SyncContext(ctx)
+	switch {
+	case errors.Is(err, replica.ErrSyncCut):
+		b.logger.Info().Str("after", what).Msg("request cancelled while its logs were being opened; going on in the background")
+	case err != nil:
 		b.logger.Error().Err(err).Str("after", what).Msg("apply metadata change")
 	}
 	return err
 }
+
+// errCancelledBeforeChange answers the resources of an admin request that
+// were not reached before it was cancelled (its client left, or the
+// broker stops): nothing was changed for them.
+var errCancelledBeforeChange = newAPIError(kerr.RequestTimedOut, "The request was cancelled (its client left or the broker is stopping) before this was done; nothing was changed.")
+
+// errCancelledDuringSync answers the resources an admin request changed
+// when it was cancelled while the broker applied the change: as Kafka's
+// REQUEST_TIMED_OUT, the change is made and completes in the background.
+var errCancelledDuringSync = newAPIError(kerr.RequestTimedOut, "The change was made, but the request was cancelled (its client left or the broker is stopping) while this broker applied it; it completes in the background.")
 
 // A storage failure is never answered OK (KAFKA_STORAGE_ERROR), and
 // nothing half-made survives it. The store's own writes fail as a whole
@@ -172,7 +187,7 @@ func (b *Broker) undoTopicWithoutLogs(ctx context.Context, name string, id contr
 	if err := b.store.DeleteTopic(ctx, name); err != nil {
 		aerr.msg += fmt.Sprintf("; deleting the topic again failed too (%v): it exists without those logs", err)
 	}
-	b.syncAfterAdmin("undoing CreateTopics")
+	b.syncAfterAdmin(ctx, "undoing CreateTopics")
 	return aerr
 }
 
@@ -200,7 +215,7 @@ func (b *Broker) undoPartitionsWithoutLogs(ctx context.Context, name string, id 
 	if err := remover.RemoveNewPartitions(ctx, name, id, from, count); err != nil {
 		aerr.msg = fmt.Sprintf("The partitions were added, but the logs of partitions %v could not be created (%s), and taking them back failed: %v", missing, cause, err)
 	}
-	b.syncAfterAdmin("undoing CreatePartitions")
+	b.syncAfterAdmin(ctx, "undoing CreatePartitions")
 	return aerr
 }
 
@@ -274,8 +289,13 @@ func (b *Broker) replaceBrokerConfigs(ctx context.Context, id int32, configs map
 //     the response goes out (syncAfterAdmin, named by api), so the change
 //     is in effect when the client hears back. An apply may return a settle
 //     that looks at the sync's outcome (logs that could not be created)
-//     and turns the item's answer into that error.
-func adminBatch[Item, Answer any, K comparable](b *Broker, api string, items []Item, validateOnly bool,
+//     and turns the item's answer into that error;
+//   - when ctx ends (the client left, the broker stops), the items not
+//     reached are answered REQUEST_TIMED_OUT unchanged, and those changed
+//     while the sync was cut short REQUEST_TIMED_OUT as Kafka means it:
+//     made, completing in the background. One request of thousands of
+//     topics thus never holds up a shutdown or outlives its client.
+func adminBatch[Item, Answer any, K comparable](ctx context.Context, b *Broker, api string, items []Item, validateOnly bool,
 	key func(*Item) K, duplicate *apiError,
 	answer func(item *Item, aerr *apiError) Answer,
 	apply func(*Item, *Answer) (settle func(syncErr error) *apiError, aerr *apiError),
@@ -296,6 +316,10 @@ func adminBatch[Item, Answer any, K comparable](b *Broker, api string, items []I
 			answers = append(answers, answer(item, duplicate))
 			continue
 		}
+		if ctx.Err() != nil {
+			answers = append(answers, answer(item, errCancelledBeforeChange))
+			continue
+		}
 		ans := answer(item, nil)
 		settle, aerr := apply(item, &ans)
 		if aerr != nil {
@@ -308,8 +332,12 @@ func adminBatch[Item, Answer any, K comparable](b *Broker, api string, items []I
 	if len(changes) == 0 {
 		return answers
 	}
-	syncErr := b.syncAfterAdmin(api)
+	syncErr := b.syncAfterAdmin(ctx, api)
 	for _, c := range changes {
+		if errors.Is(syncErr, replica.ErrSyncCut) {
+			answers[c.index] = answer(&items[c.index], errCancelledDuringSync)
+			continue
+		}
 		if c.settle == nil {
 			continue
 		}

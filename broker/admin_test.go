@@ -14,6 +14,7 @@ import (
 	"github.com/samsa-io/samsa/broker/config"
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/log/recordbatch/batchtest"
+	"github.com/samsa-io/samsa/wire"
 )
 
 // Helpers.
@@ -1379,4 +1380,37 @@ func TestIncrementalAlterConfigsRefusesEveryCopyOfAResourceNamedTwice(t *testing
 	requireMessage(t, "t", resources[0].ErrorMessage, "at most once")
 	requireConfig(t, topicConfigs(t, b, "t"), "retention.ms", "604800000", kmsg.ConfigSourceDefaultConfig)
 	requireConfig(t, topicConfigs(t, b, "other"), "retention.ms", "2000", kmsg.ConfigSourceDynamicTopicConfig)
+}
+
+func TestAnAdminRequestWhoseClientLeftChangesNothingMore(t *testing.T) {
+	// The client of a CreateTopics (or DeleteTopics) of thousands is gone,
+	// or the broker stops: the topics not reached are answered
+	// REQUEST_TIMED_OUT and not created, so the request neither outlives
+	// its client nor holds up a shutdown.
+	b := newTestBroker(t)
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := kmsg.NewPtrCreateTopicsRequest()
+	req.Version = 7
+	for _, name := range []string{"a", "b", "c"} {
+		rt := kmsg.NewCreateTopicsRequestTopic()
+		rt.Topic, rt.NumPartitions, rt.ReplicationFactor = name, 1, 1
+		req.Topics = append(req.Topics, rt)
+	}
+	resp, err := b.ServeKafka(gone, &wire.Conn{}, &wire.Request{APIKey: req.Key(), APIVersion: req.Version, KnownKey: true, Body: req.AppendTo(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := kmsg.NewPtrCreateTopicsResponse()
+	created.Version = req.Version
+	body := flattenParts(t, resp.Parts)
+	if err := created.ReadFrom(body); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range created.Topics {
+		requireCode(t, "CreateTopics of "+st.Topic+" after its client left", st.ErrorCode, kerr.RequestTimedOut)
+		if _, ok := b.store.Topic(st.Topic); ok {
+			t.Errorf("topic %s was created for a client that had left", st.Topic)
+		}
+	}
 }

@@ -46,7 +46,7 @@ func (b *Broker) autoCreateTopic(ctx context.Context, name string) error {
 	// As CreateTopics: a topic whose logs this broker cannot create (a
 	// full disk) is taken back; the client retries (KAFKA_STORAGE_ERROR
 	// is retriable) and the topic is made once the disk has room.
-	if aerr := b.undoTopicWithoutLogs(ctx, name, t.ID, b.syncAfterAdmin("auto-create")); aerr != nil {
+	if aerr := b.undoTopicWithoutLogs(ctx, name, t.ID, b.syncAfterAdmin(ctx, "auto-create")); aerr != nil {
 		return kerr.KafkaStorageError
 	}
 	return nil

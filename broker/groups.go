@@ -116,7 +116,7 @@ func (b *Broker) ensureOffsetsTopic(ctx context.Context) error {
 	}
 	// A topic whose logs cannot be created here (a full disk) is taken
 	// back; the next FindCoordinator tries again.
-	if aerr := b.undoTopicWithoutLogs(ctx, groupcoord.OffsetsTopic, t.ID, b.syncAfterAdmin("creating "+groupcoord.OffsetsTopic)); aerr != nil {
+	if aerr := b.undoTopicWithoutLogs(ctx, groupcoord.OffsetsTopic, t.ID, b.syncAfterAdmin(ctx, "creating "+groupcoord.OffsetsTopic)); aerr != nil {
 		return aerr
 	}
 	return nil

@@ -416,3 +416,103 @@ func TestFailedAcksZeroProduceClosesTheConnection(t *testing.T) {
 	}
 	stillServes(t, b, before)
 }
+
+// hugeCreateTopics sends, on a connection of its own, a CreateTopics of n
+// one-partition topics named prefix-0 ... and returns once the broker has
+// created some of them (it works through them one by one).
+func hugeCreateTopics(t *testing.T, b *testBroker, prefix string, n int) *rawConn {
+	t.Helper()
+	req := kmsg.NewPtrCreateTopicsRequest()
+	req.Version, req.TimeoutMillis = 4, 600_000
+	for i := 0; i < n; i++ {
+		rt := kmsg.NewCreateTopicsRequestTopic()
+		rt.Topic, rt.NumPartitions, rt.ReplicationFactor = prefix+"-"+itoa(i), 1, 1
+		req.Topics = append(req.Topics, rt)
+	}
+	c := dialRaw(t, b.Addr())
+	c.write(frame(req.Key(), req.Version, 1, false, req.AppendTo(nil)))
+	adm := b.admin(t)
+	checkFor(t, 30*time.Second, 20*time.Millisecond, func() error {
+		if got := countTopics(t, adm, prefix); got < 5 {
+			return fmt.Errorf("%d of the %d topics created so far", got, n)
+		}
+		return nil
+	})
+	return c
+}
+
+func countTopics(t *testing.T, adm *kadm.Client, prefix string) int {
+	t.Helper()
+	topics, err := adm.ListTopics(testContext(t, 10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for name := range topics {
+		if strings.HasPrefix(name, prefix+"-") {
+			n++
+		}
+	}
+	return n
+}
+
+func TestACreateTopicsWhoseClientLeftStopsCreating(t *testing.T) {
+	// A client asks for 20,000 topics and goes away. Kafka's controller
+	// would go on; Samsa stops with the topic at hand, so one request
+	// does not hold the admin side for minutes after its client left.
+	skipOnKfake(t, "request cancellation of the real broker")
+	t.Parallel()
+	b := startBroker(t)
+	before := writeVictim(t, b)
+	c := hugeCreateTopics(t, b, "flood", 20_000)
+	c.conn.Close()
+	adm := b.admin(t)
+	last, still := -1, 0
+	checkFor(t, 30*time.Second, 100*time.Millisecond, func() error {
+		n := countTopics(t, adm, "flood")
+		if n == last {
+			still++
+		} else {
+			last, still = n, 0
+		}
+		if still < 10 {
+			return fmt.Errorf("still creating: %d topics", n)
+		}
+		return nil
+	})
+	if last >= 20_000 {
+		t.Fatalf("all %d topics were created for a client that had left", last)
+	}
+	t.Logf("%d of 20000 topics created before the client left and the broker stopped", last)
+	// Other admin requests go through at once.
+	start := time.Now()
+	createTopic(t, adm, "after-flood", 1, nil)
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("a one-topic CreateTopics after the flood took %v", took)
+	}
+	stillServes(t, b, before)
+}
+
+func TestSigtermDuringAHugeCreateTopicsStopsWithinTenSeconds(t *testing.T) {
+	// The broker is creating thousands of topics for one request when
+	// SIGTERM comes: it stops within 10 s, cleanly, and starts again with
+	// the topics it created.
+	skipOnKfake(t, "signals to the broker process")
+	b := startBroker(t)
+	before := writeVictim(t, b)
+	hugeCreateTopics(t, b, "flood", 20_000)
+	start := time.Now()
+	b.Stop()
+	took := time.Since(start)
+	t.Logf("SIGTERM took %v", took)
+	if took > 10*time.Second {
+		t.Fatalf("SIGTERM during a 20,000-topic CreateTopics took %v, want under 10 s", took)
+	}
+	mark := len(b.output())
+	b.Restart()
+	if strings.Contains(b.output()[mark:], "recovered log after an unclean shutdown") {
+		t.Fatalf("the restart recovered logs: SIGTERM did not close them cleanly")
+	}
+	t.Logf("%d topics created before SIGTERM", countTopics(t, b.admin(t), "flood"))
+	stillServes(t, b, before)
+}

@@ -1,7 +1,9 @@
 package replica
 
 import (
+	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -62,6 +64,11 @@ type Manager struct {
 	tasks     sync.WaitGroup // background work Close waits for
 	closeOnce sync.Once
 	closed    chan struct{}
+	// closedCtx ends when Close starts, for background work that takes a
+	// context.
+	closedCtx    context.Context
+	stop         context.CancelFunc
+	resyncQueued atomic.Bool // a background Sync is waiting to run
 }
 
 // topicState is the table's view of one topic: the store's snapshot and
@@ -87,6 +94,7 @@ func New(opts Options) *Manager {
 		byID:              make(map[controller.TopicID]string),
 		closed:            make(chan struct{}),
 	}
+	m.closedCtx, m.stop = context.WithCancel(context.Background())
 	if m.now == nil {
 		m.now = time.Now
 	}
@@ -129,9 +137,20 @@ func (m *Manager) background(fn func()) {
 func (m *Manager) Close() {
 	m.closeOnce.Do(func() {
 		close(m.closed)
+		m.stop()
 		m.fetchers.close()
 		m.tasks.Wait()
 	})
+}
+
+// isClosed reports whether Close has started.
+func (m *Manager) isClosed() bool {
+	select {
+	case <-m.closed:
+		return true
+	default:
+		return false
+	}
 }
 
 // Lookup finds a partition this broker hosts by topic name:

@@ -1,6 +1,8 @@
 package replica
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"strings"
 
@@ -54,9 +56,27 @@ func (fs SyncFailures) OfTopic(name string) SyncFailures {
 // A leftover that cannot be deleted is logged and set aside, never an
 // error: the log manager keeps trying and never opens it again, so
 // neither a start nor a request fails because of it.
-func (m *Manager) Sync() error {
+func (m *Manager) Sync() error { return m.SyncContext(context.Background()) }
+
+// ErrSyncCut: a SyncContext stopped when its context ended (the client of
+// an admin request left, or the broker is stopping). The logs it did not
+// reach are opened by a Sync the Manager runs in the background.
+var ErrSyncCut = errors.New("partition table update cut short; it goes on in the background")
+
+// SyncContext is Sync, stopped between two logs when ctx ends (creating
+// the logs of 10,000 partitions takes minutes on a slow disk): it then
+// returns ErrSyncCut and finishes in the background, unless the Manager
+// is closing.
+func (m *Manager) SyncContext(ctx context.Context) error {
 	m.syncMu.Lock()
 	defer m.syncMu.Unlock()
+	cut := false
+	stopped := func() bool {
+		if !cut && (ctx.Err() != nil || m.isClosed()) {
+			cut = true
+		}
+		return cut
+	}
 	cfg := m.effectiveConfig()
 	m.logs.SetCleaner(cfg.CleanerBackoff(), cfg.CleanerMaxKeys())
 	m.fetchers.setCount(cfg.NumReplicaFetchers)
@@ -110,6 +130,9 @@ func (m *Manager) Sync() error {
 		for i, st := range t.Partitions {
 			p := parts[i]
 			if p == nil && slices.Contains(st.Replicas, m.cfg.BrokerID) {
+				if stopped() {
+					continue // left for the background Sync
+				}
 				l, err := m.logs.Open(name, int32(i), t.ID, lc)
 				if err != nil {
 					failures = append(failures, SyncFailure{Topic: name, Partition: int32(i), Err: err})
@@ -155,6 +178,9 @@ func (m *Manager) Sync() error {
 	for _, fn := range transitions {
 		fn()
 	}
+	if cut {
+		m.resyncInBackground()
+	}
 	var opening SyncFailures
 	for _, f := range failures {
 		if f.leftover {
@@ -167,5 +193,22 @@ func (m *Manager) Sync() error {
 	if len(opening) > 0 {
 		return opening
 	}
+	if cut {
+		return ErrSyncCut
+	}
 	return nil
+}
+
+// resyncInBackground runs one Sync on a goroutine Close waits for, unless
+// one is already waiting to run; Close cuts it short.
+func (m *Manager) resyncInBackground() {
+	if m.isClosed() || !m.resyncQueued.CompareAndSwap(false, true) {
+		return
+	}
+	m.background(func() {
+		m.resyncQueued.Store(false)
+		if err := m.SyncContext(m.closedCtx); err != nil && !errors.Is(err, ErrSyncCut) {
+			m.logger.Error().Err(err).Msg("apply metadata change")
+		}
+	})
 }
