@@ -2,6 +2,7 @@ package log
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -290,4 +291,40 @@ func TestALogThatCannotBeCreatedOnAFullDiskLeavesNoDirectory(t *testing.T) {
 		t.Fatalf("open once space is back: %v", err)
 	}
 	mustAppend(t, l, plainBatch(0, "works"))
+}
+
+func TestDeleteRecordsThatCannotBeWrittenDeletesNothing(t *testing.T) {
+	// A full disk: the new log start cannot be recorded, so DeleteRecords
+	// fails and changes nothing, now or after space is back.
+	dir := disktest.MountTmpfs(t, "1m")
+	m, err := OpenManager(ManagerConfig{Dirs: []string{dir}, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	l, err := m.Open("events", 0, testTopicID, testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		mustAppend(t, l, plainBatch(0, fmt.Sprintf("v%d", i)))
+	}
+	l.SetHighWatermark(5)
+	filler := disktest.FillDisk(t, dir)
+	if _, err := l.DeleteRecords(3); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("DeleteRecords on a full disk: %v, want ENOSPC", err)
+	}
+	if start := l.Offsets().LogStartOffset; start != 0 {
+		t.Fatalf("the failed DeleteRecords moved the log start to %d", start)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	m.flushAndCheckpoint() // what the periodic checkpoint does
+	if start := l.Offsets().LogStartOffset; start != 0 {
+		t.Fatalf("after space came back the log start is %d", start)
+	}
+	if got := readValues(t, l, 0); len(got) != 5 {
+		t.Fatalf("the log holds %v after a failed DeleteRecords", got)
+	}
 }

@@ -114,27 +114,34 @@ func (l *Log) truncateFullyLocked(offset int64) error {
 // (ErrOffsetOutOfRange); an offset at or below the current start changes
 // nothing. It returns the log start offset.
 func (l *Log) DeleteRecords(offset int64) (int64, error) {
+	l.checkpointMu.Lock()
+	defer l.checkpointMu.Unlock()
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.closed {
-		l.mu.Unlock()
 		return 0, ErrClosed
 	}
 	if offset > l.highWatermark.Load() || offset < 0 {
-		l.mu.Unlock()
 		return 0, fmt.Errorf("%w: %d is beyond the high watermark %d", ErrOffsetOutOfRange, offset, l.highWatermark.Load())
 	}
 	start := l.logStart.Load()
 	if offset <= start {
-		l.mu.Unlock()
 		return start, nil
 	}
-	l.logStart.Store(offset)
-	err := l.trimLocked()
-	l.mu.Unlock()
-	if err != nil {
-		return offset, err
+	// The new start is on disk before it takes effect, so a deletion
+	// answered with an error (a full disk) changed nothing.
+	c := l.currentCheckpoint()
+	c.logStartOffset = offset
+	if err := l.storeCheckpoint(c); err != nil {
+		return start, err
 	}
-	return offset, l.writeCheckpoint()
+	l.logStart.Store(offset)
+	if err := l.trimLocked(); err != nil {
+		// The records are deleted (the start offset is durable); the
+		// files go with a later retention pass.
+		l.logger.Warn().Err(err).Int64("log_start_offset", offset).Msg("delete records: segment files remain for now")
+	}
+	return offset, nil
 }
 
 // trimLocked deletes segments wholly below the log start offset and
