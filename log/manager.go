@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/samsa-io/samsa/log/atomicfile"
+	"github.com/samsa-io/samsa/log/throttle"
 )
 
 // ManagerConfig configures a Manager.
@@ -65,8 +66,9 @@ const (
 // deletion failed. So a deleted topic's records never come back as those
 // of a new topic of the same name, however its deletion went.
 type Manager struct {
-	cfg ManagerConfig
-	env *logEnv
+	cfg    ManagerConfig
+	env    *logEnv
+	errors *throttle.Throttle // failures of the background work, per log
 
 	mu    sync.Mutex
 	logs  map[TopicPartition]*Log
@@ -102,6 +104,7 @@ func OpenManager(cfg ManagerConfig) (*Manager, error) {
 		cfg.Now = time.Now
 	}
 	m := &Manager{
+		errors:  throttle.New(errorInterval),
 		cfg:     cfg,
 		logs:    make(map[TopicPartition]*Log),
 		found:   make(map[TopicPartition]string),
@@ -562,7 +565,7 @@ func (m *Manager) enforceRetention() {
 	now := m.cfg.Now()
 	for _, l := range m.openLogs() {
 		if _, err := l.enforceRetention(now); err != nil && !errors.Is(err, ErrClosed) {
-			l.logger.Error().Err(err).Msg("retention")
+			m.errors.Error(l.logger, l.tp.String(), "retention", withErr(err))
 		}
 	}
 }
@@ -593,7 +596,7 @@ func (m *Manager) cleanUntilNothingIsDue() {
 		case errors.Is(err, ErrClosed), errors.Is(err, errCleaningAborted):
 			return // try again after the backoff
 		case err != nil:
-			dirtiest.logger.Error().Err(err).Msg("log cleaner")
+			m.errors.Error(dirtiest.logger, dirtiest.tp.String(), "log cleaner", withErr(err))
 			return
 		default:
 			dirtiest.logger.Info().Int("segments", stats.Segments).Int64("bytes_before", stats.BytesBefore).
@@ -610,13 +613,23 @@ func (m *Manager) flushAndCheckpoint() {
 	now := m.cfg.Now()
 	for _, l := range m.openLogs() {
 		if err := l.flushIfDue(now); err != nil && !errors.Is(err, ErrClosed) {
-			l.logger.Error().Err(err).Msg("flush")
+			m.errors.Error(l.logger, l.tp.String(), "flush", withErr(err))
 		}
 		if err := l.writeCheckpointIfChanged(); err != nil {
-			l.logger.Error().Err(err).Msg("write checkpoint")
+			m.errors.Error(l.logger, l.tp.String(), "write checkpoint", withErr(err))
 		}
 	}
 }
+
+// withErr adds err to a throttled log line.
+func withErr(err error) func(*zerolog.Event) *zerolog.Event {
+	return func(e *zerolog.Event) *zerolog.Event { return e.Err(err) }
+}
+
+// errorInterval is how often the same failure of the background work on
+// the same log is logged (a full disk fails every flush check): the ones
+// in between are counted.
+const errorInterval = 10 * time.Second
 
 // background runs fn on a goroutine Close waits for.
 func (m *Manager) background(fn func()) {

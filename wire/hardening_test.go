@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
-	"strings"
 	"testing"
 	"time"
 
@@ -275,27 +274,6 @@ func TestConnectionOverridesParseAsKafkaWritesThem(t *testing.T) {
 		if _, err := ParseConnectionOverrides(bad, nil); err == nil {
 			t.Errorf("%q parsed", bad)
 		}
-	}
-}
-
-func TestRepeatedWarningsFromOneSourceAreCounted(t *testing.T) {
-	var out bytes.Buffer
-	log := zerolog.New(&out)
-	w := newWarnLimiter(time.Minute)
-	now := time.Unix(1000, 0)
-	w.now = func() time.Time { return now }
-	for i := 0; i < 50; i++ {
-		w.warn(log, "10.0.0.1", "rejected connection", nil)
-	}
-	w.warn(log, "10.0.0.2", "rejected connection", nil) // another source is its own
-	now = now.Add(time.Minute)
-	w.warn(log, "10.0.0.1", "rejected connection", nil)
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 3 {
-		t.Fatalf("%d lines logged, want 3:\n%s", len(lines), out.String())
-	}
-	if !strings.Contains(lines[2], `"suppressed":49`) {
-		t.Fatalf("the warning after the interval does not count the 49 suppressed: %s", lines[2])
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
 
+	"github.com/samsa-io/samsa/log/throttle"
 	"github.com/samsa-io/samsa/wire/membudget"
 )
 
@@ -74,7 +75,7 @@ type Server struct {
 	active    sync.WaitGroup // one per connection
 
 	nextConnID atomic.Uint64
-	warnings   *warnLimiter
+	warnings   *throttle.Throttle
 }
 
 // NewServer returns a server that hands requests to h.
@@ -88,7 +89,7 @@ func NewServer(cfg ServerConfig, h Handler) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	draining, drain := context.WithCancel(ctx)
 	return &Server{cfg: cfg, handler: h, ctx: ctx, cancel: cancel, draining: draining, drain: drain,
-		conns: make(map[*serverConn]struct{}), warnings: newWarnLimiter(warnInterval)}
+		conns: make(map[*serverConn]struct{}), warnings: throttle.New(warnInterval)}
 }
 
 // ErrServerClosed is returned by Serve on a server that was shut down
@@ -138,7 +139,7 @@ func (s *Server) Serve(l net.Listener) error {
 		var releaseSlot func()
 		if lim := s.cfg.Limits; lim != nil {
 			if releaseSlot, err = lim.admit(c.RemoteAddr()); err != nil {
-				s.warnings.warn(s.cfg.Logger, addrIP(c.RemoteAddr()).String(), "rejected connection",
+				s.warnings.Warn(s.cfg.Logger, addrIP(c.RemoteAddr()).String(), "rejected connection",
 					func(e *zerolog.Event) *zerolog.Event { return e.Str("remote", c.RemoteAddr().String()).Err(err) })
 				c.Close()
 				continue
@@ -319,7 +320,7 @@ func (c *serverConn) source() string { return addrIP(c.conn.RemoteAddr).String()
 // warn logs a warning about this connection, at most once per
 // warnInterval for the same message from the same address.
 func (c *serverConn) warn(msg string, fill func(*zerolog.Event) *zerolog.Event) {
-	c.srv.warnings.warn(c.log, c.source(), msg, fill)
+	c.srv.warnings.Warn(c.log, c.source(), msg, fill)
 }
 
 func (c *serverConn) serve() {
