@@ -208,6 +208,10 @@ func TestBrokerStartsOverLeftoverDirectoriesLogsEachAndSetsAsideWhatItCannotDele
 	}
 	requireGone(halfDeleted)
 	requireGone(orphan)
+	// Deleting a partition's data is never silent.
+	if !strings.Contains(b.output(), "gone-0") {
+		t.Errorf("the broker deleted the orphan gone-0 without a log line")
+	}
 	for _, path := range []string{lostFound, undeletable} {
 		if _, err := os.Stat(path); err != nil {
 			t.Fatalf("%s: %v, want it left alone", filepath.Base(path), err)

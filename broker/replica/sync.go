@@ -169,6 +169,9 @@ func (m *Manager) SyncContext(ctx context.Context) error {
 	}
 	m.mu.RUnlock()
 	for _, tp := range orphans {
+		// Data goes: say so (a directory copied in by hand, a topic
+		// deleted while this broker was down).
+		m.logger.Warn().Str("partition", tp.String()).Msg("deleting the log of a partition the cluster metadata does not know")
 		if err := m.logs.Delete(tp.Topic, tp.Partition); err != nil {
 			failures = append(failures, SyncFailure{Topic: tp.Topic, Partition: tp.Partition, leftover: true, Err: err})
 		}
