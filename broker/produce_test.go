@@ -82,6 +82,16 @@ func TestRecompressedBatchPastMaxMessageBytesGetsMessageTooLarge(t *testing.T) {
 	}
 }
 
+// A batch whose records expand past the decompression bound (256 MiB) is
+// too large, not corrupt: MESSAGE_TOO_LARGE, which producers do not retry,
+// where CORRUPT_MESSAGE would be retried for ever.
+func TestDecompressionBombGetsMessageTooLarge(t *testing.T) {
+	b := newTestBroker(t)
+	createTopicForTest(t, b, "t", 1, map[string]string{"max.message.bytes": "10000000"})
+	p := produceForTest(t, b, 9, 1, "t", 0, batchtest.Zeros(batchtest.Zstd, recordbatch.MaxDecompressedBytes+1))
+	requireCode(t, "zstd batch expanding past 256 MiB", p.ErrorCode, kerr.MessageTooLarge)
+}
+
 func TestCompactedTopicRefusesRecordsWithoutAKey(t *testing.T) {
 	b := newTestBroker(t)
 	createTopicForTest(t, b, "table", 1, map[string]string{"cleanup.policy": "compact"})

@@ -232,7 +232,7 @@ type limitedReader struct {
 func (l *limitedReader) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	if l.left -= int64(n); l.left < 0 {
-		return n, fmt.Errorf("%w: %v", ErrCorrupt, errTooBig)
+		return n, errTooBig
 	}
 	return n, err
 }

@@ -19,7 +19,10 @@ import (
 // raw snappy blocks instead, so both are accepted.
 var xerialMagic = []byte{0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0}
 
-var errTooBig = errors.New("decompressed batch exceeds the size limit")
+// errTooBig: a batch's records expand past the decompression bound. It is
+// a batch too large (MESSAGE_TOO_LARGE, which producers do not retry),
+// not a corrupt one (CORRUPT_MESSAGE, which they retry for ever).
+var errTooBig = fmt.Errorf("%w: its records expand past the decompression limit", ErrBatchTooLarge)
 
 // MaxDecompressedBytes bounds what one batch may expand to. Kafka sets no
 // such bound; this one only stops decompression bombs (a 1 MiB gzip batch
@@ -211,6 +214,9 @@ func decodeSnappyRaw(data []byte, ws *workspace) (buffer, error) {
 	r := snappyReader{data: data, block: pooledBuffer(ws), limit: maxDecompressed(CompressionSnappy, len(data))}
 	if err := r.next(); err != nil {
 		r.block.free()
+		if errors.Is(err, errTooBig) {
+			return buffer{}, err
+		}
 		return buffer{}, fmt.Errorf("%w: snappy records do not decompress: %v", ErrCorrupt, err)
 	}
 	return r.block, nil

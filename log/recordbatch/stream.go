@@ -65,7 +65,7 @@ func (s *recordStream) skip(n int64) {
 		return
 	}
 	if s.read+n > s.limit {
-		s.fail(fmt.Errorf("%w: %v (%d bytes)", ErrCorrupt, errTooBig, s.limit))
+		s.fail(fmt.Errorf("%w (%d bytes)", errTooBig, s.limit))
 		return
 	}
 	for n > 0 {
@@ -86,7 +86,7 @@ func (s *recordStream) readFull(p []byte) {
 		return
 	}
 	if s.read+int64(len(p)) > s.limit {
-		s.fail(fmt.Errorf("%w: %v (%d bytes)", ErrCorrupt, errTooBig, s.limit))
+		s.fail(fmt.Errorf("%w (%d bytes)", errTooBig, s.limit))
 		return
 	}
 	n, err := io.ReadFull(s.r, p)
@@ -99,7 +99,7 @@ func (s *recordStream) readFull(p []byte) {
 func (s *recordStream) count(n int64) {
 	s.read += n
 	if s.read > s.limit {
-		s.fail(fmt.Errorf("%w: %v (%d bytes)", ErrCorrupt, errTooBig, s.limit))
+		s.fail(fmt.Errorf("%w (%d bytes)", errTooBig, s.limit))
 	}
 }
 
