@@ -280,13 +280,20 @@ func (e *Ensemble) Kill(id int32) error {
 	if s == nil {
 		return fmt.Errorf("broker %d is not running", id)
 	}
-	delete(e.stores, id)
+	e.kill(s)
+	return nil
+}
+
+// kill stops s as kill -9 stops its process (e.mu held): see Kill.
+func (e *Ensemble) kill(s *Store) {
+	if e.stores[s.self.ID] == s {
+		delete(e.stores, s.self.ID)
+	}
 	if s.status == connected && s.session != nil {
 		s.session.silentSince = e.now()
 	}
 	s.die()
 	e.settle()
-	return nil
 }
 
 // Expire ends broker id's session now, as if its session timeout had

@@ -268,6 +268,31 @@ func TestClosedStoreLeavesAtOnceAndAPausedOneAfterItsSession(t *testing.T) {
 	}
 }
 
+// Store.Crash is what node.Node.Kill calls: the broker's session
+// outlives it, as a killed process's does, where Close ends it at once.
+func TestCrashedStoreLeavesItsSessionToExpire(t *testing.T) {
+	c := newCluster(t, 2)
+	c.stores[2].Crash()
+	crashed := c.stores[2]
+	delete(c.stores, 2)
+	if _, err := crashed.AllocateProducerIDs(storetest.Ctx(t), 1); !errors.Is(err, controller.ErrStoreUnavailable) {
+		t.Fatalf("a crashed store's write: %v, want ErrStoreUnavailable", err)
+	}
+	if err := registered(c.stores[1], 2, true); err != nil {
+		t.Fatalf("the session ended with the crash: %v", err)
+	}
+	crashed.Crash()
+	crashed.Close() // nothing left to close: the session is not ended
+	if err := registered(c.stores[1], 2, true); err != nil {
+		t.Fatalf("closing a crashed store ended its session: %v", err)
+	}
+	c.pass(testSessionTimeout)
+	if err := registered(c.stores[1], 2, false); err != nil {
+		t.Fatal(err)
+	}
+	c.Start(2)
+}
+
 func TestTopicPlacementIsRackAware(t *testing.T) {
 	c := newCluster(t, 0)
 	racks := map[int32]string{1: "r1", 2: "r1", 3: "r2", 4: "r2", 5: "r3", 6: "r3"}
