@@ -181,6 +181,23 @@ func (e *Ensemble) ControllerID() int32 {
 	return e.state.controllerID
 }
 
+// Topic is a topic as the ensemble holds it, which is what a connected
+// Store's Topic shows, for harnesses that look at the cluster from
+// outside every broker (package broker/embedded).
+func (e *Ensemble) Topic(name string) (controller.Topic, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.state.visible(name)
+}
+
+// Brokers lists the registered brokers by ID, as a connected Store's
+// Brokers does.
+func (e *Ensemble) Brokers() []controller.Broker {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.state.liveBrokers()
+}
+
 // ControllerEpoch is the controller epoch: 1 for the first controller,
 // one more for each election after it (/controller_epoch).
 func (e *Ensemble) ControllerEpoch() int32 {

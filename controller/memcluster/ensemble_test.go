@@ -293,6 +293,32 @@ func TestCrashedStoreLeavesItsSessionToExpire(t *testing.T) {
 	c.Start(2)
 }
 
+// The ensemble shows what its connected Stores show, to a harness
+// outside every broker, also while no broker runs.
+func TestTheEnsembleShowsTopicsAndBrokersAsAConnectedStore(t *testing.T) {
+	c := newCluster(t, 3)
+	if _, err := c.stores[1].CreateTopic(storetest.Ctx(t), controller.CreateTopicRequest{Name: "seen", Partitions: 2, ReplicationFactor: 3}); err != nil {
+		t.Fatal(err)
+	}
+	c.Kill(1)
+	want, _ := c.stores[2].Topic("seen")
+	got, ok := c.e.Topic("seen")
+	if !ok || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("the ensemble shows %+v (%v), broker 2 shows %+v", got, ok, want)
+	}
+	if got, want := c.e.Brokers(), c.stores[2].Brokers(); fmt.Sprint(got) != fmt.Sprint(want) || len(got) != 2 {
+		t.Fatalf("the ensemble lists brokers %+v, broker 2 lists %+v", got, want)
+	}
+	c.Kill(2)
+	c.Kill(3)
+	if got, ok := c.e.Topic("seen"); !ok || got.ID != want.ID {
+		t.Fatalf("with every broker gone the ensemble shows %+v (%v)", got, ok)
+	}
+	if _, ok := c.e.Topic("unseen"); ok {
+		t.Fatal("the ensemble shows a topic nobody created")
+	}
+}
+
 func TestTopicPlacementIsRackAware(t *testing.T) {
 	c := newCluster(t, 0)
 	racks := map[int32]string{1: "r1", 2: "r1", 3: "r2", 4: "r2", 5: "r3", 6: "r3"}
