@@ -191,6 +191,10 @@ type Workload struct {
 	writers []*kgo.Client
 	reader  *kgo.Client
 	stop    sync.Once
+	// failures counts writes that failed before Stop (those buffered
+	// when Stop came fail too, and are not counted).
+	failures atomic.Int64
+	firstErr atomic.Pointer[error]
 }
 
 // StartWorkload starts cfg.Writers idempotent acks=all producers, each
@@ -244,6 +248,18 @@ func AllAtStart(partitions int32) map[int32]kgo.Offset {
 // History is what the workload's writers were told and its reader saw.
 func (w *Workload) History() *History { return w.hist }
 
+// Failures is how many writes failed (their records were given up on
+// after the client's retries) before Stop, and the first one's error.
+// Kafka promises no such thing under every fault: a test that expects
+// clients to see no error (a controlled shutdown) checks it.
+func (w *Workload) Failures() (int64, error) {
+	var first error
+	if p := w.firstErr.Load(); p != nil {
+		first = *p
+	}
+	return w.failures.Load(), first
+}
+
 func (w *Workload) write(id int, cl *kgo.Client) {
 	defer w.wg.Done()
 	for seq := 0; w.ctx.Err() == nil; seq++ {
@@ -253,8 +269,12 @@ func (w *Workload) write(id int, cl *kgo.Client) {
 			Value:     fmt.Appendf(nil, "w%d-%d", id, seq),
 		}
 		cl.Produce(w.ctx, r, func(r *kgo.Record, err error) {
-			if err == nil {
+			switch {
+			case err == nil:
 				w.hist.Ack(string(r.Value), Position{r.Partition, r.Offset})
+			case w.ctx.Err() == nil:
+				w.failures.Add(1)
+				w.firstErr.CompareAndSwap(nil, &err)
 			}
 		})
 		if seq%20 == 19 {
