@@ -1,11 +1,17 @@
 package embedded_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -18,9 +24,40 @@ import (
 // take, so that only a broken cluster reaches it.
 const waitLong = 30 * time.Second
 
-// startCluster starts a cluster and closes it when the test ends.
+// logBuffer holds a cluster's logs, written to a file when its test
+// fails, so a flake can be read after the fact.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// startCluster starts a cluster and closes it when the test ends; when
+// the test failed, the cluster's logs go to a file named in the output.
 func startCluster(t *testing.T, cfg embedded.Config) *embedded.Cluster {
 	t.Helper()
+	logs := &logBuffer{}
+	cfg.Logger = zerolog.New(logs).Level(zerolog.DebugLevel).With().Timestamp().Logger()
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		f, err := os.CreateTemp("", "samsa-embedded-"+strings.ReplaceAll(t.Name(), "/", "_")+"-*.log")
+		if err != nil {
+			t.Logf("keep the cluster's logs: %v", err)
+			return
+		}
+		defer f.Close()
+		logs.mu.Lock()
+		defer logs.mu.Unlock()
+		f.Write(logs.buf.Bytes())
+		t.Logf("the cluster's logs are in %s", f.Name())
+	})
 	c, err := embedded.Start(testContext(t), cfg)
 	if err != nil {
 		t.Fatalf("start: %v", err)
