@@ -3,6 +3,7 @@ package embedded_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -179,5 +180,52 @@ func TestASingleBrokerKilledAndRestartedKeepsItsAddressAndRecords(t *testing.T) 
 	}
 	if err := c.Kill(9); !errors.Is(err, embedded.ErrUnknownBroker) {
 		t.Fatalf("Kill(9): %v, want ErrUnknownBroker", err)
+	}
+}
+
+// ClusterStore runs one broker as a cluster of one on the ensemble: it
+// has a session to lose. Paused past it, the cluster has no controller
+// (and, as in ZooKeeper mode, nobody to rewrite its partitions' states);
+// resumed, it registers again and leads them again. A cluster closes
+// with its broker paused and isolated.
+func TestASingleBrokerOnTheClusterStoreLosesItsSessionWhenPaused(t *testing.T) {
+	c := startCluster(t, embedded.Config{ClusterStore: true, Overrides: map[string]string{"zookeeper.session.timeout.ms": "200"}})
+	createTopic(t, c, "alone", 1, 1, nil)
+	produce(t, producer(t, c), "alone", 0, []string{"before"})
+	if err := c.Pause(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Pause(1); !errors.Is(err, embedded.ErrPaused) {
+		t.Fatalf("a second Pause: %v, want ErrPaused", err)
+	}
+	if err := c.Stop(1); !errors.Is(err, embedded.ErrPaused) {
+		t.Fatalf("Stop of a paused broker: %v, want ErrPaused", err)
+	}
+	checkFor(t, "the paused broker's session expires", func() error {
+		if id := c.ControllerID(); id != -1 {
+			return fmt.Errorf("controller %d", id)
+		}
+		return nil
+	})
+	epoch := func() int32 { p, _ := c.Partition("alone", 0); return p.LeaderEpoch }
+	before := epoch()
+	if err := c.Resume(1); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := c.WaitForLeader(testContext(t), "alone", 0); err != nil || l != 1 || c.ControllerID() != 1 {
+		t.Fatalf("after Resume: leader %d (%v), controller %d", l, err, c.ControllerID())
+	}
+	if after := epoch(); after <= before {
+		t.Errorf("leader epoch %d after the broker registered again, was %d: a broker back from an expired session leads in a new epoch", after, before)
+	}
+	produce(t, producer(t, c), "alone", 0, []string{"after"})
+	if got := valuesOf(readAll(t, c, "alone")[0]); !slices.Equal(got, []string{"before", "after"}) {
+		t.Fatalf("read %v", got)
+	}
+	if err := c.Isolate(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Pause(1); err != nil {
+		t.Fatal(err)
 	}
 }
