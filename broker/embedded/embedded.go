@@ -211,6 +211,9 @@ func (b *Broker) start(ctx context.Context) error {
 		Config: b.cfg,
 		Logger: logger,
 		OpenStore: func(ctx context.Context, self controller.Broker, cfg *config.Broker) (s controller.Store, err error) {
+			// Known to the network before the others can learn of it, so
+			// that every connection to it counts as one to it.
+			c.net.addBroker(b.id, net.JoinHostPort(self.Host, strconv.Itoa(int(self.Port))))
 			if c.ensemble != nil {
 				store, err = c.ensemble.Join(ctx, self)
 			} else {
@@ -227,9 +230,6 @@ func (b *Broker) start(ctx context.Context) error {
 		}
 		return fmt.Errorf("embedded: start broker %d: %w", b.id, err)
 	}
-	adv := b.cfg.AdvertisedListeners[0]
-	addr := net.JoinHostPort(adv.Host, strconv.Itoa(int(adv.Port)))
-	c.net.addBroker(b.id, addr)
 	b.mu.Lock()
 	b.node, b.store, b.paused = n, store, false
 	if b.addr == "" {
