@@ -11,15 +11,15 @@ import (
 
 // autoCreateTopic creates a topic a client asked for by name in Metadata
 // (auto.create.topics.enable), with the broker's num.partitions and
-// default.replication.factor, as Kafka does. A single broker (no
-// zookeeper.connect) caps the replication factor at 1, so a
+// default.replication.factor, as Kafka does. A single broker
+// (standalone) caps the replication factor at 1, so a
 // server.properties with Kafka's usual default.replication.factor=3 still
 // auto-creates; a cluster with fewer live brokers refuses for now, as
 // Kafka does (the client retries).
 func (b *Broker) autoCreateTopic(ctx context.Context, name string) error {
 	cfg := b.effectiveConfig()
 	rf := cfg.DefaultReplicationFactor
-	if live := int16(len(b.store.Brokers())); rf > live && cfg.ZookeeperConnect == "" {
+	if live := int16(len(b.store.Brokers())); rf > live && b.standalone() {
 		rf = live
 	}
 	t, err := b.store.CreateTopic(ctx, controller.CreateTopicRequest{

@@ -129,6 +129,18 @@ func (b *Broker) Close() {
 	})
 }
 
+// standalone reports whether this broker runs alone, on the
+// single-broker LocalStore, rather than in a cluster, whichever store
+// holds the cluster's metadata (ZooKeeper, or the in-process twin of an
+// embedded cluster; zookeeper.connect is unset for the latter). A lone
+// broker caps the replication factors of the topics it creates by itself
+// at 1; a cluster refuses, as Kafka does, what its live brokers cannot
+// hold.
+func (b *Broker) standalone() bool {
+	_, ok := b.store.(*controller.LocalStore)
+	return ok
+}
+
 // ctxDone reports whether the broker is shutting down.
 func (b *Broker) shuttingDown() bool {
 	select {

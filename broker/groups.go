@@ -92,7 +92,7 @@ func (b *Broker) ensureOffsetsTopic(ctx context.Context) error {
 	}
 	rf := b.cfg.OffsetsTopicReplication
 	live := int16(len(b.store.Brokers()))
-	if b.cfg.ZookeeperConnect == "" {
+	if b.standalone() {
 		rf = min(rf, live)
 	} else if live < rf {
 		return fmt.Errorf("%w: %d live brokers, offsets.topic.replication.factor is %d", kerr.CoordinatorNotAvailable, live, rf)

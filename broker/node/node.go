@@ -30,6 +30,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -104,6 +105,10 @@ type Node struct {
 	servers      []*wire.Server
 	serving      sync.WaitGroup // the servers' Serve goroutines
 	serveErr     chan error
+
+	// held is closed by ReleaseRequests; nil while requests pass
+	// (HoldRequests).
+	held atomic.Pointer[chan struct{}]
 
 	mu      sync.Mutex
 	stopped bool
@@ -201,7 +206,7 @@ func Start(ctx context.Context, opts Options) (_ *Node, err error) {
 			Limits:          limits,
 			Listener:        name,
 			Logger:          n.logger.With().Str("listener", name).Logger(),
-		}, n.broker)
+		}, gatedHandler{n})
 		n.servers = append(n.servers, srv)
 		n.serving.Add(1)
 		go func() {
@@ -237,6 +242,47 @@ func (n *Node) Broker() *broker.Broker { return n.broker }
 // own (its accept failed); the broker should then be stopped. Nothing is
 // delivered for listeners stopped by Close, Shutdown or Kill.
 func (n *Node) ServeErr() <-chan error { return n.serveErr }
+
+// HoldRequests makes the broker stop answering, as a stopped process
+// (SIGSTOP) does for its clients: from now on every request on every
+// listener waits, unanswered, until ReleaseRequests. Connections are
+// still accepted and requests read (a stopped process's kernel accepts
+// and buffers them too), and clients time out as they would. A held
+// request whose connection closes, or whose node stops, is dropped with
+// its connection, so Kill and Close do not wait for ReleaseRequests.
+//
+// Only request handling stops: the broker's own work (replica fetchers,
+// ISR checks, the group coordinator's timers) goes on. A harness that
+// models a paused process also cuts the broker off from the other
+// brokers (Options.Dial) and from the metadata store; package
+// broker/embedded's Pause does all three.
+func (n *Node) HoldRequests() {
+	held := make(chan struct{})
+	n.held.CompareAndSwap(nil, &held)
+}
+
+// ReleaseRequests lets held requests, and those after them, through
+// again. It does nothing when requests are not held.
+func (n *Node) ReleaseRequests() {
+	if held := n.held.Swap(nil); held != nil {
+		close(*held)
+	}
+}
+
+// gatedHandler is what the listeners serve: the broker, behind the gate
+// of HoldRequests.
+type gatedHandler struct{ n *Node }
+
+func (g gatedHandler) ServeKafka(ctx context.Context, conn *wire.Conn, req *wire.Request) (*wire.Response, error) {
+	if held := g.n.held.Load(); held != nil {
+		select {
+		case <-*held:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("request held (HoldRequests) until its connection closed: %w", ctx.Err())
+		}
+	}
+	return g.n.broker.ServeKafka(ctx, conn, req)
+}
 
 // ControlledShutdown moves this broker's leaderships to other in-sync
 // replicas while it still serves, so clients find the new leaders before

@@ -15,10 +15,12 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-io/samsa/broker/config"
 	"github.com/samsa-io/samsa/broker/node"
 	"github.com/samsa-io/samsa/controller"
+	"github.com/samsa-io/samsa/wire"
 )
 
 const recoveryLine = "recovered log after an unclean shutdown"
@@ -330,5 +332,64 @@ func TestStartFailsOnAPortInUse(t *testing.T) {
 	_, err = node.Start(context.Background(), node.Options{Config: cfg})
 	if err == nil || !strings.Contains(err.Error(), "listener PLAINTEXT") {
 		t.Fatalf("start on a port in use: %v", err)
+	}
+}
+
+// apiVersions asks addr for its API versions over a connection of its
+// own, within d.
+func apiVersions(addr string, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	c, err := wire.Dial(ctx, addr, "node-test")
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_, err = c.Request(ctx, kmsg.NewPtrApiVersionsRequest())
+	return err
+}
+
+// HoldRequests is a stopped process as its clients see it: connections
+// are accepted, requests are not answered until ReleaseRequests, and a
+// request held when the node is killed does not keep Kill waiting.
+func TestHeldRequestsWaitUnansweredUntilReleased(t *testing.T) {
+	n, _ := startNode(t, testConfig(t), node.Options{})
+	addr := n.Addrs()[0]
+	if err := apiVersions(addr, 10*time.Second); err != nil {
+		t.Fatalf("before holding: %v", err)
+	}
+
+	n.HoldRequests()
+	n.HoldRequests() // holding twice is holding
+	if err := apiVersions(addr, 300*time.Millisecond); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a request while held: %v, want no answer before the deadline", err)
+	}
+	answered := make(chan error, 1)
+	go func() { answered <- apiVersions(addr, 30*time.Second) }()
+	select {
+	case err := <-answered:
+		t.Fatalf("a held request was answered (%v) before ReleaseRequests", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	n.ReleaseRequests()
+	n.ReleaseRequests()
+	if err := <-answered; err != nil {
+		t.Fatalf("the held request after ReleaseRequests: %v", err)
+	}
+
+	n.HoldRequests()
+	go func() { answered <- apiVersions(addr, 30*time.Second) }()
+	killed := make(chan struct{})
+	go func() {
+		n.Kill()
+		close(killed)
+	}()
+	select {
+	case <-killed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Kill waited for a held request")
+	}
+	if err := <-answered; err == nil {
+		t.Fatal("a request held until the node was killed was answered")
 	}
 }

@@ -33,7 +33,9 @@
 //
 // Store.Close is a clean shutdown: the session closes and the broker is
 // gone at once. Ensemble.Kill is kill -9: the Store stops, its session
-// lingers until the session timeout passes on the ensemble's clock.
+// lingers until the session timeout passes on the ensemble's clock;
+// Store.Crash is the same from the Store's side (node.Crasher, which
+// node.Node.Kill calls).
 // Ensemble.Expire ends a session now. Ensemble.Pause cuts a Store off
 // (its view freezes, its writes fail with ErrStoreUnavailable, its session
 // expires after the timeout) and Ensemble.Resume reconnects it, in its

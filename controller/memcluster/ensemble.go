@@ -181,6 +181,23 @@ func (e *Ensemble) ControllerID() int32 {
 	return e.state.controllerID
 }
 
+// Topic is a topic as the ensemble holds it, which is what a connected
+// Store's Topic shows, for harnesses that look at the cluster from
+// outside every broker (package broker/embedded).
+func (e *Ensemble) Topic(name string) (controller.Topic, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.state.visible(name)
+}
+
+// Brokers lists the registered brokers by ID, as a connected Store's
+// Brokers does.
+func (e *Ensemble) Brokers() []controller.Broker {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.state.liveBrokers()
+}
+
 // ControllerEpoch is the controller epoch: 1 for the first controller,
 // one more for each election after it (/controller_epoch).
 func (e *Ensemble) ControllerEpoch() int32 {
@@ -280,13 +297,20 @@ func (e *Ensemble) Kill(id int32) error {
 	if s == nil {
 		return fmt.Errorf("broker %d is not running", id)
 	}
-	delete(e.stores, id)
+	e.kill(s)
+	return nil
+}
+
+// kill stops s as kill -9 stops its process (e.mu held): see Kill.
+func (e *Ensemble) kill(s *Store) {
+	if e.stores[s.self.ID] == s {
+		delete(e.stores, s.self.ID)
+	}
 	if s.status == connected && s.session != nil {
 		s.session.silentSince = e.now()
 	}
 	s.die()
 	e.settle()
-	return nil
 }
 
 // Expire ends broker id's session now, as if its session timeout had

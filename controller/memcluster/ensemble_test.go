@@ -268,6 +268,57 @@ func TestClosedStoreLeavesAtOnceAndAPausedOneAfterItsSession(t *testing.T) {
 	}
 }
 
+// Store.Crash is what node.Node.Kill calls: the broker's session
+// outlives it, as a killed process's does, where Close ends it at once.
+func TestCrashedStoreLeavesItsSessionToExpire(t *testing.T) {
+	c := newCluster(t, 2)
+	c.stores[2].Crash()
+	crashed := c.stores[2]
+	delete(c.stores, 2)
+	if _, err := crashed.AllocateProducerIDs(storetest.Ctx(t), 1); !errors.Is(err, controller.ErrStoreUnavailable) {
+		t.Fatalf("a crashed store's write: %v, want ErrStoreUnavailable", err)
+	}
+	if err := registered(c.stores[1], 2, true); err != nil {
+		t.Fatalf("the session ended with the crash: %v", err)
+	}
+	crashed.Crash()
+	crashed.Close() // nothing left to close: the session is not ended
+	if err := registered(c.stores[1], 2, true); err != nil {
+		t.Fatalf("closing a crashed store ended its session: %v", err)
+	}
+	c.pass(testSessionTimeout)
+	if err := registered(c.stores[1], 2, false); err != nil {
+		t.Fatal(err)
+	}
+	c.Start(2)
+}
+
+// The ensemble shows what its connected Stores show, to a harness
+// outside every broker, also while no broker runs.
+func TestTheEnsembleShowsTopicsAndBrokersAsAConnectedStore(t *testing.T) {
+	c := newCluster(t, 3)
+	if _, err := c.stores[1].CreateTopic(storetest.Ctx(t), controller.CreateTopicRequest{Name: "seen", Partitions: 2, ReplicationFactor: 3}); err != nil {
+		t.Fatal(err)
+	}
+	c.Kill(1)
+	want, _ := c.stores[2].Topic("seen")
+	got, ok := c.e.Topic("seen")
+	if !ok || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("the ensemble shows %+v (%v), broker 2 shows %+v", got, ok, want)
+	}
+	if got, want := c.e.Brokers(), c.stores[2].Brokers(); fmt.Sprint(got) != fmt.Sprint(want) || len(got) != 2 {
+		t.Fatalf("the ensemble lists brokers %+v, broker 2 lists %+v", got, want)
+	}
+	c.Kill(2)
+	c.Kill(3)
+	if got, ok := c.e.Topic("seen"); !ok || got.ID != want.ID {
+		t.Fatalf("with every broker gone the ensemble shows %+v (%v)", got, ok)
+	}
+	if _, ok := c.e.Topic("unseen"); ok {
+		t.Fatal("the ensemble shows a topic nobody created")
+	}
+}
+
 func TestTopicPlacementIsRackAware(t *testing.T) {
 	c := newCluster(t, 0)
 	racks := map[int32]string{1: "r1", 2: "r1", 3: "r2", 4: "r2", 5: "r3", 6: "r3"}

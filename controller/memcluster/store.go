@@ -473,6 +473,23 @@ func (s *Store) Subscribe(fn func(controller.Change)) (cancel func()) {
 	return s.subs.Add(fn)
 }
 
+// Crash stops the Store as its broker's process dying would, as
+// Ensemble.Kill does: calls fail, subscriptions end, and the session
+// holds the registration (and the controller role) until SessionTimeout
+// passes or Ensemble.Expire ends it. It is node.Crasher, so a node
+// killed with node.Node.Kill leaves its session behind as kill -9 does,
+// where Close would end it. A Store already closed or crashed is left as
+// it is.
+func (s *Store) Crash() {
+	e := s.e
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if s.status == dead {
+		return
+	}
+	e.kill(s)
+}
+
 // Close leaves the cluster: the session closes, so the broker's
 // registration (and the controller role, if it held it) go at once and
 // the controller moves its partitions' leadership. A paused Store cannot
