@@ -1,8 +1,8 @@
 package compattests
 
-// The fault tests' workload and checker (package internal/queuecheck, in
-// the style of Jepsen's Kafka queue workload) on a ZooKeeper cluster of
-// real broker processes. The bar is zero lost, duplicated, reordered or
+// The fault tests' workload and checker (package
+// broker/embedded/queuecheck, in the style of Jepsen's Kafka queue
+// workload) on a ZooKeeper cluster of real broker processes. The bar is zero lost, duplicated, reordered or
 // inconsistent records.
 
 import (
@@ -12,7 +12,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/samsa-io/samsa/internal/queuecheck"
+	"github.com/samsa-io/samsa/broker/embedded/queuecheck"
 )
 
 // workload runs writers and readers against a cluster topic until stop.

@@ -23,7 +23,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-io/samsa/broker/embedded"
-	"github.com/samsa-io/samsa/internal/queuecheck"
+	"github.com/samsa-io/samsa/broker/embedded/queuecheck"
 	"github.com/samsa-io/samsa/wire"
 )
 

@@ -18,6 +18,8 @@
 //
 // The bar is zero of each.
 //
+// Users of package embedded may run it against their own faults too.
+//
 // Ownership: a History is safe for concurrent use; a Workload owns its
 // writer and reader clients and closes them in Stop.
 package queuecheck
