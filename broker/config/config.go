@@ -254,6 +254,16 @@ func build(set map[string]string) (*Broker, []string, error) {
 	if err := b.resolveListeners(); err != nil {
 		return nil, warnings, err
 	}
+	// Kafka's KafkaConfig checks: a follower's fetch must not wait longer
+	// than its socket allows, nor than the ISR allows it to lag.
+	if b.ReplicaFetchWaitMax > b.ReplicaSocketTimeout {
+		return nil, warnings, invalid("replica.fetch.wait.max.ms", strconv.FormatInt(b.ReplicaFetchWaitMax.Milliseconds(), 10),
+			"replica.socket.timeout.ms should always be at least replica.fetch.wait.max.ms to prevent unnecessary socket timeouts")
+	}
+	if b.ReplicaFetchWaitMax > b.ReplicaLagTimeMax {
+		return nil, warnings, invalid("replica.fetch.wait.max.ms", strconv.FormatInt(b.ReplicaFetchWaitMax.Milliseconds(), 10),
+			"replica.fetch.wait.max.ms should always be less than or equal to replica.lag.time.max.ms to prevent frequent changes in ISR")
+	}
 	if b.MaxConnectionsPerIP == 0 && len(b.MaxConnectionsPerIPOverrides) == 0 {
 		return nil, warnings, invalid("max.connections.per.ip", "0", "max.connections.per.ip can be set to zero only if max.connections.per.ip.overrides is set")
 	}

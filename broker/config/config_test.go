@@ -249,6 +249,10 @@ func TestInvalidValueErrorNamesKeyAndValue(t *testing.T) {
 		{"log.cleaner.min.cleanable.ratio=1.5", `invalid value "1.5" for log.cleaner.min.cleanable.ratio: must be between 0.0 and 1.0`},
 		{"fetch.max.bytes=1000", `invalid value "1000" for fetch.max.bytes: must be at least 1024`},
 		{"broker.id=-1", `invalid value "-1" for broker.id`},
+		// Cross-key checks, as Kafka's KafkaConfig makes them.
+		{"replica.fetch.wait.max.ms=40000", `invalid value "40000" for replica.fetch.wait.max.ms: replica.socket.timeout.ms should always be at least`},
+		{"replica.lag.time.max.ms=100", `invalid value "500" for replica.fetch.wait.max.ms: replica.fetch.wait.max.ms should always be less than or equal to replica.lag.time.max.ms`},
+		{"max.connections.per.ip=0", `invalid value "0" for max.connections.per.ip`},
 	}
 	for _, c := range cases {
 		err := loadErr(t, c.setting+"\n")
