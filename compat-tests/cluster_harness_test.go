@@ -110,7 +110,12 @@ func (c *testCluster) admin(t *testing.T) *kadm.Client {
 
 // metadata asks a fresh client for the cluster's metadata.
 func (c *testCluster) metadata(topics ...string) (kadm.Metadata, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.seeds()...), kgo.RetryTimeout(5*time.Second))
+	return metadataFrom(c.seeds(), topics...)
+}
+
+// metadataFrom asks one of seeds, through a new client.
+func metadataFrom(seeds []string, topics ...string) (kadm.Metadata, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.RetryTimeout(5*time.Second))
 	if err != nil {
 		return kadm.Metadata{}, err
 	}
@@ -120,16 +125,21 @@ func (c *testCluster) metadata(topics ...string) (kadm.Metadata, error) {
 	return kadm.NewClient(cl).Metadata(ctx, topics...)
 }
 
-// waitBrokers waits until metadata lists n live brokers and a controller.
+// waitBrokers waits until every running broker's metadata lists n live
+// brokers and a controller. Each broker has its own view of ZooKeeper: a
+// request one broker would take (CreateTopics at the controller, placing
+// replicas on the brokers it sees) may find another still behind.
 func (c *testCluster) waitBrokers(n int, timeout time.Duration) {
 	c.t.Helper()
 	checkFor(c.t, timeout, 100*time.Millisecond, func() error {
-		m, err := c.metadata()
-		if err != nil {
-			return err
-		}
-		if len(m.Brokers) != n || m.Controller < 0 {
-			return fmt.Errorf("metadata lists %d brokers and controller %d, want %d brokers and a controller", len(m.Brokers), m.Controller, n)
+		for _, b := range c.running() {
+			m, err := metadataFrom([]string{b.Addr()})
+			if err != nil {
+				return err
+			}
+			if len(m.Brokers) != n || m.Controller < 0 {
+				return fmt.Errorf("broker at %s lists %d brokers and controller %d, want %d brokers and a controller", b.Addr(), len(m.Brokers), m.Controller, n)
+			}
 		}
 		return nil
 	})
