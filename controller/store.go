@@ -53,6 +53,8 @@ package controller
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 )
 
 // Errors returned by stores. The broker maps them to Kafka error codes.
@@ -241,4 +243,45 @@ type Store interface {
 	Subscribe(fn func(Change)) (cancel func())
 
 	Close() error
+}
+
+// PartitionRecord is what a store holds of one partition's state: its
+// leader and ISR and the version of that state (the partition epoch).
+type PartitionRecord struct {
+	LeaderAndISR
+	PartitionEpoch int32
+}
+
+// ShownTopic builds the Topic a store shows of its records, the same for
+// every store: a broker learns of a partition once the controller elected
+// its first leader, so a topic shows the leading run of partitions that
+// have a state (state returns ok), and none at all while partition 0 has
+// none.
+func ShownTopic(name string, id TopicID, configs map[string]string, assignment [][]int32, state func(partition int) (PartitionRecord, bool)) (Topic, bool) {
+	n := 0
+	for n < len(assignment) {
+		if _, ok := state(n); !ok {
+			break
+		}
+		n++
+	}
+	if n == 0 {
+		return Topic{}, false
+	}
+	out := Topic{Name: name, ID: id, Internal: IsInternalTopic(name), Configs: maps.Clone(configs), Partitions: make([]Partition, n)}
+	if out.Configs == nil {
+		out.Configs = map[string]string{}
+	}
+	for i := range n {
+		st, _ := state(i)
+		out.Partitions[i] = Partition{
+			Partition:      int32(i),
+			Replicas:       slices.Clone(assignment[i]),
+			ISR:            slices.Clone(st.ISR),
+			Leader:         st.Leader,
+			LeaderEpoch:    st.LeaderEpoch,
+			PartitionEpoch: st.PartitionEpoch,
+		}
+	}
+	return out, true
 }

@@ -102,29 +102,12 @@ func (s *clusterState) visible(name string) (controller.Topic, bool) {
 	if t == nil || s.pendingDeletion[name] {
 		return controller.Topic{}, false
 	}
-	n := 0
-	for n < len(t.states) && t.states[n] != nil {
-		n++
-	}
-	if n == 0 {
-		return controller.Topic{}, false
-	}
-	out := controller.Topic{Name: name, ID: t.id, Internal: controller.IsInternalTopic(name), Configs: maps.Clone(t.configs), Partitions: make([]controller.Partition, n)}
-	if out.Configs == nil {
-		out.Configs = map[string]string{}
-	}
-	for i := range n {
-		st := t.states[i]
-		out.Partitions[i] = controller.Partition{
-			Partition:      int32(i),
-			Replicas:       slices.Clone(t.assignment[i]),
-			ISR:            slices.Clone(st.ISR),
-			Leader:         st.Leader,
-			LeaderEpoch:    st.LeaderEpoch,
-			PartitionEpoch: st.version,
+	return controller.ShownTopic(name, t.id, t.configs, t.assignment, func(i int) (controller.PartitionRecord, bool) {
+		if i >= len(t.states) || t.states[i] == nil {
+			return controller.PartitionRecord{}, false
 		}
-	}
-	return out, true
+		return controller.PartitionRecord{LeaderAndISR: t.states[i].LeaderAndISR, PartitionEpoch: t.states[i].version}, true
+	})
 }
 
 // visiblePtr is visible as a pointer, nil when not shown.
