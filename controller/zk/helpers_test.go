@@ -305,32 +305,6 @@ func checkFor(t testing.TB, wait time.Duration, what string, fn func() error) {
 	}
 }
 
-// recorder collects a store's changes.
-type recorder struct {
-	mu      sync.Mutex
-	changes []controller.Change
-}
-
-func record(t *testing.T, s controller.Store) *recorder {
-	r := &recorder{}
-	cancel := s.Subscribe(func(c controller.Change) {
-		r.mu.Lock()
-		r.changes = append(r.changes, c)
-		r.mu.Unlock()
-	})
-	t.Cleanup(cancel)
-	return r
-}
-
-func (r *recorder) has(want controller.Change) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if slices.Contains(r.changes, want) {
-		return nil
-	}
-	return fmt.Errorf("no %+v among %+v", want, r.changes)
-}
-
 func createTopic(t *testing.T, s controller.Store, req controller.CreateTopicRequest) controller.Topic {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
