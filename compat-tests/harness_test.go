@@ -40,9 +40,10 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/samsa-io/samsa/broker/embedded/queuecheck"
 )
 
 // samsaBinary is the broker binary every test starts; empty under kfake.
@@ -523,63 +524,19 @@ func readAll(t *testing.T, b *testBroker, topic string, clientOpts ...kgo.Opt) m
 func readAllVia(t *testing.T, newClient func(...kgo.Opt) *kgo.Client, topic string, clientOpts ...kgo.Opt) map[int32][]*kgo.Record {
 	t.Helper()
 	ctx := testContext(t, 60*time.Second)
-	adm := kadm.NewClient(newClient())
-	// A leader elected moments ago answers the retriable
-	// OFFSET_NOT_AVAILABLE until its high watermark settles: retry those.
-	var ends, starts kadm.ListedOffsets
-	checkFor(t, 30*time.Second, 100*time.Millisecond, func() error {
-		var err error
-		if ends, err = adm.ListEndOffsets(ctx, topic); err == nil {
-			err = ends.Error()
-		}
-		if err == nil {
-			if starts, err = adm.ListStartOffsets(ctx, topic); err == nil {
-				err = starts.Error()
+	got, err := queuecheck.ReadAll(ctx, queuecheck.ReadConfig{
+		NewClient: func(opts ...kgo.Opt) *kgo.Client {
+			if len(opts) == 0 {
+				return newClient() // the admin client
 			}
-		}
-		if err != nil && !kerr.IsRetriable(err) {
-			t.Fatalf("list offsets of %s: %v", topic, err)
-		}
-		return err
-	})
-	want := map[int32]int64{} // partition -> end offset
-	consume := map[int32]kgo.Offset{}
-	got := map[int32][]*kgo.Record{}
-	ends.Each(func(o kadm.ListedOffset) {
-		got[o.Partition] = nil
-		start, _ := starts.Lookup(topic, o.Partition)
-		if o.Offset > start.Offset {
-			want[o.Partition] = o.Offset
-			consume[o.Partition] = kgo.NewOffset().AtStart()
-		}
-	})
-	if len(want) == 0 {
-		return got
-	}
-	cl := newClient(append([]kgo.Opt{
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: consume}),
-	}, clientOpts...)...)
-	for len(want) > 0 {
-		fetches := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("reading %s: still waiting for partitions (partition: end offset) %v: %v", topic, want, ctx.Err())
-		}
-		fetches.EachError(func(topic string, p int32, err error) {
-			t.Errorf("fetch %s/%d: %v", topic, p, err)
-		})
-		if t.Failed() {
-			t.FailNow()
-		}
-		fetches.EachRecord(func(r *kgo.Record) {
-			end, ok := want[r.Partition]
-			if !ok || r.Offset >= end {
-				return
-			}
-			got[r.Partition] = append(got[r.Partition], r)
-			if r.Offset == end-1 {
-				delete(want, r.Partition)
-			}
-		})
+			return newClient(append(opts, clientOpts...)...)
+		},
+		OnFetchError: func(topic string, p int32, err error) error {
+			return fmt.Errorf("fetch %s/%d: %w", topic, p, err)
+		},
+	}, topic)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return got
 }

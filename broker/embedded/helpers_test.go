@@ -12,12 +12,11 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/samsa-io/samsa/broker/embedded"
+	"github.com/samsa-io/samsa/broker/embedded/queuecheck"
 )
 
 // waitLong bounds every wait of these tests: far more than any should
@@ -174,58 +173,15 @@ func producer(t *testing.T, c *embedded.Cluster, opts ...kgo.Opt) *kgo.Client {
 // each partition in offset order.
 func readAll(t *testing.T, c *embedded.Cluster, topic string) map[int32][]*kgo.Record {
 	t.Helper()
-	ctx := testContext(t)
-	adm := kadm.NewClient(newClient(t, c))
-	// A leader elected moments ago answers the retriable
-	// OFFSET_NOT_AVAILABLE until its high watermark settles.
-	var ends, starts kadm.ListedOffsets
-	checkFor(t, "list offsets of "+topic, func() error {
-		var err error
-		if ends, err = adm.ListEndOffsets(ctx, topic); err == nil {
-			err = ends.Error()
-		}
-		if err == nil {
-			if starts, err = adm.ListStartOffsets(ctx, topic); err == nil {
-				err = starts.Error()
-			}
-		}
-		if err != nil && !kerr.IsRetriable(err) {
-			t.Fatalf("list offsets of %s: %v", topic, err)
-		}
-		return err
-	})
-	want := map[int32]int64{}
-	consume := map[int32]kgo.Offset{}
-	got := map[int32][]*kgo.Record{}
-	ends.Each(func(o kadm.ListedOffset) {
-		got[o.Partition] = nil
-		start, _ := starts.Lookup(topic, o.Partition)
-		if o.Offset > start.Offset {
-			want[o.Partition] = o.Offset
-			consume[o.Partition] = kgo.NewOffset().AtStart()
-		}
-	})
-	if len(want) == 0 {
-		return got
-	}
-	cl := newClient(t, c, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: consume}))
-	defer cl.Close()
-	for len(want) > 0 {
-		fetches := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("reading %s: still waiting for partitions (partition: end offset) %v", topic, want)
-		}
-		fetches.EachError(func(topic string, p int32, err error) { t.Logf("fetch %s-%d: %v", topic, p, err) })
-		fetches.EachRecord(func(r *kgo.Record) {
-			end, ok := want[r.Partition]
-			if !ok || r.Offset >= end {
-				return
-			}
-			got[r.Partition] = append(got[r.Partition], r)
-			if r.Offset == end-1 {
-				delete(want, r.Partition)
-			}
-		})
+	got, err := queuecheck.ReadAll(testContext(t), queuecheck.ReadConfig{
+		NewClient: func(opts ...kgo.Opt) *kgo.Client { return newClient(t, c, opts...) },
+		OnFetchError: func(topic string, p int32, err error) error {
+			t.Logf("fetch %s-%d: %v", topic, p, err)
+			return nil
+		},
+	}, topic)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return got
 }
