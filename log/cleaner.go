@@ -367,7 +367,7 @@ func retainBatch(batch []byte, h recordbatch.Header, rules retainRules, stats *C
 
 // removeCleaned deletes a cleaned segment that will not be swapped in.
 func removeCleaned(s *segment) {
-	for _, p := range []string{s.path(), s.offsetIndex.path, s.timeIndex.path} {
+	for _, p := range []string{s.path(), s.offsetIndex.path, s.timeIndex.path, s.txnIndexPath} {
 		os.Remove(p)
 	}
 }
@@ -466,7 +466,7 @@ func (l *Log) completeSwaps() error {
 				l.deleteSegmentFiles([]int64{b})
 			}
 		}
-		for _, suffix := range []string{indexSuffix, timeIndexSuffix} {
+		for _, suffix := range []string{indexSuffix, timeIndexSuffix, txnIndexSuffix} {
 			os.Remove(segmentName(l.dir, base, suffix))
 		}
 		if err := os.Rename(swapPath, segmentName(l.dir, base, logSuffix)); err != nil {
