@@ -307,7 +307,7 @@ func (l *Log) rebuildProducerState(upTo, replayFrom int64) error {
 		}
 	}
 	for i, seg := range segs {
-		if !slices.Equal(rebuilt[i], seg.abortedTxns()) {
+		if seg.txnIndexStale || !slices.Equal(rebuilt[i], seg.abortedTxns()) {
 			if err := seg.setAborted(rebuilt[i]); err != nil {
 				return err
 			}

@@ -58,6 +58,9 @@ type segment struct {
 	// aborted its entries, published for lock-free readers.
 	txnIndexPath string
 	aborted      atomic.Pointer[[]abortedEntry]
+	// txnIndexStale: the file does not hold the entries (it was
+	// corrupt); the next rebuild rewrites it (Log.mu).
+	txnIndexStale bool
 
 	tail atomic.Pointer[segmentTail]
 	refs atomic.Int32

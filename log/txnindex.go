@@ -102,6 +102,7 @@ func (s *segment) loadTxnIndex() error {
 	entries, err := decodeTxnIndex(raw)
 	s.aborted.Store(&entries)
 	if err != nil {
+		s.txnIndexStale = true
 		return fmt.Errorf("%s: %w", s.txnIndexPath, err)
 	}
 	return nil
@@ -132,6 +133,7 @@ func (s *segment) addAborted(e abortedEntry) error {
 // file when there are none).
 func (s *segment) setAborted(entries []abortedEntry) error {
 	s.aborted.Store(&entries)
+	s.txnIndexStale = false
 	if len(entries) == 0 {
 		if err := os.Remove(s.txnIndexPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("remove %s: %w", s.txnIndexPath, err)
