@@ -3,6 +3,7 @@ package groupcoord
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -341,5 +342,47 @@ func TestOffsetFetchOfAllPartitionsWithRequireStableFlagsPendingOnes(t *testing.
 	p0, p1 := resp.Topics[0].Partitions[0], resp.Topics[0].Partitions[1]
 	if p0.ErrorCode != 0 || p0.Offset != 1 || p1.ErrorCode != kerr.UnstableOffsetCommit.Code || p1.Offset != -1 {
 		t.Fatalf("fetch all with require_stable: t/0 %d %s, t/1 %d %s", p0.Offset, errName(p0.ErrorCode), p1.Offset, errName(p1.ErrorCode))
+	}
+}
+
+func TestConcurrentTxnCommitsAndMarkersLeaveWhatAReloadRebuilds(t *testing.T) {
+	h := newHarness(t, nil)
+	const producers, rounds = 8, 20
+	var wg sync.WaitGroup
+	for pid := int64(1); pid <= producers; pid++ {
+		wg.Add(1)
+		go func(pid int64) {
+			defer wg.Done()
+			for r := 0; r < rounds; r++ {
+				part := int32(r % 3)
+				if code := h.txnCommit(txnCommit{group: "g", producerID: pid, topic: "t", partition: part, offset: pid*1000 + int64(r)}); code != 0 {
+					t.Errorf("producer %d: %s", pid, errName(code))
+					return
+				}
+				if r%4 == 0 {
+					if code := h.commit("g", -1, "", nil, "t", part, -int64(r)); code != 0 {
+						t.Errorf("plain commit: %s", errName(code))
+						return
+					}
+				}
+				h.endTxn("g", pid, r%3 != 0)
+			}
+		}(pid)
+	}
+	wg.Wait()
+	before := make(map[int32]int64)
+	for p := int32(0); p < 3; p++ {
+		off, code := h.fetchStable("g", "t", p)
+		if code != 0 {
+			t.Fatalf("t/%d still unstable after every transaction ended: %s", p, errName(code))
+		}
+		before[p] = off
+	}
+	h.c.Close()
+	h2 := newHarnessOn(t, h.journal, h.clock, nil)
+	for p := int32(0); p < 3; p++ {
+		if off, code := h2.fetchStable("g", "t", p); code != 0 || off != before[p] {
+			t.Fatalf("t/%d: %d before the reload, %d (%s) after", p, before[p], off, errName(code))
+		}
 	}
 }
