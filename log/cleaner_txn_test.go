@@ -173,7 +173,7 @@ func TestCompactionRemovesAbortedTransactionsAndKeepsMarkersUntilTheirDataAndHor
 	}
 
 	// The open transaction is aborted: its record goes at the next pass.
-	mustMarker(t, l, 5, 0, 0, false)
+	lateAbort := mustMarker(t, l, 5, 0, 0, false).BaseOffset
 	for i := range 15 {
 		appendKeyed(t, l, tl.clock.Now().UnixMilli(), batchtest.None, keyed{fmt.Sprintf("more%d", i), val("z")})
 	}
@@ -187,10 +187,33 @@ func TestCompactionRemovesAbortedTransactionsAndKeepsMarkersUntilTheirDataAndHor
 	if final[0] != "k=committed-0" {
 		t.Errorf("offset 0 holds %q", final[0])
 	}
+	// Once the marker is gone too, a replay from a snapshot taken while
+	// the transaction was open must not open it again.
+	tl.clock.Advance(cfg.DeleteRetention + time.Second)
+	if _, err := l.Clean(tl.clock.Now(), 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	if got := controlOffsets(t, l); slices.Contains(got, lateAbort) {
+		t.Fatalf("the abort at %d outlived its horizon: %v", lateAbort, got)
+	}
+	snaps, _ := listSnapshots(l.Dir())
+	i := slices.IndexFunc(snaps, func(off int64) bool { return off > open && off <= lateAbort })
+	if i < 0 {
+		t.Fatalf("no snapshot between %d and %d: %v", open, lateAbort, snaps)
+	}
+	l.mu.Lock()
+	err := l.rebuildProducerState(l.logEnd.Load(), snaps[i])
+	l.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fu := firstUnstable(l); fu != "none" {
+		t.Errorf("replaying from the snapshot at %d reopened a transaction at %s", snaps[i], fu)
+	}
 	// The cleaned segments' indexes survive a restart.
 	want := l.AbortedTransactions(0, l.Offsets().LogEndOffset)
-	if len(want) != 1 || want[0].ProducerID != 5 {
-		t.Errorf("aborted transactions %v, want producer 5's", want)
+	if len(want) != 0 {
+		t.Errorf("aborted transactions %v, want none", want)
 	}
 	tl.cleanRestart()
 	l = tl.open(cfg)
