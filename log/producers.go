@@ -326,14 +326,11 @@ var nextGuard atomic.Uint64
 // info describes the producer for DescribeProducers.
 func (e *producerEntry) info(id int64) ProducerInfo {
 	pi := ProducerInfo{
-		ProducerID: id, ProducerEpoch: e.epoch, LastSequence: -1, LastTimestamp: -1,
+		ProducerID: id, ProducerEpoch: e.epoch, LastSequence: -1, LastTimestamp: e.lastTimestamp,
 		CoordinatorEpoch: e.coordinatorEpoch, CurrentTxnStartOffset: e.txnFirstOffset,
 	}
 	if n := len(e.batches); n > 0 {
 		pi.LastSequence = e.batches[n-1].lastSeq
-	}
-	if e.lastTimestamp >= 0 && (len(e.batches) > 0 || e.coordinatorEpoch >= 0) {
-		pi.LastTimestamp = e.lastTimestamp
 	}
 	return pi
 }
