@@ -42,6 +42,9 @@ func (l *Log) AppendWithGuard(batch []byte, leaderEpoch int32, nowMs int64, guar
 	if h.Control() {
 		return AppendResult{}, fmt.Errorf("%w: control batches are written by AppendMarker", recordbatch.ErrInvalidRecord)
 	}
+	if h.Transactional() && !h.Idempotent() {
+		return AppendResult{}, fmt.Errorf("%w: a transactional batch without a producer ID", recordbatch.ErrInvalidRecord)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {

@@ -306,6 +306,11 @@ func (l *Log) rebuildProducerState(upTo, replayFrom int64) error {
 			}
 		}
 	}
+	// Cleaning happens only below the last stable offset, so every
+	// transaction with data below the cleaner offset had ended; one the
+	// replay leaves open there lost its marker to the cleaner (the
+	// snapshot predates the cleaning).
+	ps.closeTxnsBefore(l.cleanerOffset)
 	for i, seg := range segs {
 		if seg.txnIndexStale || !slices.Equal(rebuilt[i], seg.abortedTxns()) {
 			if err := seg.setAborted(rebuilt[i]); err != nil {

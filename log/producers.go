@@ -21,7 +21,11 @@ import (
 // each producer ID that wrote to the partition, its epoch and the
 // metadata of its last five batches. A retried batch that matches one of
 // them is a duplicate and is answered with the offsets it was written at;
-// any other batch must continue the sequence.
+// any other batch must continue the sequence. For transactions (txn.go)
+// each producer also has the first offset of its open transaction and
+// the coordinator epoch of its last marker, and the state keeps the
+// unstable transactions that hold the last stable offset back and the
+// KIP-890 verification guards.
 //
 // The state is rebuilt on open from the newest snapshot at or below the
 // log end offset plus the batches after it. Snapshots are written when a
@@ -256,6 +260,18 @@ func (ps *producerState) completeTxn(h recordbatch.Header, coordinatorEpoch int3
 	return entry
 }
 
+// closeTxnsBefore closes the open transactions that started below
+// offset, without a marker.
+func (ps *producerState) closeTxnsBefore(offset int64) {
+	for id, e := range ps.producers {
+		if e.txnFirstOffset >= 0 && e.txnFirstOffset < offset {
+			e.txnFirstOffset = -1
+			ps.unstable = slices.DeleteFunc(ps.unstable, func(t unstableTxn) bool { return t.producerID == id && t.markerOffset < 0 })
+			ps.unstableChanged = true
+		}
+	}
+}
+
 // addUnstable inserts t in first offset order.
 func (ps *producerState) addUnstable(t unstableTxn) {
 	i, _ := slices.BinarySearchFunc(ps.unstable, t.firstOffset, func(u unstableTxn, off int64) int {
@@ -310,14 +326,11 @@ var nextGuard atomic.Uint64
 // info describes the producer for DescribeProducers.
 func (e *producerEntry) info(id int64) ProducerInfo {
 	pi := ProducerInfo{
-		ProducerID: id, ProducerEpoch: e.epoch, LastSequence: -1, LastTimestamp: -1,
+		ProducerID: id, ProducerEpoch: e.epoch, LastSequence: -1, LastTimestamp: e.lastTimestamp,
 		CoordinatorEpoch: e.coordinatorEpoch, CurrentTxnStartOffset: e.txnFirstOffset,
 	}
 	if n := len(e.batches); n > 0 {
 		pi.LastSequence = e.batches[n-1].lastSeq
-	}
-	if e.lastTimestamp >= 0 && (len(e.batches) > 0 || e.coordinatorEpoch >= 0) {
-		pi.LastTimestamp = e.lastTimestamp
 	}
 	return pi
 }
