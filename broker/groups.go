@@ -24,6 +24,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/txncoord"
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/groupcoord"
 	"github.com/samsa-io/samsa/log/recordbatch"
@@ -85,6 +86,10 @@ func (b *Broker) offsetsMarkerWritten(partition int32, producerID int64, commit 
 // partition's groups as this broker gains or loses its leadership
 // (replica.Options.LeadershipChanged).
 func (b *Broker) partitionLeadershipChanged(topic string, partition int32, leader bool) {
+	if topic == txncoord.StateTopic {
+		b.txnLeadershipChanged(partition, leader)
+		return
+	}
 	if topic != groupcoord.OffsetsTopic || b.groups == nil {
 		return
 	}
@@ -393,29 +398,14 @@ func (v topicsView) TopicID(name string) ([16]byte, bool) {
 	return t.ID, ok
 }
 
-// coordinatorFor answers where a key's coordinator is: the leader of its
-// __consumer_offsets partition.
-func (b *Broker) coordinatorFor(ctx context.Context, key string, keyType int8) (controller.Broker, *kerr.Error) {
-	if keyType != 0 {
-		// Transaction coordinators come with transactions.
-		return controller.Broker{}, kerr.CoordinatorNotAvailable
-	}
+// coordinatorFor answers where a group's coordinator is: the leader of
+// its __consumer_offsets partition.
+func (b *Broker) coordinatorFor(ctx context.Context, key string) (controller.Broker, *kerr.Error) {
 	if err := b.ensureOffsetsTopic(ctx); err != nil {
 		b.logger.Debug().Err(err).Msg("find coordinator")
 		return controller.Broker{}, kerr.CoordinatorNotAvailable
 	}
-	t, ok := b.store.Topic(groupcoord.OffsetsTopic)
-	partition := b.groups.PartitionFor(key)
-	if !ok || int(partition) >= len(t.Partitions) || t.Partitions[partition].Leader < 0 {
-		return controller.Broker{}, kerr.CoordinatorNotAvailable
-	}
-	leader := t.Partitions[partition].Leader
-	for _, br := range b.store.Brokers() {
-		if br.ID == leader {
-			return br, nil
-		}
-	}
-	return controller.Broker{}, kerr.CoordinatorNotAvailable
+	return b.internalPartitionLeader(groupcoord.OffsetsTopic, b.groups.PartitionFor(key))
 }
 
 // clientIDKey carries the request's client ID in its context.

@@ -136,44 +136,19 @@ func TestReplayOfOffsetsSeesTransactionMarkersInTheLog(t *testing.T) {
 	if code := txnOffsetCommitForTest(t, b, producerID, 7); code != 0 {
 		t.Fatalf("txn commit: %v", kerr.ErrorForCode(code))
 	}
-	// The COMMIT marker, as the transaction coordinator's WriteTxnMarkers
-	// has the broker write it; the coordinator is not told, so only the
-	// replay can find it. (Written at the next epoch, which the log takes
-	// from sequence 0, until the log has its own marker append.)
+	// The COMMIT marker, as WriteTxnMarkers has the broker write it; the
+	// coordinator is not told, so only the replay can find it.
 	p, err := b.replicas.LookupLeader(groupcoord.OffsetsTopic, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := b.replicas.AppendAsLeader(p, controlBatchForTest(t, producerID, 1, true), time.Now().UnixMilli(), true); err != nil {
+	if _, _, err := b.replicas.AppendMarkerAsLeader(p, plog.TxnMarker{ProducerID: producerID, Commit: true}, time.Now().UnixMilli()); err != nil {
 		t.Fatal(err)
 	}
 	reloadOffsetsPartition(b)
 	if off, code := stableOffsetForTest(t, b); code != 0 || off != 7 {
 		t.Fatalf("after replaying the commit marker: offset %d, %v", off, kerr.ErrorForCode(code))
 	}
-}
-
-// controlBatchForTest builds a transaction marker batch: one control
-// record whose key is version 0 and type 1 (COMMIT) or 0 (ABORT), and
-// whose value is version 0 and coordinator epoch 0.
-func controlBatchForTest(t *testing.T, producerID int64, epoch int16, commit bool) []byte {
-	t.Helper()
-	typ := byte(0)
-	if commit {
-		typ = 1
-	}
-	now := time.Now().UnixMilli()
-	rb := recordbatch.NewRetained(recordbatch.Header{
-		Magic: 2, Attributes: 0x30, // transactional, control
-		BaseTimestamp: now, MaxTimestamp: now, ProducerID: producerID, ProducerEpoch: epoch,
-		BaseSequence: 0, PartitionLeaderEpoch: -1, RecordCount: 1,
-	})
-	rb.Add(recordbatch.Record{Timestamp: now, Key: []byte{0, 0, 0, typ}, Value: []byte{0, 0, 0, 0, 0, 0}, Headers: []byte{0}})
-	batch, err := rb.Bytes(-1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return batch
 }
 
 // readAllBatches calls fn with the header of every batch of the log.
