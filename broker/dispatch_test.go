@@ -7,13 +7,13 @@ import (
 )
 
 func TestRegisterAPIRefusesABadDeclaration(t *testing.T) {
-	// AddPartitionsToTxn is not served: a declaration of it that is
-	// wrongly accepted is taken back.
-	unserved := kmsg.AddPartitionsToTxn
+	// A declaration of an API Samsa does not serve that is wrongly
+	// accepted is taken back.
+	unserved := unservedKey(t)
 	serve := apis[kmsg.Produce].serve
 	for name, a := range map[string]api{
 		"a key declared twice":            apis[kmsg.Produce],
-		"a version kmsg cannot decode":    {key: unserved, min: 0, max: kmsg.NewPtrAddPartitionsToTxnRequest().MaxVersion() + 1, serve: serve},
+		"a version kmsg cannot decode":    {key: unserved, min: 0, max: kmsg.RequestForKey(int16(unserved)).MaxVersion() + 1, serve: serve},
 		"a range from max to min":         {key: unserved, min: 2, max: 1, serve: serve},
 		"a declaration without a handler": {key: unserved, min: 0, max: 0},
 	} {
@@ -27,6 +27,18 @@ func TestRegisterAPIRefusesABadDeclaration(t *testing.T) {
 			registerAPI(a)
 		}()
 	}
+}
+
+// unservedKey is an API kmsg knows that Samsa does not serve.
+func unservedKey(t *testing.T) kmsg.Key {
+	t.Helper()
+	for k := kmsg.Key(0); k < 100; k++ {
+		if _, served := apis[k]; !served && kmsg.RequestForKey(int16(k)) != nil {
+			return k
+		}
+	}
+	t.Fatal("every API kmsg knows is served")
+	return 0
 }
 
 func TestEveryDeclaredAPIAnswersAnEmptyRequestAtEveryVersion(t *testing.T) {

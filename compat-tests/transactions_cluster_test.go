@@ -91,4 +91,3 @@ func TestExactlyOnceCopyOnThreeBrokersThroughCoordinatorAndLeaderFailures(t *tes
 	waitGroupCaughtUp(t, c.admin(t), "eos3-group", "eos3-in", 120*time.Second)
 	checkExactlyOnceCopy(t, func(opts ...kgo.Opt) *kgo.Client { return c.client(t, opts...) }, input, "eos3-out", 3, want)
 }
-
