@@ -10,8 +10,9 @@ import (
 
 // Transactions across failover on three brokers (ZooKeeper): the
 // transaction coordinator, a partition leader and the group coordinator
-// die by kill -9 while an exactly-once pipeline runs, and the output is
-// still every input record exactly once.
+// die by kill -9, and a coordinator stops by SIGTERM (a controlled
+// shutdown), while an exactly-once pipeline runs, and the output is still
+// every input record exactly once.
 
 // txnClusterOpts keep the internal topics small, so the cluster creates
 // them quickly, and abort orphaned transactions soon.
@@ -76,6 +77,13 @@ func TestExactlyOnceCopyOnThreeBrokersThroughCoordinatorAndLeaderFailures(t *tes
 			victim.Kill()
 		},
 		func() { victim.Restart() },
+		func() { // a controlled shutdown of a transaction coordinator
+			id := coordinatorOf(t, probe, "eos3-member-b", 1)
+			t.Logf("SIGTERM of broker %d, transaction coordinator of eos3-member-b", id)
+			victim = c.broker(id)
+			victim.Stop()
+		},
+		func() { victim.Restart() },
 	}
 	next := func() {
 		if step < len(failures) {
@@ -83,7 +91,7 @@ func TestExactlyOnceCopyOnThreeBrokersThroughCoordinatorAndLeaderFailures(t *tes
 			step++
 		}
 	}
-	want := produceInput(t, input, "eos3-in", 3, 20*time.Second, 3*time.Second, next)
+	want := produceInput(t, input, "eos3-in", 3, 24*time.Second, 3*time.Second, next)
 	for step < len(failures) {
 		next()
 	}
