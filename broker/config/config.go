@@ -150,10 +150,23 @@ type Broker struct {
 	OffsetsRetentionCheckInterval time.Duration
 	OffsetsCommitTimeout          time.Duration // offsets.commit.timeout.ms (5000)
 	OffsetMetadataMaxBytes        int32         // offset.metadata.max.bytes (4096)
-	GroupMaxSize                  int32         // group.max.size (2147483647)
-	GroupInitialRebalanceDelay    time.Duration // group.initial.rebalance.delay.ms (3000)
-	GroupMinSessionTimeout        time.Duration // group.min.session.timeout.ms (6000)
-	GroupMaxSessionTimeout        time.Duration // group.max.session.timeout.ms (1800000)
+	TxnStateNumPartitions         int32         // transaction.state.log.num.partitions (50)
+	TxnStateReplication           int16         // transaction.state.log.replication.factor (3)
+	TxnStateMinISR                int32         // transaction.state.log.min.isr (2)
+	TxnStateSegmentBytes          int32         // transaction.state.log.segment.bytes (104857600)
+	TxnMaxTimeout                 time.Duration // transaction.max.timeout.ms (900000)
+	TxnIDExpiration               time.Duration // transactional.id.expiration.ms (604800000)
+	// TxnAbortTimedOutInterval is
+	// transaction.abort.timed.out.transaction.cleanup.interval.ms (10000).
+	TxnAbortTimedOutInterval time.Duration
+	// TxnRemoveExpiredInterval is
+	// transaction.remove.expired.transaction.cleanup.interval.ms (3600000).
+	TxnRemoveExpiredInterval   time.Duration
+	TxnPartitionVerification   bool          // transaction.partition.verification.enable (true)
+	GroupMaxSize               int32         // group.max.size (2147483647)
+	GroupInitialRebalanceDelay time.Duration // group.initial.rebalance.delay.ms (3000)
+	GroupMinSessionTimeout     time.Duration // group.min.session.timeout.ms (6000)
+	GroupMaxSessionTimeout     time.Duration // group.max.session.timeout.ms (1800000)
 
 	// Set records which keys were given explicitly (file or flag), for
 	// DescribeConfigs' config source (STATIC_BROKER_CONFIG vs
