@@ -20,7 +20,11 @@ type fetchPartitionResult struct {
 	// and FENCED_LEADER_EPOCH (tagged field 1, v12+); leaderID -1 = none.
 	currentLeaderID    int32
 	currentLeaderEpoch int32
-	records            plog.ReadResult
+	// abortedTxns are the aborted transactions a read_committed
+	// consumer must drop from records; nil (sent as null) for
+	// read_uncommitted and followers.
+	abortedTxns []plog.AbortedTxn
+	records     plog.ReadResult
 }
 
 type fetchTopicResult struct {
@@ -106,11 +110,25 @@ func (w *fetchResponseWriter) partition(p *fetchPartitionResult) {
 	if w.version >= 5 {
 		w.buf = kbin.AppendInt64(w.buf, p.logStartOffset)
 	}
-	// aborted_transactions (v4+): null, there are no transactions yet.
-	if w.flexible {
+	// aborted_transactions (v4+): null unless read_committed.
+	switch {
+	case p.abortedTxns == nil && w.flexible:
 		w.buf = kbin.AppendUvarint(w.buf, 0)
-	} else {
+	case p.abortedTxns == nil:
 		w.buf = kbin.AppendInt32(w.buf, -1)
+	default:
+		if w.flexible {
+			w.buf = kbin.AppendUvarint(w.buf, uint32(len(p.abortedTxns)+1))
+		} else {
+			w.buf = kbin.AppendInt32(w.buf, int32(len(p.abortedTxns)))
+		}
+		for _, a := range p.abortedTxns {
+			w.buf = kbin.AppendInt64(w.buf, a.ProducerID)
+			w.buf = kbin.AppendInt64(w.buf, a.FirstOffset)
+			if w.flexible {
+				w.buf = kbin.AppendUvarint(w.buf, 0) // no tagged fields
+			}
+		}
 	}
 	if w.version >= 11 {
 		w.buf = kbin.AppendInt32(w.buf, p.preferredReadReplica)

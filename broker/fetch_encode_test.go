@@ -52,6 +52,10 @@ func TestFetchResponseEncodingMatchesKmsgForEveryVersion(t *testing.T) {
 			}},
 			{topic: "beta", topicID: [16]byte{9}, partitions: []fetchPartitionResult{
 				{partition: 5, highWatermark: 1, lastStableOffset: 1, logStartOffset: 0, preferredReadReplica: -1, currentLeaderID: -1},
+				{partition: 6, highWatermark: 9, lastStableOffset: 4, logStartOffset: 0, preferredReadReplica: -1, currentLeaderID: -1,
+					abortedTxns: []plog.AbortedTxn{{ProducerID: 7, FirstOffset: 1}, {ProducerID: 8, FirstOffset: 3}}},
+				{partition: 7, highWatermark: 9, lastStableOffset: 9, logStartOffset: 0, preferredReadReplica: -1, currentLeaderID: -1,
+					abortedTxns: []plog.AbortedTxn{}},
 			}},
 		}
 		rack := "r1"
@@ -69,6 +73,14 @@ func TestFetchResponseEncodingMatchesKmsgForEveryVersion(t *testing.T) {
 				kp.Partition, kp.ErrorCode = pr.partition, pr.errorCode
 				kp.HighWatermark, kp.LastStableOffset, kp.LogStartOffset = pr.highWatermark, pr.lastStableOffset, pr.logStartOffset
 				kp.PreferredReadReplica = pr.preferredReadReplica
+				if pr.abortedTxns != nil {
+					kp.AbortedTransactions = []kmsg.FetchResponseTopicPartitionAbortedTransaction{}
+					for _, a := range pr.abortedTxns {
+						ka := kmsg.NewFetchResponseTopicPartitionAbortedTransaction()
+						ka.ProducerID, ka.FirstOffset = a.ProducerID, a.FirstOffset
+						kp.AbortedTransactions = append(kp.AbortedTransactions, ka)
+					}
+				}
 				if pr.currentLeaderID >= 0 {
 					kp.CurrentLeader.LeaderID, kp.CurrentLeader.LeaderEpoch = pr.currentLeaderID, pr.currentLeaderEpoch
 				}
