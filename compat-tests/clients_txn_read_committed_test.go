@@ -81,4 +81,3 @@ func kgoRunTxns(t *testing.T, b *testBroker, txnID string, steps []txnStep) {
 		}
 	}
 }
-

@@ -167,4 +167,3 @@ func saramaReadCommitted(t *testing.T, addrs []string, cfg *sarama.Config, topic
 	}
 	return got
 }
-
