@@ -7,6 +7,9 @@ package broker
 // Each partition's records are validated (length, magic, CRC-32C, codec,
 // record count: recordbatch.Validate) and appended verbatim; the log
 // assigns offsets and runs the idempotent-producer sequence checks.
+// Transactional batches need the request's transactional ID; one that
+// would open a transaction on its partition is first checked with the
+// transaction coordinator (verifyTransactionalWrite).
 // acks=0 gets no response at all, as in Kafka, and a failed acks=0 write
 // closes the connection (Kafka's way of telling the producer); acks must
 // be -1, 0 or 1 (INVALID_REQUIRED_ACKS). Internal topics (__consumer_offsets) are
@@ -29,13 +32,14 @@ import (
 
 	"github.com/samsa-io/samsa/broker/replica"
 	"github.com/samsa-io/samsa/controller"
+	plog "github.com/samsa-io/samsa/log"
 	"github.com/samsa-io/samsa/log/recordbatch"
 	"github.com/samsa-io/samsa/wire"
 )
 
 func init() {
 	registerAPI(api{key: kmsg.Produce, min: 3, max: 13, serve: (*Broker).serveProduce, clientID: true,
-		note: "acks 0, 1 and -1; every codec (gzip, snappy raw and xerial-framed, lz4, zstd) validated by CRC-32C, framing and record count; idempotent producers (sequence checks, duplicates of the last five batches answered with their first offsets); topic `compression.type` recompresses; v13 names topics by ID"})
+		note: "acks 0, 1 and -1; every codec (gzip, snappy raw and xerial-framed, lz4, zstd) validated by CRC-32C, framing and record count; idempotent producers (sequence checks, duplicates of the last five batches answered with their first offsets); transactional batches, verified with the coordinator before they open a transaction (KIP-890); topic `compression.type` recompresses; v13 names topics by ID"})
 }
 
 func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Request) (*wire.Response, error) {
@@ -80,7 +84,7 @@ func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Re
 				// partition is looked up; no message in the response.
 				sp.ErrorCode = kerr.InvalidTopicException.Code
 			default:
-				if w := b.producePartition(name, rp, req, nowMs, &sp); w.p != nil {
+				if w := b.producePartition(ctx, name, rp, req, nowMs, &sp); w.p != nil {
 					w.topic, w.partition = len(resp.Topics), len(st.Partitions)
 					waits = append(waits, w)
 				}
@@ -175,7 +179,7 @@ func (b *Broker) fillLeaderHint(version int16, topic string, partition int32, sp
 // producePartition validates and appends one partition's records, filling
 // in its response. An acks=all write that must wait for its ISR comes back
 // as a replicationWait.
-func (b *Broker) producePartition(topic string, rp *kmsg.ProduceRequestTopicPartition, req *kmsg.ProduceRequest, nowMs int64, sp *kmsg.ProduceResponseTopicPartition) (wait replicationWait) {
+func (b *Broker) producePartition(ctx context.Context, topic string, rp *kmsg.ProduceRequestTopicPartition, req *kmsg.ProduceRequest, nowMs int64, sp *kmsg.ProduceResponseTopicPartition) (wait replicationWait) {
 	fail := func(err error, msg string) {
 		sp.ErrorCode = errCode(err)
 		if req.Version >= 8 && msg != "" {
@@ -197,11 +201,13 @@ func (b *Broker) producePartition(topic string, rp *kmsg.ProduceRequestTopicPart
 		fail(kafkaError(err, kerr.CorruptMessage), err.Error())
 		return
 	}
-	if summary.Transactional || req.TransactionID != nil {
-		// Transactions come in a later release: refuse rather than
-		// store batches whose commit or abort we could not track.
-		fail(kerr.InvalidTxnState, "transactions are not supported yet")
-		return
+	guard := plog.SkipVerification
+	if summary.Transactional {
+		var code *kerr.Error
+		if guard, code = b.verifyTransactionalWrite(ctx, p, rp.Records, req.TransactionID); code != nil {
+			fail(code, "")
+			return
+		}
 	}
 	if tc.Compact && summary.NullKeys {
 		fail(kerr.InvalidRecord, fmt.Sprintf("Compacted topic cannot accept message without key in topic partition %s-%d.", topic, rp.Partition))
@@ -223,7 +229,7 @@ func (b *Broker) producePartition(topic string, rp *kmsg.ProduceRequestTopicPart
 			return
 		}
 	}
-	res, epoch, err := b.replicas.AppendAsLeader(p, records, nowMs, req.Acks == -1)
+	res, epoch, err := b.replicas.AppendAsLeaderWithGuard(p, records, nowMs, req.Acks == -1, guard)
 	if err != nil {
 		code := storageError(err)
 		if code == kerr.KafkaStorageError {
@@ -258,4 +264,34 @@ func timestampOutOfRange(s recordbatch.Summary, nowMs, beforeMax, afterMax int64
 		}
 	}
 	return ""
+}
+
+// verifyTransactionalWrite checks a transactional batch before it is
+// appended: the request must name its transactional ID, and a write that
+// would open a transaction on the partition is first verified with the
+// transaction coordinator (KIP-890 part 1,
+// transaction.partition.verification.enable): a write that arrives after
+// its transaction was aborted would otherwise open one that no marker
+// ever closes, holding the last stable offset back for good. It returns
+// the verification guard to append with.
+func (b *Broker) verifyTransactionalWrite(ctx context.Context, p *replica.Partition, records []byte, txnID *string) (uint64, *kerr.Error) {
+	if txnID == nil || *txnID == "" {
+		// Kafka: transactional records need the request's transactional ID.
+		return 0, kerr.TransactionalIDAuthorizationFailed
+	}
+	if !b.effectiveConfig().TxnPartitionVerification {
+		return plog.SkipVerification, nil
+	}
+	h, err := recordbatch.ParseHeader(records)
+	if err != nil {
+		return 0, kerr.CorruptMessage
+	}
+	guard, needed := p.Log().VerificationGuard(h.ProducerID)
+	if !needed {
+		return guard, nil
+	}
+	if code := b.verifyTxnPartition(ctx, *txnID, h.ProducerID, h.ProducerEpoch, p.Topic(), p.Index()); code != nil {
+		return 0, code
+	}
+	return guard, nil
 }

@@ -12,8 +12,11 @@ package broker
 // partitions. v7+ uses incremental fetch sessions (KIP-227,
 // fetch_session.go); v13+ names topics by ID (UNKNOWN_TOPIC_ID). Requests
 // carrying a current leader epoch (v9+) are fenced per KIP-320. Consumers
-// read below the high watermark; read_committed reads below the last
-// stable offset, which equals it while there are no transactions.
+// read below the high watermark; read_committed consumers read below the
+// last stable offset (the first offset of the oldest open transaction, or
+// the high watermark) and are told the aborted transactions in what they
+// read, whose records they drop; read_uncommitted consumers see those
+// records too.
 
 import (
 	"context"
@@ -24,6 +27,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-io/samsa/broker/replica"
+	plog "github.com/samsa-io/samsa/log"
 	"github.com/samsa-io/samsa/wire"
 )
 
@@ -214,8 +218,9 @@ func (b *Broker) readFetchTargets(req *kmsg.FetchRequest, targets []fetchTarget,
 		}
 		offsets := t.p.Log().Offsets()
 		hw := t.p.HighWatermark()
+		lso := t.p.Log().LastStableOffset()
 		r.highWatermark = hw
-		r.lastStableOffset = hw
+		r.lastStableOffset = lso
 		r.logStartOffset = offsets.LogStartOffset
 		epoch := t.p.LeaderEpoch()
 		if ce := t.sp.currentLeaderEpoch; req.Version >= 9 && ce >= 0 && ce != epoch {
@@ -229,8 +234,12 @@ func (b *Broker) readFetchTargets(req *kmsg.FetchRequest, targets []fetchTarget,
 			continue
 		}
 		limit := hw
-		if fetchReplicaID(req) >= 0 {
+		readCommitted := false
+		switch {
+		case fetchReplicaID(req) >= 0:
 			limit = offsets.LogEndOffset // followers copy past the high watermark
+		case req.IsolationLevel == 1:
+			limit, readCommitted = lso, true
 		}
 		off := t.sp.fetchOffset
 		if off < offsets.LogStartOffset || off > offsets.LogEndOffset {
@@ -267,6 +276,14 @@ func (b *Broker) readFetchTargets(req *kmsg.FetchRequest, targets []fetchTarget,
 		}
 		r.records = rr
 		total += rr.Size
+		if readCommitted {
+			// The consumer drops these producers' records from their
+			// first offsets up to the ABORT markers.
+			r.abortedTxns = t.p.Log().AbortedTransactions(off, limit)
+			if r.abortedTxns == nil {
+				r.abortedTxns = []plog.AbortedTxn{}
+			}
+		}
 	}
 	return results, total, anyError
 }

@@ -79,7 +79,11 @@ func (b *Broker) listPartitionOffset(req *kmsg.ListOffsetsRequest, topic string,
 		return
 	}
 	offsets := p.Log().Offsets()
+	// read_committed sees only below the last stable offset.
 	hw := p.HighWatermark()
+	if req.IsolationLevel == 1 {
+		hw = p.Log().LastStableOffset()
+	}
 	unsettled := p.OffsetsUnsettled()
 	switch ts := rp.Timestamp; {
 	case ts == listOffsetsLatest:

@@ -4,8 +4,9 @@ package broker
 // A group's coordinator is the leader of its __consumer_offsets partition,
 // which is created on the first request, as in Kafka; until it has a
 // leader the answer is COORDINATOR_NOT_AVAILABLE and clients retry.
-// Transaction coordinators (key type 1) answer COORDINATOR_NOT_AVAILABLE
-// until transactions land; other key types are INVALID_REQUEST.
+// A transactional ID's coordinator (key type 1) is the leader of its
+// __transaction_state partition, created on first use likewise. Other key
+// types are INVALID_REQUEST.
 
 import (
 	"context"
@@ -13,12 +14,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/wire"
 )
 
 func init() {
 	registerAPI(api{key: kmsg.FindCoordinator, min: 0, max: 6, serve: typed((*Broker).handleFindCoordinator),
-		note: "batched keys (v4+, KIP-699); the coordinator is the leader of the group's `__consumer_offsets` partition, created on first use"})
+		note: "groups and transactional IDs; batched keys (v4+, KIP-699); the coordinator is the leader of the key's `__consumer_offsets` or `__transaction_state` partition, created on first use"})
 }
 
 func (b *Broker) handleFindCoordinator(ctx context.Context, _ *wire.Conn, req *kmsg.FindCoordinatorRequest) (kmsg.Response, error) {
@@ -30,7 +32,13 @@ func (b *Broker) handleFindCoordinator(ctx context.Context, _ *wire.Conn, req *k
 			c.ErrorCode = kerr.InvalidRequest.Code
 			return c
 		}
-		br, err := b.coordinatorFor(ctx, key, req.CoordinatorType)
+		var br controller.Broker
+		var err *kerr.Error
+		if req.CoordinatorType == 1 {
+			br, err = b.txnCoordinatorFor(ctx, key)
+		} else {
+			br, err = b.coordinatorFor(ctx, key)
+		}
 		if err != nil {
 			c.ErrorCode = err.Code
 			msg := err.Message

@@ -1,11 +1,18 @@
 package broker
 
-// InitProducerID, for idempotent producers. Like Kafka, every call
-// without a transactional ID hands out a fresh producer ID with epoch 0
-// (also when a v3+ client presents its old ID and epoch, KIP-360): the
-// sequence state of the old ID stays in the logs. IDs come in blocks from
-// the metadata store, so they are never reused, across restarts too.
-// Transactional IDs come with transaction support in a later release.
+// InitProducerID. Without a transactional ID (idempotent producers), like
+// Kafka, every call hands out a fresh producer ID with epoch 0 (also when
+// a v3+ client presents its old ID and epoch, KIP-360): the sequence
+// state of the old ID stays in the logs. IDs come in blocks from the
+// metadata store, so they are never reused, across restarts too.
+//
+// With a transactional ID the transaction coordinator answers (it must be
+// this broker: NOT_COORDINATOR otherwise): the ID's producer ID with a
+// bumped epoch, fencing older ones; CONCURRENT_TRANSACTIONS while an
+// earlier transaction completes; PRODUCER_FENCED (v4+, else
+// INVALID_PRODUCER_EPOCH) when a KIP-360 client presents an epoch that
+// is no longer its own; INVALID_TRANSACTION_TIMEOUT beyond
+// transaction.max.timeout.ms.
 
 import (
 	"context"
@@ -20,7 +27,7 @@ import (
 
 func init() {
 	registerAPI(api{key: kmsg.InitProducerID, min: 0, max: 5, serve: typed((*Broker).handleInitProducerID),
-		note: "idempotent producers; transactional IDs are refused until transactions land"})
+		note: "idempotent and transactional producers; epoch bumps and fencing, KIP-360 re-initialisation"})
 }
 
 const producerIDBlockSize = 1000
@@ -29,7 +36,16 @@ func (b *Broker) handleInitProducerID(ctx context.Context, _ *wire.Conn, req *km
 	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
 	if req.TransactionalID != nil && *req.TransactionalID != "" {
-		resp.ErrorCode = kerr.UnsupportedVersion.Code
+		expectedID, expectedEpoch := int64(-1), int16(-1)
+		if req.Version >= 3 {
+			expectedID, expectedEpoch = req.ProducerID, req.ProducerEpoch
+		}
+		id, epoch, err := b.txns.InitProducerID(ctx, *req.TransactionalID, req.TransactionTimeoutMillis, expectedID, expectedEpoch)
+		if err != nil {
+			resp.ErrorCode = producerFencedFor(err, req.Version >= 4).Code
+			return resp, nil
+		}
+		resp.ProducerID, resp.ProducerEpoch = id, epoch
 		return resp, nil
 	}
 	id, err := b.producerIDs.next(ctx)

@@ -26,6 +26,7 @@ import (
 
 	"github.com/samsa-io/samsa/broker/config"
 	"github.com/samsa-io/samsa/broker/replica"
+	"github.com/samsa-io/samsa/broker/txncoord"
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/groupcoord"
 	plog "github.com/samsa-io/samsa/log"
@@ -44,6 +45,8 @@ type Broker struct {
 
 	replicas *replica.Manager // the partition table and its replication
 	groups   *groupcoord.Coordinator
+	txns     *txncoord.Coordinator
+	peers    *peerClients // connections to other brokers for markers and verification
 
 	producerIDs   *producerIDAllocator
 	fetchSessions *fetchSessionCache
@@ -87,6 +90,7 @@ func New(opts Options) (*Broker, error) {
 		b.now = time.Now
 	}
 	b.producerIDs = newProducerIDAllocator(b.store)
+	b.peers = newPeerClients(b)
 	b.replicas = replica.New(replica.Options{
 		Config:            b.cfg,
 		EffectiveConfig:   b.effectiveConfig,
@@ -102,6 +106,7 @@ func New(opts Options) (*Broker, error) {
 	if b.groups, err = b.newGroupCoordinator(); err != nil {
 		return nil, fmt.Errorf("group coordinator: %w", err)
 	}
+	b.txns = b.newTxnCoordinator()
 	b.routes = b.buildRoutes()
 	if err := b.replicas.Sync(); err != nil {
 		return nil, fmt.Errorf("open partition logs: %w", err)
@@ -126,6 +131,8 @@ func (b *Broker) Close() {
 		close(b.closed)
 		b.replicas.Close()
 		b.groups.Close()
+		b.txns.Close()
+		b.peers.close()
 	})
 }
 

@@ -46,6 +46,8 @@ var errorCodes = []struct {
 	{plog.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},
 	{plog.ErrOutOfOrderSequence, kerr.OutOfOrderSequenceNumber},
 	{plog.ErrInvalidProducerEpoch, kerr.InvalidProducerEpoch},
+	{plog.ErrInvalidTxnState, kerr.InvalidTxnState},
+	{plog.ErrCoordinatorFenced, kerr.TransactionCoordinatorFenced},
 	// The log was closed under the request: the partition moved away or
 	// was deleted. Clients refresh their metadata and retry.
 	{plog.ErrClosed, kerr.NotLeaderForPartition},

@@ -53,6 +53,9 @@ var samsaBinary string
 var useKfake = os.Getenv("SAMSA_COMPAT_KFAKE") == "1"
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(copierProcessEnv); spec != "" {
+		os.Exit(runCopierProcess(spec))
+	}
 	code := runTests(m)
 	if err := skippedClients.report(); err != nil {
 		fmt.Fprintln(os.Stderr, "compat-tests: list skipped client tests:", err)

@@ -141,7 +141,7 @@ func (c *Coordinator) commitOffsets(req *kmsg.OffsetCommitRequest, commits []off
 	ps.writeMu.Lock()
 	defer ps.writeMu.Unlock()
 	g.mu.Lock()
-	if err := c.validateOffsetCommit(g, req.Generation, req.MemberID, req.InstanceID); err != nil {
+	if err := c.validateCommit(g, req.Generation, req.MemberID, req.InstanceID, false); err != nil {
 		g.mu.Unlock()
 		failAll(err)
 		return
@@ -175,10 +175,16 @@ func (c *Coordinator) commitOffsets(req *kmsg.OffsetCommitRequest, commits []off
 	}
 
 	appendErr := commitAppendError(c.appendRecords(ps, records))
+	var position uint64
+	if appendErr == nil {
+		position = ps.takePosition()
+	}
 	g.mu.Lock()
 	if appendErr == nil && !g.is(stateDead) {
 		for _, i := range accepted {
-			g.offsets[commits[i].tp] = commits[i].entry
+			e := commits[i].entry
+			e.position = position
+			g.offsets[commits[i].tp] = e
 		}
 	}
 	g.mu.Unlock()
@@ -190,8 +196,9 @@ func (c *Coordinator) commitOffsets(req *kmsg.OffsetCommitRequest, commits []off
 	}
 }
 
-// validateOffsetCommit is Kafka's check of who may commit to a group.
-func (c *Coordinator) validateOffsetCommit(g *group, generation int32, memberID string, instanceID *string) *kerr.Error {
+// validateCommit is Kafka's check of who may commit to a group, with
+// OffsetCommit or (transactional) TxnOffsetCommit.
+func (c *Coordinator) validateCommit(g *group, generation int32, memberID string, instanceID *string, transactional bool) *kerr.Error {
 	switch {
 	case g.is(stateDead):
 		return kerr.CoordinatorNotAvailable
@@ -206,8 +213,10 @@ func (c *Coordinator) validateOffsetCommit(g *group, generation int32, memberID 
 			return kerr.IllegalGeneration
 		}
 		return nil
-	case !g.is(stateEmpty):
-		// Only members commit to a group that has some.
+	case !transactional && !g.is(stateEmpty):
+		// Only members commit to a group that has some. Not so for
+		// transactional commits: before KIP-447 (TxnOffsetCommit v3) they
+		// carry no member.
 		return kerr.UnknownMemberID
 	}
 	return nil

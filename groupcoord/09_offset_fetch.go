@@ -10,7 +10,9 @@ package groupcoord
 // level with no partitions, and accept a null topic list meaning "every
 // committed partition"; v5 returns the leader epoch; v7 adds require_stable
 // (KIP-447): a partition with a pending transactional commit then answers
-// UNSTABLE_OFFSET_COMMIT; v8 (KIP-709) fetches several groups at once, each
+// UNSTABLE_OFFSET_COMMIT (offset -1), and the client retries; without it the
+// last committed offset is returned, as if the transaction had not begun
+// (28_txn_offset_commit.go); v8 (KIP-709) fetches several groups at once, each
 // with its own error code; v9 adds the KIP-848 member id and epoch, which a
 // classic group ignores; v10 names topics by ID (UNKNOWN_TOPIC_ID when an
 // ID does not resolve; "every partition" lists only topics whose ID is
@@ -146,7 +148,7 @@ func (c *Coordinator) fetchOffsets(groupID string, requireStable bool, topics []
 		return requestedWithoutOffsets(topics), nil
 	}
 	if topics == nil {
-		return c.allOffsets(g, byID), nil
+		return c.allOffsets(g, requireStable, byID), nil
 	}
 	out := make([]fetchedTopic, 0, len(topics))
 	for _, t := range topics {
@@ -182,8 +184,10 @@ func requestedWithoutOffsets(topics []fetchTopic) []fetchedTopic {
 }
 
 // allOffsets lists every committed offset of the group, by topic and
-// partition. byID resolves topic IDs and leaves out topics without one.
-func (c *Coordinator) allOffsets(g *group, byID bool) []fetchedTopic {
+// partition; with requireStable, those with pending transactional offsets
+// answer UNSTABLE_OFFSET_COMMIT instead, as Kafka's fetchAllOffsets does.
+// byID resolves topic IDs and leaves out topics without one.
+func (c *Coordinator) allOffsets(g *group, requireStable, byID bool) []fetchedTopic {
 	tps := make([]topicPartition, 0, len(g.offsets))
 	for tp := range g.offsets {
 		tps = append(tps, tp)
@@ -208,8 +212,12 @@ func (c *Coordinator) allOffsets(g *group, byID bool) []fetchedTopic {
 			out = append(out, ft)
 		}
 		e := g.offsets[tp]
+		fp := fetchedPartition{partition: tp.partition, offset: e.offset, leaderEpoch: e.leaderEpoch, metadata: e.metadata}
+		if requireStable && g.hasPendingTransactionalOffsets(tp) {
+			fp = fetchedPartition{partition: tp.partition, offset: -1, leaderEpoch: -1, err: kerr.UnstableOffsetCommit}
+		}
 		last := &out[len(out)-1]
-		last.partitions = append(last.partitions, fetchedPartition{partition: tp.partition, offset: e.offset, leaderEpoch: e.leaderEpoch, metadata: e.metadata})
+		last.partitions = append(last.partitions, fp)
 	}
 	return out
 }
@@ -220,10 +228,3 @@ func (c *Coordinator) topicID(name string) ([16]byte, bool) {
 	}
 	return c.cfg.Topics.TopicID(name)
 }
-
-// hasPendingTransactionalOffsets reports whether a transactional commit
-// (TxnOffsetCommit, whose offsets stay pending until the transaction's
-// marker) is in flight for the partition. Transactions are not served yet,
-// so there never is one; TxnOffsetCommit will keep its pending offsets on
-// the group, beside g.offsets, and this is where require_stable sees them.
-func (g *group) hasPendingTransactionalOffsets(topicPartition) bool { return false }

@@ -2,7 +2,8 @@ package groupcoord
 
 // DeleteGroups. Only a group without members can be deleted (Empty;
 // NON_EMPTY_GROUP otherwise, GROUP_ID_NOT_FOUND if there is none): its
-// offsets and its metadata are tombstoned in __consumer_offsets (the
+// offsets, pending transactional ones included (a later COMMIT marker
+// then brings nothing back), and its metadata are tombstoned in __consumer_offsets (the
 // metadata only if the group ever had a generation, as Kafka does) and it
 // is gone. A group named twice is deleted once.
 //
@@ -56,9 +57,16 @@ func (c *Coordinator) deleteGroup(id string) *kerr.Error {
 			return nil, kerr.GroupIDNotFound
 		case stateEmpty:
 			c.killGroup(g, kerr.CoordinatorNotAvailable)
+			// Pending transactional offsets go too: a tombstone of each
+			// partition that has only those (Kafka's deleteAllOffsets).
 			tps := make([]topicPartition, 0, len(g.offsets))
 			for tp := range g.offsets {
 				tps = append(tps, tp)
+			}
+			for tp := range g.pendingPartitions() {
+				if _, ok := g.offsets[tp]; !ok {
+					tps = append(tps, tp)
+				}
 			}
 			return tps, nil
 		default:

@@ -5,8 +5,10 @@ package groupcoord
 // of topics the group is subscribed to answer GROUP_SUBSCRIBED_TO_TOPIC
 // (when a subscription cannot be parsed, every topic counts as subscribed)
 // and the others are deleted; a non-empty group of another protocol type
-// answers NON_EMPTY_GROUP. Deleting the last offset of an Empty group
-// deletes the group, as Kafka's cleanup does.
+// answers NON_EMPTY_GROUP. A deleted partition loses its pending
+// transactional offsets too (Kafka tombstones a partition that has either).
+// Deleting the last offset of an Empty group deletes the group, as Kafka's
+// cleanup does.
 
 import (
 	"context"
@@ -63,7 +65,7 @@ func (c *Coordinator) OffsetDelete(_ context.Context, req *kmsg.OffsetDeleteRequ
 		}
 		var present []topicPartition
 		for _, tp := range eligible {
-			if _, ok := g.offsets[tp]; ok {
+			if _, ok := g.offsets[tp]; ok || g.hasPendingTransactionalOffsets(tp) {
 				present = append(present, tp)
 			}
 		}

@@ -21,7 +21,7 @@ func TestAPIsListsEveryGroupAPIInKeyOrder(t *testing.T) {
 		keys = append(keys, a.Key)
 	}
 	want := []kmsg.Key{kmsg.OffsetCommit, kmsg.OffsetFetch, kmsg.JoinGroup, kmsg.Heartbeat, kmsg.LeaveGroup,
-		kmsg.SyncGroup, kmsg.DescribeGroups, kmsg.ListGroups, kmsg.DeleteGroups, kmsg.OffsetDelete}
+		kmsg.SyncGroup, kmsg.DescribeGroups, kmsg.ListGroups, kmsg.TxnOffsetCommit, kmsg.DeleteGroups, kmsg.OffsetDelete}
 	if len(keys) != len(want) {
 		t.Fatalf("APIs() = %v, want %v", keys, want)
 	}

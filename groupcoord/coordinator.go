@@ -38,6 +38,29 @@ type partitionState struct {
 	// writeMu orders appends to this partition with the in-memory changes
 	// they stand for. Taken before any group lock.
 	writeMu sync.Mutex
+	// nextPosition numbers offset records in log order (offsetEntry's
+	// position); txnGroups lists, by producer ID, the groups that may hold
+	// its pending transactional offsets. Both guarded by writeMu, set by
+	// the load before the partition is loaded.
+	nextPosition uint64
+	txnGroups    map[int64]map[string]bool
+	// earlyMarkers are transactions completed while the partition was
+	// loading, applied when its groups are installed. Guarded by
+	// Coordinator.mu.
+	earlyMarkers []txnOutcome
+}
+
+// txnOutcome is how a producer's transaction ended.
+type txnOutcome struct {
+	producerID int64
+	commit     bool
+}
+
+// takePosition returns the position of the next offset record.
+// ps.writeMu held.
+func (ps *partitionState) takePosition() uint64 {
+	ps.nextPosition++
+	return ps.nextPosition
 }
 
 // New builds a coordinator that owns no partition yet; Load gives it some.
@@ -129,7 +152,7 @@ func (c *Coordinator) Load(p int32) {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	ps := &partitionState{id: p, ctx: ctx, cancel: cancel}
+	ps := &partitionState{id: p, ctx: ctx, cancel: cancel, txnGroups: make(map[int64]map[string]bool)}
 	c.partitions[p] = ps
 	c.loads.Add(1)
 	c.mu.Unlock()

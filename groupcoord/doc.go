@@ -1,7 +1,8 @@
 // Package groupcoord is Samsa's group coordinator for Kafka's classic
 // consumer group protocol (JoinGroup / SyncGroup / Heartbeat / LeaveGroup)
-// and for committed offsets (OffsetCommit / OffsetFetch / OffsetDelete),
-// with the administrative APIs DescribeGroups, ListGroups and DeleteGroups.
+// and for committed offsets (OffsetCommit / OffsetFetch / OffsetDelete,
+// and TxnOffsetCommit for transactional producers), with the
+// administrative APIs DescribeGroups, ListGroups and DeleteGroups.
 //
 // The broker calls one method per API with the decoded kmsg request and
 // writes back the kmsg response it returns; Kafka errors travel inside the
@@ -31,6 +32,12 @@
 // replayed from its start and groups are rebuilt: members of the last
 // group-metadata record are restored in Stable with fresh session deadlines.
 //
+// Transactional offsets are written as transactional batches of their
+// producer (TransactionalJournal) and held pending on their group until the
+// broker reports the transaction's marker (CompleteTransaction); a replay
+// sees the markers in the log and leaves pending only the offsets of
+// transactions still open.
+//
 // # Ownership and locking
 //
 // One owner per piece of state:
@@ -45,7 +52,9 @@
 //     that the timer they belong to is still the current one, so a timer
 //     that fires after being replaced or stopped does nothing.
 //   - Each loaded partition has a writer lock, partitionState.writeMu, held
-//     across a Journal.Append and the in-memory update that follows it, so
+//     across a Journal.Append and the in-memory update that follows it
+//     (also around a transaction's completion and the producer index of
+//     pending transactional offsets, partitionState.txnGroups), so
 //     the order of records in the log is the order in which memory changes
 //     (a reload reproduces what clients were told). Lock order: writeMu
 //     first, then Coordinator.mu or group.mu, never those two together.

@@ -12,17 +12,20 @@ package groupcoord
 //   - in a standalone group (offsets only, never any member), each offset
 //     counted from its commit.
 // An offset committed with an explicit expiry (OffsetCommit v1 timestamp,
-// v2-v4 retention time) expires at that time instead. An Empty group left
-// with no offsets is deleted. Removed offsets, and the group's metadata,
+// v2-v4 retention time) expires at that time instead. An offset with
+// pending transactional offsets does not expire until their transaction
+// ends, and an Empty group left with no offsets is deleted only when no
+// transaction has pending offsets in it (Kafka's cleanupExpiredOffsets). Removed offsets, and the group's metadata,
 // are tombstoned in __consumer_offsets.
 
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
 )
 
-// cleanupGroup removes the offsets the selector picks (it runs under the
-// group lock and may refuse with an error), kills the group if it is left
-// Empty with no offsets, and appends the tombstones. Called without locks;
+// cleanupGroup removes the offsets the selector picks, committed and
+// pending transactional ones alike (it runs under the group lock and may
+// refuse with an error), kills the group if it is left Empty with no
+// offsets of either kind, and appends the tombstones. Called without locks;
 // holds the partition's writer lock so the tombstones land after any
 // commit already applied and before any later one.
 func (c *Coordinator) cleanupGroup(g *group, selector func() ([]topicPartition, *kerr.Error)) (removed int, dead bool, err *kerr.Error) {
@@ -38,10 +41,10 @@ func (c *Coordinator) cleanupGroup(g *group, selector func() ([]topicPartition, 
 	}
 	records := make([]Record, 0, len(tps)+1)
 	for _, tp := range tps {
-		delete(g.offsets, tp)
+		g.dropOffset(tp)
 		records = append(records, Record{Key: offsetKey(g.id, tp)})
 	}
-	if g.is(stateEmpty) && len(g.offsets) == 0 {
+	if g.is(stateEmpty) && len(g.offsets) == 0 && len(g.pendingTxn) == 0 {
 		c.log.Info().Str("group", g.id).Int32("generation", g.generation).Msg("group is empty and has no offsets left, removing it")
 		c.killGroup(g, kerr.CoordinatorNotAvailable)
 	}
@@ -138,7 +141,7 @@ func (c *Coordinator) expiredOffsets(g *group, now int64) []topicPartition {
 	}
 	var expired []topicPartition
 	for tp, e := range g.offsets {
-		if keep[tp.topic] {
+		if keep[tp.topic] || g.hasPendingTransactionalOffsets(tp) {
 			continue
 		}
 		if e.expireTime >= 0 {

@@ -219,6 +219,10 @@ type group struct {
 	storingGeneration int32
 
 	offsets map[topicPartition]offsetEntry
+	// pendingTxn are the offsets of TxnOffsetCommits by producer ID,
+	// written but not committed: their transaction's marker decides
+	// (completeTxn). OffsetFetch does not return them.
+	pendingTxn map[int64]map[topicPartition]offsetEntry
 
 	// metaSeq numbers group-metadata snapshots; metaWritten is the newest
 	// one appended, so an older snapshot that lost the race for the
@@ -243,6 +247,7 @@ func newGroup(id string, ps *partitionState, now time.Time) *group {
 		votes:       make(map[string]int),
 		pendingSync: make(map[string]bool),
 		offsets:     make(map[topicPartition]offsetEntry),
+		pendingTxn:  make(map[int64]map[topicPartition]offsetEntry),
 
 		storingGeneration: -1,
 	}

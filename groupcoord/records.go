@@ -28,6 +28,11 @@ type offsetEntry struct {
 	metadata    string
 	commitTime  int64 // ms
 	expireTime  int64 // ms; -1 unless committed with an explicit expiry (pre-2.1 semantics)
+	// position orders the record in its partition's log: a transactional
+	// offset that commits replaces the committed one only if it was written
+	// after it (Kafka compares the records' log offsets). Not stored; a
+	// replay numbers the records again in log order.
+	position uint64
 }
 
 func offsetKey(group string, tp topicPartition) []byte {

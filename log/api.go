@@ -3,8 +3,9 @@
 // A partition log lives in one directory, "<topic>-<partition>", under one of
 // the broker's log.dirs. It is a sequence of segments; each segment is a file
 // of record batches named by the base offset of its first batch
-// ("00000000000000000000.log") with a sparse offset index (".index") and a
-// time index (".timeindex") beside it.
+// ("00000000000000000000.log") with a sparse offset index (".index"), a
+// time index (".timeindex") and, once an ABORT marker lands in it, a
+// transaction index (".txnindex", txnindex.go) beside it.
 //
 // Record batches (magic v2) are stored verbatim, exactly as the producer sent
 // them. On append the log rewrites only the fields the batch CRC does not

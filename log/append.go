@@ -13,19 +13,37 @@ import (
 	"github.com/samsa-io/samsa/log/recordbatch"
 )
 
-// Append writes one record batch as the partition leader: it checks the
-// batch against its idempotent producer's state, assigns offsets from the
-// log end offset, stamps the leader epoch (and LogAppendTime when the
-// topic uses it) and writes it. A duplicate of one of the producer's last
-// five batches is not written; the result carries the original offsets.
-// The batch's bytes are modified in place.
+// Append writes one record batch as the partition leader:
+// AppendWithGuard without KIP-890 verification.
 func (l *Log) Append(batch []byte, leaderEpoch int32, nowMs int64) (AppendResult, error) {
+	return l.AppendWithGuard(batch, leaderEpoch, nowMs, SkipVerification)
+}
+
+// AppendWithGuard writes one record batch as the partition leader: it
+// checks the batch against its idempotent producer's state, assigns
+// offsets from the log end offset, stamps the leader epoch (and
+// LogAppendTime when the topic uses it) and writes it. A duplicate of one
+// of the producer's last five batches is not written; the result carries
+// the original offsets. The batch's bytes are modified in place.
+//
+// Transactions (txn.go): a transactional batch that would open a
+// transaction needs the producer's verification guard (or guard
+// SkipVerification), and a non-transactional batch from a producer with
+// an open transaction is refused; both ErrInvalidTxnState. Control
+// batches are written by AppendMarker only.
+func (l *Log) AppendWithGuard(batch []byte, leaderEpoch int32, nowMs int64, guard uint64) (AppendResult, error) {
 	h, err := recordbatch.ParseHeader(batch)
 	if err != nil {
 		return AppendResult{}, err
 	}
 	if h.TotalSize() != int64(len(batch)) {
 		return AppendResult{}, fmt.Errorf("%w: Append takes exactly one whole batch", recordbatch.ErrCorrupt)
+	}
+	if h.Control() {
+		return AppendResult{}, fmt.Errorf("%w: control batches are written by AppendMarker", recordbatch.ErrInvalidRecord)
+	}
+	if h.Transactional() && !h.Idempotent() {
+		return AppendResult{}, fmt.Errorf("%w: a transactional batch without a producer ID", recordbatch.ErrInvalidRecord)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -42,6 +60,9 @@ func (l *Log) Append(batch []byte, leaderEpoch int32, nowMs int64) (AppendResult
 				BaseOffset: dup.firstOffset, LastOffset: dup.lastOffset, LogAppendTime: -1,
 				LogStartOffset: l.logStart.Load(), Duplicate: true,
 			}, nil
+		}
+		if err := l.producers.checkTxn(h, guard); err != nil {
+			return AppendResult{}, err
 		}
 	}
 	base := l.logEnd.Load()
@@ -65,6 +86,7 @@ func (l *Log) Append(batch []byte, leaderEpoch int32, nowMs int64) (AppendResult
 	}
 	if h.Idempotent() {
 		l.producers.update(h)
+		l.publishTxns()
 	}
 	res.LogStartOffset = l.logStart.Load()
 	return res, nil
@@ -75,8 +97,8 @@ func (l *Log) Append(batch []byte, leaderEpoch int32, nowMs int64) (AppendResult
 // whole, pass its CRC-32C and start at or after the log end offset (a
 // compacted leader log has gaps); a partial batch at the end, as a fetch
 // response may carry, is left for the next fetch. It returns the new log
-// end offset. The leader-epoch cache and producer state follow the
-// batches, as on the leader.
+// end offset. The leader-epoch cache, producer state, open transactions
+// and transaction indexes follow the batches, as on the leader.
 func (l *Log) AppendAsFollower(records []byte) (int64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -113,8 +135,14 @@ func (l *Log) AppendAsFollower(records []byte) (int64, error) {
 		if l.epochs.assign(h.PartitionLeaderEpoch, h.BaseOffset) {
 			epochsChanged = true
 		}
-		if h.Idempotent() {
+		switch {
+		case h.Control():
+			if err := l.applyControlBatch(batch, h); err != nil {
+				return l.logEnd.Load(), err
+			}
+		case h.Idempotent():
 			l.producers.update(h)
+			l.publishTxns()
 		}
 	}
 	if epochsChanged {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -32,6 +33,29 @@ import (
 // finds a "*.swap" completes the swap, one that finds "*.cleaned" discards
 // it. The heavy work runs without the Log's lock; the swap takes it and
 // gives up when retention or truncation changed the segments meanwhile.
+//
+// Transactions, as Kafka's cleaner treats them: nothing at or after the
+// last stable offset is cleanable (Kafka's firstUncleanableDirtyOffset
+// stops at the first unstable offset), so every transaction in the
+// cleanable part has ended. Batches of aborted transactions (by the
+// transaction indexes: the producer's batches from the transaction's
+// first offset up to its ABORT marker) are dropped whole wherever they
+// are, and never enter the key map, so aborted data can neither be read
+// by anyone after cleaning nor hide an older committed value of its key.
+// Committed transactional records are compacted like any other. A
+// control batch (marker) stays while any data of its transaction stays
+// before it; once none does, it gets a delete horizon (now plus
+// delete.retention.ms, as a tombstone) and is dropped by the first pass
+// after it, so a read_committed consumer that already read the
+// transaction's data still meets the marker. A cleaned segment's
+// transaction index keeps the entries of the ABORT markers it keeps:
+// an entry without its marker would make read_committed consumers skip
+// the producer's later transactions.
+//
+// A read_uncommitted reader sees every record the cleaner left; a
+// read_committed reader never sees aborted data: before cleaning the
+// index entries tell it to skip the data, after cleaning the data is
+// gone, and an entry goes only with its marker.
 
 const (
 	cleanedSuffix = ".cleaned"
@@ -75,11 +99,11 @@ func (c cleanable) ratio() float64 {
 func (l *Log) cleanableLocked(now time.Time) cleanable {
 	segs := *l.segs.Load()
 	c := cleanable{firstDirty: max(l.cleanerOffset, l.logStart.Load())}
-	hw := l.highWatermark.Load()
+	lso := l.LastStableOffset()
 	lagLimit := now.Add(-l.cfg.MinCompactionLag).UnixMilli()
 	for i, s := range segs {
 		t := s.tail.Load()
-		if i == len(segs)-1 || t.nextOffset > hw || (l.cfg.MinCompactionLag > 0 && s.maxTimestamp > lagLimit) {
+		if i == len(segs)-1 || t.nextOffset > lso || (l.cfg.MinCompactionLag > 0 && s.maxTimestamp > lagLimit) {
 			break
 		}
 		c.segs = append(c.segs, s)
@@ -127,13 +151,14 @@ func (l *Log) Clean(now time.Time, maxKeys int) (CleanStats, error) {
 		}
 	}
 	tombstonesDue := l.nextDeleteHorizon >= 0 && l.nextDeleteHorizon <= now.UnixMilli()
+	aborted := abortedByProducer(*l.segs.Load())
 	l.mu.Unlock()
 	defer closeSegments(c.segs)
 	if len(c.segs) == 0 || (c.dirtyBytes == 0 && !tombstonesDue) {
 		return CleanStats{}, nil
 	}
 
-	latest, mapEnd, err := buildOffsetMap(c.segs, c.firstDirty, maxKeys)
+	latest, mapEnd, err := buildOffsetMap(c.segs, c.firstDirty, maxKeys, aborted)
 	if err != nil {
 		return CleanStats{}, err
 	}
@@ -151,7 +176,10 @@ func (l *Log) Clean(now time.Time, maxKeys int) (CleanStats, error) {
 		inputs = c.segs
 		mapEnd = c.firstDirty
 	}
-	rules := retainRules{latest: latest, mapEnd: mapEnd, nowMs: now.UnixMilli(), deleteRetention: cfg.DeleteRetention.Milliseconds()}
+	rules := retainRules{
+		latest: latest, mapEnd: mapEnd, nowMs: now.UnixMilli(), deleteRetention: cfg.DeleteRetention.Milliseconds(),
+		aborted: aborted, txnData: make(map[int64]bool),
+	}
 	stats := CleanStats{NextDeleteHorizon: -1}
 	var outputs []*segment
 	discard := func() {
@@ -176,10 +204,35 @@ func (l *Log) Clean(now time.Time, maxKeys int) (CleanStats, error) {
 	return stats, l.writeCheckpoint()
 }
 
-// buildOffsetMap maps each key of the dirty records to its latest offset.
-// It stops at a segment boundary once maxKeys keys are mapped and returns
-// the offset the map covers up to.
-func buildOffsetMap(segs []*segment, firstDirty int64, maxKeys int) (map[string]int64, int64, error) {
+// abortedTxnRanges are the aborted transactions of each producer, in
+// marker order.
+type abortedTxnRanges map[int64][]abortedEntry
+
+func abortedByProducer(segs []*segment) abortedTxnRanges {
+	out := make(abortedTxnRanges)
+	for _, s := range segs {
+		for _, e := range s.abortedTxns() {
+			out[e.producerID] = append(out[e.producerID], e)
+		}
+	}
+	return out
+}
+
+// holds reports whether a data batch belongs to an aborted transaction.
+func (a abortedTxnRanges) holds(h recordbatch.Header) bool {
+	if !h.Transactional() || h.Control() {
+		return false
+	}
+	entries := a[h.ProducerID]
+	i := sort.Search(len(entries), func(i int) bool { return entries[i].lastOffset >= h.BaseOffset })
+	return i < len(entries) && entries[i].firstOffset <= h.BaseOffset
+}
+
+// buildOffsetMap maps each key of the dirty records to its latest offset,
+// leaving out aborted transactions' records. It stops at a segment
+// boundary once maxKeys keys are mapped and returns the offset the map
+// covers up to.
+func buildOffsetMap(segs []*segment, firstDirty int64, maxKeys int, aborted abortedTxnRanges) (map[string]int64, int64, error) {
 	latest := make(map[string]int64)
 	mapEnd := firstDirty
 	for _, s := range segs {
@@ -191,7 +244,7 @@ func buildOffsetMap(segs []*segment, firstDirty int64, maxKeys int) (map[string]
 			break
 		}
 		_, err := s.eachBatch(s.positionOf(firstDirty), func(h recordbatch.Header, pos int64) (bool, error) {
-			if h.LastOffset() < firstDirty || h.Control() {
+			if h.LastOffset() < firstDirty || h.Control() || aborted.holds(h) {
 				return false, nil
 			}
 			batch, err := s.readBatch(pos, h)
@@ -219,6 +272,11 @@ type retainRules struct {
 	mapEnd          int64
 	nowMs           int64
 	deleteRetention int64
+	aborted         abortedTxnRanges
+	// txnData says which producers have records of their current
+	// transaction retained so far in the pass (batches are seen in
+	// offset order); their next marker must stay.
+	txnData map[int64]bool
 }
 
 // keep reports whether a record stays: it has a key, no later record of
@@ -272,6 +330,8 @@ func (l *Log) cleanGroup(group []*segment, cfg *Config, rules retainRules, stats
 	out := newSegment(l.dir, base, f, cfg)
 	out.offsetIndex.path += cleanedSuffix
 	out.timeIndex.path += cleanedSuffix
+	out.txnIndexPath += cleanedSuffix
+	keptMarkers := make(map[int64]bool)
 	out.created = l.env.now()
 	for _, reset := range []func() error{out.offsetIndex.reset, out.timeIndex.reset} {
 		if err := reset(); err != nil {
@@ -296,6 +356,9 @@ func (l *Log) cleanGroup(group []*segment, cfg *Config, rules retainRules, stats
 			if err != nil {
 				return false, err
 			}
+			if kh.Control() {
+				keptMarkers[kh.BaseOffset] = true
+			}
 			return false, out.append(kept, kh, cfg.IndexIntervalBytes)
 		})
 		if err != nil {
@@ -306,6 +369,19 @@ func (l *Log) cleanGroup(group []*segment, cfg *Config, rules retainRules, stats
 	}
 	out.maybeIndexTime()
 	stats.BytesAfter += out.size()
+	var entries []abortedEntry
+	for _, s := range group {
+		for _, e := range s.abortedTxns() {
+			if keptMarkers[e.lastOffset] {
+				entries = append(entries, e)
+			}
+		}
+	}
+	if err := out.writeTxnIndexDurably(entries); err != nil {
+		out.release()
+		removeCleaned(out)
+		return nil, err
+	}
 	if err := out.persistIndexes(false); err != nil {
 		out.release()
 		removeCleaned(out)
@@ -322,12 +398,60 @@ func (l *Log) cleanGroup(group []*segment, cfg *Config, rules retainRules, stats
 
 // retainBatch returns the batch to write in place of batch: itself when
 // every record stays and no delete horizon must be set, a re-encoded
-// batch of the records that stay, or nil when none does. Control batches
-// (transaction markers) are kept as they are.
+// batch of the records that stay, or nil when none does. Batches of
+// aborted transactions go whole; markers follow retainControl.
 func retainBatch(batch []byte, h recordbatch.Header, rules retainRules, stats *CleanStats) ([]byte, error) {
 	if h.Control() {
+		return retainControl(batch, h, rules, stats)
+	}
+	if rules.aborted.holds(h) {
+		stats.RecordsRemoved += int64(h.RecordCount)
+		return nil, nil
+	}
+	kept, err := retainRecords(batch, h, rules, stats)
+	if kept != nil && h.Transactional() {
+		rules.txnData[h.ProducerID] = true
+	}
+	return kept, err
+}
+
+// retainControl decides a control batch's fate: kept as it is while data
+// of its transaction stays before it; otherwise given a delete horizon the
+// first time, and dropped once the horizon passed.
+func retainControl(batch []byte, h recordbatch.Header, rules retainRules, stats *CleanStats) ([]byte, error) {
+	hasData := rules.txnData[h.ProducerID]
+	delete(rules.txnData, h.ProducerID)
+	if hasData {
 		return batch, nil
 	}
+	horizon := h.DeleteHorizon()
+	if horizon >= 0 && horizon <= rules.nowMs {
+		stats.RecordsRemoved += int64(h.RecordCount)
+		return nil, nil
+	}
+	effective := horizon
+	if effective < 0 {
+		effective = rules.nowMs + rules.deleteRetention
+	}
+	if stats.NextDeleteHorizon < 0 || effective < stats.NextDeleteHorizon {
+		stats.NextDeleteHorizon = effective
+	}
+	if horizon >= 0 {
+		return batch, nil
+	}
+	retained := recordbatch.NewRetained(h)
+	if err := recordbatch.Records(batch, func(r recordbatch.Record) bool {
+		retained.Add(r)
+		return true
+	}); err != nil {
+		return nil, err
+	}
+	return retained.Bytes(effective)
+}
+
+// retainRecords applies the key map and tombstone horizons to a data
+// batch.
+func retainRecords(batch []byte, h recordbatch.Header, rules retainRules, stats *CleanStats) ([]byte, error) {
 	horizon := h.DeleteHorizon()
 	retained := recordbatch.NewRetained(h)
 	tombstones := false
@@ -367,7 +491,7 @@ func retainBatch(batch []byte, h recordbatch.Header, rules retainRules, stats *C
 
 // removeCleaned deletes a cleaned segment that will not be swapped in.
 func removeCleaned(s *segment) {
-	for _, p := range []string{s.path(), s.offsetIndex.path, s.timeIndex.path} {
+	for _, p := range []string{s.path(), s.offsetIndex.path, s.timeIndex.path, s.txnIndexPath} {
 		os.Remove(p)
 	}
 }
@@ -405,10 +529,15 @@ func (l *Log) swapCleaned(inputs, outputs []*segment, cleanedUpTo, nextDeleteHor
 		}
 		o.offsetIndex.path = segmentName(l.dir, o.baseOffset, indexSuffix)
 		o.timeIndex.path = segmentName(l.dir, o.baseOffset, timeIndexSuffix)
-		for _, x := range []struct{ from, to string }{
+		o.txnIndexPath = segmentName(l.dir, o.baseOffset, txnIndexSuffix)
+		renames := []struct{ from, to string }{
 			{o.offsetIndex.path + cleanedSuffix, o.offsetIndex.path},
 			{o.timeIndex.path + cleanedSuffix, o.timeIndex.path},
-		} {
+		}
+		if len(o.abortedTxns()) > 0 {
+			renames = append(renames, struct{ from, to string }{o.txnIndexPath + cleanedSuffix, o.txnIndexPath})
+		}
+		for _, x := range renames {
 			if err := os.Rename(x.from, x.to); err != nil {
 				return fmt.Errorf("swap in cleaned index: %w", err)
 			}
@@ -466,7 +595,7 @@ func (l *Log) completeSwaps() error {
 				l.deleteSegmentFiles([]int64{b})
 			}
 		}
-		for _, suffix := range []string{indexSuffix, timeIndexSuffix} {
+		for _, suffix := range []string{indexSuffix, timeIndexSuffix, txnIndexSuffix} {
 			os.Remove(segmentName(l.dir, base, suffix))
 		}
 		if err := os.Rename(swapPath, segmentName(l.dir, base, logSuffix)); err != nil {

@@ -16,9 +16,9 @@ import (
 
 // Log is one partition's commit log.
 //
-// Writers (Append, TruncateTo, DeleteRecords, retention, roll, flush,
-// close) serialise on mu. Readers (Read, Offsets, HighWatermark) take no
-// lock: they load the published segment list, the segment tails and the
+// Writers (Append, AppendMarker, TruncateTo, DeleteRecords, retention,
+// roll, flush, close) serialise on mu. Readers (Read, Offsets,
+// HighWatermark, LastStableOffset, AbortedTransactions) take no lock: they load the published segment list, the segment tails and the
 // offsets atomically, and pin the segment they read with a reference.
 // A checkpoint write takes checkpointMu before mu, never the other way.
 type Log struct {
@@ -45,6 +45,7 @@ type Log struct {
 	lastCheckpoint checkpoint // what the file holds (checkpointMu)
 
 	segs          atomic.Pointer[[]*segment]
+	unstableTxns  atomic.Pointer[[]unstableTxn] // producers.unstable, published (txn.go)
 	logStart      atomic.Int64
 	logEnd        atomic.Int64
 	highWatermark atomic.Int64

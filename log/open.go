@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -44,7 +45,8 @@ func openLog(dir string, tp TopicPartition, topicID [16]byte, cfg Config, clean 
 		cp.recoveryPoint = 0
 	}
 	loadedEpochs := slices.Clone(l.epochs.entries)
-	if err := l.loadSegments(clean, cp.recoveryPoint); err != nil {
+	replayFrom, err := l.loadSegments(clean, cp.recoveryPoint)
+	if err != nil {
 		return nil, err
 	}
 	// From here a failure must close the segment files it opened.
@@ -72,7 +74,7 @@ func openLog(dir string, tp TopicPartition, topicID [16]byte, cfg Config, clean 
 			return nil, err
 		}
 	}
-	if err := l.rebuildProducerState(leo); err != nil {
+	if err := l.rebuildProducerState(leo, replayFrom); err != nil {
 		return nil, err
 	}
 	if err := writeTopicID(dir, topicID); err != nil {
@@ -104,10 +106,16 @@ func (l *Log) removeLeftovers() error {
 // the recovery point; any other segment is recovered by reading every
 // batch. The first torn or corrupt batch ends the log: the file is cut
 // there and later segments are deleted, as Kafka does.
-func (l *Log) loadSegments(clean bool, recoveryPoint int64) error {
+//
+// It returns the base offset of the first segment whose transaction
+// index cannot be trusted (recovered, or its file corrupt), or MaxInt64:
+// the producer state replay must start at or below it, and rebuilds the
+// transaction indexes from there.
+func (l *Log) loadSegments(clean bool, recoveryPoint int64) (int64, error) {
+	replayFrom := int64(math.MaxInt64)
 	entries, err := os.ReadDir(l.dir)
 	if err != nil {
-		return fmt.Errorf("list %s: %w", l.dir, err)
+		return 0, fmt.Errorf("list %s: %w", l.dir, err)
 	}
 	var bases []int64
 	for _, e := range entries {
@@ -127,7 +135,11 @@ func (l *Log) loadSegments(clean bool, recoveryPoint int64) error {
 		seg, err := openSegment(l.dir, base, &l.cfg)
 		if err != nil {
 			closeSegments(segs)
-			return err
+			return 0, err
+		}
+		if err := seg.loadTxnIndex(); err != nil {
+			l.logger.Warn().Err(err).Int64("segment", base).Msg("transaction index unusable; rebuilding it from the log")
+			replayFrom = min(replayFrom, base)
 		}
 		trusted := clean || (i+1 < len(bases) && bases[i+1] <= recoveryPoint)
 		loaded := false
@@ -135,17 +147,18 @@ func (l *Log) loadSegments(clean bool, recoveryPoint int64) error {
 			if loaded, err = seg.loadClean(&l.cfg); err != nil {
 				seg.release()
 				closeSegments(segs)
-				return err
+				return 0, err
 			}
 		}
 		if !loaded {
+			replayFrom = min(replayFrom, base)
 			res, err := seg.recover(&l.cfg, func(h recordbatch.Header) {
 				l.epochs.assign(h.PartitionLeaderEpoch, h.BaseOffset)
 			})
 			if err != nil {
 				seg.release()
 				closeSegments(segs)
-				return err
+				return 0, err
 			}
 			l.logger.Debug().Int64("segment", base).Int64("next_offset", seg.tail.Load().nextOffset).Msg("recovered segment")
 			if res.truncated > 0 {
@@ -163,12 +176,12 @@ func (l *Log) loadSegments(clean bool, recoveryPoint int64) error {
 		cp, _ := readCheckpoint(l.dir)
 		seg, err := createSegment(l.dir, cp.logStartOffset, &l.cfg, l.env.now())
 		if err != nil {
-			return err
+			return 0, err
 		}
 		segs = append(segs, seg)
 	}
 	l.segs.Store(&segs)
-	return nil
+	return replayFrom, nil
 }
 
 func closeSegments(segs []*segment) {
@@ -180,7 +193,7 @@ func closeSegments(segs []*segment) {
 // deleteSegmentFiles removes the files of segments that recovery dropped.
 func (l *Log) deleteSegmentFiles(bases []int64) {
 	for _, base := range bases {
-		for _, suffix := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
+		for _, suffix := range []string{logSuffix, indexSuffix, timeIndexSuffix, txnIndexSuffix} {
 			if err := os.Remove(segmentName(l.dir, base, suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
 				l.logger.Error().Err(err).Int64("segment", base).Msg("remove segment file")
 			}
@@ -188,10 +201,14 @@ func (l *Log) deleteSegmentFiles(bases []int64) {
 	}
 }
 
-// rebuildProducerState loads the newest usable snapshot at or below upTo
-// and replays the idempotent batches after it. Snapshots above upTo (from
-// before a truncation) are deleted.
-func (l *Log) rebuildProducerState(upTo int64) error {
+// rebuildProducerState loads the newest usable snapshot at or below
+// min(upTo, replayFrom) and replays the batches after it up to upTo: the
+// idempotent producers, their open transactions and the transaction
+// markers. Every transaction index entry at or after the snapshot is
+// rebuilt from the replay (and the files that change rewritten), so none
+// is doubled or lost; entries at or after upTo go. Snapshots above upTo
+// (from before a truncation) are deleted.
+func (l *Log) rebuildProducerState(upTo, replayFrom int64) error {
 	offsets, err := listSnapshots(l.dir)
 	if err != nil {
 		return err
@@ -203,10 +220,11 @@ func (l *Log) rebuildProducerState(upTo int64) error {
 	for i := len(offsets) - 1; i >= 0; i-- {
 		off := offsets[i]
 		path := snapshotPath(l.dir, off)
-		if off > upTo || ps != nil {
-			if off > upTo {
-				os.Remove(path)
-			}
+		if off > upTo {
+			os.Remove(path)
+			continue
+		}
+		if ps != nil || off > replayFrom {
 			continue
 		}
 		raw, err := os.ReadFile(path)
@@ -230,14 +248,25 @@ func (l *Log) rebuildProducerState(upTo int64) error {
 	} else {
 		ps.snapshotAt = -1
 	}
-	for _, seg := range segs {
+	// The transaction index entries before the replay stay; the replay
+	// makes the rest.
+	rebuilt := make([][]abortedEntry, len(segs))
+	for i, seg := range segs {
+		for _, e := range seg.abortedTxns() {
+			if e.lastOffset < from {
+				rebuilt[i] = append(rebuilt[i], e)
+			}
+		}
+	}
+	hw := l.highWatermark.Load()
+	for i, seg := range segs {
 		t := seg.tail.Load()
 		if t.nextOffset <= from || seg.baseOffset >= upTo {
 			continue
 		}
 		sc := seg.scanner(seg.positionOf(from), t.size)
 		for {
-			h, _, err := sc.next()
+			h, pos, err := sc.next()
 			if errors.Is(err, io.EOF) {
 				sc.close()
 				break
@@ -250,11 +279,47 @@ func (l *Log) rebuildProducerState(upTo int64) error {
 				sc.close()
 				break
 			}
-			if h.BaseOffset >= from && h.Idempotent() {
+			if h.BaseOffset < from {
+				continue
+			}
+			switch {
+			case h.Control():
+				batch, err := seg.readBatch(pos, h)
+				var cr recordbatch.ControlRecord
+				if err == nil {
+					cr, err = recordbatch.ParseControl(batch)
+				}
+				if err != nil {
+					l.logger.Warn().Err(err).Int64("offset", h.BaseOffset).Msg("replay skips an unreadable control batch")
+					continue
+				}
+				if !cr.Marker() {
+					continue
+				}
+				entry := ps.completeTxn(h, cr.CoordinatorEpoch)
+				if cr.Type == recordbatch.ControlAbort {
+					rebuilt[i] = append(rebuilt[i], entry)
+				}
+				ps.pruneUnstable(hw)
+			case h.Idempotent():
 				ps.update(h)
 			}
 		}
 	}
+	// Cleaning happens only below the last stable offset, so every
+	// transaction with data below the cleaner offset had ended; one the
+	// replay leaves open there lost its marker to the cleaner (the
+	// snapshot predates the cleaning).
+	ps.closeTxnsBefore(l.cleanerOffset)
+	for i, seg := range segs {
+		if seg.txnIndexStale || !slices.Equal(rebuilt[i], seg.abortedTxns()) {
+			if err := seg.setAborted(rebuilt[i]); err != nil {
+				return err
+			}
+		}
+	}
 	l.producers = ps
+	ps.unstableChanged = true
+	l.publishTxns()
 	return nil
 }

@@ -9,10 +9,12 @@ import (
 // deleted when it lies wholly below the log start offset (DeleteRecords),
 // or, for topics whose cleanup.policy includes delete, when its newest
 // record is older than retention.ms or the log without it is still at
-// least retention.bytes. Only segments wholly below the high watermark are
-// deleted, so no uncommitted record goes; when every segment goes, a new
-// empty one starts at the log end offset. It also forgets idempotent
-// producers idle for longer than producer.id.expiration.ms.
+// least retention.bytes. Only segments wholly below the last stable
+// offset are deleted, so no uncommitted record goes, nor the data of a
+// transaction still open (or whose marker is not yet replicated); when
+// every segment goes, a new empty one starts at the log end offset. It
+// also forgets idempotent producers idle for longer than
+// producer.id.expiration.ms (but not one with an open transaction).
 func (l *Log) enforceRetention(now time.Time) (int, error) {
 	l.mu.Lock()
 	if l.closed {
@@ -23,7 +25,7 @@ func (l *Log) enforceRetention(now time.Time) (int, error) {
 		l.producers.expire(now.UnixMilli(), exp.Milliseconds())
 	}
 	segs := *l.segs.Load()
-	start, hw := l.logStart.Load(), l.highWatermark.Load()
+	start, lso := l.logStart.Load(), l.LastStableOffset()
 	var total int64
 	for _, s := range segs {
 		total += s.size()
@@ -36,7 +38,7 @@ func (l *Log) enforceRetention(now time.Time) (int, error) {
 	for ; n < len(segs); n++ {
 		s := segs[n]
 		t := s.tail.Load()
-		if t.size == 0 || t.nextOffset > hw {
+		if t.size == 0 || t.nextOffset > lso {
 			break
 		}
 		expired := false

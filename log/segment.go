@@ -54,6 +54,13 @@ type segment struct {
 	file        *os.File
 	offsetIndex *index[offsetEntry]
 	timeIndex   *index[timeEntry]
+	// txnIndexPath is the transaction index file (txnindex.go) and
+	// aborted its entries, published for lock-free readers.
+	txnIndexPath string
+	aborted      atomic.Pointer[[]abortedEntry]
+	// txnIndexStale: the file does not hold the entries (it was
+	// corrupt); the next rebuild rewrites it (Log.mu).
+	txnIndexStale bool
 
 	tail atomic.Pointer[segmentTail]
 	refs atomic.Int32
@@ -86,6 +93,7 @@ func newSegment(dir string, base int64, file *os.File, cfg *Config) *segment {
 		file:                 file,
 		offsetIndex:          newOffsetIndex(segmentName(dir, base, indexSuffix), cfg.SegmentIndexBytes),
 		timeIndex:            newTimeIndex(segmentName(dir, base, timeIndexSuffix), cfg.SegmentIndexBytes),
+		txnIndexPath:         segmentName(dir, base, txnIndexSuffix),
 		maxTimestamp:         -1,
 		offsetOfMaxTimestamp: -1,
 		rollTimestamp:        -1,
@@ -118,6 +126,10 @@ func createSegment(dir string, base int64, cfg *Config, now time.Time) (*segment
 	if err := s.timeIndex.reset(); err != nil {
 		f.Close()
 		return nil, err
+	}
+	if err := os.Remove(s.txnIndexPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+		f.Close()
+		return nil, fmt.Errorf("remove stale %s: %w", s.txnIndexPath, err)
 	}
 	return s, nil
 }
@@ -509,7 +521,7 @@ func (s *segment) sync() error {
 	if err := s.file.Sync(); err != nil {
 		return fmt.Errorf("sync %s: %w", s.path(), err)
 	}
-	for _, p := range []string{s.offsetIndex.path, s.timeIndex.path} {
+	for _, p := range []string{s.offsetIndex.path, s.timeIndex.path, s.txnIndexPath} {
 		f, err := os.OpenFile(p, os.O_WRONLY, 0)
 		if errors.Is(err, os.ErrNotExist) {
 			continue
@@ -531,7 +543,7 @@ func (s *segment) sync() error {
 // readers keep reading through their descriptor.
 func (s *segment) markDeleted() []string {
 	var paths []string
-	for _, p := range []string{s.path(), s.offsetIndex.path, s.timeIndex.path} {
+	for _, p := range []string{s.path(), s.offsetIndex.path, s.timeIndex.path, s.txnIndexPath} {
 		if err := os.Rename(p, p+deletedSuffix); err == nil {
 			paths = append(paths, p+deletedSuffix)
 		}

@@ -71,7 +71,7 @@ func (l *Log) TruncateTo(offset int64) error {
 			return err
 		}
 	}
-	return l.rebuildProducerState(end)
+	return l.rebuildProducerState(end, end)
 }
 
 // truncateFullyLocked empties the log and restarts it at offset.
@@ -105,6 +105,8 @@ func (l *Log) truncateFullyLocked(offset int64) error {
 		}
 	}
 	l.producers = newProducerState()
+	l.producers.unstableChanged = true
+	l.publishTxns()
 	return nil
 }
 

@@ -25,7 +25,17 @@ package log
 // an abort but arrives after it is refused (ErrInvalidTxnState) instead
 // of opening a transaction no one will ever end.
 
-import "errors"
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/samsa-io/samsa/log/recordbatch"
+)
 
 var (
 	// ErrInvalidTxnState: a transactional batch would open a transaction
@@ -63,4 +73,188 @@ type ProducerInfo struct {
 	// CurrentTxnStartOffset is the first offset of its open transaction,
 	// -1 if none.
 	CurrentTxnStartOffset int64
+}
+
+// SkipVerification is the guard of a write that needs no KIP-890
+// verification (Append, and brokers that do not verify).
+const SkipVerification uint64 = math.MaxUint64
+
+// AppendMarker writes a transaction marker as the partition leader, as
+// Kafka's coordinator-driven WriteTxnMarkers does: a control batch
+// (recordbatch.BuildControl) stamped with nowMs and leaderEpoch. A marker
+// with an older producer epoch than the producer's is refused
+// (ErrInvalidProducerEpoch), as is one from an older coordinator epoch
+// than the producer's last marker (ErrCoordinatorFenced). A marker for a
+// producer without an open transaction is written all the same and
+// closes nothing. The marker's epoch becomes the producer's; an ABORT is
+// recorded in the transaction index of the segment it lands in.
+func (l *Log) AppendMarker(m TxnMarker, leaderEpoch int32, nowMs int64) (AppendResult, error) {
+	batch, err := recordbatch.BuildControl(m.ProducerID, m.ProducerEpoch, m.Commit, m.CoordinatorEpoch, nowMs)
+	if err != nil {
+		return AppendResult{}, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return AppendResult{}, ErrClosed
+	}
+	if e := l.producers.producers[m.ProducerID]; e != nil {
+		if m.ProducerEpoch < e.epoch {
+			return AppendResult{}, fmt.Errorf("%w: marker for producer %d has epoch %d, older than the current epoch %d", ErrInvalidProducerEpoch, m.ProducerID, m.ProducerEpoch, e.epoch)
+		}
+		if m.CoordinatorEpoch < e.coordinatorEpoch {
+			return AppendResult{}, fmt.Errorf("%w: marker for producer %d from coordinator epoch %d, after one from %d", ErrCoordinatorFenced, m.ProducerID, m.CoordinatorEpoch, e.coordinatorEpoch)
+		}
+	}
+	base := l.logEnd.Load()
+	recordbatch.SetBaseOffset(batch, base)
+	recordbatch.SetLeaderEpoch(batch, leaderEpoch)
+	res := AppendResult{BaseOffset: base, LastOffset: base, LogAppendTime: -1}
+	if l.cfg.LogAppendTime {
+		recordbatch.SetLogAppendTime(batch, nowMs)
+		res.LogAppendTime = nowMs
+	}
+	h, err := recordbatch.ParseHeader(batch)
+	if err != nil {
+		return AppendResult{}, err
+	}
+	if err := l.epochs.assignDurably(leaderEpoch, base); err != nil {
+		return AppendResult{}, err
+	}
+	if err := l.appendBatch(batch, h, time.UnixMilli(nowMs)); err != nil {
+		return AppendResult{}, err
+	}
+	ctl := recordbatch.ControlAbort
+	if m.Commit {
+		ctl = recordbatch.ControlCommit
+	}
+	err = l.applyMarker(h, recordbatch.ControlRecord{Type: ctl, CoordinatorEpoch: m.CoordinatorEpoch})
+	res.LogStartOffset = l.logStart.Load()
+	return res, err
+}
+
+// applyMarker records a written marker in the producer state and, for an
+// ABORT, in the active segment's transaction index (the marker was just
+// appended there).
+func (l *Log) applyMarker(h recordbatch.Header, cr recordbatch.ControlRecord) error {
+	entry := l.producers.completeTxn(h, cr.CoordinatorEpoch)
+	l.publishTxns()
+	if cr.Type != recordbatch.ControlAbort {
+		return nil
+	}
+	if err := l.active().addAborted(entry); err != nil {
+		// Readers have the entry; the file is rebuilt by the next
+		// recovery of the segment.
+		l.logger.Error().Err(err).Int64("marker_offset", h.BaseOffset).Msg("write transaction index")
+		return err
+	}
+	return nil
+}
+
+// applyControlBatch records a control batch copied from the leader (or
+// replayed): transaction markers end transactions; other control
+// records do not concern producers.
+func (l *Log) applyControlBatch(batch []byte, h recordbatch.Header) error {
+	cr, err := recordbatch.ParseControl(batch)
+	if err != nil {
+		return fmt.Errorf("control batch at offset %d: %w", h.BaseOffset, err)
+	}
+	if !cr.Marker() {
+		return nil
+	}
+	return l.applyMarker(h, cr)
+}
+
+// publishTxns publishes the unstable transactions for lock-free readers,
+// first forgetting those whose marker is below the high watermark (mu
+// held).
+func (l *Log) publishTxns() {
+	ps := l.producers
+	ps.pruneUnstable(l.highWatermark.Load())
+	if !ps.unstableChanged {
+		return
+	}
+	pub := slices.Clone(ps.unstable)
+	l.unstableTxns.Store(&pub)
+	ps.unstableChanged = false
+}
+
+// FirstUnstableOffset is the first offset of the earliest transaction
+// still unstable: open, or ended by a marker not yet below the high
+// watermark (Kafka's firstUnstableOffset). ok is false when there is
+// none. It takes no lock.
+func (l *Log) FirstUnstableOffset() (int64, bool) {
+	hw := l.highWatermark.Load()
+	if p := l.unstableTxns.Load(); p != nil {
+		for _, t := range *p { // in first offset order
+			if t.markerOffset < 0 || t.markerOffset >= hw {
+				return t.firstOffset, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// LastStableOffset is the offset below which read_committed consumers
+// read: the high watermark, or the first unstable offset when that is
+// lower, but never below the log start offset. On the leader it never
+// goes back: a transaction opens at the log end offset, at or above the
+// high watermark, and a completed one holds the LSO until its marker is
+// below the high watermark. It takes no lock.
+func (l *Log) LastStableOffset() int64 {
+	lso := l.highWatermark.Load()
+	if fu, ok := l.FirstUnstableOffset(); ok && fu < lso {
+		lso = fu
+	}
+	return max(lso, l.logStart.Load())
+}
+
+// AbortedTransactions lists the aborted transactions a read_committed
+// fetch of [from, upTo) must be told of: those whose ABORT marker is at or
+// after from and whose first offset is below upTo, in marker order, as
+// Kafka's collectAbortedTransactions finds them in the transaction
+// indexes of the segments from the one holding from onwards. It takes no
+// lock.
+func (l *Log) AbortedTransactions(from, upTo int64) []AbortedTxn {
+	segs := *l.segs.Load()
+	i := max(sort.Search(len(segs), func(i int) bool { return segs[i].baseOffset > from })-1, 0)
+	var out []AbortedTxn
+	for ; i < len(segs); i++ {
+		for _, e := range segs[i].abortedTxns() {
+			if e.lastOffset >= from && e.firstOffset < upTo {
+				out = append(out, AbortedTxn{ProducerID: e.producerID, FirstOffset: e.firstOffset})
+			}
+			// Every transaction that could still start below upTo
+			// was complete when this one was.
+			if e.lastStableOffset >= upTo {
+				return out
+			}
+		}
+	}
+	return out
+}
+
+// VerificationGuard returns the guard a broker holds while it asks the
+// transaction coordinator whether producerID's transaction includes this
+// partition (KIP-890 part 1); a transactional batch that opens a
+// transaction must come with it (AppendWithGuard). needed is false when
+// the producer has a transaction open here already. A marker for the
+// producer, or a batch of a newer epoch, drops the guard.
+func (l *Log) VerificationGuard(producerID int64) (guard uint64, needed bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.producers.guardFor(producerID, l.env.now().UnixMilli())
+}
+
+// Producers describes the producers the partition knows, by producer ID
+// (DescribeProducers).
+func (l *Log) Producers() []ProducerInfo {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]ProducerInfo, 0, len(l.producers.producers))
+	for id, e := range l.producers.producers {
+		out = append(out, e.info(id))
+	}
+	slices.SortFunc(out, func(a, b ProducerInfo) int { return cmp.Compare(a.ProducerID, b.ProducerID) })
+	return out
 }

@@ -12,7 +12,9 @@
 //   - look up: Manager.Lookup, LookupLeader, TopicName, Topic, and
 //     Leader for KIP-951's hint with NOT_LEADER_OR_FOLLOWER;
 //   - write as leader and wait until replicated (Produce, the group
-//     coordinator's journal): Manager.AppendAsLeader, WaitReplicated;
+//     coordinator's journal, transaction markers): Manager.AppendAsLeader,
+//     AppendAsLeaderWithGuard (KIP-890 verified produce),
+//     AppendMarkerAsLeader, WaitReplicated;
 //   - read (Fetch, ListOffsets, OffsetForLeaderEpoch, DeleteRecords):
 //     Partition.Log, HighWatermark, LeaderEpoch, OffsetsUnsettled, and
 //     Watch for delayed fetches;

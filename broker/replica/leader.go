@@ -215,6 +215,42 @@ func (m *Manager) advanceHighWatermarkLocked(p *Partition) {
 // min.insync.replicas refuses the write first (ErrNotEnoughReplicas). A
 // failure of the log is returned as the log reports it.
 func (m *Manager) AppendAsLeader(p *Partition, batch []byte, nowMs int64, acksAll bool) (plog.AppendResult, int32, error) {
+	return m.AppendAsLeaderWithGuard(p, batch, nowMs, acksAll, plog.SkipVerification)
+}
+
+// AppendAsLeaderWithGuard is AppendAsLeader for a batch verified with
+// the transaction coordinator (KIP-890): guard is the one the log gave
+// (Log.VerificationGuard) before the broker asked, or
+// plog.SkipVerification. A transactional batch that would open a
+// transaction with a guard the log no longer holds is refused with
+// plog.ErrInvalidTxnState.
+func (m *Manager) AppendAsLeaderWithGuard(p *Partition, batch []byte, nowMs int64, acksAll bool, guard uint64) (plog.AppendResult, int32, error) {
+	return m.appendAsLeader(p, acksAll, func(epoch int32) (plog.AppendResult, error) {
+		return p.log.AppendWithGuard(batch, epoch, nowMs, guard)
+	})
+}
+
+// AppendMarkerAsLeader writes a transaction marker (WriteTxnMarkers) if
+// this broker leads the partition, as AppendAsLeader with acks=all: an
+// ISR smaller than min.insync.replicas refuses it (ErrNotEnoughReplicas),
+// and the caller waits for it with WaitReplicated. Fencing by producer
+// or coordinator epoch is the log's (plog.ErrInvalidProducerEpoch,
+// plog.ErrCoordinatorFenced). Watchers are woken even when the high
+// watermark stays: a marker can move the last stable offset by itself.
+func (m *Manager) AppendMarkerAsLeader(p *Partition, mk plog.TxnMarker, nowMs int64) (plog.AppendResult, int32, error) {
+	res, epoch, err := m.appendAsLeader(p, true, func(epoch int32) (plog.AppendResult, error) {
+		return p.log.AppendMarker(mk, epoch, nowMs)
+	})
+	if err == nil {
+		p.signalChanged()
+	}
+	return res, epoch, err
+}
+
+// appendAsLeader runs one leader append under the role lock, then moves
+// the high watermark (a single-replica ISR commits at once) and wakes
+// parked fetches.
+func (m *Manager) appendAsLeader(p *Partition, acksAll bool, appendFn func(epoch int32) (plog.AppendResult, error)) (plog.AppendResult, int32, error) {
 	p.roleMu.RLock()
 	defer p.roleMu.RUnlock()
 	if p.role != roleLeader {
@@ -224,7 +260,7 @@ func (m *Manager) AppendAsLeader(p *Partition, batch []byte, nowMs int64, acksAl
 		return plog.AppendResult{}, 0, ErrNotEnoughReplicas
 	}
 	epoch := p.state.LeaderEpoch
-	res, err := p.log.Append(batch, epoch, nowMs)
+	res, err := appendFn(epoch)
 	if err != nil {
 		return res, epoch, err
 	}

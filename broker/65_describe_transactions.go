@@ -1,0 +1,49 @@
+package broker
+
+// DescribeTransactions (KIP-664): a transactional ID's state, producer
+// ID and epoch, timeout, start time and partitions, from its coordinator
+// (NOT_COORDINATOR elsewhere, COORDINATOR_LOAD_IN_PROGRESS while loading,
+// TRANSACTIONAL_ID_NOT_FOUND for an unknown ID).
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-io/samsa/wire"
+)
+
+func init() {
+	registerAPI(api{key: kmsg.DescribeTransactions, min: 0, max: 0, serve: typed((*Broker).handleDescribeTransactions),
+		note: "state, producer, timeout, start and partitions of transactional IDs (KIP-664)"})
+}
+
+func (b *Broker) handleDescribeTransactions(_ context.Context, _ *wire.Conn, req *kmsg.DescribeTransactionsRequest) (kmsg.Response, error) {
+	resp := req.ResponseKind().(*kmsg.DescribeTransactionsResponse)
+	for _, id := range req.TransactionalIDs {
+		st := kmsg.NewDescribeTransactionsResponseTransactionState()
+		st.TransactionalID = id
+		st.ProducerID, st.ProducerEpoch, st.StartTimestamp = -1, -1, -1
+		txn, err := b.txns.Describe(id)
+		if err != nil {
+			st.ErrorCode = err.Code
+			resp.TransactionStates = append(resp.TransactionStates, st)
+			continue
+		}
+		st.State = txn.State.String()
+		st.TimeoutMillis = txn.TimeoutMs
+		st.StartTimestamp = txn.StartTimestamp
+		st.ProducerID, st.ProducerEpoch = txn.ProducerID, txn.ProducerEpoch
+		for _, tp := range txn.Partitions {
+			if n := len(st.Topics); n > 0 && st.Topics[n-1].Topic == tp.Topic {
+				st.Topics[n-1].Partitions = append(st.Topics[n-1].Partitions, tp.Partition)
+				continue
+			}
+			t := kmsg.NewDescribeTransactionsResponseTransactionStateTopic()
+			t.Topic, t.Partitions = tp.Topic, []int32{tp.Partition}
+			st.Topics = append(st.Topics, t)
+		}
+		resp.TransactionStates = append(resp.TransactionStates, st)
+	}
+	return resp, nil
+}
