@@ -278,6 +278,20 @@ func fromScriptRecords(topic string, srs []scriptRecord) []*kgo.Record {
 // client's log) is shown when the test fails.
 func runClientScript(t *testing.T, dir string, input scriptInput, name string, args ...string) scriptOutput {
 	t.Helper()
+	raw := runScript(t, dir, input, name, args...)
+	var out scriptOutput
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("%s printed something that is not its JSON report: %v\n%s", filepath.Base(name), err, tail(raw, 8<<10))
+	}
+	return out
+}
+
+// runScript runs name with args in dir, feeding it input as JSON on stdin,
+// and returns what it printed on stdout, failing the test if it exits
+// non-zero or runs for more than 45s. Its stderr is shown when the test
+// fails.
+func runScript(t *testing.T, dir string, input any, name string, args ...string) []byte {
+	t.Helper()
 	stdin, err := json.Marshal(input)
 	if err != nil {
 		t.Fatal(err)
@@ -299,11 +313,7 @@ func runClientScript(t *testing.T, dir string, input scriptInput, name string, a
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("%s: %v (after %v)\nstdout:\n%s", cmdline, err, time.Since(start).Round(time.Millisecond), tail(stdout.Bytes(), 8<<10))
 	}
-	var out scriptOutput
-	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
-		t.Fatalf("%s printed something that is not its JSON report: %v\n%s", cmdline, err, tail(stdout.Bytes(), 8<<10))
-	}
-	return out
+	return stdout.Bytes()
 }
 
 func tail(b []byte, n int) []byte {
