@@ -87,12 +87,16 @@ type copier struct {
 	err    error
 }
 
-// copierOpts are the kgo options of a copy-pipeline member.
-func copierOpts(seeds []string, txnID, group, in string) []kgo.Opt {
+// copierOpts are the kgo options of a copy-pipeline member. A member
+// that lives through broker failures keeps Kafka's default transaction
+// timeout (a transaction outliving it is aborted with a fencing epoch,
+// which ends a GroupTransactSession); one the test kills has a short
+// one, so its open transaction is aborted soon.
+func copierOpts(seeds []string, txnID, group, in string, timeout time.Duration) []kgo.Opt {
 	return []kgo.Opt{
 		kgo.SeedBrokers(seeds...),
 		kgo.TransactionalID(txnID),
-		kgo.TransactionTimeout(10 * time.Second),
+		kgo.TransactionTimeout(timeout),
 		kgo.ConsumerGroup(group),
 		kgo.ConsumeTopics(in),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
@@ -153,7 +157,7 @@ func runCopy(ctx context.Context, sess *kgo.GroupTransactSession, out string, lo
 // startCopier starts a pipeline member in this process.
 func startCopier(t *testing.T, seeds []string, txnID, group, in, out string) *copier {
 	t.Helper()
-	opts := append(copierOpts(seeds, txnID, group, in), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.DefaultProduceTopic(out))
+	opts := append(copierOpts(seeds, txnID, group, in, time.Minute), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.DefaultProduceTopic(out))
 	sess, err := kgo.NewGroupTransactSession(opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -188,7 +192,7 @@ func runCopierProcess(spec string) int {
 		fmt.Fprintln(os.Stderr, "copier: bad spec", spec)
 		return 2
 	}
-	opts := append(copierOpts(strings.Split(f[0], ","), f[1], f[2], f[3]), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.DefaultProduceTopic(f[4]))
+	opts := append(copierOpts(strings.Split(f[0], ","), f[1], f[2], f[3], 10*time.Second), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.DefaultProduceTopic(f[4]))
 	sess, err := kgo.NewGroupTransactSession(opts...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "copier:", err)
