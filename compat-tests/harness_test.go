@@ -143,6 +143,9 @@ type testBroker struct {
 	logPath   string
 	readyPath string
 
+	// stablePort restarts the broker on the port it had (withStablePort).
+	stablePort bool
+
 	mu     sync.Mutex
 	addr   string
 	paused bool // SIGSTOPped (cluster_harness_test.go)
@@ -183,7 +186,13 @@ func startBroker(t *testing.T, opts ...brokerOpt) *testBroker {
 	return b
 }
 
-// Addr is the broker's current "host:port"; it changes on Restart.
+// withStablePort makes Restart listen on the port the broker had, as a
+// real broker's does, so clients that bootstrapped from the first
+// addresses still reach the cluster after every broker restarted.
+func withStablePort() brokerOpt { return func(b *testBroker) { b.stablePort = true } }
+
+// Addr is the broker's current "host:port"; it changes on Restart unless
+// the broker was started withStablePort.
 func (b *testBroker) Addr() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -200,8 +209,12 @@ func (b *testBroker) start() {
 	if err := os.Remove(b.readyPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 		t.Fatal(err)
 	}
+	listener := "PLAINTEXT://127.0.0.1:0"
+	if addr := b.Addr(); b.stablePort && addr != "" {
+		listener = "PLAINTEXT://" + addr
+	}
 	args := []string{"broker",
-		"--override", "listeners=PLAINTEXT://127.0.0.1:0",
+		"--override", "listeners=" + listener,
 		"--override", "log.dirs=" + b.dataDir,
 		"--ready-file", b.readyPath,
 	}

@@ -15,8 +15,11 @@ import (
 // every input record exactly once.
 
 // txnClusterOpts keep the internal topics small, so the cluster creates
-// them quickly, and abort orphaned transactions soon.
+// them quickly, and abort orphaned transactions soon. Restarted brokers
+// keep their ports: the pipeline's clients bootstrapped from the first
+// addresses, and every broker restarts once.
 var txnClusterOpts = []brokerOpt{
+	withStablePort(),
 	withOverride("transaction.state.log.num.partitions", "4"),
 	withOverride("transaction.abort.timed.out.transaction.cleanup.interval.ms", "500"),
 }

@@ -2,6 +2,7 @@ package compattests
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -81,7 +83,6 @@ func values(recs []*kgo.Record) []string {
 // of topic in to topic out, each transaction committing the copies
 // together with the input offsets (kgo's GroupTransactSession).
 type copier struct {
-	sess   *kgo.GroupTransactSession
 	cancel context.CancelFunc
 	done   chan struct{}
 	err    error
@@ -142,6 +143,11 @@ func runCopy(ctx context.Context, sess *kgo.GroupTransactSession, out string, lo
 		})
 		wg.Wait()
 		committed, err := sess.End(ctx, kgo.TransactionEndTry(produceErr == nil))
+		if fenced(produceErr) || fenced(err) {
+			// Fatal for the producer: an application starts a new one,
+			// whose InitProducerId aborts whatever this one left open.
+			return fmt.Errorf("%w (produce: %v, end: %v)", errFenced, produceErr, err)
+		}
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return nil
@@ -154,19 +160,40 @@ func runCopy(ctx context.Context, sess *kgo.GroupTransactSession, out string, lo
 	return nil
 }
 
-// startCopier starts a pipeline member in this process.
+// errFenced: the member's producer was fenced.
+var errFenced = errors.New("producer fenced")
+
+// fenced reports whether err fences the producer for good. Besides a
+// zombie's, Kafka's coordinator answers PRODUCER_FENCED to a producer
+// retrying an epoch bump whose answer a coordinator failover lost (the
+// epoch it bumped from is kept in memory only, in Kafka as in Samsa).
+func fenced(err error) bool {
+	return errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch)
+}
+
+// startCopier starts a pipeline member in this process. Like an
+// application, it starts a new session when its producer is fenced.
 func startCopier(t *testing.T, seeds []string, txnID, group, in, out string) *copier {
 	t.Helper()
 	opts := append(copierOpts(seeds, txnID, group, in, time.Minute), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.DefaultProduceTopic(out))
-	sess, err := kgo.NewGroupTransactSession(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &copier{sess: sess, cancel: cancel, done: make(chan struct{})}
+	c := &copier{cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
-		c.err = runCopy(ctx, sess, out, t.Logf)
+		for ctx.Err() == nil {
+			sess, err := kgo.NewGroupTransactSession(opts...)
+			if err != nil {
+				c.err = err
+				return
+			}
+			err = runCopy(ctx, sess, out, t.Logf)
+			sess.Close()
+			if !errors.Is(err, errFenced) {
+				c.err = err
+				return
+			}
+			t.Logf("copier %s: %v; starting a new session", txnID, err)
+		}
 	}()
 	t.Cleanup(c.stop)
 	return c
@@ -176,7 +203,6 @@ func startCopier(t *testing.T, seeds []string, txnID, group, in, out string) *co
 func (c *copier) stop() {
 	c.cancel()
 	<-c.done
-	c.sess.Close()
 }
 
 // copierProcessEnv, when set in the environment of this test binary,
