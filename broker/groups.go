@@ -13,9 +13,7 @@ package broker
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
-	"fmt"
 	"math"
 	"net"
 	"strconv"
@@ -108,39 +106,18 @@ func (b *Broker) partitionLeadershipChanged(topic string, partition int32, leade
 // refuses for now (COORDINATOR_NOT_AVAILABLE), as Kafka does, while a
 // single broker caps it at 1.
 func (b *Broker) ensureOffsetsTopic(ctx context.Context) error {
-	if _, ok := b.store.Topic(groupcoord.OffsetsTopic); ok {
-		return nil
-	}
-	rf := b.cfg.OffsetsTopicReplication
-	live := int16(len(b.store.Brokers()))
-	if b.standalone() {
-		rf = min(rf, live)
-	} else if live < rf {
-		return fmt.Errorf("%w: %d live brokers, offsets.topic.replication.factor is %d", kerr.CoordinatorNotAvailable, live, rf)
-	}
-	t, err := b.store.CreateTopic(ctx, controller.CreateTopicRequest{
-		Name:              groupcoord.OffsetsTopic,
-		Partitions:        b.cfg.OffsetsTopicNumPartitions,
-		ReplicationFactor: rf,
-		Internal:          true,
-		Configs: map[string]string{
+	return b.ensureInternalTopic(ctx, internalTopic{
+		name:        groupcoord.OffsetsTopic,
+		partitions:  b.cfg.OffsetsTopicNumPartitions,
+		replication: b.cfg.OffsetsTopicReplication,
+		rfKey:       "offsets.topic.replication.factor",
+	}, func(int16) map[string]string {
+		return map[string]string{
 			"cleanup.policy":   "compact",
 			"compression.type": "producer",
 			"segment.bytes":    strconv.Itoa(int(b.cfg.OffsetsTopicSegmentBytes)),
-		},
+		}
 	})
-	switch {
-	case errors.Is(err, controller.ErrTopicExists):
-		return b.replicas.Sync()
-	case err != nil:
-		return fmt.Errorf("create %s: %w", groupcoord.OffsetsTopic, err)
-	}
-	// A topic whose logs cannot be created here (a full disk) is taken
-	// back; the next FindCoordinator tries again.
-	if aerr := b.undoTopicWithoutLogs(ctx, groupcoord.OffsetsTopic, t.ID, b.syncAfterAdmin(ctx, "creating "+groupcoord.OffsetsTopic)); aerr != nil {
-		return aerr
-	}
-	return nil
 }
 
 // offsetsJournal is the coordinator's journal: batches appended to the
@@ -202,38 +179,13 @@ func (j *offsetsJournal) AppendTransactional(ctx context.Context, partition int3
 // leader, waiting until the ISR has it. appended reports whether the log
 // took the batch, also when the wait for replication then failed.
 func (j *offsetsJournal) append(ctx context.Context, partition int32, records []groupcoord.Record, build func([]recordbatch.KeyValue, int64) ([]byte, error)) (appended bool, err error) {
-	b := j.b
-	p, err := b.replicas.LookupLeader(groupcoord.OffsetsTopic, partition)
-	if err != nil {
-		return false, kafkaError(err, kerr.UnknownServerError)
-	}
 	kvs := make([]recordbatch.KeyValue, len(records))
 	for i, r := range records {
 		kvs[i] = recordbatch.KeyValue{Key: r.Key, Value: r.Value}
 	}
-	now := b.now()
-	batch, err := build(kvs, now.UnixMilli())
-	if err != nil {
-		return false, err
-	}
-	res, epoch, err := b.replicas.AppendAsLeader(p, batch, now.UnixMilli(), true)
-	if err != nil {
-		return false, fmt.Errorf("append to %s-%d: %w", groupcoord.OffsetsTopic, partition, storageError(err))
-	}
-	if res.Duplicate {
-		// The log took the batch for a retry of one it holds: the
-		// producer's sequence here is not what the journal thinks.
-		b.logger.Error().Int32("partition", partition).Msg("transactional offset batch taken for a duplicate; not written")
-		return false, fmt.Errorf("append to %s-%d: sequence already written: %w", groupcoord.OffsetsTopic, partition, kerr.UnknownServerError)
-	}
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = now.Add(b.cfg.OffsetsCommitTimeout)
-	}
-	if err := b.replicas.WaitReplicated(ctx, p, epoch, res.LastOffset+1, deadline); err != nil {
-		return true, kafkaError(err, kerr.UnknownServerError)
-	}
-	return true, nil
+	return j.b.appendInternal(ctx, groupcoord.OffsetsTopic, partition, j.b.cfg.OffsetsCommitTimeout, func(nowMs int64) ([]byte, error) {
+		return build(kvs, nowMs)
+	})
 }
 
 // nextSequence is where the producer's next batch on the partition starts:
@@ -269,85 +221,32 @@ func addSequence(seq int32, n int) int32 {
 // control batch) is passed on as a Record with only Marker and ProducerID.
 // The producers' sequences are learned on the way.
 func (j *offsetsJournal) Replay(ctx context.Context, partition int32, fn func(groupcoord.Record) error) error {
-	p, err := j.b.replicas.Lookup(groupcoord.OffsetsTopic, partition)
-	if err != nil {
-		return kafkaError(err, kerr.UnknownServerError)
-	}
 	j.mu.Lock()
 	delete(j.sequences, partition)
 	j.mu.Unlock()
-	offset := p.Log().Offsets().LogStartOffset
-	end := p.Log().Offsets().LogEndOffset
-	var buf []byte
-	for offset < end {
-		if err := ctx.Err(); err != nil {
-			return err
+	return j.b.replayBatches(ctx, groupcoord.OffsetsTopic, partition, func(batch []byte, h recordbatch.Header, from int64) error {
+		if h.Idempotent() {
+			j.learnSequence(partition, h)
 		}
-		rr, err := p.Log().Read(offset, 1<<20, end)
-		if err != nil {
-			return err
-		}
-		if rr.Size == 0 {
-			rr.Release()
+		if h.Control() {
+			// A transaction marker, or another kind the coordinator
+			// skips (as it skips an unreadable one).
+			if h.BaseOffset < from || !h.Transactional() {
+				return nil
+			}
+			if marker := markerOf(batch); marker != groupcoord.NoMarker {
+				return fn(groupcoord.Record{ProducerID: h.ProducerID, Marker: marker})
+			}
 			return nil
 		}
-		if int64(cap(buf)) < rr.Size {
-			buf = make([]byte, rr.Size)
-		}
-		buf = buf[:rr.Size]
-		_, err = rr.File.ReadAt(buf, rr.Position)
-		rr.Release()
-		if err != nil {
-			return fmt.Errorf("read %s-%d: %w", groupcoord.OffsetsTopic, partition, err)
-		}
-		next := offset
-		for rest := buf; len(rest) >= recordbatch.HeaderSize; {
-			h, err := recordbatch.ParseHeader(rest)
-			if err != nil || h.TotalSize() > int64(len(rest)) {
-				break // a partial batch at the end of the range
+		return replayRecords(groupcoord.OffsetsTopic, partition, batch, h, from, func(r recordbatch.Record) error {
+			rec := groupcoord.Record{Key: r.Key, Value: r.Value, Transactional: h.Transactional()}
+			if h.Transactional() {
+				rec.ProducerID = h.ProducerID
 			}
-			batch := rest[:h.TotalSize()]
-			rest = rest[h.TotalSize():]
-			next = h.LastOffset() + 1
-			if h.Idempotent() {
-				j.learnSequence(partition, h)
-			}
-			var fnErr error
-			err = recordbatch.Records(batch, func(r recordbatch.Record) bool {
-				if r.Offset < offset {
-					return true
-				}
-				if h.Control() {
-					// One control record per batch: a transaction
-					// marker, or another kind the coordinator skips.
-					if marker := markerOf(r.Key); h.Transactional() && marker != groupcoord.NoMarker {
-						fnErr = fn(groupcoord.Record{ProducerID: h.ProducerID, Marker: marker})
-					}
-					return false
-				}
-				rec := groupcoord.Record{Key: append([]byte(nil), r.Key...), Transactional: h.Transactional()}
-				if h.Transactional() {
-					rec.ProducerID = h.ProducerID
-				}
-				if r.Value != nil {
-					rec.Value = append([]byte(nil), r.Value...)
-				}
-				fnErr = fn(rec)
-				return fnErr == nil
-			})
-			if fnErr != nil {
-				return fnErr
-			}
-			if err != nil {
-				return fmt.Errorf("replay %s-%d at offset %d: %w", groupcoord.OffsetsTopic, partition, h.BaseOffset, err)
-			}
-		}
-		if next <= offset {
-			return fmt.Errorf("replay %s-%d stuck at offset %d", groupcoord.OffsetsTopic, partition, offset)
-		}
-		offset = next
-	}
-	return nil
+			return fn(rec)
+		})
+	})
 }
 
 // learnSequence follows a replayed batch of a producer: a data batch moves
@@ -365,16 +264,15 @@ func (j *offsetsJournal) learnSequence(partition int32, h recordbatch.Header) {
 	}
 }
 
-// markerOf reads a control record's key: an int16 version and an int16
-// type, 0 ABORT and 1 COMMIT (Kafka's ControlRecordType).
-func markerOf(key []byte) groupcoord.Marker {
-	if len(key) < 4 {
+// markerOf is the transaction marker a control batch holds.
+func markerOf(batch []byte) groupcoord.Marker {
+	cr, err := recordbatch.ParseControl(batch)
+	switch {
+	case err != nil:
 		return groupcoord.NoMarker
-	}
-	switch int16(binary.BigEndian.Uint16(key[2:])) {
-	case 0:
+	case cr.Type == recordbatch.ControlAbort:
 		return groupcoord.AbortMarker
-	case 1:
+	case cr.Type == recordbatch.ControlCommit:
 		return groupcoord.CommitMarker
 	}
 	return groupcoord.NoMarker

@@ -10,7 +10,6 @@ package broker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -62,39 +61,20 @@ func (b *Broker) txnLeadershipChanged(partition int32, leader bool) {
 // transaction.state.log.replication.factor refuses for now
 // (COORDINATOR_NOT_AVAILABLE); a single broker caps it at 1.
 func (b *Broker) ensureTxnTopic(ctx context.Context) error {
-	if _, ok := b.store.Topic(txncoord.StateTopic); ok {
-		return nil
-	}
-	rf := b.cfg.TxnStateReplication
-	live := int16(len(b.store.Brokers()))
-	if b.standalone() {
-		rf = min(rf, live)
-	} else if live < rf {
-		return fmt.Errorf("%w: %d live brokers, transaction.state.log.replication.factor is %d", kerr.CoordinatorNotAvailable, live, rf)
-	}
-	t, err := b.store.CreateTopic(ctx, controller.CreateTopicRequest{
-		Name:              txncoord.StateTopic,
-		Partitions:        b.cfg.TxnStateNumPartitions,
-		ReplicationFactor: rf,
-		Internal:          true,
-		Configs: map[string]string{
+	return b.ensureInternalTopic(ctx, internalTopic{
+		name:        txncoord.StateTopic,
+		partitions:  b.cfg.TxnStateNumPartitions,
+		replication: b.cfg.TxnStateReplication,
+		rfKey:       "transaction.state.log.replication.factor",
+	}, func(rf int16) map[string]string {
+		return map[string]string{
 			"cleanup.policy":                 "compact",
 			"compression.type":               "uncompressed",
 			"unclean.leader.election.enable": "false",
 			"min.insync.replicas":            strconv.Itoa(int(min(b.cfg.TxnStateMinISR, int32(rf)))),
 			"segment.bytes":                  strconv.Itoa(int(b.cfg.TxnStateSegmentBytes)),
-		},
+		}
 	})
-	switch {
-	case errors.Is(err, controller.ErrTopicExists):
-		return b.replicas.Sync()
-	case err != nil:
-		return fmt.Errorf("create %s: %w", txncoord.StateTopic, err)
-	}
-	if aerr := b.undoTopicWithoutLogs(ctx, txncoord.StateTopic, t.ID, b.syncAfterAdmin(ctx, "creating "+txncoord.StateTopic)); aerr != nil {
-		return aerr
-	}
-	return nil
 }
 
 // txnCoordinatorFor answers FindCoordinator for a transactional ID: the
@@ -107,54 +87,25 @@ func (b *Broker) txnCoordinatorFor(ctx context.Context, id string) (controller.B
 	return b.internalPartitionLeader(txncoord.StateTopic, b.txns.PartitionFor(id))
 }
 
-// internalPartitionLeader is the live leader of an internal topic's
-// partition, or COORDINATOR_NOT_AVAILABLE.
-func (b *Broker) internalPartitionLeader(topic string, partition int32) (controller.Broker, *kerr.Error) {
-	t, ok := b.store.Topic(topic)
-	if !ok || int(partition) >= len(t.Partitions) || t.Partitions[partition].Leader < 0 {
-		return controller.Broker{}, kerr.CoordinatorNotAvailable
-	}
-	leader := t.Partitions[partition].Leader
-	for _, br := range b.store.Brokers() {
-		if br.ID == leader {
-			return br, nil
-		}
-	}
-	return controller.Broker{}, kerr.CoordinatorNotAvailable
-}
-
 // txnJournal is the coordinator's journal on the __transaction_state
 // partitions this broker leads.
 type txnJournal struct{ b *Broker }
 
 func (j txnJournal) Append(ctx context.Context, partition int32, key, value []byte) error {
-	b := j.b
-	p, err := b.replicas.LookupLeader(txncoord.StateTopic, partition)
-	if err != nil {
-		return kafkaError(err, kerr.UnknownServerError)
-	}
-	now := b.now()
-	batch, err := recordbatch.Build([]recordbatch.KeyValue{{Key: key, Value: value}}, now.UnixMilli())
-	if err != nil {
-		return err
-	}
-	res, epoch, err := b.replicas.AppendAsLeader(p, batch, now.UnixMilli(), true)
-	if err != nil {
-		return fmt.Errorf("append to %s-%d: %w", txncoord.StateTopic, partition, storageError(err))
-	}
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = now.Add(interBrokerRequestTimeout)
-	}
-	if err := b.replicas.WaitReplicated(ctx, p, epoch, res.LastOffset+1, deadline); err != nil {
-		return kafkaError(err, kerr.UnknownServerError)
-	}
-	return nil
+	_, err := j.b.appendInternal(ctx, txncoord.StateTopic, partition, interBrokerRequestTimeout, func(nowMs int64) ([]byte, error) {
+		return recordbatch.Build([]recordbatch.KeyValue{{Key: key, Value: value}}, nowMs)
+	})
+	return err
 }
 
 func (j txnJournal) Replay(ctx context.Context, partition int32, fn func(key, value []byte) error) error {
-	return j.b.replayInternal(ctx, txncoord.StateTopic, partition, func(_ recordbatch.Header, r recordbatch.Record) error {
-		return fn(r.Key, r.Value)
+	return j.b.replayBatches(ctx, txncoord.StateTopic, partition, func(batch []byte, h recordbatch.Header, from int64) error {
+		if h.Control() {
+			return nil
+		}
+		return replayRecords(txncoord.StateTopic, partition, batch, h, from, func(r recordbatch.Record) error {
+			return fn(r.Key, r.Value)
+		})
 	})
 }
 
@@ -164,78 +115,6 @@ func (j txnJournal) LeaderEpoch(partition int32) (int32, bool) {
 		return 0, false
 	}
 	return p.LeaderEpoch(), true
-}
-
-// replayInternal calls fn for every record of a partition this broker
-// hosts, from its log start to its log end, in offset order, with its
-// batch's header. Control batches are skipped. Keys and values are
-// copies fn may keep.
-func (b *Broker) replayInternal(ctx context.Context, topic string, partition int32, fn func(recordbatch.Header, recordbatch.Record) error) error {
-	p, err := b.replicas.Lookup(topic, partition)
-	if err != nil {
-		return kafkaError(err, kerr.UnknownServerError)
-	}
-	offset := p.Log().Offsets().LogStartOffset
-	end := p.Log().Offsets().LogEndOffset
-	var buf []byte
-	for offset < end {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		rr, err := p.Log().Read(offset, 1<<20, end)
-		if err != nil {
-			return err
-		}
-		if rr.Size == 0 {
-			rr.Release()
-			return nil
-		}
-		if int64(cap(buf)) < rr.Size {
-			buf = make([]byte, rr.Size)
-		}
-		buf = buf[:rr.Size]
-		_, err = rr.File.ReadAt(buf, rr.Position)
-		rr.Release()
-		if err != nil {
-			return fmt.Errorf("read %s-%d: %w", topic, partition, err)
-		}
-		next := offset
-		for rest := buf; len(rest) >= recordbatch.HeaderSize; {
-			h, err := recordbatch.ParseHeader(rest)
-			if err != nil || h.TotalSize() > int64(len(rest)) {
-				break // a partial batch at the end of the range
-			}
-			batch := rest[:h.TotalSize()]
-			rest = rest[h.TotalSize():]
-			next = h.LastOffset() + 1
-			if h.Control() {
-				continue
-			}
-			var fnErr error
-			err = recordbatch.Records(batch, func(r recordbatch.Record) bool {
-				if r.Offset < offset {
-					return true
-				}
-				r.Key = slices.Clone(r.Key)
-				if r.Value != nil {
-					r.Value = slices.Clone(r.Value)
-				}
-				fnErr = fn(h, r)
-				return fnErr == nil
-			})
-			if fnErr != nil {
-				return fnErr
-			}
-			if err != nil {
-				return fmt.Errorf("replay %s-%d at offset %d: %w", topic, partition, h.BaseOffset, err)
-			}
-		}
-		if next <= offset {
-			return fmt.Errorf("replay %s-%d stuck at offset %d", topic, partition, offset)
-		}
-		offset = next
-	}
-	return nil
 }
 
 // markerWriter delivers a completing transaction's markers to the
