@@ -159,16 +159,7 @@ func (c *Coordinator) commitOffsets(req *kmsg.OffsetCommitRequest, commits []off
 		failAll(kerr.RebalanceInProgress)
 		return
 	}
-	var records []Record
-	var accepted []int
-	for i := range commits {
-		if utf16Len(commits[i].entry.metadata) > c.cfg.OffsetMetadataMaxBytes {
-			commits[i].err = kerr.OffsetMetadataTooLarge
-			continue
-		}
-		accepted = append(accepted, i)
-		records = append(records, Record{Key: offsetKey(g.id, commits[i].tp), Value: offsetValue(commits[i].entry)})
-	}
+	records, accepted := c.offsetRecords(g, commits)
 	g.mu.Unlock()
 	if len(records) == 0 {
 		return
@@ -194,6 +185,22 @@ func (c *Coordinator) commitOffsets(req *kmsg.OffsetCommitRequest, commits []off
 	for _, i := range accepted {
 		commits[i].err = appendErr
 	}
+}
+
+// offsetRecords builds the records of the commits whose metadata fits
+// offset.metadata.max.bytes, failing the others with
+// OFFSET_METADATA_TOO_LARGE, and returns them with the indexes of the
+// commits they hold. g.mu held.
+func (c *Coordinator) offsetRecords(g *group, commits []offsetCommit) (records []Record, accepted []int) {
+	for i := range commits {
+		if utf16Len(commits[i].entry.metadata) > c.cfg.OffsetMetadataMaxBytes {
+			commits[i].err = kerr.OffsetMetadataTooLarge
+			continue
+		}
+		accepted = append(accepted, i)
+		records = append(records, Record{Key: offsetKey(g.id, commits[i].tp), Value: offsetValue(commits[i].entry)})
+	}
+	return records, accepted
 }
 
 // validateCommit is Kafka's check of who may commit to a group, with

@@ -117,16 +117,7 @@ func (c *Coordinator) commitTxnOffsets(req *kmsg.TxnOffsetCommitRequest, commits
 		failAll(err)
 		return
 	}
-	var records []Record
-	var accepted []int
-	for i := range commits {
-		if utf16Len(commits[i].entry.metadata) > c.cfg.OffsetMetadataMaxBytes {
-			commits[i].err = kerr.OffsetMetadataTooLarge
-			continue
-		}
-		accepted = append(accepted, i)
-		records = append(records, Record{Key: offsetKey(g.id, commits[i].tp), Value: offsetValue(commits[i].entry)})
-	}
+	records, accepted := c.offsetRecords(g, commits)
 	g.mu.Unlock()
 	if len(records) == 0 {
 		return
