@@ -48,6 +48,9 @@ func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Re
 	acksValid := req.Acks == -1 || req.Acks == 0 || req.Acks == 1
 	nowMs := b.now().UnixMilli()
 	internalAllowed := clientIDFrom(ctx) == adminClientID
+	// Read once per request, and only for a transactional producer's:
+	// the dynamic config is assembled on each read.
+	verifyTxns := req.TransactionID != nil && b.effectiveConfig().TxnPartitionVerification
 
 	var waits []replicationWait
 	resp.Topics = make([]kmsg.ProduceResponseTopic, 0, len(req.Topics))
@@ -84,7 +87,7 @@ func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Re
 				// partition is looked up; no message in the response.
 				sp.ErrorCode = kerr.InvalidTopicException.Code
 			default:
-				if w := b.producePartition(ctx, name, rp, req, nowMs, &sp); w.p != nil {
+				if w := b.producePartition(ctx, name, rp, req, nowMs, verifyTxns, &sp); w.p != nil {
 					w.topic, w.partition = len(resp.Topics), len(st.Partitions)
 					waits = append(waits, w)
 				}
@@ -179,7 +182,7 @@ func (b *Broker) fillLeaderHint(version int16, topic string, partition int32, sp
 // producePartition validates and appends one partition's records, filling
 // in its response. An acks=all write that must wait for its ISR comes back
 // as a replicationWait.
-func (b *Broker) producePartition(ctx context.Context, topic string, rp *kmsg.ProduceRequestTopicPartition, req *kmsg.ProduceRequest, nowMs int64, sp *kmsg.ProduceResponseTopicPartition) (wait replicationWait) {
+func (b *Broker) producePartition(ctx context.Context, topic string, rp *kmsg.ProduceRequestTopicPartition, req *kmsg.ProduceRequest, nowMs int64, verifyTxns bool, sp *kmsg.ProduceResponseTopicPartition) (wait replicationWait) {
 	fail := func(err error, msg string) {
 		sp.ErrorCode = errCode(err)
 		if req.Version >= 8 && msg != "" {
@@ -204,7 +207,7 @@ func (b *Broker) producePartition(ctx context.Context, topic string, rp *kmsg.Pr
 	guard := plog.SkipVerification
 	if summary.Transactional {
 		var code *kerr.Error
-		if guard, code = b.verifyTransactionalWrite(ctx, p, rp.Records, req.TransactionID); code != nil {
+		if guard, code = b.verifyTransactionalWrite(ctx, p, rp.Records, req.TransactionID, verifyTxns); code != nil {
 			fail(code, "")
 			return
 		}
@@ -273,13 +276,14 @@ func timestampOutOfRange(s recordbatch.Summary, nowMs, beforeMax, afterMax int64
 // transaction.partition.verification.enable): a write that arrives after
 // its transaction was aborted would otherwise open one that no marker
 // ever closes, holding the last stable offset back for good. It returns
-// the verification guard to append with.
-func (b *Broker) verifyTransactionalWrite(ctx context.Context, p *replica.Partition, records []byte, txnID *string) (uint64, *kerr.Error) {
+// the verification guard to append with; verify is
+// transaction.partition.verification.enable.
+func (b *Broker) verifyTransactionalWrite(ctx context.Context, p *replica.Partition, records []byte, txnID *string, verify bool) (uint64, *kerr.Error) {
 	if txnID == nil || *txnID == "" {
 		// Kafka: transactional records need the request's transactional ID.
 		return 0, kerr.TransactionalIDAuthorizationFailed
 	}
-	if !b.effectiveConfig().TxnPartitionVerification {
+	if !verify {
 		return plog.SkipVerification, nil
 	}
 	h, err := recordbatch.ParseHeader(records)
