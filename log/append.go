@@ -65,23 +65,8 @@ func (l *Log) AppendWithGuard(batch []byte, leaderEpoch int32, nowMs int64, guar
 			return AppendResult{}, err
 		}
 	}
-	base := l.logEnd.Load()
-	recordbatch.SetBaseOffset(batch, base)
-	recordbatch.SetLeaderEpoch(batch, leaderEpoch)
-	res := AppendResult{BaseOffset: base, LastOffset: base + int64(h.LastOffsetDelta), LogAppendTime: -1}
-	if l.cfg.LogAppendTime {
-		recordbatch.SetLogAppendTime(batch, nowMs)
-		res.LogAppendTime = nowMs
-	}
-	if h, err = recordbatch.ParseHeader(batch); err != nil {
-		return AppendResult{}, err
-	}
-	// A new epoch's start is on disk before its first batch: a write
-	// answered with an error must leave no records behind.
-	if err := l.epochs.assignDurably(leaderEpoch, base); err != nil {
-		return AppendResult{}, err
-	}
-	if err := l.appendBatch(batch, h, time.UnixMilli(nowMs)); err != nil {
+	res, h, err := l.writeAsLeader(batch, leaderEpoch, nowMs)
+	if err != nil {
 		return AppendResult{}, err
 	}
 	if h.Idempotent() {
@@ -90,6 +75,34 @@ func (l *Log) AppendWithGuard(batch []byte, leaderEpoch int32, nowMs int64, guar
 	}
 	res.LogStartOffset = l.logStart.Load()
 	return res, nil
+}
+
+// writeAsLeader gives a batch its offsets from the log end offset, the
+// leader epoch (and LogAppendTime when the topic uses it) and writes it
+// (mu held). It returns the offsets and the header as written.
+func (l *Log) writeAsLeader(batch []byte, leaderEpoch int32, nowMs int64) (AppendResult, recordbatch.Header, error) {
+	base := l.logEnd.Load()
+	recordbatch.SetBaseOffset(batch, base)
+	recordbatch.SetLeaderEpoch(batch, leaderEpoch)
+	res := AppendResult{BaseOffset: base, LogAppendTime: -1}
+	if l.cfg.LogAppendTime {
+		recordbatch.SetLogAppendTime(batch, nowMs)
+		res.LogAppendTime = nowMs
+	}
+	h, err := recordbatch.ParseHeader(batch)
+	if err != nil {
+		return AppendResult{}, h, err
+	}
+	res.LastOffset = h.LastOffset()
+	// A new epoch's start is on disk before its first batch: a write
+	// answered with an error must leave no records behind.
+	if err := l.epochs.assignDurably(leaderEpoch, base); err != nil {
+		return AppendResult{}, h, err
+	}
+	if err := l.appendBatch(batch, h, time.UnixMilli(nowMs)); err != nil {
+		return AppendResult{}, h, err
+	}
+	return res, h, nil
 }
 
 // AppendAsFollower appends batches copied from the partition's leader,

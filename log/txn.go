@@ -32,7 +32,6 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"time"
 
 	"github.com/samsa-io/samsa/log/recordbatch"
 )
@@ -106,22 +105,8 @@ func (l *Log) AppendMarker(m TxnMarker, leaderEpoch int32, nowMs int64) (AppendR
 			return AppendResult{}, fmt.Errorf("%w: marker for producer %d from coordinator epoch %d, after one from %d", ErrCoordinatorFenced, m.ProducerID, m.CoordinatorEpoch, e.coordinatorEpoch)
 		}
 	}
-	base := l.logEnd.Load()
-	recordbatch.SetBaseOffset(batch, base)
-	recordbatch.SetLeaderEpoch(batch, leaderEpoch)
-	res := AppendResult{BaseOffset: base, LastOffset: base, LogAppendTime: -1}
-	if l.cfg.LogAppendTime {
-		recordbatch.SetLogAppendTime(batch, nowMs)
-		res.LogAppendTime = nowMs
-	}
-	h, err := recordbatch.ParseHeader(batch)
+	res, h, err := l.writeAsLeader(batch, leaderEpoch, nowMs)
 	if err != nil {
-		return AppendResult{}, err
-	}
-	if err := l.epochs.assignDurably(leaderEpoch, base); err != nil {
-		return AppendResult{}, err
-	}
-	if err := l.appendBatch(batch, h, time.UnixMilli(nowMs)); err != nil {
 		return AppendResult{}, err
 	}
 	ctl := recordbatch.ControlAbort
