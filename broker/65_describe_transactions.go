@@ -10,6 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/txncoord"
 	"github.com/samsa-io/samsa/wire"
 )
 
@@ -34,13 +35,9 @@ func (b *Broker) handleDescribeTransactions(_ context.Context, _ *wire.Conn, req
 		st.TimeoutMillis = txn.TimeoutMs
 		st.StartTimestamp = txn.StartTimestamp
 		st.ProducerID, st.ProducerEpoch = txn.ProducerID, txn.ProducerEpoch
-		for _, tp := range txn.Partitions {
-			if n := len(st.Topics); n > 0 && st.Topics[n-1].Topic == tp.Topic {
-				st.Topics[n-1].Partitions = append(st.Topics[n-1].Partitions, tp.Partition)
-				continue
-			}
+		for topic, partitions := range txncoord.ByTopic(txn.Partitions) {
 			t := kmsg.NewDescribeTransactionsResponseTransactionStateTopic()
-			t.Topic, t.Partitions = tp.Topic, []int32{tp.Partition}
+			t.Topic, t.Partitions = topic, partitions
 			st.Topics = append(st.Topics, t)
 		}
 		resp.TransactionStates = append(resp.TransactionStates, st)

@@ -196,13 +196,9 @@ func (b *Broker) sendMarkers(ctx context.Context, leader int32, m txncoord.Marke
 	req.Version = 1
 	km := kmsg.NewWriteTxnMarkersRequestMarker()
 	km.ProducerID, km.ProducerEpoch, km.Committed, km.CoordinatorEpoch = m.ProducerID, m.ProducerEpoch, m.Commit, m.CoordinatorEpoch
-	for _, tp := range tps {
-		if n := len(km.Topics); n > 0 && km.Topics[n-1].Topic == tp.Topic {
-			km.Topics[n-1].Partitions = append(km.Topics[n-1].Partitions, tp.Partition)
-			continue
-		}
+	for topic, partitions := range txncoord.ByTopic(tps) {
 		kt := kmsg.NewWriteTxnMarkersRequestMarkerTopic()
-		kt.Topic, kt.Partitions = tp.Topic, []int32{tp.Partition}
+		kt.Topic, kt.Partitions = topic, partitions
 		km.Topics = append(km.Topics, kt)
 	}
 	req.Markers = []kmsg.WriteTxnMarkersRequestMarker{km}

@@ -2,6 +2,7 @@ package txncoord
 
 import (
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 
@@ -57,6 +58,25 @@ type TopicPartition struct {
 }
 
 func (tp TopicPartition) String() string { return fmt.Sprintf("%s-%d", tp.Topic, tp.Partition) }
+
+// ByTopic yields each topic of tps with its partitions, runs of one
+// topic together, in order (a transaction's partitions are sorted), as
+// the protocol's topic lists want them.
+func ByTopic(tps []TopicPartition) iter.Seq2[string, []int32] {
+	return func(yield func(string, []int32) bool) {
+		for i := 0; i < len(tps); {
+			j := i
+			var partitions []int32
+			for ; j < len(tps) && tps[j].Topic == tps[i].Topic; j++ {
+				partitions = append(partitions, tps[j].Partition)
+			}
+			if !yield(tps[i].Topic, partitions) {
+				return
+			}
+			i = j
+		}
+	}
+}
 
 func compareTopicPartitions(a, b TopicPartition) int {
 	if c := strings.Compare(a.Topic, b.Topic); c != 0 {
@@ -116,14 +136,9 @@ func encodeValue(t Txn) []byte {
 	v.ProducerEpoch = t.ProducerEpoch
 	v.TimeoutMillis = t.TimeoutMs
 	v.State = kmsg.TransactionState(t.State)
-	for _, tp := range t.Partitions {
-		if n := len(v.Topics); n > 0 && v.Topics[n-1].Topic == tp.Topic {
-			v.Topics[n-1].Partitions = append(v.Topics[n-1].Partitions, tp.Partition)
-			continue
-		}
+	for topic, partitions := range ByTopic(t.Partitions) {
 		vt := kmsg.NewTxnMetadataValueTopic()
-		vt.Topic = tp.Topic
-		vt.Partitions = []int32{tp.Partition}
+		vt.Topic, vt.Partitions = topic, partitions
 		v.Topics = append(v.Topics, vt)
 	}
 	v.LastUpdateTimestamp = t.LastUpdateTimestamp
