@@ -497,7 +497,17 @@ func (c *zkController) reconcile(snap *ctrlSnapshot) error {
 		retry = err
 	}
 	for _, name := range slices.Sorted(maps.Keys(snap.pendingDeletion)) {
-		if err := c.deleteTopic(name); err != nil {
+		// The snapshot may be older than the deletion it asks for: once
+		// its queue entry is gone the deletion is done, and the topic
+		// there now is a new one of the same name, not to be deleted.
+		queued, _, err := c.zk.exists(zkDeleteTopicPath(name))
+		if err == nil && !queued {
+			continue
+		}
+		if err == nil {
+			err = c.deleteTopic(name)
+		}
+		if err != nil {
 			if errors.Is(err, errFenced) {
 				return err
 			}
