@@ -63,8 +63,7 @@ bench: build
 
 # franz-go's own integration suite (pkg/kgo, the version in go.mod) against
 # a throwaway broker: a client's view of Kafka's behaviour, slower than
-# `make test` (about a minute) and not part of it. TestTxnEtl needs
-# transactions, which Samsa does not have yet.
+# `make test` (about a minute) and not part of it.
 test-kgo: build
 	SAMSA_OVERRIDES='num.partitions=1' ./tools/with-broker.sh $(BIN) sh -c \
 		'KGO_SEEDS="$$SAMSA_ADDR" KGO_TEST_RF=1 KGO_LOG_LEVEL=none $(GO) test -count=1 -timeout 10m github.com/twmb/franz-go/pkg/kgo'
