@@ -9,12 +9,14 @@
 package main
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -32,91 +34,30 @@ func main() {
 
 // run runs a command line and returns the exit code: 0 for success, 1 for
 // a failure while running, 2 for a bad command line or configuration.
+// SIGINT and SIGTERM cancel the command's context: a consumer stops and
+// commits, a mirror stops cleanly.
 func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	env := cli.NewEnv()
 	env.Stdout, env.Stderr = stdout, stderr
-	return execute(newRootCommand(env), args, stdout, stderr)
-}
-
-// execute runs root on args. An error before a command's RunE (an unknown
-// command or flag, wrong arguments) is a usage error, status 2; an error
-// the command returns is status 1 unless it is a cli.UsageError. Either is
-// printed as one line, prefixed by the command's path.
-func execute(root *cobra.Command, args []string, stdout, stderr io.Writer) int {
-	root.SetArgs(args)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
-	root.SetIn(os.Stdin)
-	ran := markRuns(root)
-	cmd, err := root.ExecuteC()
-	if err == nil {
-		return 0
-	}
-	code := cli.ExitCode(err)
-	if !*ran {
-		code = 2
-	}
-	var exit exitStatus
-	if errors.As(err, &exit) {
-		return int(exit)
-	}
-	fmt.Fprintf(stderr, "%s: %s\n", cmd.CommandPath(), cli.OneLine(err))
-	if code == 2 && !*ran {
-		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
-	}
-	return code
-}
-
-// exitStatus is a command that already reported its failure (the broker
-// logs its own) and wants only this exit status.
-type exitStatus int
-
-func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
-
-// markRuns wraps every command's RunE so that the returned flag says
-// whether a command got as far as running.
-func markRuns(root *cobra.Command) *bool {
-	ran := new(bool)
-	var walk func(c *cobra.Command)
-	walk = func(c *cobra.Command) {
-		if run := c.RunE; run != nil {
-			c.RunE = func(cmd *cobra.Command, args []string) error {
-				*ran = true
-				return run(cmd, args)
-			}
-		}
-		for _, sub := range c.Commands() {
-			walk(sub)
-		}
-	}
-	walk(root)
-	return ran
+	return cli.Execute(ctx, newRootCommand(env), args, os.Stdin, stdout, stderr)
 }
 
 func newRootCommand(env *cli.Env) *cobra.Command {
-	root := &cobra.Command{
-		Use:   "samsa",
-		Short: "Samsa is a Kafka-compatible broker",
-		Long: `Samsa is a Kafka-compatible broker, and the tools to run it.
+	root := cli.NewRoot(env, "samsa", "Samsa is a Kafka-compatible broker")
+	root.Long = `Samsa is a Kafka-compatible broker, and the tools to run it.
 
   samsa broker [server.properties] [flags]   run a broker (samsa broker -h for its flags)
 
 The other commands work against Samsa or any Kafka cluster, reached
-through --bootstrap-server (default: $` + cli.BootstrapEnv + `, else ` + cli.DefaultBootstrapServer + `).`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		// No command: the usage, and status 2.
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cmd.SetOut(cmd.ErrOrStderr())
-			cmd.Usage()
-			return exitStatus(2)
-		},
-		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
-			return env.Validate()
-		},
+through --bootstrap-server (default: $` + cli.BootstrapEnv + `, else ` + cli.DefaultBootstrapServer + `).`
+	// No command: the usage, and status 2.
+	root.RunE = func(cmd *cobra.Command, args []string) error {
+		cmd.SetOut(cmd.ErrOrStderr())
+		cmd.Usage()
+		return cli.ExitStatus(2)
 	}
-	root.CompletionOptions.HiddenDefaultCmd = false
-	env.AddFlags(root)
 
 	root.AddCommand(
 		passThrough("broker [server.properties] [flags]", "Run a broker", func(args []string) int {
@@ -154,7 +95,7 @@ func passThrough(use, short string, main func(args []string) int) *cobra.Command
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if code := main(args); code != 0 {
-				return exitStatus(code)
+				return cli.ExitStatus(code)
 			}
 			return nil
 		},
