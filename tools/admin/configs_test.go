@@ -35,7 +35,7 @@ func (d configsDoc) values(i int) []string {
 }
 
 func TestConfigsDescribeATopicShowsItsOverridesAndWithAllEveryConfig(t *testing.T) {
-	s := sharedBroker(t)
+	s := oneBroker(t)
 	ok(t, s, "topics", "create", "configured", "--config", "retention.ms=60000", "--config", "cleanup.policy=compact")
 
 	want := []string{
@@ -84,7 +84,7 @@ func TestConfigsDescribeATopicShowsItsOverridesAndWithAllEveryConfig(t *testing.
 }
 
 func TestConfigsAlterSetsAndDeletesTopicConfigs(t *testing.T) {
-	s := sharedBroker(t)
+	s := oneBroker(t)
 	ok(t, s, "topics", "create", "reconfigured", "--config", "retention.ms=60000")
 	if got := ok(t, s, "configs", "alter", "--topic", "reconfigured", "--add-config", "segment.ms=3600000,cleanup.policy=[compact,delete]", "--delete-config", "retention.ms"); got != "Completed updating config for topic reconfigured.\n" {
 		t.Errorf("alter printed %q", got)
@@ -110,7 +110,7 @@ func TestConfigsAlterSetsAndDeletesTopicConfigs(t *testing.T) {
 }
 
 func TestConfigsRefusalsAndMissingTopics(t *testing.T) {
-	s := sharedBroker(t)
+	s := oneBroker(t)
 	ok(t, s, "topics", "create", "strict")
 	fails(t, s, 1, `samsa configs describe: describe configs of topic "nowhere": topic "nowhere" does not exist`, "configs", "describe", "--topic", "nowhere")
 	fails(t, s, 1, `samsa configs alter: alter configs of topic nowhere: topic "nowhere" does not exist`, "configs", "alter", "--topic", "nowhere", "--add-config", "retention.ms=1")
@@ -138,12 +138,10 @@ func TestConfigsRefusalsAndMissingTopics(t *testing.T) {
 	}
 }
 
-// Broker configs get brokers of their own: a dynamic broker config is
-// every topic's inherited value, which the shared broker's topic tests
-// would see.
+// A dynamic broker config is every topic's inherited value: topic
+// describe shows it among the configs that differ from the defaults.
 func TestConfigsDescribeAndAlterBrokersAndTheClusterWideDefault(t *testing.T) {
-	c := startCluster(t, 1)
-	s := c.Seeds()
+	s := oneBroker(t)
 
 	if got := lines(ok(t, s, "configs", "describe", "--broker", "1")); !slices.Equal(got, []string{"Dynamic configs for broker 1:", "(none)"}) {
 		t.Errorf("a broker without dynamic configs:\n%s", strings.Join(got, "\n"))

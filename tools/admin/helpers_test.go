@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,34 +20,13 @@ import (
 // waitLong bounds every wait of these tests.
 const waitLong = 30 * time.Second
 
-// shared is the single broker most tests use, started by the first
-// test that asks for it; each test makes topics of its own name.
-var shared struct {
-	once    sync.Once
-	cluster *embedded.Cluster
-	err     error
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if shared.cluster != nil {
-		shared.cluster.Close()
-	}
-	os.Exit(code)
-}
-
-// sharedBroker is the shared single broker's address list.
-func sharedBroker(t *testing.T) []string {
+// oneBroker starts a broker of the test's own, closed when it ends, and
+// returns its address list. A broker starts in tens of milliseconds, so
+// no test sees another's topics, and -count=N repeats each test as it
+// first ran.
+func oneBroker(t *testing.T) []string {
 	t.Helper()
-	shared.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitLong)
-		defer cancel()
-		shared.cluster, shared.err = embedded.Start(ctx, embedded.Config{})
-	})
-	if shared.err != nil {
-		t.Fatalf("start the shared broker: %v", shared.err)
-	}
-	return shared.cluster.Seeds()
+	return startCluster(t, 1).Seeds()
 }
 
 // startCluster starts brokers of the test's own, closed when it ends.

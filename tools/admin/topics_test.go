@@ -45,7 +45,7 @@ func topicExists(t *testing.T, seeds []string, topic string) bool {
 }
 
 func TestTopicsCreateMakesTheTopicItPrints(t *testing.T) {
-	s := sharedBroker(t)
+	s := oneBroker(t)
 	if got := ok(t, s, "topics", "create", "--topic", "create-table", "--partitions", "3", "--config", "retention.ms=60000", "--config", "cleanup.policy=compact,delete"); got != "Created topic create-table.\n" {
 		t.Errorf("table output %q", got)
 	}
@@ -68,7 +68,7 @@ func TestTopicsCreateMakesTheTopicItPrints(t *testing.T) {
 }
 
 func TestTopicsCreateAnExistingTopicIsRefusedUnlessIfNotExists(t *testing.T) {
-	s := sharedBroker(t)
+	s := oneBroker(t)
 	ok(t, s, "topics", "create", "exists", "--partitions", "2")
 	fails(t, s, 1, "samsa topics create: TOPIC_ALREADY_EXISTS: Topic 'exists' already exists.", "topics", "create", "exists")
 
@@ -89,7 +89,7 @@ func TestTopicsCreateAnExistingTopicIsRefusedUnlessIfNotExists(t *testing.T) {
 }
 
 func TestTopicsCreateRefusalsShowKafkasErrorName(t *testing.T) {
-	s := sharedBroker(t)
+	s := oneBroker(t)
 	for _, c := range []struct {
 		args []string
 		want string
@@ -111,7 +111,7 @@ func TestTopicsCreateRefusalsShowKafkasErrorName(t *testing.T) {
 }
 
 func TestTopicsCreateWithAReplicaAssignmentPlacesEachPartition(t *testing.T) {
-	s := sharedBroker(t)
+	s := oneBroker(t)
 	ok(t, s, "topics", "create", "assigned", "--replica-assignment", "1,1,1")
 	if p, rf, _ := topicState(t, s, "assigned"); p != 3 || rf != 1 {
 		t.Errorf("the cluster has %d partitions of %d replicas, want 3 of 1", p, rf)
@@ -119,7 +119,7 @@ func TestTopicsCreateWithAReplicaAssignmentPlacesEachPartition(t *testing.T) {
 }
 
 func TestTopicsBadCommandLinesExitTwoAndTouchNothing(t *testing.T) {
-	s := sharedBroker(t)
+	s := oneBroker(t)
 	for _, c := range []struct {
 		args []string
 		want string
@@ -142,7 +142,7 @@ func TestTopicsBadCommandLinesExitTwoAndTouchNothing(t *testing.T) {
 }
 
 func TestTopicsListShowsEveryTopicAndExcludeInternalHidesInternalOnes(t *testing.T) {
-	s := sharedBroker(t)
+	s := oneBroker(t)
 	ok(t, s, "topics", "create", "listed", "--partitions", "4")
 	// A group coordinator lookup makes the broker create __consumer_offsets.
 	adm := adminClient(t, s)
@@ -221,7 +221,7 @@ type describeDoc struct {
 }
 
 func TestTopicsDescribeShowsPartitionsAndTheConfigsThatDifferFromDefaults(t *testing.T) {
-	s := sharedBroker(t)
+	s := oneBroker(t)
 	ok(t, s, "topics", "create", "described", "--partitions", "2", "--config", "retention.ms=60000", "--config", "max.message.bytes=2000")
 	ok(t, s, "topics", "create", "described-plain")
 
@@ -277,7 +277,7 @@ func TestTopicsDescribeShowsPartitionsAndTheConfigsThatDifferFromDefaults(t *tes
 }
 
 func TestTopicsDescribeAMissingTopicFailsUnlessIfExists(t *testing.T) {
-	s := sharedBroker(t)
+	s := oneBroker(t)
 	ok(t, s, "topics", "create", "present")
 	fails(t, s, 1, `samsa topics describe: topic "absent" does not exist`, "topics", "describe", "present", "absent")
 
@@ -292,7 +292,7 @@ func TestTopicsDescribeAMissingTopicFailsUnlessIfExists(t *testing.T) {
 }
 
 func TestTopicsAlterRaisesPartitionsAndSetsConfigs(t *testing.T) {
-	s := sharedBroker(t)
+	s := oneBroker(t)
 	ok(t, s, "topics", "create", "altered", "--partitions", "2")
 	got := ok(t, s, "topics", "alter", "altered", "--partitions", "5", "--config", "retention.ms=120000", "--config", "segment.ms=3600000")
 	want := "Set configs of topic altered: retention.ms=120000, segment.ms=3600000.\nRaised the partitions of topic altered from 2 to 5.\n"
@@ -332,7 +332,7 @@ func TestTopicsAlterRaisesPartitionsAndSetsConfigs(t *testing.T) {
 }
 
 func TestTopicsAlterAMissingTopicFailsUnlessIfExists(t *testing.T) {
-	s := sharedBroker(t)
+	s := oneBroker(t)
 	fails(t, s, 1, `samsa topics alter: topic "alter-absent" does not exist`, "topics", "alter", "alter-absent", "--partitions", "4")
 	if got := ok(t, s, "topics", "alter", "alter-absent", "--partitions", "4", "--if-exists"); got != "Topic alter-absent does not exist; nothing altered.\n" {
 		t.Errorf("--if-exists printed %q", got)
@@ -343,7 +343,7 @@ func TestTopicsAlterAMissingTopicFailsUnlessIfExists(t *testing.T) {
 }
 
 func TestTopicsDeleteDeletesSeveralTopics(t *testing.T) {
-	s := sharedBroker(t)
+	s := oneBroker(t)
 	for _, name := range []string{"doomed-1", "doomed-2", "doomed-3"} {
 		ok(t, s, "topics", "create", name)
 	}
@@ -399,7 +399,7 @@ func TestEveryCommandFailsInOneLineWhenNoBrokerAnswers(t *testing.T) {
 }
 
 func TestTopicNamesCompleteForTheTopicFlagAndArguments(t *testing.T) {
-	s := sharedBroker(t)
+	s := oneBroker(t)
 	ok(t, s, "topics", "create", "complete-me")
 	ok(t, s, "topics", "create", "complete-you")
 	completions := func(args ...string) []string {
