@@ -46,7 +46,8 @@ type PartitionDoc struct {
 	Offline bool `json:"offline"`
 	// AtMinISR and UnderMinISR compare the ISR's size to the topic's
 	// min.insync.replicas: at it, one more loss stops acks=all writes;
-	// under it, they are refused now.
+	// under it (or offline, as kafka-topics.sh counts it), they are
+	// refused now.
 	AtMinISR    bool `json:"at_min_isr"`
 	UnderMinISR bool `json:"under_min_isr"`
 	// Error is Kafka's error name for a partition the broker could not
@@ -65,10 +66,12 @@ func (p PartitionDoc) marks() string {
 	if p.UnderReplicated {
 		m = append(m, "under-replicated")
 	}
-	if p.UnderMinISR {
+	// An offline partition is under min.insync.replicas, and its broker
+	// answers LEADER_NOT_AVAILABLE, by being offline: one mark says it.
+	if p.UnderMinISR && !p.Offline {
 		m = append(m, "under-min-isr")
 	}
-	if p.Error != "" {
+	if p.Error != "" && !(p.Offline && p.Error == kerr.LeaderNotAvailable.Message) {
 		m = append(m, p.Error)
 	}
 	return dash(strings.Join(m, ","))
@@ -292,7 +295,9 @@ func topicDoc(td kadm.TopicDetail, configs []kmsg.DescribeConfigsResponseResourc
 		p.UnderReplicated = len(p.ISR) < len(p.Replicas)
 		p.Offline = p.Leader < 0
 		p.AtMinISR = len(p.ISR) == minISR
-		p.UnderMinISR = len(p.ISR) < minISR
+		// As kafka-topics.sh: a partition without a leader takes no
+		// writes, so it counts as under min.insync.replicas too.
+		p.UnderMinISR = p.Offline || len(p.ISR) < minISR
 		d.Partitions = append(d.Partitions, p)
 	}
 	return d
