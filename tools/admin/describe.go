@@ -42,7 +42,8 @@ type PartitionDoc struct {
 	OfflineReplicas []int32 `json:"offline_replicas"`
 	// UnderReplicated: fewer in-sync replicas than replicas.
 	UnderReplicated bool `json:"under_replicated"`
-	// Offline: no leader, so no one can read or write it.
+	// Offline: no leader (or one that is not among the live brokers),
+	// so no one can read or write it.
 	Offline bool `json:"offline"`
 	// AtMinISR and UnderMinISR compare the ISR's size to the topic's
 	// min.insync.replicas: at it, one more loss stops acks=all writes;
@@ -229,9 +230,14 @@ func printPartitions(env *cli.Env, docs []TopicDoc, withTopic bool) error {
 // describeTopics describes the topics named (none: every topic), sorted
 // by name. A missing topic is an error unless skipMissing.
 func describeTopics(ctx context.Context, s *session, names []string, skipMissing bool) ([]TopicDoc, error) {
-	topics, err := s.adm.ListTopicsWithInternal(ctx, names...)
+	m, err := s.adm.Metadata(ctx, names...)
 	if err != nil {
 		return nil, fmt.Errorf("describe topics: %w", err)
+	}
+	topics := m.Topics
+	live := map[int32]bool{}
+	for _, b := range m.Brokers {
+		live[b.NodeID] = true
 	}
 	var found []string
 	for _, name := range names {
@@ -264,13 +270,14 @@ func describeTopics(ctx context.Context, s *session, names []string, skipMissing
 		if rc.err != nil {
 			return nil, fmt.Errorf("describe configs of topic %q: %w", td.Topic, refused(td.Topic, rc.err, rc.errMessage))
 		}
-		docs = append(docs, topicDoc(td, rc.configs))
+		docs = append(docs, topicDoc(td, rc.configs, live))
 	}
 	return docs, nil
 }
 
-// topicDoc is a TopicDoc from a topic's metadata and configs.
-func topicDoc(td kadm.TopicDetail, configs []kmsg.DescribeConfigsResponseResourceConfig) TopicDoc {
+// topicDoc is a TopicDoc from a topic's metadata and configs; live are
+// the brokers the same metadata listed.
+func topicDoc(td kadm.TopicDetail, configs []kmsg.DescribeConfigsResponseResourceConfig, live map[int32]bool) TopicDoc {
 	d := TopicDoc{Name: td.Topic, ID: topicID(td.ID), Internal: td.IsInternal, PartitionCount: len(td.Partitions),
 		ReplicationFactor: td.Partitions.NumReplicas(), Configs: []ConfigDoc{}, Partitions: []PartitionDoc{}}
 	minISR := 1
@@ -293,7 +300,9 @@ func topicDoc(td kadm.TopicDetail, configs []kmsg.DescribeConfigsResponseResourc
 			p.Error = ke.Message
 		}
 		p.UnderReplicated = len(p.ISR) < len(p.Replicas)
-		p.Offline = p.Leader < 0
+		// As kafka-topics.sh's --unavailable-partitions: no leader, or
+		// one the cluster no longer lists among its brokers.
+		p.Offline = p.Leader < 0 || !live[p.Leader]
 		p.AtMinISR = len(p.ISR) == minISR
 		// As kafka-topics.sh: a partition without a leader takes no
 		// writes, so it counts as under min.insync.replicas too.
