@@ -195,13 +195,20 @@ func hasOverrides(d TopicDoc) bool {
 	return false
 }
 
+// printTopicLine prints a topic's line with kafka-topics.sh's labels, so
+// that what scripts grep for in its output is found here too (TopicId is
+// left out, as there, on a cluster without topic IDs).
 func printTopicLine(env *cli.Env, d TopicDoc) error {
 	configs := make([]string, len(d.Configs))
 	for i, c := range d.Configs {
 		configs[i] = c.Name + "=" + c.shownValue()
 	}
-	_, err := fmt.Fprintf(env.Stdout, "Topic: %s\tID: %s\tPartitions: %d\tReplicationFactor: %d\tConfigs: %s\n",
-		d.Name, dash(d.ID), d.PartitionCount, d.ReplicationFactor, dash(strings.Join(configs, ",")))
+	id := ""
+	if d.ID != "" {
+		id = "\tTopicId: " + d.ID
+	}
+	_, err := fmt.Fprintf(env.Stdout, "Topic: %s%s\tPartitionCount: %d\tReplicationFactor: %d\tConfigs: %s\n",
+		d.Name, id, d.PartitionCount, d.ReplicationFactor, strings.Join(configs, ","))
 	return err
 }
 

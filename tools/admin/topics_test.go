@@ -249,20 +249,20 @@ func TestTopicsDescribeShowsPartitionsAndTheConfigsThatDifferFromDefaults(t *tes
 	}
 
 	want := []string{
-		"Topic: described ID: " + d.ID + " Partitions: 2 ReplicationFactor: 1 Configs: max.message.bytes=2000,retention.ms=60000",
+		"Topic: described TopicId: " + d.ID + " PartitionCount: 2 ReplicationFactor: 1 Configs: max.message.bytes=2000,retention.ms=60000",
 		"PARTITION LEADER REPLICAS ISR OFFLINE STATUS",
 		"0 1 1 1 - -",
 		"1 1 1 1 - -",
 		"",
-		"Topic: described-plain ID: ",
+		"Topic: described-plain TopicId: ",
 	}
 	got := lines(ok(t, s, "topics", "describe", "described", "--topic", "described-plain"))
-	if len(got) != 8 || !slices.Equal(got[:5], want[:5]) || !strings.HasPrefix(got[5], want[5]) || !strings.HasSuffix(got[5], "Partitions: 1 ReplicationFactor: 1 Configs: -") {
+	if len(got) != 8 || !slices.Equal(got[:5], want[:5]) || !strings.HasPrefix(got[5], want[5]) || !strings.HasSuffix(got[5], "PartitionCount: 1 ReplicationFactor: 1 Configs:") {
 		t.Errorf("table:\n%s\nwant:\n%s...", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 
 	overrides := lines(ok(t, s, "topics", "describe", "described", "described-plain", "--topics-with-overrides"))
-	if len(overrides) != 1 || !strings.HasPrefix(overrides[0], "Topic: described ID:") {
+	if len(overrides) != 1 || !strings.HasPrefix(overrides[0], "Topic: described TopicId:") {
 		t.Errorf("--topics-with-overrides:\n%s\nwant the one topic line of described", strings.Join(overrides, "\n"))
 	}
 	// A healthy single-replica topic has nothing under-replicated or offline.
