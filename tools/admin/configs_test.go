@@ -59,6 +59,15 @@ func TestConfigsDescribeATopicShowsItsOverridesAndWithAllEveryConfig(t *testing.
 		t.Errorf("JSON %+v", doc)
 	}
 
+	// Without a name, as kafka-configs.sh: every topic.
+	ok(t, s, "topics", "create", "unconfigured")
+	var every configsDoc
+	decode(t, ok(t, s, "-o", "json", "configs", "describe", "--entity-type", "topics"), &every)
+	if len(every.Resources) != 2 || every.Resources[0].Name != "configured" || len(every.values(0)) != 2 ||
+		every.Resources[1].Name != "unconfigured" || len(every.values(1)) != 0 {
+		t.Errorf("--entity-type topics without a name: %+v, want configured with its 2 overrides and unconfigured with none", every)
+	}
+
 	var all configsDoc
 	decode(t, ok(t, s, "-o", "json", "configs", "describe", "--topic", "configured", "--all"), &all)
 	got := all.values(0)
