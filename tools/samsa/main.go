@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/samsa-io/samsa/broker/config"
+	"github.com/samsa-io/samsa/tools/admin"
 	"github.com/samsa-io/samsa/tools/bench"
 	"github.com/samsa-io/samsa/tools/cli"
 )
@@ -64,6 +65,7 @@ through --bootstrap-server (default: $` + cli.BootstrapEnv + `, else ` + cli.Def
 			return runBroker(args, env.Stdout, env.Stderr)
 		}),
 		passThrough("bench [flags]", "Measure produce and fetch throughput against a broker", bench.Main),
+		admin.NewTopicsCommand(env), admin.NewConfigsCommand(env), admin.NewClusterCommand(env),
 		&cobra.Command{
 			Use:   "config-table",
 			Short: "Print the supported configuration keys as Markdown",
