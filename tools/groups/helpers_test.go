@@ -348,3 +348,17 @@ func (m *member) commit(t *testing.T, offsets map[string]map[int32]int64) {
 		t.Fatalf("member %s commits: %v", m.id(), commitErr)
 	}
 }
+
+// waitState is nil once group is in state, for checkFor.
+func (c *testCluster) waitState(group, state string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	described, err := c.adm.DescribeGroups(ctx, group)
+	if err != nil {
+		return err
+	}
+	if got := described[group].State; got != state {
+		return fmt.Errorf("group %s is %s, want %s", group, got, state)
+	}
+	return nil
+}
