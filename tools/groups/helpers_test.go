@@ -31,7 +31,9 @@ func startCluster(t *testing.T) *testCluster {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cluster, err := embedded.Start(ctx, embedded.Config{})
+	// One offsets partition instead of Kafka's 50: a group's first
+	// FindCoordinator waits for __consumer_offsets to be created.
+	cluster, err := embedded.Start(ctx, embedded.Config{Overrides: map[string]string{"offsets.topic.num.partitions": "1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
