@@ -147,7 +147,7 @@ func newDeleteOffsetsCommand(env *cli.Env) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&group, "group", "", "the consumer group")
+	cmd.Flags().StringVar(&group, "group", "", "the consumer `GROUP`")
 	cmd.Flags().StringArrayVar(&topics, "topic", nil, "a topic, or `topic:P,P...` for some of its partitions (repeat for several)")
 	return cmd
 }

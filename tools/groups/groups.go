@@ -123,7 +123,7 @@ type groupsFlag struct {
 }
 
 func (g *groupsFlag) add(cmd *cobra.Command) {
-	cmd.Flags().StringArrayVar(&g.groups, "group", nil, "a consumer group (repeat for several)")
+	cmd.Flags().StringArrayVar(&g.groups, "group", nil, "a consumer `GROUP` (repeat for several)")
 	cmd.Flags().BoolVar(&g.all, "all-groups", false, "every consumer group in the cluster")
 }
 

@@ -51,7 +51,7 @@ func (s *resetScenario) add(cmd *cobra.Command) {
 	f.Int64Var(&s.toOffset, "to-offset", 0, "reset to this offset (clamped to the log)")
 	f.Int64Var(&s.shiftBy, "shift-by", 0, "move the committed offset by `N` (negative: back; clamped to the log)")
 	f.StringVar(&s.toDatetime, "to-datetime", "", "reset to the first offset at or after `YYYY-MM-DDTHH:mm:SS.sss[Z|+hh:mm]`")
-	f.StringVar(&s.byDuration, "by-duration", "", "reset to the first offset at or after now minus this ISO-8601 duration, `PnDTnHnMnS`")
+	f.StringVar(&s.byDuration, "by-duration", "", "reset to the first offset at or after now minus `PnDTnHnMnS` (an ISO-8601 duration)")
 }
 
 // check makes sure one scenario was chosen and parses its value; now is
