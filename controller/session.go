@@ -21,5 +21,9 @@ func SessionStates() []string {
 // (ZooKeeper, or its in-process twin). The single-broker LocalStore has
 // none: it is connected while it is open.
 type SessionStater interface {
+	// SessionService names the service the session is with
+	// ("zookeeper", "embedded"), as monitoring labels it.
+	SessionService() string
+	// SessionState is one of the Session* states above.
 	SessionState() string
 }

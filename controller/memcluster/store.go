@@ -531,4 +531,8 @@ func (s *Store) SessionState() string {
 	}
 }
 
+// SessionService is "embedded": the ensemble is in-process
+// (controller.SessionStater).
+func (s *Store) SessionService() string { return "embedded" }
+
 var _ controller.SessionStater = (*Store)(nil)

@@ -983,4 +983,7 @@ func (s *Store) SessionState() string {
 	}
 }
 
+// SessionService is "zookeeper" (controller.SessionStater).
+func (s *Store) SessionService() string { return "zookeeper" }
+
 var _ controller.SessionStater = (*Store)(nil)
