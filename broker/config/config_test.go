@@ -458,10 +458,10 @@ func TestMetricsListenerIsOffByDefaultAndMustBeHTTPHostPort(t *testing.T) {
 		t.Errorf("metrics.listener defaults to %q, want empty (no endpoint)", got)
 	}
 	for v, want := range map[string]string{
-		"http://127.0.0.1:9644":  "127.0.0.1:9644",
-		"http://127.0.0.1:0":     "127.0.0.1:0",
-		"http://:9644/":          ":9644",
-		"http://[::1]:9644":      "[::1]:9644",
+		"http://127.0.0.1:9644": "127.0.0.1:9644",
+		"http://127.0.0.1:0":    "127.0.0.1:0",
+		"http://:9644/":         ":9644",
+		"http://[::1]:9644":     "[::1]:9644",
 		" http://localhost:80 ": "localhost:80",
 	} {
 		b, _ := load(t, "", "metrics.listener="+v)

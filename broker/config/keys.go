@@ -588,7 +588,7 @@ func setMetricsListener(b *Broker, v string) error {
 	}
 	u, err := url.Parse(v)
 	if err != nil {
-		return fmt.Errorf("not a URL: %w", err)
+		return fmt.Errorf("want http://host:port: %w", err)
 	}
 	if u.Scheme != "http" {
 		return fmt.Errorf("want http://host:port, got scheme %q", u.Scheme)
@@ -601,7 +601,7 @@ func setMetricsListener(b *Broker, v string) error {
 		return fmt.Errorf("want http://host:port: %w", err)
 	}
 	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
-		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+		return fmt.Errorf("want http://host:port, with a port from 0 to 65535, got %q", port)
 	}
 	b.MetricsListener = "http://" + u.Host
 	return nil
