@@ -18,9 +18,10 @@ all: build
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./tools/samsa
 
-# Extra broker flags: make run ARGS='-c num.partitions=3'
+# Extra broker flags: make run ARGS='-c num.partitions=3'. Metrics and
+# health checks on http://127.0.0.1:9644 (/metrics, /healthz, /readyz).
 run: build
-	./$(BIN) broker --override log.dirs=./data $(ARGS)
+	./$(BIN) broker --override log.dirs=./data --override metrics.listener=http://127.0.0.1:9644 $(ARGS)
 
 # A local ZooKeeper (Debian package zookeeper) and three brokers on
 # 127.0.0.1:9092-9094, data under ./data-cluster; Ctrl-C stops them.

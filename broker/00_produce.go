@@ -101,6 +101,7 @@ func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Re
 		resp.Topics = append(resp.Topics, st)
 	}
 	if req.Acks == 0 {
+		b.observeErrors(resp)
 		// No response to carry an error: Kafka closes the connection so
 		// the producer notices (it reconnects and refreshes metadata).
 		if code, part := firstProduceError(resp); code != 0 {
@@ -123,6 +124,7 @@ func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Re
 			b.fillLeaderHint(req.Version, w.p.Topic(), w.p.Index(), sp, resp)
 		}
 	}
+	b.observeErrors(resp)
 	return encodeResponse(resp), nil
 }
 
@@ -241,6 +243,9 @@ func (b *Broker) producePartition(ctx context.Context, topic string, rp *kmsg.Pr
 		fail(code, errorMessage(err))
 		return
 	}
+	traffic := p.Traffic()
+	traffic.BytesIn.Add(uint64(len(rp.Records)))
+	traffic.RecordsIn.Add(uint64(summary.Records))
 	sp.BaseOffset = res.BaseOffset
 	sp.LogAppendTime = res.LogAppendTime
 	sp.LogStartOffset = res.LogStartOffset

@@ -41,6 +41,7 @@ func (b *Broker) serveFetch(ctx context.Context, conn *wire.Conn, kreq kmsg.Requ
 	now := b.now()
 	plan := b.fetchSessions.plan(req, now)
 	if plan.errorCode != 0 {
+		b.observer.ResponseError(int16(kmsg.Fetch), plan.errorCode)
 		parts := encodeFetchResponse(req.Version, plan.errorCode, 0, nil, nil)
 		return &wire.Response{FlexibleHeader: req.Version >= 12, Parts: parts}, nil
 	}
@@ -116,6 +117,7 @@ func (b *Broker) serveFetch(ctx context.Context, conn *wire.Conn, kreq kmsg.Requ
 		}
 	}
 
+	b.observeFetch(fetchReplicaID(req) >= 0, targets, results)
 	topics, served := b.assembleFetchResponse(req.Version, plan, targets, results)
 	var sessionID int32
 	if plan.session != nil {
@@ -320,6 +322,26 @@ func (b *Broker) assembleFetchResponse(version int16, plan fetchPlan, targets []
 		topics[ti].partitions = append(topics[ti].partitions, r)
 	}
 	return topics, served
+}
+
+// observeFetch counts a fetch's bytes out on each partition (to a
+// follower or a consumer) and the error codes of its partitions.
+func (b *Broker) observeFetch(follower bool, targets []fetchTarget, results []fetchPartitionResult) {
+	for i := range results {
+		r := &results[i]
+		if r.errorCode != 0 {
+			b.observer.ResponseError(int16(kmsg.Fetch), r.errorCode)
+		}
+		p := targets[i].p
+		if p == nil || r.records.Size <= 0 {
+			continue
+		}
+		if follower {
+			p.Traffic().FollowerBytesOut.Add(uint64(r.records.Size))
+		} else {
+			p.Traffic().ConsumerBytesOut.Add(uint64(r.records.Size))
+		}
+	}
 }
 
 func releaseFetchResults(results []fetchPartitionResult) {

@@ -42,6 +42,8 @@ type Broker struct {
 	logger zerolog.Logger
 	now    func() time.Time
 	dial   wire.DialFunc // every connection to another broker
+	// observer is told of every request served (observe.go).
+	observer RequestObserver
 
 	replicas *replica.Manager // the partition table and its replication
 	groups   *groupcoord.Coordinator
@@ -69,6 +71,9 @@ type Options struct {
 	// fetchers' and the controlled shutdown's. Nil means TCP. A test
 	// harness passes its own to cut this broker off from the others.
 	Dial wire.DialFunc
+	// Observer, when set, is told of every request served, for
+	// monitoring (package broker/metrics).
+	Observer RequestObserver
 }
 
 // New builds a broker, opening a log for every partition the store knows
@@ -78,16 +83,20 @@ type Options struct {
 // which is logged and set aside (replica.Manager.Sync).
 func New(opts Options) (*Broker, error) {
 	b := &Broker{
-		cfg:    opts.Config,
-		store:  opts.Store,
-		logs:   opts.Logs,
-		logger: opts.Logger,
-		now:    opts.Now,
-		dial:   opts.Dial,
-		closed: make(chan struct{}),
+		cfg:      opts.Config,
+		store:    opts.Store,
+		logs:     opts.Logs,
+		logger:   opts.Logger,
+		now:      opts.Now,
+		dial:     opts.Dial,
+		observer: opts.Observer,
+		closed:   make(chan struct{}),
 	}
 	if b.now == nil {
 		b.now = time.Now
+	}
+	if b.observer == nil {
+		b.observer = noObserver{}
 	}
 	b.producerIDs = newProducerIDAllocator(b.store)
 	b.peers = newPeerClients(b)

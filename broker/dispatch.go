@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -78,6 +79,7 @@ func typed[R kmsg.Request](fn func(*Broker, context.Context, *wire.Conn, R) (kms
 		if err != nil || resp == nil {
 			return nil, err
 		}
+		b.observeErrors(resp)
 		return encodeResponse(resp), nil
 	}
 }
@@ -115,24 +117,32 @@ func (b *Broker) ServeKafka(ctx context.Context, conn *wire.Conn, req *wire.Requ
 		// KIP-511: a client may open with a newer ApiVersions than we
 		// know. Answer v0 with UNSUPPORTED_VERSION and our ranges so it
 		// retries with a version both sides speak.
+		b.observer.RequestServed(req.APIKey, 0)
+		b.observer.ResponseError(req.APIKey, closedUnsupportedVersion)
 		return b.apiVersionsFallback(), nil
 	}
 	if !ok || !req.KnownKey {
+		b.observer.ResponseError(req.APIKey, closedUnsupportedVersion)
 		return nil, fmt.Errorf("%w: API key %d is not served", errUnsupportedRequest, req.APIKey)
 	}
 	if req.APIVersion < r.min || req.APIVersion > r.max {
+		b.observer.ResponseError(req.APIKey, closedUnsupportedVersion)
 		return nil, fmt.Errorf("%w: %s v%d is not served (v%d to v%d are)", errUnsupportedRequest,
 			kmsg.NameForKey(req.APIKey), req.APIVersion, r.min, r.max)
 	}
+	start := time.Now()
 	kreq := kmsg.RequestForKey(req.APIKey)
 	kreq.SetVersion(req.APIVersion)
 	if err := kreq.ReadFrom(req.Body); err != nil {
+		b.observer.ResponseError(req.APIKey, closedInvalidRequest)
 		return nil, fmt.Errorf("decode %s v%d request: %w", kmsg.NameForKey(req.APIKey), req.APIVersion, err)
 	}
 	if r.clientID {
 		ctx = withClientID(ctx, req.ClientID)
 	}
-	return r.serve(b, ctx, conn, kreq)
+	resp, err := r.serve(b, ctx, conn, kreq)
+	b.observer.RequestServed(req.APIKey, time.Since(start))
+	return resp, err
 }
 
 // errUnsupportedRequest closes the connection of a request whose API key

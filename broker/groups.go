@@ -46,7 +46,9 @@ func groupAPI(serve func(*groupcoord.Coordinator, context.Context, kmsg.Request)
 			host = "/" + tcp.IP.String()
 		}
 		ctx = groupcoord.WithClient(ctx, clientIDFrom(ctx), host)
-		return encodeResponse(serve(b.groups, ctx, req)), nil
+		resp := serve(b.groups, ctx, req)
+		b.observeErrors(resp)
+		return encodeResponse(resp), nil
 	}
 }
 

@@ -59,6 +59,9 @@ type Broker struct {
 	LogDirs             []string   // log.dirs, else log.dir (default ./data; Kafka's is /tmp/kafka-logs)
 	ZookeeperConnect    string     // zookeeper.connect (default empty: single broker, embedded store)
 	Rack                string     // broker.rack
+	// MetricsListener is metrics.listener, http://host:port (Samsa's own;
+	// default empty: no metrics endpoint).
+	MetricsListener string
 
 	// ListenerSecurityProtocolMap is listener.security.protocol.map
 	// (default PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL),
@@ -386,6 +389,23 @@ func parseListeners(v string) ([]Listener, error) {
 		ls = append(ls, Listener{Name: strings.ToUpper(name), Host: host, Port: int32(p)})
 	}
 	return ls, nil
+}
+
+// MetricsAddr is metrics.listener's host:port, for net.Listen; empty
+// when it is unset.
+func (b *Broker) MetricsAddr() string {
+	return strings.TrimPrefix(b.MetricsListener, "http://")
+}
+
+// SetMetricsBoundPort records the port the metrics listener bound when
+// it asked for port 0, so a restart from the same Broker binds the same
+// one. Call it before the Broker is shared.
+func (b *Broker) SetMetricsBoundPort(port int) {
+	host, p, err := net.SplitHostPort(b.MetricsAddr())
+	if err != nil || p != "0" {
+		return
+	}
+	b.MetricsListener = "http://" + net.JoinHostPort(host, strconv.Itoa(port))
 }
 
 // SetBoundPort records the port the listener called name bound when it

@@ -452,3 +452,39 @@ func TestZookeeperConnectMustBeHostPortListWithOptionalChroot(t *testing.T) {
 		}
 	}
 }
+
+func TestMetricsListenerIsOffByDefaultAndMustBeHTTPHostPort(t *testing.T) {
+	if got := Default().MetricsListener; got != "" {
+		t.Errorf("metrics.listener defaults to %q, want empty (no endpoint)", got)
+	}
+	for v, want := range map[string]string{
+		"http://127.0.0.1:9644": "127.0.0.1:9644",
+		"http://127.0.0.1:0":    "127.0.0.1:0",
+		"http://:9644/":         ":9644",
+		"http://[::1]:9644":     "[::1]:9644",
+		" http://localhost:80 ": "localhost:80",
+	} {
+		b, _ := load(t, "", "metrics.listener="+v)
+		if got := b.MetricsAddr(); got != want {
+			t.Errorf("metrics.listener=%q: address %q, want %q", v, got, want)
+		}
+	}
+	for _, bad := range []string{"127.0.0.1:9644", "https://127.0.0.1:9644", "http://127.0.0.1", "http://127.0.0.1:x",
+		"http://127.0.0.1:70000", "http://127.0.0.1:9644/metrics", "http://u@127.0.0.1:9644", "tcp://127.0.0.1:9644"} {
+		if _, _, err := Load("", []string{"metrics.listener=" + bad}); err == nil || !strings.Contains(err.Error(), "metrics.listener") {
+			t.Errorf("%q accepted or error without the key: %v", bad, err)
+		}
+	}
+}
+
+func TestSetMetricsBoundPortReplacesOnlyPortZero(t *testing.T) {
+	b, _ := load(t, "", "metrics.listener=http://127.0.0.1:0")
+	b.SetMetricsBoundPort(41234)
+	if got := b.MetricsListener; got != "http://127.0.0.1:41234" {
+		t.Errorf("after SetMetricsBoundPort: %q", got)
+	}
+	b.SetMetricsBoundPort(5)
+	if got := b.MetricsListener; got != "http://127.0.0.1:41234" {
+		t.Errorf("a bound port was replaced: %q", got)
+	}
+}

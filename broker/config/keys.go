@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -68,6 +69,10 @@ var brokerKeys = []brokerKey{
 	{name: "zookeeper.connect", typ: TypeString,
 		doc:   "ZooKeeper connection string for cluster mode, host:port[,host:port...][/chroot]; empty runs a single broker with its metadata stored in the first log directory.",
 		apply: setZookeeperConnect},
+
+	{name: "metrics.listener", typ: TypeString, def: text(""),
+		doc:   "Samsa's own: the address of the broker's HTTP endpoint for Prometheus metrics (/metrics) and health checks (/healthz, /readyz), http://host:port; port 0 picks a free port. Empty: no endpoint.",
+		apply: setMetricsListener},
 
 	// Log directories.
 	{name: "log.dir", typ: TypeString, def: text("./data"),
@@ -571,6 +576,34 @@ func setLogDirs(b *Broker, v string) error {
 		return errors.New("at least one directory is required")
 	}
 	b.LogDirs = dirs
+	return nil
+}
+
+// setMetricsListener checks "http://host:port": the scheme must be http
+// (there is no TLS yet) and the address nothing but a host and a port.
+func setMetricsListener(b *Broker, v string) error {
+	if v == "" {
+		b.MetricsListener = ""
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil {
+		return fmt.Errorf("want http://host:port: %w", err)
+	}
+	if u.Scheme != "http" {
+		return fmt.Errorf("want http://host:port, got scheme %q", u.Scheme)
+	}
+	if u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return errors.New("want http://host:port, with no user, path or query")
+	}
+	_, port, err := net.SplitHostPort(u.Host)
+	if err != nil {
+		return fmt.Errorf("want http://host:port: %w", err)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
+		return fmt.Errorf("want http://host:port, with a port from 0 to 65535, got %q", port)
+	}
+	b.MetricsListener = "http://" + u.Host
 	return nil
 }
 

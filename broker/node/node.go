@@ -37,6 +37,7 @@ import (
 
 	"github.com/samsa-io/samsa/broker"
 	"github.com/samsa-io/samsa/broker/config"
+	"github.com/samsa-io/samsa/broker/metrics"
 	"github.com/samsa-io/samsa/controller"
 	plog "github.com/samsa-io/samsa/log"
 	"github.com/samsa-io/samsa/wire"
@@ -106,6 +107,14 @@ type Node struct {
 	serving      sync.WaitGroup // the servers' Serve goroutines
 	serveErr     chan error
 
+	// metricsServer serves metrics.listener (nil when it is unset), from
+	// Start to the end of the node's stop, so /readyz can tell a
+	// starting or stopping broker from a serving one.
+	metricsServer *metrics.Server
+	// ready is set once every listener serves; stopping once Close,
+	// Shutdown or Kill begins (Node.notReady).
+	ready, stopping atomic.Bool
+
 	// held is closed by ReleaseRequests; nil while requests pass
 	// (HoldRequests).
 	held atomic.Pointer[chan struct{}]
@@ -148,6 +157,18 @@ func Start(ctx context.Context, opts Options) (_ *Node, err error) {
 			cfg.SetBoundPort(l.Name, int32(ln.Addr().(*net.TCPAddr).Port))
 		}
 	}
+	var brokerMetrics *metrics.Metrics
+	if cfg.MetricsListener != "" {
+		brokerMetrics = metrics.New()
+		n.metricsServer, err = metrics.Listen(cfg.MetricsAddr(), brokerMetrics, n.notReady,
+			n.logger.With().Str("component", "metrics").Logger())
+		if err != nil {
+			return nil, err
+		}
+		undo = append(undo, func() { n.metricsServer.Close() })
+		cfg.SetMetricsBoundPort(n.metricsServer.Port())
+		n.logger.Info().Str("metrics", "http://"+n.metricsServer.Addr()).Msg("serving metrics")
+	}
 	adv := cfg.AdvertisedListeners[0]
 	self := controller.Broker{ID: cfg.BrokerID, Host: adv.Host, Port: adv.Port, Rack: cfg.Rack}
 
@@ -179,7 +200,11 @@ func Start(ctx context.Context, opts Options) (_ *Node, err error) {
 		return nil, err
 	}
 
-	n.broker, err = broker.New(broker.Options{Config: cfg, Store: n.store, Logs: n.logs, Logger: n.logger, Now: time.Now, Dial: opts.Dial})
+	brokerOpts := broker.Options{Config: cfg, Store: n.store, Logs: n.logs, Logger: n.logger, Now: time.Now, Dial: opts.Dial}
+	if brokerMetrics != nil {
+		brokerOpts.Observer = brokerMetrics
+	}
+	n.broker, err = broker.New(brokerOpts)
 	if err != nil {
 		return nil, fmt.Errorf("start broker: %w", err)
 	}
@@ -195,6 +220,12 @@ func Start(ctx context.Context, opts Options) (_ *Node, err error) {
 	}
 	setLimits(n.broker.EffectiveConfig())
 	n.stopWatching = n.broker.OnConfigChange(setLimits)
+	if brokerMetrics != nil {
+		err := brokerMetrics.Watch(metrics.Sources{Broker: n.broker, Store: n.store, RequestBudget: requestBudget, Connections: limits.Open})
+		if err != nil {
+			return nil, err
+		}
+	}
 
 	n.serveErr = make(chan error, len(n.listeners))
 	for i, ln := range n.listeners {
@@ -218,7 +249,41 @@ func Start(ctx context.Context, opts Options) (_ *Node, err error) {
 		n.logger.Info().Str("listener", name).Str("bind", ln.Addr().String()).
 			Str("advertised", cfg.AdvertisedListeners[min(i, len(cfg.AdvertisedListeners)-1)].Addr()).Msg("listening")
 	}
+	n.ready.Store(true)
 	return n, nil
+}
+
+// MetricsAddr is the address metrics.listener bound, dialable from this
+// host (host:port), or empty when it is unset.
+func (n *Node) MetricsAddr() string {
+	if n.metricsServer == nil {
+		return ""
+	}
+	return n.metricsServer.Addr()
+}
+
+// notReady answers /readyz: why the broker does not serve now, nil when
+// it does. It serves once its logs are open and its listeners up, while
+// its metadata store's session lives and the cluster lists it among its
+// live brokers, until it begins to stop.
+func (n *Node) notReady() error {
+	switch {
+	case n.stopping.Load():
+		return errors.New("shutting down")
+	case !n.ready.Load():
+		return errors.New("starting")
+	}
+	if s, ok := n.store.(controller.SessionStater); ok {
+		if state := s.SessionState(); state != controller.SessionConnected {
+			return fmt.Errorf("metadata store session %s", state)
+		}
+	}
+	for _, b := range n.store.Brokers() {
+		if b.ID == n.cfg.BrokerID {
+			return nil
+		}
+	}
+	return fmt.Errorf("broker %d is not registered in the cluster", n.cfg.BrokerID)
 }
 
 // openLocalStore opens the single-broker store in the first log
@@ -292,6 +357,7 @@ func (g gatedHandler) ServeKafka(ctx context.Context, conn *wire.Conn, req *wire
 // the broker can stop anyway. Shutdown calls it first; a caller with
 // something to do between the two steps calls it, then Close.
 func (n *Node) ControlledShutdown(ctx context.Context) error {
+	n.stopping.Store(true) // /readyz: load balancers stop routing here now
 	if n.single || !n.cfg.ControlledShutdownEnable || n.isStopped() {
 		return nil
 	}
@@ -395,6 +461,7 @@ func (n *Node) markStopped() bool {
 		return false
 	}
 	n.stopped = true
+	n.stopping.Store(true)
 	return true
 }
 
@@ -407,6 +474,9 @@ func (n *Node) isStopped() bool {
 func (n *Node) closeListeners() {
 	for _, ln := range n.listeners {
 		ln.Close() // closed already by its server, unless Serve never ran
+	}
+	if n.metricsServer != nil {
+		n.metricsServer.Close() // last: /readyz says "shutting down" until now
 	}
 }
 

@@ -407,7 +407,7 @@ func (f *followerState) lastCaughtUpOrZero() time.Time {
 // union of the old and new ISR.
 func (m *Manager) proposeISRLocked(p *Partition, isr []int32) {
 	p.pendingISR = isr
-	leaderEpoch, partitionEpoch := p.state.LeaderEpoch, p.state.PartitionEpoch
+	leaderEpoch, partitionEpoch, before := p.state.LeaderEpoch, p.state.PartitionEpoch, len(p.state.ISR)
 	m.background(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -418,6 +418,7 @@ func (m *Manager) proposeISRLocked(p *Partition, isr []int32) {
 		if err == nil && p.role == roleLeader && st.LeaderEpoch == p.state.LeaderEpoch && st.PartitionEpoch > p.state.PartitionEpoch {
 			st.Replicas, st.ISR = slices.Clone(st.Replicas), slices.Clone(st.ISR)
 			p.state = st
+			m.countISRChange(before, len(st.ISR))
 		}
 		m.advanceHighWatermarkLocked(p)
 		p.isrMu.Unlock()

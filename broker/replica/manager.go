@@ -69,6 +69,8 @@ type Manager struct {
 	closedCtx    context.Context
 	stop         context.CancelFunc
 	resyncQueued atomic.Bool // a background Sync is waiting to run
+	// isrShrinks and isrExpands count accepted ISR changes (status.go).
+	isrShrinks, isrExpands atomic.Uint64
 }
 
 // topicState is the table's view of one topic: the store's snapshot and

@@ -51,6 +51,8 @@ type Partition struct {
 
 	waitMu  sync.Mutex
 	waiters map[chan struct{}]struct{}
+
+	traffic Traffic // status.go
 }
 
 // replicaRole is this broker's part in a partition.

@@ -512,3 +512,27 @@ func (s *Store) Close() error {
 	e.settle()
 	return nil
 }
+
+// SessionState is where the Store stands with its ensemble, named as a
+// ZooKeeper session's states are (controller.SessionStater): a paused
+// Store is disconnected until its session expires.
+func (s *Store) SessionState() string {
+	s.e.mu.Lock()
+	defer s.e.mu.Unlock()
+	switch {
+	case s.status == dead:
+		return controller.SessionClosed
+	case s.status == paused && s.session == nil:
+		return controller.SessionExpired
+	case s.status == paused:
+		return controller.SessionDisconnected
+	default:
+		return controller.SessionConnected
+	}
+}
+
+// SessionService is "embedded": the ensemble is in-process
+// (controller.SessionStater).
+func (s *Store) SessionService() string { return "embedded" }
+
+var _ controller.SessionStater = (*Store)(nil)

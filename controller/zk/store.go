@@ -960,3 +960,30 @@ func (s *Store) Close() error {
 }
 
 var _ controller.Store = (*Store)(nil)
+
+// SessionState is the state of the store's ZooKeeper session
+// (controller.SessionStater).
+func (s *Store) SessionState() string {
+	select {
+	case <-s.stop:
+		return controller.SessionClosed
+	default:
+	}
+	switch s.zk.conn.State() {
+	case gozk.StateHasSession:
+		return controller.SessionConnected
+	case gozk.StateConnecting, gozk.StateConnected:
+		return controller.SessionConnecting
+	case gozk.StateExpired:
+		return controller.SessionExpired
+	case gozk.StateAuthFailed:
+		return controller.SessionAuthFailed
+	default:
+		return controller.SessionDisconnected
+	}
+}
+
+// SessionService is "zookeeper" (controller.SessionStater).
+func (s *Store) SessionService() string { return "zookeeper" }
+
+var _ controller.SessionStater = (*Store)(nil)

@@ -1,0 +1,102 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+)
+
+// Server is the broker's HTTP endpoint (metrics.listener):
+//
+//   - /metrics: the registry in Prometheus' text format;
+//   - /healthz: 200 while the process is up, whatever the broker does;
+//   - /readyz: 200 while the broker serves, else 503 with the reason on
+//     one line (starting, its metadata store session lost, shutting
+//     down): what a load balancer or an orchestrator should route on.
+type Server struct {
+	ln   net.Listener
+	http *http.Server
+	done chan struct{}
+}
+
+// Ready reports why the broker does not serve now, nil when it does.
+type Ready func() error
+
+// Listen binds addr (host:port; port 0 picks one) and serves m there
+// until Close. ready answers /readyz.
+func Listen(addr string, m *Metrics, ready Ready, logger zerolog.Logger) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listener %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{
+		ErrorLog:      promLogger{logger},
+		ErrorHandling: promhttp.ContinueOnError,
+	}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := ready(); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "not ready:", err)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	s := &Server{
+		ln:   ln,
+		http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
+		done: make(chan struct{}),
+	}
+	go func() {
+		defer close(s.done)
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error().Err(err).Msg("metrics listener stopped")
+		}
+	}()
+	return s, nil
+}
+
+// Addr is the address bound, dialable from this host: a listener on
+// every interface is reached on the loopback address.
+func (s *Server) Addr() string {
+	tcp, ok := s.ln.Addr().(*net.TCPAddr)
+	if !ok {
+		return s.ln.Addr().String()
+	}
+	if tcp.IP == nil || tcp.IP.IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", fmt.Sprint(tcp.Port))
+	}
+	return tcp.String()
+}
+
+// Port is the port bound.
+func (s *Server) Port() int { return s.ln.Addr().(*net.TCPAddr).Port }
+
+// Close stops serving: scrapes in flight get a second to finish.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	err := s.http.Shutdown(ctx)
+	if err != nil {
+		err = s.http.Close()
+	}
+	<-s.done
+	return err
+}
+
+// promLogger passes promhttp's errors (a collector that failed) to the
+// broker's log.
+type promLogger struct{ l zerolog.Logger }
+
+func (p promLogger) Println(v ...any) { p.l.Warn().Msg(fmt.Sprint(v...)) }
