@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run-cluster.sh BINARY: start a local ZooKeeper (Debian's zookeeper
 # package) on 127.0.0.1:2181 and three Samsa brokers (IDs 1-3) on
-# 127.0.0.1:9092-9094 with their data under ./data-cluster, for trying a
+# 127.0.0.1:9092-9094 (metrics and health on 127.0.0.1:9644-9646) with their data under ./data-cluster, for trying a
 # cluster. Ctrl-C stops everything; the data stays for the next run.
 set -euo pipefail
 
@@ -62,10 +62,11 @@ for id in 1 2 3; do
 		--override default.replication.factor=3 \
 		--override min.insync.replicas=2 \
 		--override offsets.topic.replication.factor=3 \
+		--override metrics.listener=http://127.0.0.1:$((9643 + id)) \
 		--log-format console 2> >(sed "s/^/[broker $id] /" >&2) &
 	pids+=($!)
 done
-echo "run-cluster: brokers 1-3 on 127.0.0.1:9092, :9093, :9094; try:" >&2
+echo "run-cluster: brokers 1-3 on 127.0.0.1:9092, :9093, :9094 (metrics on :9644, :9645, :9646); try:" >&2
 echo "  kcat -b 127.0.0.1:9092 -L" >&2
 echo "run-cluster: Ctrl-C stops the cluster" >&2
 wait -n "${pids[@]}" || true
