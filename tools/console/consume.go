@@ -57,7 +57,7 @@ How to print, one of:
                                             offset, headers, key, value)
   --format FORMAT                           kcat-style: %t topic, %p partition,
                                             %o offset, %T timestamp (ms), %k key,
-                                            %v value, %h headers (k=v,...), %K
+                                            %s value, %h headers (k=v,...), %K
                                             and %S key and value length (-1 for
                                             null), %%; \n \t escapes
   -o json                                   one JSON object per line
@@ -65,7 +65,7 @@ How to print, one of:
 At the end, "Processed a total of N messages" goes to stderr.`,
 		Example: `  samsa consume --topic orders --from-beginning --max-messages 10
   samsa consume --topic orders --group billing --property print.key=true
-  samsa consume --topic orders --partition 0 --offset 42 --format '%p/%o %k=%v\n'
+  samsa consume --topic orders --partition 0 --offset 42 --format '%p/%o %k=%s\n'
   samsa consume --include 'orders.*' --from-timestamp 2024-05-01T00:00:00Z -o json`,
 		Args: cli.Args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -86,7 +86,7 @@ At the end, "Processed a total of N messages" goes to stderr.`,
 	fl.IntVar(&f.timeoutMs, "timeout-ms", 0, "exit when no record arrives for this many milliseconds (0: wait forever)")
 	fl.StringVar(&f.isolationLevel, "isolation-level", "read_uncommitted", "read_committed to skip aborted and open transactions' records, or read_uncommitted")
 	fl.StringArrayVar(&f.properties, "property", nil, "a formatter property, `key=value` (repeatable): print.key, print.timestamp, print.partition, print.offset, print.headers, print.value, key.separator, line.separator, headers.separator, null.literal")
-	fl.StringVar(&f.format, "format", "", "print each record by this kcat-style `format` (%t %p %o %T %k %v %h %K %S)")
+	fl.StringVar(&f.format, "format", "", "print each record by this kcat-style `format` (%t %p %o %T %k %s %h %K %S)")
 	return cmd
 }
 

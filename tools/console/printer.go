@@ -167,7 +167,7 @@ func (f *kafkaFormatter) appendNullable(b, v []byte) []byte {
 // formatPrinter prints a record by a kcat-style format string (kcat's -f):
 //
 //	%t topic  %p partition  %o offset  %T timestamp (ms)
-//	%k key  %v value  %h headers (k=v,k=v)  %K key length  %S value length
+//	%k key  %s value  %h headers (k=v,k=v)  %K key length  %S value length
 //	%% a percent sign; \n \t \r \\ escapes
 //
 // A null key or value prints as nothing, and its length as -1, as in kcat.
@@ -203,11 +203,11 @@ func newFormatPrinter(format string) (*formatPrinter, error) {
 		switch v := format[i]; v {
 		case '%':
 			lit.WriteByte('%')
-		case 't', 'p', 'o', 'T', 'k', 'v', 'h', 'K', 'S':
+		case 't', 'p', 'o', 'T', 'k', 's', 'h', 'K', 'S':
 			flush()
 			p.parts = append(p.parts, formatPart{verb: v})
 		default:
-			return nil, cli.Usagef("--format %q: unknown directive %%%c (want %%t %%p %%o %%T %%k %%v %%h %%K %%S or %%%%)", format, v)
+			return nil, cli.Usagef("--format %q: unknown directive %%%c (want %%t %%p %%o %%T %%k %%s %%h %%K %%S or %%%%)", format, v)
 		}
 	}
 	flush()
@@ -229,7 +229,7 @@ func (p *formatPrinter) appendRecord(b []byte, r *kgo.Record) ([]byte, error) {
 			b = strconv.AppendInt(b, r.Timestamp.UnixMilli(), 10)
 		case 'k':
 			b = append(b, r.Key...)
-		case 'v':
+		case 's':
 			b = append(b, r.Value...)
 		case 'K':
 			b = strconv.AppendInt(b, nullableLen(r.Key), 10)

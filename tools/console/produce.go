@@ -26,7 +26,7 @@ type produceFlags struct {
 	partition     int32
 	acks          string
 	compression   string
-	linger        time.Duration
+	lingerMs      int64
 }
 
 // NewProduceCommand is `samsa produce`, Kafka's kafka-console-producer.sh.
@@ -61,16 +61,17 @@ Separators may be written with \t, \n and \\ escapes.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.topic, "topic", "", "the topic to produce to (required)")
 	fl.StringArrayVar(&f.properties, "property", nil, "a line-parsing property, `key=value` (repeatable): parse.key, key.separator, parse.headers, headers.*, null.marker, ignore.error")
-	fl.StringArrayVar(&f.producerProps, "producer-property", nil, "a producer setting, `key=value` (repeatable): acks, linger.ms, batch.size, compression.type, enable.idempotence, max.request.size, client.id")
+	fl.StringArrayVar(&f.producerProps, "producer-property", nil, "a producer setting, `key=value` (repeatable): acks, linger.ms, compression.type, enable.idempotence, max.request.size, client.id")
 	fl.StringVar(&f.keySeparator, "key-separator", "", "each line is KEY SEP VALUE (short for --property parse.key=true --property key.separator=SEP)")
 	fl.StringArrayVar(&f.headers, "header", nil, "a header `key=value` added to every record (repeatable)")
 	fl.Int32Var(&f.partition, "partition", -1, "produce every record to this partition (default: by key, else sticky)")
 	fl.StringVar(&f.acks, "acks", "all", "acknowledgements to wait for: all (-1), 1 or 0")
 	fl.StringVar(&f.acks, "request-required-acks", "all", "Kafka's name for --acks")
 	fl.StringVar(&f.compression, "compression", "none", "compression: none, gzip, snappy, lz4 or zstd")
-	fl.StringVar(&f.compression, "compression-codec", "none", "Kafka's name for --compression (alone: gzip)")
-	fl.Lookup("compression-codec").NoOptDefVal = "gzip"
-	fl.DurationVar(&f.linger, "linger", time.Second, "how long a batch waits for more records (Kafka's --timeout, in ms there)")
+	// Kafka's --compression-codec alone means gzip; here it takes a value,
+	// so that `--compression-codec snappy` reads as it does in Kafka.
+	fl.StringVar(&f.compression, "compression-codec", "none", "Kafka's name for --compression")
+	fl.Int64Var(&f.lingerMs, "linger-ms", 1000, "how long a batch waits for more records, in ms (Kafka's --timeout; end of input sends at once)")
 	cmd.MarkFlagRequired("topic")
 	return cmd
 }
@@ -80,14 +81,13 @@ Separators may be written with \t, \n and \\ escapes.`,
 type producerSettings struct {
 	acks        string
 	linger      time.Duration
-	batchSize   int32 // 0: kgo's default
-	maxRequest  int32 // 0: kgo's default
+	maxRequest  int32 // Kafka's max.request.size
 	compression string
 	idempotence *bool // nil: on for acks=all, off otherwise, as Kafka's producer decides
 	clientID    string
 }
 
-var producerProperties = []string{"acks", "batch.size", "client.id", "compression.type", "enable.idempotence", "linger.ms", "max.request.size"}
+var producerProperties = []string{"acks", "client.id", "compression.type", "enable.idempotence", "linger.ms", "max.request.size"}
 
 // settings merges the producer's knobs as Kafka's console producer
 // does: a flag given on the command line wins over --producer-property,
@@ -100,7 +100,10 @@ func (f *produceFlags) settings(cmd *cobra.Command) (producerSettings, error) {
 	if err := checkKnown("producer-property", props, producerProperties); err != nil {
 		return producerSettings{}, err
 	}
-	s := producerSettings{acks: f.acks, linger: f.linger, compression: f.compression, clientID: "console-producer"}
+	if f.lingerMs < 0 {
+		return producerSettings{}, cli.Usagef("--linger-ms %d: want milliseconds, 0 or more", f.lingerMs)
+	}
+	s := producerSettings{maxRequest: defaultMaxRequestSize, acks: f.acks, linger: time.Duration(f.lingerMs) * time.Millisecond, compression: f.compression, clientID: "console-producer"}
 	changed := func(names ...string) bool {
 		for _, n := range names {
 			if cmd.Flags().Changed(n) {
@@ -115,21 +118,19 @@ func (f *produceFlags) settings(cmd *cobra.Command) (producerSettings, error) {
 	if v, ok := props["compression.type"]; ok && !changed("compression", "compression-codec") {
 		s.compression = v
 	}
-	if v, ok := props["linger.ms"]; ok && !changed("linger") {
+	if v, ok := props["linger.ms"]; ok && !changed("linger-ms") {
 		ms, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || ms < 0 {
 			return s, cli.Usagef("--producer-property linger.ms=%q: want milliseconds", v)
 		}
 		s.linger = time.Duration(ms) * time.Millisecond
 	}
-	for key, field := range map[string]*int32{"batch.size": &s.batchSize, "max.request.size": &s.maxRequest} {
-		if v, ok := props[key]; ok {
-			n, err := strconv.ParseInt(v, 10, 32)
-			if err != nil || n <= 0 {
-				return s, cli.Usagef("--producer-property %s=%q: want a positive number of bytes", key, v)
-			}
-			*field = int32(n)
+	if v, ok := props["max.request.size"]; ok {
+		n, err := strconv.ParseInt(v, 10, 32)
+		if err != nil || n <= 0 {
+			return s, cli.Usagef("--producer-property max.request.size=%q: want a positive number of bytes", v)
 		}
+		s.maxRequest = int32(n)
 	}
 	if v, ok := props["client.id"]; ok {
 		s.clientID = v
@@ -174,23 +175,17 @@ func (s producerSettings) opts() ([]kgo.Opt, error) {
 	}
 	opts = append(opts, kgo.ProducerBatchCompression(codec), kgo.ProducerLinger(s.linger), kgo.ClientID(s.clientID))
 	// kgo has one batch limit, ProducerBatchMaxBytes, which is also the
-	// largest record it sends: batch.size and max.request.size both cap
-	// it, the smaller winning.
-	if max := minPositive(s.batchSize, s.maxRequest); max > 0 {
-		opts = append(opts, kgo.ProducerBatchMaxBytes(max))
-	}
+	// largest record it sends: max.request.size is that limit. Kafka's
+	// batch.size is only a target a larger record exceeds, so it is not
+	// mapped onto the limit (a record over it would fail here).
+	opts = append(opts, kgo.ProducerBatchMaxBytes(s.maxRequest))
 	return opts, nil
 }
 
-func minPositive(a, b int32) int32 {
-	switch {
-	case a <= 0:
-		return b
-	case b <= 0 || a < b:
-		return a
-	}
-	return b
-}
+// defaultMaxRequestSize is Kafka's max.request.size default (1 MiB), so
+// a line Kafka's console producer sends is sent here too; kgo's own
+// default is a little smaller (1000012 bytes).
+const defaultMaxRequestSize = 1 << 20
 
 func compressionCodec(name string) (kgo.CompressionCodec, error) {
 	switch strings.ToLower(name) {
@@ -252,7 +247,9 @@ func runProduce(cmd *cobra.Command, env *cli.Env, f *produceFlags) error {
 	if err != nil {
 		return err
 	}
-	opts = append(opts, kgo.DefaultProduceTopic(f.topic))
+	// Kafka's producer asks for metadata with allowAutoTopicCreation, so
+	// a broker with auto.create.topics.enable creates a missing topic.
+	opts = append(opts, kgo.DefaultProduceTopic(f.topic), kgo.AllowAutoTopicCreation())
 	if f.partition >= 0 {
 		opts = append(opts, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	}
