@@ -29,7 +29,8 @@ func produceRecords(t *testing.T, cluster *embedded.Cluster, records ...*kgo.Rec
 func at(ms int64) time.Time { return time.UnixMilli(ms) }
 
 func TestConsumeFromBeginningPrintsValuesThenTheCount(t *testing.T) {
-	c := sharedBroker(t)
+	t.Parallel()
+	c := startBroker(t, nil)
 	createTopic(t, c, "consume-plain", 1, nil)
 	produceRecords(t, c,
 		&kgo.Record{Topic: "consume-plain", Value: []byte("one")},
@@ -54,7 +55,8 @@ func TestConsumeFromBeginningPrintsValuesThenTheCount(t *testing.T) {
 }
 
 func TestConsumeRoundTripsWhatProducePrinted(t *testing.T) {
-	c := sharedBroker(t)
+	t.Parallel()
+	c := startBroker(t, nil)
 	createTopic(t, c, "consume-roundtrip", 2, nil)
 	mustSucceed(t, c, "h:1\tk0:zero\n\tk1:one\n", "produce", "--topic", "consume-roundtrip", "--partition", "1",
 		"--key-separator", ":", "--property", "parse.headers=true")
@@ -68,7 +70,8 @@ func TestConsumeRoundTripsWhatProducePrinted(t *testing.T) {
 }
 
 func TestConsumePrintsTimestampsAndNullsAsKafkasFormatter(t *testing.T) {
-	c := sharedBroker(t)
+	t.Parallel()
+	c := startBroker(t, nil)
 	createTopic(t, c, "consume-nulls", 1, nil)
 	produceRecords(t, c, &kgo.Record{Topic: "consume-nulls", Timestamp: at(1700000000123), Headers: []kgo.RecordHeader{{Key: "h", Value: nil}}})
 	res := mustSucceed(t, c, "", "consume", "--topic", "consume-nulls", "--from-beginning", "--max-messages", "1",
@@ -80,7 +83,8 @@ func TestConsumePrintsTimestampsAndNullsAsKafkasFormatter(t *testing.T) {
 }
 
 func TestConsumeFormatStringPrintsEachDirective(t *testing.T) {
-	c := sharedBroker(t)
+	t.Parallel()
+	c := startBroker(t, nil)
 	createTopic(t, c, "consume-format", 1, nil)
 	produceRecords(t, c,
 		&kgo.Record{Topic: "consume-format", Key: []byte("k"), Value: []byte("hello"), Timestamp: at(1700000000000),
@@ -96,7 +100,8 @@ func TestConsumeFormatStringPrintsEachDirective(t *testing.T) {
 }
 
 func TestConsumeRefusesBadFormatsAndFlagCombinationsAsUsage(t *testing.T) {
-	c := sharedBroker(t)
+	t.Parallel()
+	c := startBroker(t, nil)
 	for _, flags := range [][]string{
 		{"--format", "%x"},
 		{"--format", "%k", "--property", "print.key=true"},
@@ -129,7 +134,8 @@ type jsonLine struct {
 }
 
 func TestConsumeJSONPrintsOneObjectPerRecord(t *testing.T) {
-	c := sharedBroker(t)
+	t.Parallel()
+	c := startBroker(t, nil)
 	createTopic(t, c, "consume-json", 1, nil)
 	produceRecords(t, c,
 		&kgo.Record{Topic: "consume-json", Key: []byte("k"), Value: []byte(`{"a":1}`), Timestamp: at(1700000000000),
@@ -160,7 +166,8 @@ func TestConsumeJSONPrintsOneObjectPerRecord(t *testing.T) {
 }
 
 func TestConsumePartitionFromAnOffsetEarliestOrLatest(t *testing.T) {
-	c := sharedBroker(t)
+	t.Parallel()
+	c := startBroker(t, nil)
 	createTopic(t, c, "consume-offsets", 2, nil)
 	var records []*kgo.Record
 	for i := range 5 {
@@ -192,7 +199,8 @@ func TestConsumePartitionFromAnOffsetEarliestOrLatest(t *testing.T) {
 }
 
 func TestConsumeFromTimestampStartsAtTheFirstRecordAtOrAfterIt(t *testing.T) {
-	c := sharedBroker(t)
+	t.Parallel()
+	c := startBroker(t, nil)
 	createTopic(t, c, "consume-timestamps", 1, nil)
 	base := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	for i := range 4 {
@@ -215,7 +223,8 @@ func TestConsumeFromTimestampStartsAtTheFirstRecordAtOrAfterIt(t *testing.T) {
 }
 
 func TestConsumeGroupCommitsWhatItPrintedAndLeavesOnCancel(t *testing.T) {
-	c := sharedBroker(t)
+	t.Parallel()
+	c := startBroker(t, nil)
 	createTopic(t, c, "consume-group", 3, nil)
 	var records []*kgo.Record
 	for i := range 9 {
@@ -277,7 +286,8 @@ func TestConsumeGroupCommitsWhatItPrintedAndLeavesOnCancel(t *testing.T) {
 }
 
 func TestConsumeGroupWithMaxMessagesCommitsOnlyWhatItPrinted(t *testing.T) {
-	c := sharedBroker(t)
+	t.Parallel()
+	c := startBroker(t, nil)
 	createTopic(t, c, "consume-group-max", 1, nil)
 	var records []*kgo.Record
 	for i := range 5 {
@@ -295,7 +305,8 @@ func TestConsumeGroupWithMaxMessagesCommitsOnlyWhatItPrinted(t *testing.T) {
 }
 
 func TestConsumeReadCommittedSkipsAbortedTransactions(t *testing.T) {
-	c := sharedBroker(t)
+	t.Parallel()
+	c := startBroker(t, nil)
 	createTopic(t, c, "consume-txn", 1, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -325,6 +336,7 @@ func TestConsumeReadCommittedSkipsAbortedTransactions(t *testing.T) {
 }
 
 func TestUnknownTopicIsAOneLineErrorWhenTheBrokerDoesNotAutoCreate(t *testing.T) {
+	t.Parallel()
 	c := startBroker(t, map[string]string{"auto.create.topics.enable": "false"})
 	res := samsa(t, c, "", "consume", "--topic", "no-such-topic", "--timeout-ms", "1000")
 	if res.code != 1 || !strings.Contains(res.stderr, "samsa consume: topic no-such-topic: UNKNOWN_TOPIC_OR_PARTITION") {

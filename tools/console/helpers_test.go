@@ -3,7 +3,6 @@ package console_test
 import (
 	"bytes"
 	"context"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -17,38 +16,8 @@ import (
 	"github.com/samsa-io/samsa/tools/console"
 )
 
-// shared is the one broker most tests use, each on topics of its own
-// (starting a broker per test would cost more than the tests).
-var shared struct {
-	once    sync.Once
-	cluster *embedded.Cluster
-	err     error
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if shared.cluster != nil {
-		shared.cluster.Close()
-	}
-	os.Exit(code)
-}
-
-// sharedBroker is the package's broker, started by the first test that
-// asks for it.
-func sharedBroker(t *testing.T) *embedded.Cluster {
-	t.Helper()
-	shared.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		shared.cluster, shared.err = embedded.Start(ctx, embedded.Config{})
-	})
-	if shared.err != nil {
-		t.Fatalf("start broker: %v", shared.err)
-	}
-	return shared.cluster
-}
-
-// startBroker is one embedded broker for a test, with its overrides.
+// startBroker is one embedded broker for a test, with its overrides. A
+// broker per test keeps tests apart (topics, groups) and costs little.
 func startBroker(t *testing.T, overrides map[string]string) *embedded.Cluster {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

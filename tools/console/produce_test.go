@@ -30,7 +30,8 @@ func nullable(b []byte) string {
 }
 
 func TestProduceSendsEachLineAsARecordWithKeysAndHeaders(t *testing.T) {
-	c := sharedBroker(t)
+	t.Parallel()
+	c := startBroker(t, nil)
 	createTopic(t, c, "produce-keys", 1, nil)
 	input := "h1:a,h2:b\tk1:one\n\tk2:two:with:colons\n\tnokey\n"
 	res := mustSucceed(t, c, input, "produce", "--topic", "produce-keys",
@@ -55,7 +56,8 @@ func TestProduceSendsEachLineAsARecordWithKeysAndHeaders(t *testing.T) {
 }
 
 func TestProduceReadsKafkasPropertiesWithTheirSeparatorsAndNullMarker(t *testing.T) {
-	c := sharedBroker(t)
+	t.Parallel()
+	c := startBroker(t, nil)
 	createTopic(t, c, "produce-props", 1, nil)
 	input := "a=1;b=NULL|key1=>value1\n|NULL=>NULL\n"
 	mustSucceed(t, c, input, "produce", "--topic", "produce-props",
@@ -73,7 +75,8 @@ func TestProduceReadsKafkasPropertiesWithTheirSeparatorsAndNullMarker(t *testing
 }
 
 func TestProduceStopsAtALineWithoutItsKeySeparator(t *testing.T) {
-	c := sharedBroker(t)
+	t.Parallel()
+	c := startBroker(t, nil)
 	createTopic(t, c, "produce-badline", 1, nil)
 	res := samsa(t, c, "k:v\nnokey\nk2:v2\n", "produce", "--topic", "produce-badline", "--key-separator", ":")
 	if res.code != 1 {
@@ -89,7 +92,8 @@ func TestProduceStopsAtALineWithoutItsKeySeparator(t *testing.T) {
 }
 
 func TestProducePartitionPutsEveryRecordInIt(t *testing.T) {
-	c := sharedBroker(t)
+	t.Parallel()
+	c := startBroker(t, nil)
 	createTopic(t, c, "produce-partition", 3, nil)
 	mustSucceed(t, c, "k1:a\nk2:b\nk3:c\nk4:d\n", "produce", "--topic", "produce-partition", "--partition", "2", "--key-separator", ":")
 	for _, r := range readAll(t, c, "produce-partition", 4) {
@@ -100,7 +104,8 @@ func TestProducePartitionPutsEveryRecordInIt(t *testing.T) {
 }
 
 func TestProduceToAPartitionTheTopicDoesNotHaveFails(t *testing.T) {
-	c := sharedBroker(t)
+	t.Parallel()
+	c := startBroker(t, nil)
 	createTopic(t, c, "produce-nopartition", 1, nil)
 	res := samsa(t, c, "a\n", "produce", "--topic", "produce-nopartition", "--partition", "5")
 	if res.code != 1 || !strings.Contains(res.stderr, "line 1: topic produce-nopartition partition 5:") {
@@ -109,7 +114,8 @@ func TestProduceToAPartitionTheTopicDoesNotHaveFails(t *testing.T) {
 }
 
 func TestProduceDeliversWithEveryAcksAndCompression(t *testing.T) {
-	c := sharedBroker(t)
+	t.Parallel()
+	c := startBroker(t, nil)
 	cases := [][]string{
 		{"--acks", "all", "--compression", "gzip"},
 		{"--acks", "-1", "--compression-codec", "snappy"},
@@ -133,7 +139,8 @@ func TestProduceDeliversWithEveryAcksAndCompression(t *testing.T) {
 }
 
 func TestProduceRefusesAnUnknownCodecOrAcksAsUsage(t *testing.T) {
-	c := sharedBroker(t)
+	t.Parallel()
+	c := startBroker(t, nil)
 	for _, flags := range [][]string{{"--compression", "brotli"}, {"--acks", "2"}, {"--property", "parse.kee=true"}, {"--header", "novalue"}} {
 		res := samsa(t, c, "a\n", append([]string{"produce", "--topic", "produce-usage"}, flags...)...)
 		if res.code != 2 {
@@ -143,7 +150,8 @@ func TestProduceRefusesAnUnknownCodecOrAcksAsUsage(t *testing.T) {
 }
 
 func TestProduceSendsALineUpToKafkasMaxRequestSizeAndFailsALargerOne(t *testing.T) {
-	c := sharedBroker(t)
+	t.Parallel()
+	c := startBroker(t, nil)
 	createTopic(t, c, "produce-large", 1, nil)
 	large := strings.Repeat("x", 1_000_100) // over kgo's default batch limit, under Kafka's 1 MiB
 	tooLarge := strings.Repeat("y", 2<<20)
@@ -164,7 +172,8 @@ func TestProduceSendsALineUpToKafkasMaxRequestSizeAndFailsALargerOne(t *testing.
 }
 
 func TestProduceToAMissingTopicCreatesItWhenTheBrokerAutoCreates(t *testing.T) {
-	c := sharedBroker(t)
+	t.Parallel()
+	c := startBroker(t, nil)
 	mustSucceed(t, c, "hello\n", "produce", "--topic", "produce-autocreated")
 	if got := readAll(t, c, "produce-autocreated", 1); string(got[0].Value) != "hello" {
 		t.Errorf("record %q; want hello", got[0].Value)
