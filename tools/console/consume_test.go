@@ -238,7 +238,7 @@ func TestConsumeGroupCommitsWhatItPrintedAndLeavesOnCancel(t *testing.T) {
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- samsaCtx(ctx, c, "", &stdout, &stderr, "consume", "--topic", "consume-group", "--group", "console-g", "--from-beginning")
+		done <- samsaCtx(ctx, c, strings.NewReader(""), &stdout, &stderr, "consume", "--topic", "consume-group", "--group", "console-g", "--from-beginning")
 	}()
 	checkFor(t, 15*time.Second, "the consumer printed all 9 records", func() bool {
 		return strings.Count(stdout.String(), "\n") == 9

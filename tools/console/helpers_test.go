@@ -3,6 +3,7 @@ package console_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -57,9 +58,14 @@ type result struct {
 // samsa runs `samsa ARGS...` in-process against cluster, with stdin, as
 // the binary would, under ctx (cancel it for Ctrl-C); stdout and stderr
 // may be read while it runs.
-func samsaCtx(ctx context.Context, cluster *embedded.Cluster, stdin string, stdout, stderr *syncBuffer, args ...string) int {
-	env := cli.NewEnv()
-	env.Stdin, env.Stdout, env.Stderr = strings.NewReader(stdin), stdout, stderr
+func samsaCtx(ctx context.Context, cluster *embedded.Cluster, stdin io.Reader, stdout, stderr *syncBuffer, args ...string) int {
+	return samsaEnv(ctx, cluster, &cli.Env{Stdin: stdin, Stdout: stdout, Stderr: stderr}, args...)
+}
+
+// samsaEnv is samsaCtx with an Env of the test's (its ClientOpts, for
+// hooks into the command's client).
+func samsaEnv(ctx context.Context, cluster *embedded.Cluster, env *cli.Env, args ...string) int {
+	stdout, stderr := env.Stdout, env.Stderr
 	root := cli.NewRoot(env, "samsa", "")
 	root.AddCommand(console.NewProduceCommand(env), console.NewConsumeCommand(env))
 	args = append([]string{"--bootstrap-server", strings.Join(cluster.Seeds(), ","), "--timeout", "10s"}, args...)
@@ -72,7 +78,7 @@ func samsa(t *testing.T, cluster *embedded.Cluster, stdin string, args ...string
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var stdout, stderr syncBuffer
-	code := samsaCtx(ctx, cluster, stdin, &stdout, &stderr, args...)
+	code := samsaCtx(ctx, cluster, strings.NewReader(stdin), &stdout, &stderr, args...)
 	if ctx.Err() != nil {
 		t.Fatalf("samsa %s: did not end within 30 s; stderr: %s", strings.Join(args, " "), stderr.String())
 	}

@@ -2,11 +2,17 @@ package console_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/samsa-io/samsa/tools/cli"
 )
 
 // headerString is a record's headers as k=v pairs, for comparing.
@@ -177,5 +183,47 @@ func TestProduceToAMissingTopicCreatesItWhenTheBrokerAutoCreates(t *testing.T) {
 	mustSucceed(t, c, "hello\n", "produce", "--topic", "produce-autocreated")
 	if got := readAll(t, c, "produce-autocreated", 1); string(got[0].Value) != "hello" {
 		t.Errorf("record %q; want hello", got[0].Value)
+	}
+}
+
+// bufferedHook counts the records a producer took.
+type bufferedHook struct{ count atomic.Int32 }
+
+func (h *bufferedHook) OnProduceRecordBuffered(*kgo.Record) { h.count.Add(1) }
+
+func TestProduceDeliversWhatItReadWhenInterrupted(t *testing.T) {
+	t.Parallel()
+	c := startBroker(t, nil)
+	createTopic(t, c, "produce-interrupted", 1, nil)
+	// A terminal: lines arrive, and then nothing, until Ctrl-C.
+	stdin, typing := io.Pipe()
+	defer typing.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	buffered := &bufferedHook{}
+	env := &cli.Env{Stdin: stdin, Stdout: &stdout, Stderr: &stderr, ClientOpts: []kgo.Opt{kgo.WithHooks(buffered)}}
+	done := make(chan int, 1)
+	go func() {
+		done <- samsaEnv(ctx, c, env, "produce", "--topic", "produce-interrupted", "--linger-ms", "60000")
+	}()
+	if _, err := io.WriteString(typing, "typed\nbefore ctrl-c\n"); err != nil {
+		t.Fatal(err)
+	}
+	// As a user who sees the lines taken, and then presses Ctrl-C (a
+	// line still in the reader when Ctrl-C comes is lost, as in Kafka).
+	checkFor(t, 5*time.Second, "both lines given to the producer", func() bool { return buffered.count.Load() == 2 })
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit status %d after Ctrl-C; want 0 (stderr %q)", code, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the producer did not end within 10 s of Ctrl-C, with stdin still open")
+	}
+	got := readAll(t, c, "produce-interrupted", 2)
+	if string(got[0].Value) != "typed" || string(got[1].Value) != "before ctrl-c" {
+		t.Errorf("records %q, %q; want the two lines typed before Ctrl-C, delivered despite the minute's linger", got[0].Value, got[1].Value)
 	}
 }
