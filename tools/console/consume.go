@@ -113,9 +113,11 @@ func (f *consumeFlags) plan(env *cli.Env) (*consumePlan, error) {
 	case len(p.topics) > 0 && f.include != "":
 		return nil, cli.Usagef("--topic and --include cannot be used together")
 	case f.include != "":
-		re, err := regexp.Compile(f.include)
+		// Kafka matches a topic's whole name against the pattern (Java's
+		// Matcher.matches); kgo looks for a match anywhere in it.
+		re, err := regexp.Compile("^(?:" + f.include + ")$")
 		if err != nil {
-			return nil, cli.Usagef("--include: %v", err)
+			return nil, cli.Usagef("--include %q: %v", f.include, err)
 		}
 		p.include = re
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -349,4 +350,23 @@ func TestUnknownTopicIsAOneLineErrorWhenTheBrokerDoesNotAutoCreate(t *testing.T)
 		t.Errorf("produce: exit status %d, stderr %q; want 1, each line's UNKNOWN_TOPIC_OR_PARTITION and the count", res.code, res.stderr)
 	}
 	t.Logf("produce to an unknown topic failed after %s", time.Since(start))
+}
+
+func TestConsumeIncludeReadsTheTopicsWhoseWholeNameMatches(t *testing.T) {
+	t.Parallel()
+	c := startBroker(t, nil)
+	for _, topic := range []string{"orders-eu", "orders-us", "orders-eu-archive", "payments"} {
+		createTopic(t, c, topic, 1, nil)
+		produceRecords(t, c, &kgo.Record{Topic: topic, Value: []byte(topic)})
+	}
+	res := mustSucceed(t, c, "", "consume", "--include", "orders-(eu|us)", "--from-beginning", "--max-messages", "2", "--format", "%s\\n")
+	lines := strings.Fields(res.stdout)
+	slices.Sort(lines)
+	if got := strings.Join(lines, " "); got != "orders-eu orders-us" {
+		t.Errorf("printed %q; want the records of orders-eu and orders-us only", got)
+	}
+	res = mustSucceed(t, c, "", "consume", "--include", "orders-eu", "--from-beginning", "--timeout-ms", "1000")
+	if res.stdout != "orders-eu\n" {
+		t.Errorf("--include orders-eu printed %q; want only orders-eu's record, not orders-eu-archive's", res.stdout)
+	}
 }
