@@ -74,12 +74,12 @@ At the end, "Processed a total of N messages" goes to stderr.`,
 	}
 	fl := cmd.Flags()
 	fl.StringSliceVar(&f.topics, "topic", nil, "the topic(s) to consume, `name[,name...]` (repeatable)")
-	fl.StringVar(&f.include, "include", "", "consume every topic whose name matches this `regex`")
+	fl.StringVar(&f.include, "include", "", "consume every topic whose whole name matches this `regex`")
 	fl.StringVar(&f.include, "whitelist", "", "Kafka's older name for --include")
 	fl.Lookup("whitelist").Hidden = true
 	fl.BoolVar(&f.fromBeginning, "from-beginning", false, "start at the earliest offset (with --group: where the group has no committed offset)")
 	fl.StringVar(&f.offset, "offset", "", "where to start in --partition: earliest, latest or an offset (default latest)")
-	fl.Int32Var(&f.partition, "partition", -1, "consume only this partition (starting at its end unless --offset or --from-beginning)")
+	fl.Int32Var(&f.partition, "partition", -1, "consume only this partition, from its end unless --offset or --from-beginning (-1: all)")
 	fl.StringVar(&f.fromTimestamp, "from-timestamp", "", "start at the first record at or after this `time` (RFC 3339 or epoch milliseconds)")
 	fl.StringVar(&f.group, "group", "", "consume as this consumer group, committing what was printed")
 	fl.IntVar(&f.maxMessages, "max-messages", 0, "exit after printing this many records (0: no limit)")

@@ -40,7 +40,9 @@ func NewProduceCommand(env *cli.Env) *cobra.Command {
 Records are sent asynchronously and flushed at the end of input. Each
 record that fails prints one line to stderr (its input line, topic,
 partition and Kafka's error name), and the exit status is 1 if any did.
---timeout bounds how long a record may wait to be delivered.
+--timeout bounds how long a record may wait to be delivered. A line that
+cannot be parsed stops the producer with status 1, once the lines before
+it are delivered; Ctrl-C stops it too, delivering what it had read.
 
 Lines are parsed with Kafka's --property keys:
   parse.key=true key.separator=SEP     a key before SEP (default a tab)
@@ -64,7 +66,7 @@ Separators may be written with \t, \n and \\ escapes.`,
 	fl.StringArrayVar(&f.producerProps, "producer-property", nil, "a producer setting, `key=value` (repeatable): acks, linger.ms, compression.type, enable.idempotence, max.request.size, client.id")
 	fl.StringVar(&f.keySeparator, "key-separator", "", "each line is KEY SEP VALUE (short for --property parse.key=true --property key.separator=SEP)")
 	fl.StringArrayVar(&f.headers, "header", nil, "a header `key=value` added to every record (repeatable)")
-	fl.Int32Var(&f.partition, "partition", -1, "produce every record to this partition (default: by key, else sticky)")
+	fl.Int32Var(&f.partition, "partition", -1, "produce every record to this partition (-1: by key, else sticky)")
 	fl.StringVar(&f.acks, "acks", "all", "acknowledgements to wait for: all (-1), 1 or 0")
 	fl.StringVar(&f.acks, "request-required-acks", "all", "Kafka's name for --acks")
 	fl.StringVar(&f.compression, "compression", "none", "compression: none, gzip, snappy, lz4 or zstd")
