@@ -25,6 +25,7 @@ import (
 	"github.com/samsa-io/samsa/tools/bench"
 	"github.com/samsa-io/samsa/tools/cli"
 	"github.com/samsa-io/samsa/tools/groups"
+	"github.com/samsa-io/samsa/tools/console"
 )
 
 // version is set at build time: go build -ldflags "-X main.version=v1.2.3".
@@ -65,6 +66,8 @@ through --bootstrap-server (default: $` + cli.BootstrapEnv + `, else ` + cli.Def
 		passThrough("broker [server.properties] [flags]", "Run a broker", func(args []string) int {
 			return runBroker(args, env.Stdout, env.Stderr)
 		}),
+		console.NewProduceCommand(env),
+		console.NewConsumeCommand(env),
 		passThrough("bench [flags]", "Measure produce and fetch throughput against a broker", bench.Main),
 		admin.NewTopicsCommand(env), admin.NewConfigsCommand(env), admin.NewClusterCommand(env),
 		groups.NewCommand(env),
