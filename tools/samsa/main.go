@@ -24,8 +24,8 @@ import (
 	"github.com/samsa-io/samsa/tools/admin"
 	"github.com/samsa-io/samsa/tools/bench"
 	"github.com/samsa-io/samsa/tools/cli"
-	"github.com/samsa-io/samsa/tools/groups"
 	"github.com/samsa-io/samsa/tools/console"
+	"github.com/samsa-io/samsa/tools/groups"
 )
 
 // version is set at build time: go build -ldflags "-X main.version=v1.2.3".
