@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -225,12 +226,24 @@ type ListedTopicDoc struct {
 }
 
 func newTopicsListCommand(env *cli.Env) *cobra.Command {
-	var excludeInternal bool
+	var (
+		excludeInternal bool
+		pattern         string
+	)
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the topics, with their partition counts and replication factors",
 		Args:  cli.Args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// kafka-topics.sh --list --topic takes a regular expression
+			// that must match the whole name.
+			var match *regexp.Regexp
+			if pattern != "" {
+				if _, err := regexp.Compile(pattern); err != nil {
+					return cli.Usagef("--topic: %v", err)
+				}
+				match = regexp.MustCompile("^(?:" + pattern + ")$")
+			}
 			ctx, cancel := env.Context(cmd.Context())
 			defer cancel()
 			s, err := connect(ctx, env)
@@ -244,7 +257,7 @@ func newTopicsListCommand(env *cli.Env) *cobra.Command {
 			}
 			docs := []ListedTopicDoc{}
 			for _, td := range topics.Sorted() {
-				if td.Err != nil || (excludeInternal && td.IsInternal) {
+				if td.Err != nil || (excludeInternal && td.IsInternal) || (match != nil && !match.MatchString(td.Topic)) {
 					continue
 				}
 				docs = append(docs, ListedTopicDoc{Name: td.Topic, ID: topicID(td.ID), Internal: td.IsInternal,
@@ -263,6 +276,7 @@ func newTopicsListCommand(env *cli.Env) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&excludeInternal, "exclude-internal", false, "leave out internal topics (__consumer_offsets, __transaction_state)")
+	cmd.Flags().StringVar(&pattern, "topic", "", "list only the topics whose whole name matches this regular expression (e.g. 'orders.*')")
 	return cmd
 }
 

@@ -189,6 +189,24 @@ func TestTopicsListShowsEveryTopicAndExcludeInternalHidesInternalOnes(t *testing
 	}
 }
 
+func TestTopicsListTopicIsARegularExpressionMatchingTheWholeName(t *testing.T) {
+	s := oneBroker(t)
+	for _, name := range []string{"orders", "orders-eu", "orders.archive", "payments"} {
+		ok(t, s, "topics", "create", name)
+	}
+	if got := lines(ok(t, s, "topics", "list", "--topic", "orders.*")); !slices.Equal(got, []string{"TOPIC PARTITIONS REPLICATION-FACTOR", "orders 1 1", "orders-eu 1 1", "orders.archive 1 1"}) {
+		t.Errorf("list --topic 'orders.*':\n%s", strings.Join(got, "\n"))
+	}
+	// The pattern must match the whole name: "orders" alone is not a prefix match.
+	if got := lines(ok(t, s, "topics", "list", "--topic", "orders")); !slices.Equal(got, []string{"TOPIC PARTITIONS REPLICATION-FACTOR", "orders 1 1"}) {
+		t.Errorf("list --topic orders:\n%s", strings.Join(got, "\n"))
+	}
+	if got := lines(ok(t, s, "topics", "list", "--topic", `orders\.archive|payments`)); !slices.Equal(got, []string{"TOPIC PARTITIONS REPLICATION-FACTOR", "orders.archive 1 1", "payments 1 1"}) {
+		t.Errorf("list --topic with an escaped dot and an alternative:\n%s", strings.Join(got, "\n"))
+	}
+	fails(t, s, 2, "samsa topics list: --topic: error parsing regexp: missing closing ): `orders(`", "topics", "list", "--topic", "orders(")
+}
+
 // describeDoc is `topics describe -o json`, as a script reads it.
 type describeDoc struct {
 	Topics []struct {
