@@ -23,6 +23,7 @@ import (
 	"github.com/samsa-io/samsa/broker/config"
 	"github.com/samsa-io/samsa/tools/bench"
 	"github.com/samsa-io/samsa/tools/cli"
+	"github.com/samsa-io/samsa/tools/mirror"
 )
 
 // version is set at build time: go build -ldflags "-X main.version=v1.2.3".
@@ -64,6 +65,7 @@ through --bootstrap-server (default: $` + cli.BootstrapEnv + `, else ` + cli.Def
 			return runBroker(args, env.Stdout, env.Stderr)
 		}),
 		passThrough("bench [flags]", "Measure produce and fetch throughput against a broker", bench.Main),
+		mirror.NewCommand(env),
 		&cobra.Command{
 			Use:   "config-table",
 			Short: "Print the supported configuration keys as Markdown",
