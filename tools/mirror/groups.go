@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 )
 
 // syncGroupOffsets is MirrorMaker 2's checkpointing with
@@ -62,9 +63,14 @@ func (m *mirror) activeTargetGroups(ctx context.Context, groups []string) (map[s
 	active := make(map[string]bool)
 	for _, g := range groups {
 		d, ok := described[g]
-		// A group that could not be described might be active: skip it
-		// this round rather than commit under its consumers.
-		if !ok || d.Err != nil || len(d.Members) > 0 {
+		switch {
+		case ok && errors.Is(d.Err, kerr.GroupIDNotFound):
+			// No such group on the target yet: DescribeGroups v6+
+			// (KIP-1043) says so; older versions answer state Dead.
+		case !ok || d.Err != nil || len(d.Members) > 0:
+			// A group that could not be described might be active:
+			// skip it this round rather than commit under its
+			// consumers.
 			active[g] = true
 		}
 	}

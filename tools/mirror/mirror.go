@@ -110,6 +110,9 @@ func start(ctx context.Context, cfg Config) (*mirror, error) {
 		kgo.BlockRebalanceOnPoll(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Kafka's fetch.max.wait.ms (franz-go waits 5 s): partitions
+		// assigned while a fetch waits are fetched only after it.
+		kgo.FetchMaxWait(500*time.Millisecond),
 		kgo.MetadataMinAge(metaAge),
 		kgo.MetadataMaxAge(max(cfg.RefreshTopicsInterval, metaAge)),
 		kgo.OnPartitionsRevoked(m.onRevoked),

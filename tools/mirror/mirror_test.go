@@ -364,3 +364,208 @@ func TestMirrorCopiesEachRecordToItsPartitionWithKeyValueHeadersAndTimestamp(t *
 		t.Errorf("stderr reports no lag of 0 at the end:\n%s", m.stderr.String())
 	}
 }
+
+func TestMirrorRenamesTopicsAndPicksUpNewTopicsAndPartitions(t *testing.T) {
+	source, target := startCluster(t), startCluster(t)
+	source.createTopic("events", 1, nil)
+	source.produce(&kgo.Record{Topic: "events", Value: []byte("first")})
+
+	m := startMirror(t, source, target, "--topics", "events|late", "--rename-prefix", "east.", "--refresh-topics-interval", "200ms")
+	waitForRecords(t, target, "east.events", 1)
+
+	source.createTopic("late", 2, map[string]string{"cleanup.policy": "compact"})
+	source.produce(&kgo.Record{Topic: "late", Partition: 1, Key: []byte("k"), Value: []byte("v")})
+	waitForRecords(t, target, "east.late", 1)
+
+	resp, err := source.adm.CreatePartitions(testContext(t, 10*time.Second), 2, "events")
+	if err == nil {
+		err = resp.Error()
+	}
+	if err != nil {
+		t.Fatalf("grow source events to 3 partitions: %v", err)
+	}
+	checkFor(t, 20*time.Second, func() error {
+		source.produce(&kgo.Record{Topic: "events", Partition: 2, Value: []byte("new partition")})
+		if got := target.endOffsets("east.events")[2]; got == 0 {
+			return fmt.Errorf("east.events/2 is still empty on the target")
+		}
+		return nil
+	})
+	m.stop(t)
+
+	topics, err := target.adm.ListTopics(testContext(t, 10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if topics.Has("events") || topics.Has("late") {
+		t.Errorf("target has %v: the copies should be named east.*", topics.Names())
+	}
+	if n := len(topics["east.events"].Partitions); n != 3 {
+		t.Errorf("east.events has %d partitions, want 3 as on the source", n)
+	}
+	if n := len(topics["east.late"].Partitions); n != 2 {
+		t.Errorf("east.late has %d partitions, want 2", n)
+	}
+	late := target.readAll("east.late")
+	if len(late[1]) != 1 || string(late[1][0].Key) != "k" || string(late[1][0].Value) != "v" {
+		t.Errorf("east.late/1 holds %v, want the one record k=v", late[1])
+	}
+	configs, err := target.adm.DescribeTopicConfigs(testContext(t, 10*time.Second), "east.late")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := configs.On("east.late", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range rc.Configs {
+		if c.Key == "cleanup.policy" && (c.Value == nil || *c.Value != "compact") {
+			t.Errorf("east.late cleanup.policy = %v, want compact as on the source", c.Value)
+		}
+	}
+}
+
+func TestMirrorStoppedAndStartedAgainCopiesEveryRecordExactlyOnce(t *testing.T) {
+	source, target := startCluster(t), startCluster(t)
+	source.createTopic("ledger", 2, nil)
+	produceN := func(from, n int) {
+		var recs []*kgo.Record
+		for i := from; i < from+n; i++ {
+			recs = append(recs, &kgo.Record{Topic: "ledger", Partition: int32(i % 2), Value: fmt.Appendf(nil, "%d", i)})
+		}
+		source.produce(recs...)
+	}
+	produceN(0, 100)
+	m := startMirror(t, source, target, "--topics", "ledger")
+	waitForRecords(t, target, "ledger", 100)
+	produceN(100, 50) // some of these may be in flight when it stops
+	m.stop(t)
+
+	produceN(150, 50)
+	m = startMirror(t, source, target, "--topics", "ledger")
+	waitForRecords(t, target, "ledger", 200)
+	m.stop(t)
+
+	got := target.readAll("ledger")
+	seen := make(map[string]int)
+	for p, recs := range got {
+		for _, r := range recs {
+			seen[string(r.Value)]++
+			var i int
+			fmt.Sscan(string(r.Value), &i)
+			if int32(i%2) != p {
+				t.Errorf("record %d is in partition %d on the target, want %d", i, p, i%2)
+			}
+		}
+	}
+	for i := range 200 {
+		if n := seen[fmt.Sprint(i)]; n != 1 {
+			t.Errorf("record %d is %d times on the target, want once", i, n)
+		}
+	}
+	if at, ok := source.committed(mirror.DefaultGroup, "ledger", 0); !ok || at != 100 {
+		t.Errorf("source group %s committed ledger/0 at %d (found %v), want 100: the end of what was mirrored", mirror.DefaultGroup, at, ok)
+	}
+}
+
+func TestMirrorTranslatesGroupOffsetsToTheTargetAndKeepsTheSyncsAcrossRestarts(t *testing.T) {
+	source, target := startCluster(t), startCluster(t)
+	source.createTopic("clicks", 1, nil)
+	// The target's copy already holds 5 records of its own, so a source
+	// offset is 5 more on the target: a translation, not a copy.
+	target.createTopic("clicks", 1, nil)
+	for i := range 5 {
+		target.produce(&kgo.Record{Topic: "clicks", Value: fmt.Appendf(nil, "target-only-%d", i)})
+	}
+	for i := range 20 {
+		source.produce(&kgo.Record{Topic: "clicks", Value: fmt.Appendf(nil, "%d", i)})
+	}
+	source.commit("reports", "clicks", 0, 12)
+	source.commit("console-consumer-42", "clicks", 0, 3) // excluded by default, as in MirrorMaker 2
+	// A group whose consumers already run on the target keeps its own offsets.
+	source.commit("live", "clicks", 0, 20)
+	liveConsumer := target.client(kgo.ConsumerGroup("live"), kgo.ConsumeTopics("clicks"), kgo.DisableAutoCommit())
+	checkFor(t, 10*time.Second, func() error {
+		liveConsumer.PollRecords(testContext(t, 200*time.Millisecond), 1)
+		d, err := target.adm.DescribeGroups(testContext(t, 5*time.Second), "live")
+		if err != nil || len(d["live"].Members) == 0 {
+			return fmt.Errorf("group live has no member on the target yet (%v)", err)
+		}
+		return nil
+	})
+
+	args := []string{"--topics", "clicks", "--sync-group-offsets", "--sync-group-offsets-interval", "200ms"}
+	m := startMirror(t, source, target, args...)
+	waitForRecords(t, target, "clicks", 25)
+	checkFor(t, 20*time.Second, func() error {
+		if at, ok := target.committed("reports", "clicks", 0); !ok || at != 17 {
+			return fmt.Errorf("group reports is at %d (committed %v) on the target, want 17 (source 12 + 5)", at, ok)
+		}
+		return nil
+	})
+	m.stop(t)
+	if _, ok := target.committed("console-consumer-42", "clicks", 0); ok {
+		t.Error("group console-consumer-42 was synced to the target; it is excluded by default")
+	}
+	if at, ok := target.committed("live", "clicks", 0); ok {
+		t.Errorf("group live, active on the target, was committed at %d there", at)
+	}
+	if !strings.Contains(m.stdout.String(), "GROUP-OFFSETS-SYNCED") {
+		t.Errorf("no summary on stdout:\n%s", m.stdout.String())
+	}
+
+	// Started again with nothing new to copy, the mirror translates from
+	// the offset syncs it wrote to the target, not from records it sees.
+	source.commit("reports", "clicks", 0, 20)
+	m = startMirror(t, source, target, args...)
+	checkFor(t, 20*time.Second, func() error {
+		if at, ok := target.committed("reports", "clicks", 0); !ok || at != 25 {
+			return fmt.Errorf("group reports is at %d (committed %v) on the target, want 25", at, ok)
+		}
+		return nil
+	})
+	// Only forward: a source group that rewinds does not drag the target
+	// group back.
+	source.commit("reports", "clicks", 0, 2)
+	m.stop(t) // a clean stop syncs group offsets once more
+
+	if at, _ := target.committed("reports", "clicks", 0); at != 25 {
+		t.Errorf("group reports moved to %d on the target after the source rewound, want it left at 25", at)
+	}
+	if got := target.records("clicks"); got != 25 {
+		t.Errorf("target clicks has %d records after the restart, want 25: nothing sent twice", got)
+	}
+}
+
+func TestMirrorCommandLine(t *testing.T) {
+	source, target := startCluster(t), startCluster(t)
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		code    int
+		message string
+	}{
+		{"no topics", []string{"--source", source.addr(), "--target", target.addr()}, 2, "--topics"},
+		{"no target", []string{"--source", source.addr(), "--topics", "x"}, 2, "--target"},
+		{"bad regex", []string{"--source", source.addr(), "--target", target.addr(), "--topics", "("}, 2, "--topics"},
+		{"groups without sync", []string{"--source", source.addr(), "--target", target.addr(), "--topics", "x", "--groups", "a"}, 2, "--sync-group-offsets"},
+		{"unknown compression", []string{"--source", source.addr(), "--target", target.addr(), "--topics", "x", "--compression-type", "brotli"}, 2, "brotli"},
+		{"unreachable source", []string{"--source", "127.0.0.1:1", "--target", target.addr(), "--topics", "x", "--timeout", "1s"}, 1, "cannot reach the source cluster at 127.0.0.1:1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := cli.NewEnv()
+			var out, errOut bytes.Buffer
+			env.Stdout, env.Stderr = &out, &errOut
+			root := cli.NewRoot(env, "samsa", "")
+			root.AddCommand(mirror.NewCommand(env))
+			code := cli.Execute(testContext(t, 20*time.Second), root, append([]string{"mirror"}, tc.args...), strings.NewReader(""), &out, &errOut)
+			if code != tc.code {
+				t.Errorf("exit status %d, want %d; stderr:\n%s", code, tc.code, errOut.String())
+			}
+			first, _, _ := strings.Cut(errOut.String(), "\n")
+			if !strings.HasPrefix(first, "samsa mirror: ") || !strings.Contains(first, tc.message) {
+				t.Errorf("first line of stderr is %q, want a samsa mirror error naming %q", first, tc.message)
+			}
+		})
+	}
+}

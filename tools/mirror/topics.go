@@ -27,14 +27,17 @@ type topicState struct {
 // topic that fails is logged and tried again at the next refresh; only a
 // source that cannot be listed is an error.
 func (m *mirror) refreshTopics(ctx context.Context) error {
-	listed, err := m.srcAdm.ListTopics(ctx)
+	// Asked of a broker each time, as targetPartitions does: the
+	// client's metadata cache can hide new partitions for seconds.
+	req := kmsg.NewPtrMetadataRequest() // no topics named: all of them
+	resp, err := req.RequestWith(ctx, m.src)
 	if err != nil {
 		return fmt.Errorf("list source topics: %w", err)
 	}
 	source := make(map[string]int32)
-	for _, t := range listed.Sorted() {
-		if t.Err == nil && m.cfg.mirrored(t.Topic) {
-			source[t.Topic] = int32(len(t.Partitions))
+	for _, t := range resp.Topics {
+		if t.Topic != nil && t.ErrorCode == 0 && m.cfg.mirrored(*t.Topic) {
+			source[*t.Topic] = int32(len(t.Partitions))
 		}
 	}
 	if len(source) == 0 {
