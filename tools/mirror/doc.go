@@ -31,6 +31,11 @@
 // and leaves the group: stopped only that way, every source record is on
 // the target exactly once.
 //
+// There is no exactly-once mode. The progress lives on the source
+// cluster, so no transaction on the target can commit it together with
+// the records; MirrorMaker 2 gets exactly-once from Kafka Connect
+// (KIP-618), which keeps a source task's offsets on the target instead.
+//
 // # Offset syncs and group offsets
 //
 // With Config.SyncGroupOffsets, every acknowledged record also records
