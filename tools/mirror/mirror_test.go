@@ -3,6 +3,7 @@ package mirror_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -304,6 +305,12 @@ func TestMirrorCopiesEachRecordToItsPartitionWithKeyValueHeadersAndTimestamp(t *
 
 	m := startMirror(t, source, target, "--topics", "orders|__internal-ish")
 	waitForRecords(t, target, "orders", 30)
+	checkFor(t, 5*time.Second, func() error {
+		if !strings.Contains(m.stderr.String(), " in total, 1 topics, lag ") {
+			return fmt.Errorf("no progress line on stderr yet:\n%s", m.stderr.String())
+		}
+		return nil
+	})
 	m.stop(t)
 
 	got := target.readAll("orders")
@@ -436,15 +443,34 @@ func TestMirrorStoppedAndStartedAgainCopiesEveryRecordExactlyOnce(t *testing.T) 
 		source.produce(recs...)
 	}
 	produceN(0, 100)
-	m := startMirror(t, source, target, "--topics", "ledger")
+	first := startMirror(t, source, target, "--topics", "ledger", "-o", "json")
 	waitForRecords(t, target, "ledger", 100)
 	produceN(100, 50) // some of these may be in flight when it stops
-	m.stop(t)
+	first.stop(t)
 
 	produceN(150, 50)
-	m = startMirror(t, source, target, "--topics", "ledger")
+	second := startMirror(t, source, target, "--topics", "ledger", "-o", "json")
 	waitForRecords(t, target, "ledger", 200)
-	m.stop(t)
+	second.stop(t)
+
+	// Each run's summary counts what it copied: 200 between them.
+	var total int64
+	for _, run := range []*running{first, second} {
+		var summary struct {
+			Records int64 `json:"records"`
+			Lag     int64 `json:"lag"`
+		}
+		if err := json.Unmarshal(run.stdout.Bytes(), &summary); err != nil {
+			t.Fatalf("summary on stdout is not JSON: %v\n%s", err, run.stdout.String())
+		}
+		total += summary.Records
+		if run == second && summary.Lag != 0 {
+			t.Errorf("the second run stopped with lag %d, want 0: everything produced was mirrored", summary.Lag)
+		}
+	}
+	if total != 200 {
+		t.Errorf("the two runs' summaries count %d records, want 200", total)
+	}
 
 	got := target.readAll("ledger")
 	seen := make(map[string]int)
