@@ -5,12 +5,13 @@
 // # What is copied
 //
 // Every source topic whose name matches Config.Topics and not
-// Config.TopicsExclude (by default MirrorMaker 2's topics.exclude:
-// internal topics "__*", "*.internal", "*-internal" and "*.replica") is
+// Config.TopicsExclude (the command's default, DefaultTopicsExclude, is
+// MirrorMaker 2's topics.exclude: internal topics "__*", "*.internal",
+// "*-internal" and "*.replica") is
 // created on the target, named Config.RenamePrefix + its source name,
 // with the source's partition count and its non-default topic configs
 // (those DescribeConfigs reports as set on the topic, less
-// Config.ConfigsExclude: by default MirrorMaker 2's
+// Config.ConfigsExclude: the command's default is MirrorMaker 2's
 // config.properties.exclude). The list is read again every
 // Config.RefreshTopicsInterval (refresh.topics.interval.seconds): new
 // topics are picked up, grown partition counts grown on the target, and
