@@ -17,7 +17,9 @@ func (m *mirror) report(ctx context.Context, final bool) {
 	now := time.Now()
 	lagText := "unknown"
 	if lag, err := m.sourceLag(ctx); err != nil {
-		m.logf("lag: %v", err)
+		if ctx.Err() == nil { // else the mirror is stopping: the final line follows
+			m.logf("lag: %v", err)
+		}
 	} else {
 		m.lag = lag
 		lagText = fmt.Sprint(lag)
