@@ -26,6 +26,7 @@ import (
 	"github.com/samsa-io/samsa/tools/cli"
 	"github.com/samsa-io/samsa/tools/console"
 	"github.com/samsa-io/samsa/tools/groups"
+	"github.com/samsa-io/samsa/tools/mirror"
 )
 
 // version is set at build time: go build -ldflags "-X main.version=v1.2.3".
@@ -71,6 +72,7 @@ through --bootstrap-server (default: $` + cli.BootstrapEnv + `, else ` + cli.Def
 		passThrough("bench [flags]", "Measure produce and fetch throughput against a broker", bench.Main),
 		admin.NewTopicsCommand(env), admin.NewConfigsCommand(env), admin.NewClusterCommand(env),
 		groups.NewCommand(env),
+		mirror.NewCommand(env),
 		&cobra.Command{
 			Use:   "config-table",
 			Short: "Print the supported configuration keys as Markdown",
