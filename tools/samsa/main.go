@@ -1,7 +1,7 @@
 // Command samsa is Samsa's one binary: the broker and the tools around it.
 //
 //	samsa broker [server.properties] [--config FILE] [--override key=value ...] [-c key=value ...]
-//	samsa bench --brokers HOST:PORT ...
+//	samsa perf produce|consume|end-to-end [flags]
 //	samsa config-table
 //	samsa version
 //	samsa help [command]
@@ -21,8 +21,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/samsa-io/samsa/broker/config"
-	"github.com/samsa-io/samsa/tools/bench"
 	"github.com/samsa-io/samsa/tools/cli"
+	"github.com/samsa-io/samsa/tools/perf"
 )
 
 // version is set at build time: go build -ldflags "-X main.version=v1.2.3".
@@ -63,7 +63,7 @@ through --bootstrap-server (default: $` + cli.BootstrapEnv + `, else ` + cli.Def
 		passThrough("broker [server.properties] [flags]", "Run a broker", func(args []string) int {
 			return runBroker(args, env.Stdout, env.Stderr)
 		}),
-		passThrough("bench [flags]", "Measure produce and fetch throughput against a broker", bench.Main),
+		perf.NewCommand(env),
 		&cobra.Command{
 			Use:   "config-table",
 			Short: "Print the supported configuration keys as Markdown",
