@@ -50,13 +50,19 @@ func unique(name string) string { return fmt.Sprintf("%s-%d", name, runs.Add(1))
 // binary would, and returns the exit status and both streams.
 func samsa(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return samsaUntil(ctx, args...)
+}
+
+// samsaUntil is samsa under ctx, which stands for the binary's signals:
+// cancelling it is a Ctrl-C.
+func samsaUntil(ctx context.Context, args ...string) (code int, stdout, stderr string) {
 	var out, errOut bytes.Buffer
 	env := &cli.Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut}
 	root := cli.NewRoot(env, "samsa", "")
 	root.AddCommand(NewCommand(env))
 	args = append([]string{"--bootstrap-server", strings.Join(seeds, ",")}, args...)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	code = cli.Execute(ctx, root, args, env.Stdin, &out, &errOut)
 	return code, out.String(), errOut.String()
 }
@@ -215,6 +221,33 @@ func TestProducePrintsKafkasProgressLinesAndSummaryAndHoldsTheThroughputCap(t *t
 	fmt.Sscan(m[2], &rate)
 	if m[1] != fmt.Sprint(records) || rate > throughput*1.05 {
 		t.Errorf("summary %q: want %d records at no more than the cap of %d records/sec", lines[len(lines)-1], records, throughput)
+	}
+}
+
+func TestAnInterruptedProduceReportsWhatWasAcknowledged(t *testing.T) {
+	topic := unique("produce-interrupted")
+	ctx, interrupt := context.WithCancel(context.Background())
+	time.AfterFunc(500*time.Millisecond, interrupt)
+	// 1000 records at 100 a second would take 10 s.
+	code, out, errOut := samsaUntil(ctx, "perf", "produce", "--topic", topic, "--num-records", "1000",
+		"--record-size", "10", "--throughput", "100")
+
+	m := regexp.MustCompile(`(?m)^(\d+) records sent, .* 99.9th\.$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("stdout %q: want the summary of the records sent", out)
+	}
+	var sent int64
+	fmt.Sscan(m[1], &sent)
+	want := fmt.Sprintf("samsa perf produce: interrupted after %d of 1000 records\n", sent)
+	if code != 1 || errOut != want || sent < 1 || sent >= 1000 {
+		t.Errorf("exit %d, stderr %q, %d records sent: want 1, %q, and some records but not all", code, errOut, sent, want)
+	}
+	var total int64
+	for _, end := range endOffsets(t, topic) {
+		total += end
+	}
+	if total < sent {
+		t.Errorf("the topic holds %d records: fewer than the %d acknowledged", total, sent)
 	}
 }
 

@@ -252,6 +252,10 @@ func runProduce(cmd *cobra.Command, env *cli.Env, f *produceFlags) error {
 		return err
 	}
 	switch {
+	case ctx.Err() != nil:
+		// Records still buffered when the run was interrupted fail with
+		// it; they are in the summary's failures, not a fault to report.
+		return fmt.Errorf("interrupted after %d of %d records", s.Records, f.numRecords)
 	case s.Errors > 0:
 		return fmt.Errorf("%d of %d records failed, the first: %w", s.Errors, f.numRecords, run.firstError())
 	case s.Records < f.numRecords:
