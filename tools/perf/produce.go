@@ -94,10 +94,13 @@ Exits 1 if any record failed, after the summary.`,
 	fl.StringVar(&f.payloadFile, "payload-file", "", "a file of values, split by --payload-delimiter; each record takes one at random")
 	fl.StringVar(&f.payloadDelimiter, "payload-delimiter", "\\n", "what separates --payload-file's values")
 	fl.Float64Var(&f.throughput, "throughput", -1, "the most records per second to send (-1: no cap)")
-	fl.StringSliceVar(&f.producerProps, "producer-props", nil, "producer configs, `key=value[,...]` (Kafka's names)")
+	// An array, not a comma-split list: a value may hold commas
+	// (bootstrap.servers=a:9092,b:9092), and Kafka separates props by
+	// spaces, which the key=value arguments take.
+	fl.StringArrayVar(&f.producerProps, "producer-props", nil, "a producer config, `key=value` (Kafka's names; repeat the flag, or list more as arguments)")
 	fl.StringVar(&f.acks, "acks", "", "acknowledgements: all (-1), 1 or 0 (default all, idempotent)")
 	fl.DurationVar(&f.linger, "linger", 0, "how long a batch waits to fill, linger.ms as a duration (default franz-go's 10ms)")
-	fl.IntVar(&f.batchSize, "batch-size", 0, "the largest record batch in bytes, batch.size (default franz-go's 1 MiB)")
+	fl.IntVar(&f.batchSize, "batch-size", 0, "the largest record batch in bytes, batch.size (default franz-go's 1000012)")
 	fl.StringVar(&f.compression, "compression", "", "none, gzip, snappy, lz4 or zstd (default none)")
 	fl.Int32Var(&f.partitions, "partitions", -1, "partitions of the topic if it is created (-1: the broker's num.partitions)")
 	fl.Int16Var(&f.replicationFactor, "replication-factor", -1, "replication factor of the topic if it is created (-1: the broker's default)")
