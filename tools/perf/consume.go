@@ -274,7 +274,11 @@ func printConsumeSummary(w io.Writer, s ConsumeSummary) error {
 	line := fmt.Sprintf("%d records consumed, %.2f MB, %.1f records/sec (%.2f MB/sec), fetch time %.0f ms",
 		s.Records, s.MB, s.RecordsPerSec, s.MBPerSec, s.FetchMs)
 	if s.Group != "" {
-		line += fmt.Sprintf(", rebalance time %.0f ms", s.RebalanceMs)
+		// Joining the group can take group.initial.rebalance.delay.ms
+		// (3 s by default): the fetch rate leaves it out, as Kafka's
+		// fetch.nMsg.sec does.
+		line += fmt.Sprintf(" (%.1f records/sec, %.2f MB/sec), rebalance time %.0f ms",
+			s.FetchRecordsPerSec, s.FetchMBPerSec, s.RebalanceMs)
 	}
 	if s.TimedOut {
 		line += " (stopped: no record for --timeout)"

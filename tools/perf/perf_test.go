@@ -326,6 +326,14 @@ func TestConsumeInAGroupCommitsWhatItRead(t *testing.T) {
 		t.Errorf("consume summary %+v: want 400 records, the time split into rebalance and fetch", c)
 	}
 
+	checkRate(t, "fetch_records_per_sec", c.FetchRecordsPerSec, float64(c.Records), c.FetchMs)
+
+	code, out, errOut := samsa(t, "perf", "consume", "--topic", topic, "--group", unique("perf-group"), "--messages", "400")
+	if code != 0 || !regexp.MustCompile(`^400 records consumed, [\d.]+ MB, [\d.]+ records/sec \([\d.]+ MB/sec\), `+
+		`fetch time \d+ ms \([\d.]+ records/sec, [\d.]+ MB/sec\), rebalance time \d+ ms\.\n$`).MatchString(out) {
+		t.Errorf("exit %d, stdout %q, stderr %q: want the summary with the fetch rates and the rebalance time", code, out, errOut)
+	}
+
 	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
 	if err != nil {
 		t.Fatal(err)
