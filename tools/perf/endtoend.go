@@ -27,7 +27,8 @@ type endToEndFlags struct {
 }
 
 // EndToEndSummary is what `samsa perf end-to-end` measured: for each
-// record, from the Produce call until a consumer had it.
+// record, from the Produce call until a consumer had it. Records is
+// fewer than --num-records only when the run was interrupted.
 type EndToEndSummary struct {
 	Topic   string         `json:"topic"`
 	Records int64          `json:"records"`
@@ -133,15 +134,22 @@ func runEndToEnd(cmd *cobra.Command, env *cli.Env, f *endToEndFlags) error {
 	rep.start()
 	runErr := roundTrips(ctx, env, f, producer, consumer, lat)
 	rep.stop()
-	if runErr != nil {
+	interrupted := ctx.Err() != nil
+	if runErr != nil && !interrupted {
 		return runErr
 	}
 
-	s := EndToEndSummary{Topic: f.topic, Records: f.numRecords, Latency: lat.summary()}
+	measured, _, _ := lat.totals()
+	s := EndToEndSummary{Topic: f.topic, Records: measured, Latency: lat.summary()}
 	if env.JSON() {
-		return cli.PrintJSON(env.Stdout, s)
+		err = cli.PrintJSON(env.Stdout, s)
+	} else {
+		err = printEndToEndSummary(env.Stdout, s)
 	}
-	return printEndToEndSummary(env.Stdout, s)
+	if err == nil && interrupted {
+		err = fmt.Errorf("interrupted after %d of %d records", measured, f.numRecords)
+	}
+	return err
 }
 
 // roundTrips sends the records one by one, each once the last came back.

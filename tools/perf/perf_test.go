@@ -393,6 +393,22 @@ func TestEndToEndMeasuresEveryRecordThroughTheBroker(t *testing.T) {
 	}
 }
 
+func TestAnInterruptedEndToEndSummarizesTheRecordsThatCameBack(t *testing.T) {
+	ctx, interrupt := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, interrupt)
+	code, out, errOut := samsaUntil(ctx, "perf", "end-to-end", "--topic", unique("end-to-end-interrupted"),
+		"--num-records", "100000000", "-o", "json")
+	var s EndToEndSummary
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatalf("stdout %q: %v", out, err)
+	}
+	want := fmt.Sprintf("samsa perf end-to-end: interrupted after %d of 100000000 records\n", s.Records)
+	if code != 1 || !strings.HasSuffix(errOut, want) || s.Records < 1 {
+		t.Errorf("exit %d, stderr %q, summary %+v: want 1, %q and the records measured", code, errOut, s, want)
+	}
+	checkLatencies(t, s.Latency)
+}
+
 func TestBadCommandLinesAreUsageErrors(t *testing.T) {
 	cases := []struct {
 		args   []string
