@@ -160,7 +160,7 @@ func TestProduceCountsEveryRecordAskedForAndEachIsReadableAfter(t *testing.T) {
 	const records, size = 2000, 64
 	var s ProduceSummary
 	samsaJSON(t, &s, "perf", "produce", "--topic", topic, "--partitions", "3",
-		"--num-records", fmt.Sprint(records), "--record-size", fmt.Sprint(size), "--throughput", "-1")
+		"--num-records", fmt.Sprint(records), "--record-size", fmt.Sprint(size), "--throughput", "-1", "--producers", "3")
 
 	if s.Topic != topic || s.Records != records || s.Errors != 0 || s.Bytes != records*size {
 		t.Errorf("summary %+v: want %d records of %d bytes, no errors", s, records, size)
