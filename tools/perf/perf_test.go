@@ -254,9 +254,11 @@ func TestAnInterruptedProduceReportsWhatWasAcknowledged(t *testing.T) {
 func TestProducerPropsReachTheProducer(t *testing.T) {
 	topic := unique("producer-props")
 	// Kafka's spelling: --producer-props followed by several key=value
-	// arguments.
+	// arguments. The records are large enough that a batch of one still
+	// shrinks when compressed: franz-go sends a batch that does not
+	// shrink uncompressed.
 	var s ProduceSummary
-	samsaJSON(t, &s, "perf", "produce", "--topic", topic, "--num-records", "100", "--record-size", "200",
+	samsaJSON(t, &s, "perf", "produce", "--topic", topic, "--num-records", "100", "--record-size", "2000",
 		"--producer-props", "acks=1", "compression.type=zstd", "linger.ms=5", "batch.size=16384")
 	if s.Records != 100 {
 		t.Fatalf("summary %+v: want 100 records", s)
