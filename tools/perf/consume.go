@@ -91,7 +91,7 @@ func runConsume(cmd *cobra.Command, env *cli.Env, f *consumeFlags) error {
 		return cli.Usagef("--fetch-size %d: want at least 1", f.fetchSize)
 	}
 	ctx := cmd.Context()
-	adm, err := env.NewAdmin(ctx)
+	adm, err := newAdmin(ctx, env)
 	if err != nil {
 		return err
 	}

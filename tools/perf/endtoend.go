@@ -81,7 +81,7 @@ func runEndToEnd(cmd *cobra.Command, env *cli.Env, f *endToEndFlags) error {
 		return err
 	}
 	ctx := cmd.Context()
-	adm, err := env.NewAdmin(ctx)
+	adm, err := newAdmin(ctx, env)
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/samsa-io/samsa/tools/cli"
 )
@@ -89,6 +90,17 @@ func progressWriter(env *cli.Env) io.Writer {
 	return env.Stdout
 }
 
+// adminMetadataAge is how long the perf tools' admin client answers a
+// metadata request from its cache: franz-go's default, 5 s, would keep a
+// topic that was missing at the first look missing that long after it was
+// created.
+const adminMetadataAge = 50 * time.Millisecond
+
+// newAdmin is the admin client a run uses to find or create its topic.
+func newAdmin(ctx context.Context, env *cli.Env) (*kadm.Client, error) {
+	return env.NewAdmin(ctx, kgo.MetadataMinAge(adminMetadataAge))
+}
+
 // topicPartitions is how many partitions topic has, or an error naming
 // the topic when it does not exist.
 func topicPartitions(ctx context.Context, env *cli.Env, adm *kadm.Client, topic string) (int, error) {
@@ -112,9 +124,8 @@ func topicPartitions(ctx context.Context, env *cli.Env, adm *kadm.Client, topic 
 // replicationFactor (-1: the broker's num.partitions and
 // default.replication.factor), and reports whether it did.
 //
-// It asks to create the topic rather than first looking for it: franz-go
-// answers a metadata request from its cache for MetadataMinAge (5 s), so
-// a topic found missing would stay missing that long after its creation.
+// It asks to create the topic rather than first looking for it: one
+// request, and no race with another client creating it in between.
 func ensureTopic(ctx context.Context, env *cli.Env, adm *kadm.Client, topic string, partitions int32, replicationFactor int16) (bool, error) {
 	cctx, cancel := env.Context(ctx)
 	defer cancel()

@@ -129,6 +129,35 @@ func endOffsets(t *testing.T, topic string) map[int32]int64 {
 	return out
 }
 
+// interruptOnceWritten cancels a run (its Ctrl-C) once topic holds n
+// records, so that an interrupted run has done something, however slowly
+// it started.
+func interruptOnceWritten(topic string, n int64, interrupt context.CancelFunc) {
+	go func() {
+		defer interrupt()
+		// Without a short MetadataMinAge, the topic found missing before
+		// the run creates it would stay missing in kadm's cache for 5 s.
+		cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.MetadataMinAge(10*time.Millisecond))
+		if err != nil {
+			return
+		}
+		adm := kadm.NewClient(cl)
+		defer adm.Close()
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			ends, err := adm.ListEndOffsets(context.Background(), topic)
+			var total int64
+			ends.Each(func(o kadm.ListedOffset) {
+				if o.Err == nil {
+					total += o.Offset
+				}
+			})
+			if err == nil && total >= n {
+				return
+			}
+		}
+	}()
+}
+
 // checkLatencies wants a latency distribution that is one: positive and
 // ordered, the average no more than the maximum.
 func checkLatencies(t *testing.T, l LatencySummary) {
@@ -227,7 +256,7 @@ func TestProducePrintsKafkasProgressLinesAndSummaryAndHoldsTheThroughputCap(t *t
 func TestAnInterruptedProduceReportsWhatWasAcknowledged(t *testing.T) {
 	topic := unique("produce-interrupted")
 	ctx, interrupt := context.WithCancel(context.Background())
-	time.AfterFunc(500*time.Millisecond, interrupt)
+	interruptOnceWritten(topic, 5, interrupt)
 	// 1000 records at 100 a second would take 10 s.
 	code, out, errOut := samsaUntil(ctx, "perf", "produce", "--topic", topic, "--num-records", "1000",
 		"--record-size", "10", "--throughput", "100")
@@ -396,9 +425,11 @@ func TestEndToEndMeasuresEveryRecordThroughTheBroker(t *testing.T) {
 }
 
 func TestAnInterruptedEndToEndSummarizesTheRecordsThatCameBack(t *testing.T) {
+	topic := unique("end-to-end-interrupted")
 	ctx, interrupt := context.WithCancel(context.Background())
-	time.AfterFunc(300*time.Millisecond, interrupt)
-	code, out, errOut := samsaUntil(ctx, "perf", "end-to-end", "--topic", unique("end-to-end-interrupted"),
+	// Record 3 is sent once record 2 came back.
+	interruptOnceWritten(topic, 3, interrupt)
+	code, out, errOut := samsaUntil(ctx, "perf", "end-to-end", "--topic", topic,
 		"--num-records", "100000000", "-o", "json")
 	var s EndToEndSummary
 	if err := json.Unmarshal([]byte(out), &s); err != nil {

@@ -210,7 +210,7 @@ func runProduce(cmd *cobra.Command, env *cli.Env, f *produceFlags) error {
 		return err
 	}
 	ctx := cmd.Context()
-	adm, err := env.NewAdmin(ctx)
+	adm, err := newAdmin(ctx, env)
 	if err != nil {
 		return err
 	}
