@@ -73,6 +73,8 @@ and that is its end.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.topic, "topic", "", "the topic to consume (required)")
 	fl.Int64Var(&f.messages, "messages", 0, "how many records to consume (0: until none comes for --timeout)")
+	// Newer Kafka tools name it --num-records, as the producer's does.
+	fl.Int64Var(&f.messages, "num-records", 0, "the same as --messages")
 	fl.StringVar(&f.group, "group", "", "consume in this consumer group (default: no group, every partition directly)")
 	fl.Int32Var(&f.fetchSize, "fetch-size", 1<<20, "the most bytes to fetch from one partition in one request")
 	fl.BoolVar(&f.fromLatest, "from-latest", false, "start at the end of each partition (a group's committed offsets still win)")

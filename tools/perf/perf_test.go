@@ -334,7 +334,7 @@ func TestConsumeReadsBackEveryRecordProduced(t *testing.T) {
 		"--num-records", fmt.Sprint(records), "--record-size", fmt.Sprint(size))
 
 	var c ConsumeSummary
-	samsaJSON(t, &c, "perf", "consume", "--topic", topic, "--messages", fmt.Sprint(records))
+	samsaJSON(t, &c, "perf", "consume", "--topic", topic, "--num-records", fmt.Sprint(records))
 	if c.Records != records || c.Bytes != p.Bytes || c.TimedOut {
 		t.Errorf("consume summary %+v: want the %d records of %d bytes produced", c, records, p.Bytes)
 	}
