@@ -57,10 +57,19 @@ $(KAFKAJS_INSTALLED): $(KAFKAJS)/package-lock.json
 			echo "make: npm ci failed: the kafkajs tests will be skipped"; \
 	fi
 
-# Starts a broker on a temporary directory and a free port, runs the
-# benchmark against it, and stops it. Extra bench flags: make bench ARGS='...'
+# Starts a broker on a temporary directory and a free port, runs the perf
+# tools against it (produce BENCH_RECORDS records of BENCH_RECORD_SIZE
+# bytes to 6 partitions, consume them back, then the end-to-end latency of
+# one record at a time), and stops it. Extra `samsa perf produce` flags:
+# make bench ARGS='--producer-props acks=1 compression.type=lz4'
+BENCH_RECORDS     ?= 1000000
+BENCH_RECORD_SIZE ?= 100
 bench: build
-	./tools/with-broker.sh $(BIN) sh -c './$(BIN) bench --brokers "$$SAMSA_ADDR" $(ARGS)'
+	./tools/with-broker.sh $(BIN) sh -c 'set -e; export SAMSA_BOOTSTRAP_SERVER="$$SAMSA_ADDR"; \
+		./$(BIN) perf produce --topic samsa-bench --partitions 6 --num-records $(BENCH_RECORDS) \
+			--record-size $(BENCH_RECORD_SIZE) --throughput -1 $(ARGS); \
+		./$(BIN) perf consume --topic samsa-bench --messages $(BENCH_RECORDS); \
+		./$(BIN) perf end-to-end --topic samsa-bench-latency --num-records 10000 --record-size $(BENCH_RECORD_SIZE)'
 
 # franz-go's own integration suite (pkg/kgo, the version in go.mod) against
 # a throwaway broker: a client's view of Kafka's behaviour, slower than

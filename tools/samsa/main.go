@@ -1,7 +1,7 @@
 // Command samsa is Samsa's one binary: the broker and the tools around it.
 //
 //	samsa broker [server.properties] [--config FILE] [--override key=value ...] [-c key=value ...]
-//	samsa bench --brokers HOST:PORT ...
+//	samsa perf produce|consume|end-to-end [flags]
 //	samsa config-table
 //	samsa version
 //	samsa help [command]
@@ -22,11 +22,11 @@ import (
 
 	"github.com/samsa-io/samsa/broker/config"
 	"github.com/samsa-io/samsa/tools/admin"
-	"github.com/samsa-io/samsa/tools/bench"
 	"github.com/samsa-io/samsa/tools/cli"
 	"github.com/samsa-io/samsa/tools/console"
 	"github.com/samsa-io/samsa/tools/groups"
 	"github.com/samsa-io/samsa/tools/mirror"
+	"github.com/samsa-io/samsa/tools/perf"
 )
 
 // version is set at build time: go build -ldflags "-X main.version=v1.2.3".
@@ -67,12 +67,12 @@ through --bootstrap-server (default: $` + cli.BootstrapEnv + `, else ` + cli.Def
 		passThrough("broker [server.properties] [flags]", "Run a broker", func(args []string) int {
 			return runBroker(args, env.Stdout, env.Stderr)
 		}),
+		admin.NewTopicsCommand(env), admin.NewConfigsCommand(env), admin.NewClusterCommand(env),
 		console.NewProduceCommand(env),
 		console.NewConsumeCommand(env),
-		passThrough("bench [flags]", "Measure produce and fetch throughput against a broker", bench.Main),
-		admin.NewTopicsCommand(env), admin.NewConfigsCommand(env), admin.NewClusterCommand(env),
 		groups.NewCommand(env),
 		mirror.NewCommand(env),
+		perf.NewCommand(env),
 		&cobra.Command{
 			Use:   "config-table",
 			Short: "Print the supported configuration keys as Markdown",
