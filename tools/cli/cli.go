@@ -71,7 +71,7 @@ func (e *Env) AddFlags(root *cobra.Command) {
 	}
 	f := root.PersistentFlags()
 	f.StringSliceVar(&e.BootstrapServer, "bootstrap-server", def,
-		"the brokers to connect to, `host:port[,...]` (default $"+BootstrapEnv+", else "+DefaultBootstrapServer+")")
+		"the brokers to connect to, `host:port[,...]`; $"+BootstrapEnv+" sets the default")
 	f.StringVarP(&e.Output, "output", "o", OutputTable, "output format: table or json")
 	f.DurationVar(&e.Timeout, "timeout", 30*time.Second, "how long to wait for the cluster to answer (0: no limit)")
 }
