@@ -83,6 +83,21 @@ func TestAllowableClockSkewAcceptsATokenThatJustExpired(t *testing.T) {
 	}
 }
 
+func TestTokenThatExpiresBeforeItWasIssuedIsRefused(t *testing.T) {
+	// With 60 s of allowed skew, an iat 30 s ahead passes the Issued At
+	// check and an exp 20 s ahead passes the expiry check; only the
+	// consistency of the two refuses the token.
+	var cfg Config
+	if err := cfg.SetJAASOptions(map[string]string{"unsecuredValidatorAllowableClockSkewMs": "60000"}); err != nil {
+		t.Fatal(err)
+	}
+	token := unsecuredToken(t, map[string]any{"sub": "alice", "iat": unixIn(30 * time.Second), "exp": unixIn(20 * time.Second)})
+	l := authenticate(t, newMechanism(t, cfg), bearer(token))
+	if l.err == nil || !strings.Contains(l.err.Error(), "not after the Issued At time") {
+		t.Fatalf("err = %v, want a refusal because exp is not after iat", l.err)
+	}
+}
+
 func TestTokenMissingARequiredScopeIsAnsweredWithInsufficientScope(t *testing.T) {
 	var cfg Config
 	if err := cfg.SetJAASOptions(map[string]string{"unsecuredValidatorRequiredScope": "kafka write"}); err != nil {
