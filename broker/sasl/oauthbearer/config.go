@@ -87,9 +87,6 @@ type Config struct {
 	// system's roots. Kafka has no broker key for this; Samsa's config
 	// layer fills it.
 	JWKSTLS *tls.Config
-
-	// now is the clock, for tests; nil is time.Now.
-	now func() time.Time
 }
 
 // The JAAS options of Kafka's unsecured validator.
@@ -137,10 +134,7 @@ var _ sasl.Mechanism = (*Mechanism)(nil)
 // JWKS it fetches the key set once before returning (an unreachable or
 // empty JWKS is an error) and starts refreshing it; Close stops that.
 func New(cfg Config) (*Mechanism, error) {
-	now := cfg.now
-	if now == nil {
-		now = time.Now
-	}
+	now := time.Now
 	secured, err := securedMode(cfg)
 	if err != nil {
 		return nil, err

@@ -1,11 +1,13 @@
 package oauthbearer
 
 import (
+	"fmt"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -97,6 +99,49 @@ func TestSecuredValidatorRefusesBadTokens(t *testing.T) {
 				t.Errorf("refusal %q does not mention %q", l.err, tc.why)
 			}
 		})
+	}
+}
+
+func TestAnyOfTheExpectedAudiencesIsEnough(t *testing.T) {
+	k := newRSAKey(t, "rsa-1")
+	p := newIdentityProvider(t, k)
+	cfg := securedConfig(p)
+	cfg.ExpectedAudience = []string{"analytics", "kafka"}
+	m := newMechanism(t, cfg)
+
+	claims := idpClaims("svc")
+	claims["aud"] = []string{"kafka", "s3"}
+	if l := authenticate(t, m, bearer(k.sign(t, claims))); l.err != nil {
+		t.Fatalf("token for kafka and s3 refused by a broker expecting analytics or kafka: %v", l.err)
+	}
+	claims["aud"] = []string{"s3"}
+	if l := authenticate(t, m, bearer(k.sign(t, claims))); l.err == nil {
+		t.Fatal("token for s3 only accepted")
+	}
+}
+
+func TestConcurrentLoginsShareOneMechanism(t *testing.T) {
+	k := newECKey(t, "ec-1")
+	p := newIdentityProvider(t, k)
+	m := newMechanism(t, securedConfig(p))
+	stranger := newECKey(t, "stranger")
+
+	var wg sync.WaitGroup
+	results := make([]error, 16)
+	for i := range results {
+		wg.Go(func() {
+			signer := k
+			if i%4 == 0 {
+				signer = stranger
+			}
+			results[i] = authenticate(t, m, bearer(signer.sign(t, idpClaims(fmt.Sprintf("svc-%d", i))))).err
+		})
+	}
+	wg.Wait()
+	for i, err := range results {
+		if wantRefused := i%4 == 0; (err != nil) != wantRefused {
+			t.Errorf("login %d: err = %v, want refused = %v", i, err, wantRefused)
+		}
 	}
 }
 
