@@ -130,6 +130,10 @@ func (b *Broker) ServeKafka(ctx context.Context, conn *wire.Conn, req *wire.Requ
 		return nil, fmt.Errorf("%w: %s v%d is not served (v%d to v%d are)", errUnsupportedRequest,
 			kmsg.NameForKey(req.APIKey), req.APIVersion, r.min, r.max)
 	}
+	if err := b.checkSASL(conn, req.APIKey); err != nil {
+		b.observer.ResponseError(req.APIKey, closedInvalidRequest)
+		return nil, err
+	}
 	start := time.Now()
 	kreq := kmsg.RequestForKey(req.APIKey)
 	kreq.SetVersion(req.APIVersion)

@@ -54,6 +54,10 @@ type Response struct {
 	// (connection closed), to release resources the parts hold (segment
 	// files).
 	Done func()
+	// CloseAfter closes the connection once this response is written,
+	// reading no further request: Kafka answers a failed SASL login and
+	// then closes.
+	CloseAfter bool
 }
 
 // Part is a run of response bytes: either Bytes, or Length bytes of File
@@ -87,9 +91,12 @@ type Conn struct {
 	// Listener is the name of the listener that accepted the connection
 	// ("PLAINTEXT").
 	Listener string
-	// Principal is the authenticated principal; "User:ANONYMOUS" until
-	// authentication exists.
+	// Principal is the authenticated principal: "User:ANONYMOUS" on a
+	// listener without authentication, "User:<name>" after a SASL login.
 	Principal string
+	// SASL is the Handler's SASL state of the connection (nil until the
+	// Handler sets it); the wire layer does not look inside.
+	SASL any
 
 	serving *Request // the request the Handler is serving now
 }

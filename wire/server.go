@@ -427,6 +427,11 @@ func (c *serverConn) handleLoop() {
 			c.drain()
 			return
 		}
+		if resp != nil && resp.CloseAfter {
+			c.abort()
+			c.drain()
+			return
+		}
 	}
 }
 

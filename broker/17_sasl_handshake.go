@@ -1,0 +1,66 @@
+package broker
+
+// SaslHandshake, v0-1. The client names the SASL mechanism it wants; the
+// answer lists the mechanisms the listener enables. An enabled mechanism
+// starts a login that SaslAuthenticate requests carry (v1; KIP-152); one
+// that is not enabled is answered UNSUPPORTED_SASL_MECHANISM and the
+// connection is closed, as Kafka fails the authentication. On a listener
+// without SASL the answer is ILLEGAL_SASL_STATE (Kafka's KafkaApis).
+//
+// A handshake on an authenticated connection starts a re-authentication
+// (KIP-368); it must use the mechanism of the first login.
+//
+// v0 clients (kafka-python 2.0) send their SASL tokens raw after the
+// handshake, without Kafka framing; Samsa does not read raw tokens, so a
+// v0 handshake is answered ILLEGAL_SASL_STATE and the connection closed.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-io/samsa/wire"
+)
+
+func init() {
+	registerAPI(api{key: kmsg.SASLHandshake, min: 0, max: 1, serve: (*Broker).handleSASLHandshake,
+		note: "v0's raw SASL tokens are not read: a v0 handshake is refused with ILLEGAL_SASL_STATE"})
+}
+
+func (b *Broker) handleSASLHandshake(_ context.Context, conn *wire.Conn, kreq kmsg.Request) (*wire.Response, error) {
+	req := kreq.(*kmsg.SASLHandshakeRequest)
+	resp := req.ResponseKind().(*kmsg.SASLHandshakeResponse)
+	ms, ok := b.saslMechanisms(conn)
+	if !ok {
+		resp.ErrorCode = kerr.IllegalSaslState.Code
+		return b.saslResponse(resp, false), nil
+	}
+	resp.SupportedMechanisms = ms.Names()
+	if req.Version == 0 {
+		resp.ErrorCode = kerr.IllegalSaslState.Code
+		return b.saslResponse(resp, true), nil
+	}
+	s := saslSessionOf(conn)
+	m, ok := ms[req.Mechanism]
+	if !ok {
+		resp.ErrorCode = kerr.UnsupportedSaslMechanism.Code
+		return b.saslResponse(resp, true), nil
+	}
+	if s.user != "" && s.mechanism != nil && s.mechanism.Name() != m.Name() {
+		// KIP-368: re-authentication keeps the mechanism.
+		resp.ErrorCode = kerr.IllegalSaslState.Code
+		return b.saslResponse(resp, true), nil
+	}
+	s.mechanism, s.exchange = m, m.Start()
+	return b.saslResponse(resp, false), nil
+}
+
+// saslResponse encodes a SASL response; closeAfter closes the connection
+// once it is written.
+func (b *Broker) saslResponse(resp kmsg.Response, closeAfter bool) *wire.Response {
+	b.observeErrors(resp)
+	r := encodeResponse(resp)
+	r.CloseAfter = closeAfter
+	return r
+}
