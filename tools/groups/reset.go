@@ -37,10 +37,12 @@ type resetScenario struct {
 	toEarliest, toLatest, toCurrent bool
 	toOffset, shiftBy               int64
 	toDatetime, byDuration          string
+	fromFile                        string
 
 	// set by check
 	name string
-	at   time.Time // --to-datetime, --by-duration
+	at   time.Time     // --to-datetime, --by-duration
+	plan resetPlanFile // --from-file
 }
 
 func (s *resetScenario) add(cmd *cobra.Command) {
@@ -52,20 +54,21 @@ func (s *resetScenario) add(cmd *cobra.Command) {
 	f.Int64Var(&s.shiftBy, "shift-by", 0, "move the committed offset by `N` (negative: back; clamped to the log)")
 	f.StringVar(&s.toDatetime, "to-datetime", "", "reset to the first offset at or after `YYYY-MM-DDTHH:mm:SS.sss[Z|+hh:mm]`")
 	f.StringVar(&s.byDuration, "by-duration", "", "reset to the first offset at or after now minus `PnDTnHnMnS` (an ISO-8601 duration)")
+	f.StringVar(&s.fromFile, "from-file", "", "reset to the offsets of a CSV `FILE` (as --export writes: topic,partition,offset or group,topic,partition,offset lines)")
 }
 
 // check makes sure one scenario was chosen and parses its value; now is
 // what --by-duration counts back from.
 func (s *resetScenario) check(cmd *cobra.Command, now time.Time) error {
 	var chosen []string
-	for _, name := range []string{"to-earliest", "to-latest", "to-current", "to-offset", "shift-by", "to-datetime", "by-duration"} {
+	for _, name := range []string{"to-earliest", "to-latest", "to-current", "to-offset", "shift-by", "to-datetime", "by-duration", "from-file"} {
 		if cmd.Flags().Changed(name) {
 			chosen = append(chosen, "--"+name)
 		}
 	}
 	switch len(chosen) {
 	case 0:
-		return cli.Usagef("one of --to-earliest, --to-latest, --to-current, --to-offset, --shift-by, --to-datetime or --by-duration is required")
+		return cli.Usagef("one of --to-earliest, --to-latest, --to-current, --to-offset, --shift-by, --to-datetime, --by-duration or --from-file is required")
 	case 1:
 	default:
 		return cli.Usagef("only one of %s can be used", strings.Join(chosen, ", "))
@@ -84,6 +87,12 @@ func (s *resetScenario) check(cmd *cobra.Command, now time.Time) error {
 			return cli.UsageError{Err: err}
 		}
 		s.at = now.Add(-d)
+	case "--from-file":
+		plan, err := readResetPlan(s.fromFile)
+		if err != nil {
+			return cli.UsageError{Err: err}
+		}
+		s.plan = plan
 	}
 	return nil
 }
@@ -103,6 +112,7 @@ func newResetOffsetsCommand(env *cli.Env) *cobra.Command {
 		allTopics       bool
 		scenario        resetScenario
 		execute, dryRun bool
+		export          bool
 	)
 	cmd := &cobra.Command{
 		Use:   "reset-offsets (--group GROUP ... | --all-groups) (--topic TOPIC[:P,P...] ... | --all-topics) SCENARIO [--execute]",
@@ -110,20 +120,27 @@ func newResetOffsetsCommand(env *cli.Env) *cobra.Command {
 		Long: `Reset the committed offsets of an inactive consumer group. Without --execute
 it only prints the new offsets. SCENARIO is one of --to-earliest, --to-latest,
 --to-current, --to-offset N, --shift-by N, --to-datetime
-YYYY-MM-DDTHH:mm:SS.sss[Z|+hh:mm] or --by-duration PnDTnHnMnS.`,
+YYYY-MM-DDTHH:mm:SS.sss[Z|+hh:mm], --by-duration PnDTnHnMnS or --from-file
+FILE (a plan --export wrote; it also gives the partitions, so no scope is
+needed). --export prints the plan as CSV instead of a table.`,
 		Example: `  samsa groups reset-offsets --group billing --topic orders --to-earliest
   samsa groups reset-offsets --group billing --topic orders:0,1 --shift-by -10 --execute
-  samsa groups reset-offsets --group billing --all-topics --by-duration PT1H --execute`,
+  samsa groups reset-offsets --group billing --all-topics --by-duration PT1H --execute
+  samsa groups reset-offsets --group billing --all-topics --to-current --export > plan.csv
+  samsa groups reset-offsets --group billing --from-file plan.csv --execute`,
 		Args: cli.Args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := groups.check(); err != nil {
 				return err
 			}
+			fromFile := cmd.Flags().Changed("from-file")
 			switch {
 			case allTopics && len(topics) > 0:
 				return cli.Usagef("--topic and --all-topics cannot be used together")
-			case !allTopics && len(topics) == 0:
+			case !allTopics && len(topics) == 0 && !fromFile:
 				return cli.Usagef("one of the reset scopes is required: --all-topics or --topic")
+			case export && env.JSON():
+				return cli.Usagef("--export and -o json cannot be used together")
 			case execute && dryRun:
 				return cli.Usagef("--execute and --dry-run cannot be used together")
 			}
@@ -156,7 +173,11 @@ YYYY-MM-DDTHH:mm:SS.sss[Z|+hh:mm] or --by-duration PnDTnHnMnS.`,
 			}
 			r := resetter{adm: adm, scenario: &scenario, scope: scope, execute: execute, warn: env.Stderr}
 			plan, failures := r.resetGroups(ctx, names)
-			if env.JSON() {
+			if export {
+				if err := writeResetPlan(env.Stdout, plan); err != nil {
+					return err
+				}
+			} else if env.JSON() {
 				if err := cli.PrintJSON(env.Stdout, struct {
 					DryRun  bool        `json:"dry_run"`
 					Offsets []newOffset `json:"offsets"`
@@ -181,6 +202,7 @@ YYYY-MM-DDTHH:mm:SS.sss[Z|+hh:mm] or --by-duration PnDTnHnMnS.`,
 	scenario.add(cmd)
 	cmd.Flags().BoolVar(&execute, "execute", false, "commit the new offsets")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "only print the new offsets (the default)")
+	cmd.Flags().BoolVar(&export, "export", false, "print the plan as CSV, for --from-file")
 	return cmd
 }
 
@@ -234,17 +256,32 @@ func (r *resetter) resetGroups(ctx context.Context, names []string) ([]newOffset
 
 // resetGroup plans one group's new offsets and, with execute, commits them.
 func (r *resetter) resetGroup(ctx context.Context, group string) ([]newOffset, error) {
-	committed, err := r.committed(ctx, group)
-	if err != nil {
-		return nil, err
-	}
-	partitions, err := r.partitions(ctx, committed)
-	if err != nil {
-		return nil, fmt.Errorf("group %s: %w", group, err)
-	}
-	target, err := r.targets(ctx, partitions, committed)
-	if err != nil {
-		return nil, fmt.Errorf("group %s: %w", group, err)
+	var (
+		partitions []topicPartition
+		target     map[topicPartition]int64
+	)
+	if r.scenario.plan != nil {
+		// The file gives the partitions and their offsets, taken as
+		// they are (Kafka's tool neither clamps nor filters them).
+		var err error
+		if target, err = r.scenario.plan.forGroup(group); err != nil {
+			return nil, err
+		}
+		for tp := range target {
+			partitions = append(partitions, tp)
+		}
+		sortPartitions(partitions)
+	} else {
+		committed, err := r.committed(ctx, group)
+		if err != nil {
+			return nil, err
+		}
+		if partitions, err = r.partitions(ctx, committed); err != nil {
+			return nil, fmt.Errorf("group %s: %w", group, err)
+		}
+		if target, err = r.targets(ctx, partitions, committed); err != nil {
+			return nil, fmt.Errorf("group %s: %w", group, err)
+		}
 	}
 	plan := make([]newOffset, 0, len(partitions))
 	toCommit := make(kadm.Offsets)

@@ -2,6 +2,8 @@ package groups_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -270,5 +272,68 @@ func TestResetOffsetsRefusesABadCommandLineAsAUsageError(t *testing.T) {
 		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("reset-offsets %s: exit %d, stderr %q; want exit 2 and %q", strings.Join(tc.args, " "), r.code, r.stderr, tc.want)
 		}
+	}
+}
+
+func TestResetOffsetsExportWritesAPlanThatFromFileAppliesLater(t *testing.T) {
+	c := startCluster(t)
+	idleBilling(t, c)
+
+	// Save where billing is now, move it, then put it back from the file.
+	r := c.mustRun("reset-offsets", "--group", "billing", "--all-topics", "--to-current", "--export")
+	if r.stdout != "orders,0,2\norders,1,3\n" {
+		t.Fatalf("--export printed %q, want Kafka's topic,partition,offset lines", r.stdout)
+	}
+	plan := filepath.Join(t.TempDir(), "plan.csv")
+	if err := os.WriteFile(plan, []byte(r.stdout), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.mustRun("reset-offsets", "--group", "billing", "--topic", "orders", "--to-latest", "--execute")
+	c.checkCommitted("billing", offsets(5, 3))
+
+	dry := c.mustRun("reset-offsets", "--group", "billing", "--from-file", plan)
+	checkTable(t, dry.stdout, "GROUP TOPIC PARTITION NEW-OFFSET", "billing orders 0 2", "billing orders 1 3")
+	c.checkCommitted("billing", offsets(5, 3))
+	c.mustRun("reset-offsets", "--group", "billing", "--from-file", plan, "--execute")
+	c.checkCommitted("billing", offsets(2, 3))
+
+	// A plan of several groups names each line's group; a group the
+	// file does not name is refused with Kafka's message.
+	c.mustRun("reset-offsets", "--group", "audit", "--topic", "orders:0", "--to-offset", "1", "--execute")
+	both := c.mustRun("reset-offsets", "--group", "billing", "--group", "audit", "--all-topics", "--to-current", "--export")
+	if both.stdout != "audit,orders,0,1\nbilling,orders,0,2\nbilling,orders,1,3\n" {
+		t.Fatalf("--export of two groups printed %q", both.stdout)
+	}
+	if err := os.WriteFile(plan, []byte("billing,orders,0,4\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = c.run("reset-offsets", "--group", "billing", "--group", "audit", "--from-file", plan, "--execute")
+	if r.code != 1 || !strings.Contains(r.stderr, "No reset plan for group audit found") {
+		t.Errorf("a group missing from the plan: exit %d, stderr %q", r.code, r.stderr)
+	}
+	c.checkCommitted("billing", map[string]map[int32]int64{"orders": {0: 4, 1: 3}})
+}
+
+func TestResetOffsetsFromFileRefusesAMalformedPlan(t *testing.T) {
+	addr := freePort(t)
+	dir := t.TempDir()
+	for name, tc := range map[string]struct{ content, want string }{
+		"fields.csv":    {"orders,0\n", "line 1 has 2 fields"},
+		"partition.csv": {"orders,x,3\n", `"x" is not a partition`},
+		"offset.csv":    {"orders,0,-1\n", `"-1" is not an offset`},
+		"empty.csv":     {"", "no offsets in it"},
+	} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(tc.content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := runAgainst(t, []string{addr}, "reset-offsets", "--group", "g", "--from-file", path)
+		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%s: exit %d, stderr %q; want exit 2 and %q", name, r.code, r.stderr, tc.want)
+		}
+	}
+	r := runAgainst(t, []string{addr}, "reset-offsets", "--group", "g", "--from-file", filepath.Join(dir, "missing.csv"))
+	if r.code != 2 || !strings.Contains(r.stderr, "no such file") {
+		t.Errorf("a missing file: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
