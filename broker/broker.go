@@ -92,7 +92,7 @@ func New(opts Options) (*Broker, error) {
 		logs:     opts.Logs,
 		logger:   opts.Logger,
 		now:      opts.Now,
-		dial:     opts.Dial,
+		dial:     interBrokerDial(opts.Config, opts.Dial),
 		observer: opts.Observer,
 		closed:   make(chan struct{}),
 	}
@@ -116,7 +116,7 @@ func New(opts Options) (*Broker, error) {
 	})
 	b.fetchSessions = newFetchSessionCache(int(b.cfg.MaxIncrementalFetchSession))
 	var err error
-	if b.sasl, err = mechanisms.ForListeners(b.cfg.SASL, b.saslStore()); err != nil {
+	if b.sasl, err = mechanisms.ForListeners(b.cfg.SASL, b.store); err != nil {
 		return nil, fmt.Errorf("SASL: %w", err)
 	}
 	if b.groups, err = b.newGroupCoordinator(); err != nil {

@@ -96,10 +96,3 @@ func (b *Broker) sessionLifetime(credential time.Duration) time.Duration {
 	}
 	return min(max, credential)
 }
-
-// saslStore is the metadata store as SCRAM reads it, nil when the store
-// does not hold entity configs.
-func (b *Broker) saslStore() mechanisms.Store {
-	s, _ := b.store.(mechanisms.Store)
-	return s
-}
