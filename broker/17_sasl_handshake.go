@@ -10,9 +10,12 @@ package broker
 // A handshake on an authenticated connection starts a re-authentication
 // (KIP-368); it must use the mechanism of the first login.
 //
-// v0 clients (kafka-python 2.0) send their SASL tokens raw after the
-// handshake, without Kafka framing; Samsa does not read raw tokens, so a
-// v0 handshake is answered ILLEGAL_SASL_STATE and the connection closed.
+// After a v0 handshake the client sends its SASL tokens raw, each a
+// size-prefixed frame without a request header, and gets raw tokens back
+// (Kafka's flow before KIP-152, which kafka-python 2.0 still uses); a
+// refused raw login closes the connection without an answer, as in
+// Kafka. The wire layer reads those frames as raw tokens when told to
+// (wire.Conn.ReadRawSASLTokens); serveRawSASLToken drives them.
 
 import (
 	"context"
@@ -25,7 +28,7 @@ import (
 
 func init() {
 	registerAPI(api{key: kmsg.SASLHandshake, min: 0, max: 1, serve: (*Broker).handleSASLHandshake,
-		note: "v0's raw SASL tokens are not read: a v0 handshake is refused with ILLEGAL_SASL_STATE"})
+		note: "v0: raw SASL tokens follow, as Kafka reads them (kafka-python 2.0)"})
 }
 
 func (b *Broker) handleSASLHandshake(_ context.Context, conn *wire.Conn, kreq kmsg.Request) (*wire.Response, error) {
@@ -37,10 +40,6 @@ func (b *Broker) handleSASLHandshake(_ context.Context, conn *wire.Conn, kreq km
 		return b.saslResponse(resp, false), nil
 	}
 	resp.SupportedMechanisms = ms.Names()
-	if req.Version == 0 {
-		resp.ErrorCode = kerr.IllegalSaslState.Code
-		return b.saslResponse(resp, true), nil
-	}
 	s := saslSessionOf(conn)
 	m, ok := ms[req.Mechanism]
 	if !ok {
@@ -53,6 +52,7 @@ func (b *Broker) handleSASLHandshake(_ context.Context, conn *wire.Conn, kreq km
 		return b.saslResponse(resp, true), nil
 	}
 	s.mechanism, s.exchange = m, m.Start()
+	conn.ReadRawSASLTokens(req.Version == 0)
 	return b.saslResponse(resp, false), nil
 }
 

@@ -20,6 +20,7 @@ package broker
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -56,20 +57,54 @@ func (b *Broker) handleSASLAuthenticate(_ context.Context, conn *wire.Conn, kreq
 	if !done {
 		return b.saslResponse(resp, false), nil
 	}
+	lifetime, err := b.saslLoggedIn(conn, s)
+	if err != nil {
+		return b.saslFailed(s, resp, err.Error()), nil
+	}
+	resp.SessionLifetimeMillis = lifetime.Milliseconds()
+	return b.saslResponse(resp, false), nil
+}
+
+// saslLoggedIn ends a login whose exchange is done: the connection's
+// principal becomes the user's and its session starts. It returns the
+// session's lifetime (0: no expiry), or the refusal of a
+// re-authentication as another user.
+func (b *Broker) saslLoggedIn(conn *wire.Conn, s *saslSession) (time.Duration, error) {
 	user := s.exchange.Principal()
 	if s.user != "" && user != s.user {
-		return b.saslFailed(s, resp, "Cannot change principals during re-authentication from "+
-			sasl.PrincipalType+":"+s.user+" to "+sasl.PrincipalType+":"+user), nil
+		return 0, fmt.Errorf("Cannot change principals during re-authentication from %s:%s to %s:%s",
+			sasl.PrincipalType, s.user, sasl.PrincipalType, user)
 	}
 	lifetime := b.sessionLifetime(s.exchange.Lifetime())
 	s.user, s.exchange = user, nil
 	s.expiry = time.Time{}
 	if lifetime > 0 {
 		s.expiry = b.now().Add(lifetime)
-		resp.SessionLifetimeMillis = lifetime.Milliseconds()
 	}
 	conn.Principal = sasl.PrincipalType + ":" + user
-	return b.saslResponse(resp, false), nil
+	return lifetime, nil
+}
+
+// serveRawSASLToken answers a raw SASL token that followed a SaslHandshake
+// v0 (17_sasl_handshake.go) with the mechanism's raw reply. A refused
+// login closes the connection without an answer, as Kafka closes it.
+func (b *Broker) serveRawSASLToken(conn *wire.Conn, token []byte) (*wire.Response, error) {
+	s := saslSessionOf(conn)
+	if s.exchange == nil {
+		return nil, fmt.Errorf("%w: raw SASL token without a handshake", errSASLRequired)
+	}
+	reply, done, err := s.exchange.Next(token)
+	if err != nil {
+		s.exchange = nil
+		return nil, fmt.Errorf("raw SASL login refused: %w", err)
+	}
+	if done {
+		if _, err := b.saslLoggedIn(conn, s); err != nil {
+			return nil, err
+		}
+	}
+	conn.ReadRawSASLTokens(!done)
+	return &wire.Response{RawSASL: true, Parts: []wire.Part{{Bytes: reply}}}, nil
 }
 
 // saslFailed answers a refused login: SASL_AUTHENTICATION_FAILED with

@@ -112,6 +112,9 @@ func (b *Broker) lookupRoute(key int16) (api, bool) {
 
 // ServeKafka implements wire.Handler.
 func (b *Broker) ServeKafka(ctx context.Context, conn *wire.Conn, req *wire.Request) (*wire.Response, error) {
+	if req.RawSASL {
+		return b.serveRawSASLToken(conn, req.Body)
+	}
 	r, ok := b.lookupRoute(req.APIKey)
 	if ok && req.APIKey == int16(kmsg.ApiVersions) && req.APIVersion > r.max {
 		// KIP-511: a client may open with a newer ApiVersions than we

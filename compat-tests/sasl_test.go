@@ -103,6 +103,38 @@ func TestConfluentKafkaPythonLogsInWithSCRAMSHA512(t *testing.T) {
 	}
 }
 
+// kafka-python 2.0 uses SaslHandshake v0 and then sends its SASL tokens
+// raw, without Kafka framing, as Kafka still accepts.
+func TestKafkaPythonLogsInWithRawSCRAMTokens(t *testing.T) {
+	requirePythonModule(t, "kafka", "python3-kafka")
+	t.Parallel()
+	b := startSASLBroker(t)
+	createSCRAMUser(t, b, "kp-user", "kp-pw", kadm.ScramSha256)
+	createTopic(t, saslAdmin(t, b), "kp-scram", 1, nil)
+	type input struct {
+		Topic     string   `json:"topic"`
+		Mechanism string   `json:"mechanism"`
+		User      string   `json:"user"`
+		Password  string   `json:"password"`
+		Values    []string `json:"values"`
+	}
+	var out struct {
+		Consumed []string `json:"consumed"`
+		Error    string   `json:"error"`
+	}
+	raw := runScript(t, "testdata/python", input{"kp-scram", "SCRAM-SHA-256", "kp-user", "kp-pw", []string{"x", "y"}},
+		debianPython, "kafka_python_scram.py", b.Addr())
+	if err := json.Unmarshal(raw, &out); err != nil || strings.Join(out.Consumed, ",") != "x,y" {
+		t.Fatalf("kafka-python round trip: %s (%v)", raw, err)
+	}
+	out.Error = ""
+	raw = runScript(t, "testdata/python", input{"kp-scram", "SCRAM-SHA-256", "kp-user", "wrong", []string{"z"}},
+		debianPython, "kafka_python_scram.py", b.Addr())
+	if err := json.Unmarshal(raw, &out); err != nil || out.Error == "" {
+		t.Fatalf("kafka-python with a wrong password: %s (%v), want it refused", raw, err)
+	}
+}
+
 // saramaSCRAM is the SCRAM client sarama asks its users to bring
 // (sarama's examples use xdg-go/scram too).
 type saramaSCRAM struct {

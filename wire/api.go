@@ -38,6 +38,10 @@ type Request struct {
 	// header was then decoded as header v1 and Body may start with tagged
 	// fields.
 	KnownKey bool
+	// RawSASL is set for a raw SASL token: a frame a client sent after
+	// SaslHandshake v0, without a request header (Kafka's pre-KIP-152
+	// flow). Body is the whole token; the other fields are zero.
+	RawSASL bool
 
 	frame *[]byte           // the buffer Body aliases, recycled after the Handler
 	held  *membudget.Holder // the request budget the frame holds until then
@@ -58,6 +62,9 @@ type Response struct {
 	// reading no further request: Kafka answers a failed SASL login and
 	// then closes.
 	CloseAfter bool
+	// RawSASL writes the parts as a size-prefixed raw SASL token, without
+	// a response header: the answer to a RawSASL request.
+	RawSASL bool
 }
 
 // Part is a run of response bytes: either Bytes, or Length bytes of File
@@ -99,7 +106,17 @@ type Conn struct {
 	SASL any
 
 	serving *Request // the request the Handler is serving now
+	// rawSASL is whether the frames after the request being served are
+	// raw SASL tokens (ReadRawSASLTokens).
+	rawSASL bool
 }
+
+// ReadRawSASLTokens tells the wire layer, while a Handler serves a
+// SaslHandshake v0 request or a raw SASL token, whether the client's next
+// frames are raw SASL tokens (on) or requests again (off). The reader
+// waits for this answer after each such request, as the frames that
+// follow cannot be told apart by their bytes.
+func (c *Conn) ReadRawSASLTokens(on bool) { c.rawSASL = on }
 
 // ReleaseRequest gives back the frame of the request being served (its
 // buffer and its share of the request budget) before the Handler
