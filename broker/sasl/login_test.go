@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -255,12 +256,23 @@ func TestReauthenticationCannotChangeTheUser(t *testing.T) {
 	raw.requireClosed(metadataRequest(), "after a refused re-authentication")
 }
 
+// disconnects counts the connections a kgo client lost.
+type disconnects struct{ n atomic.Int32 }
+
+func (d *disconnects) OnBrokerDisconnect(kgo.BrokerMetadata, net.Conn) { d.n.Add(1) }
+
 func TestLongLivedKgoClientKeepsWorkingAcrossReauthentications(t *testing.T) {
 	c := startSASLCluster(t, embedded.Config{Overrides: saslOverrides("connections.max.reauth.ms=1000")})
-	cl := newClient(t, c, plain.Auth{User: "alice", Pass: "alice-secret"}.AsMechanism())
+	lost := &disconnects{}
+	cl := newClient(t, c, plain.Auth{User: "alice", Pass: "alice-secret"}.AsMechanism(), kgo.WithHooks(lost))
 	deadline := time.Now().Add(3500 * time.Millisecond)
 	for i := 0; time.Now().Before(deadline); i++ {
 		roundTrip(t, cl, "reauth-topic", fmt.Sprint(i))
 		time.Sleep(200 * time.Millisecond)
+	}
+	// Sessions of one second over three and a half: the client logged in
+	// again on its connections rather than losing them.
+	if n := lost.n.Load(); n != 0 {
+		t.Fatalf("the client lost %d connections; re-authentication should keep them", n)
 	}
 }
