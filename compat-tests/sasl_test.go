@@ -8,18 +8,29 @@ import (
 	"encoding/json"
 	"errors"
 	"os/exec"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/go-zookeeper/zk"
 	"github.com/segmentio/kafka-go"
 	kafkagoscram "github.com/segmentio/kafka-go/sasl/scram"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
+	kgoscram "github.com/twmb/franz-go/pkg/sasl/scram"
 	"github.com/xdg-go/scram"
+
+	"github.com/samsa-io/samsa/controller/zktest"
 )
+
+func scramAuth(user, password string) sasl.Mechanism {
+	return kgoscram.Auth{User: user, Pass: password}.AsSha256Mechanism()
+}
 
 // startSASLBroker starts a broker whose only listener is SASL_PLAINTEXT
 // with PLAIN (user admin, from the JAAS line) and both SCRAM mechanisms.
@@ -240,4 +251,58 @@ func TestKafkaGoCreatesASCRAMUserAndLogsInWithIt(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond) // the auto-created topic's leader is being elected
 	}
+}
+
+// TestSCRAMUserCreatedOnOneZooKeeperBrokerLogsInOnAnother runs two broker
+// processes on ZooKeeper, reaching each other over their SASL listener:
+// a SCRAM user created through one is stored in /config/users/<user> as
+// Kafka stores it and logs in on the other.
+func TestSCRAMUserCreatedOnOneZooKeeperBrokerLogsInOnAnother(t *testing.T) {
+	skipOnKfake(t, "a ZooKeeper cluster of real brokers")
+	t.Parallel()
+	zkServer := zktest.Start(t)
+	var brokers []*testBroker
+	for id := 1; id <= 2; id++ {
+		brokers = append(brokers, startBroker(t,
+			withOverride("broker.id", strconv.Itoa(id)),
+			withOverride("zookeeper.connect", zkServer.Addr),
+			withOverride("offsets.topic.replication.factor", "2"),
+			withOverride("listeners", "SASL_PLAINTEXT://127.0.0.1:0"),
+			withOverride("sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-256"),
+			withOverride("sasl.mechanism.inter.broker.protocol", "PLAIN"),
+			withOverride("listener.name.sasl_plaintext.plain.sasl.jaas.config",
+				`org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret" user_admin="admin-secret";`)))
+	}
+	createSCRAMUser(t, brokers[0], "zk-user", "zk-pw", kadm.ScramSha256)
+
+	conn, _, err := zk.Connect([]string{zkServer.Addr}, 5*time.Second, zk.WithLogInfo(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	data, _, err := conn.Get("/config/users/zk-user")
+	if err != nil {
+		t.Fatalf("the znode Kafka keeps SCRAM credentials in: %v", err)
+	}
+	var node struct {
+		Version int               `json:"version"`
+		Config  map[string]string `json:"config"`
+	}
+	if err := json.Unmarshal(data, &node); err != nil || node.Version != 1 ||
+		!regexp.MustCompile(`^salt=[A-Za-z0-9+/=]+,stored_key=[A-Za-z0-9+/=]+,server_key=[A-Za-z0-9+/=]+,iterations=4096$`).MatchString(node.Config["SCRAM-SHA-256"]) {
+		t.Fatalf("/config/users/zk-user = %s (%v), want Kafka's SCRAM credential format", data, err)
+	}
+
+	// Broker 2 alone, its client seeded with it only.
+	user := kgo.SASL(scramAuth("zk-user", "zk-pw"))
+	checkFor(t, 15*time.Second, 100*time.Millisecond, func() error {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(brokers[1].Addr()), user)
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		return cl.Ping(ctx)
+	})
 }
