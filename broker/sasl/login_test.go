@@ -276,3 +276,19 @@ func TestLongLivedKgoClientKeepsWorkingAcrossReauthentications(t *testing.T) {
 		t.Fatalf("the client lost %d connections; re-authentication should keep them", n)
 	}
 }
+
+func TestSASLRequestsOnAPlaintextListenerAnswerIllegalSASLState(t *testing.T) {
+	c := startSASLCluster(t, embedded.Config{})
+	raw := dialRaw(t, c)
+	hs := kmsg.NewPtrSASLHandshakeRequest()
+	hs.Version, hs.Mechanism = 1, "PLAIN"
+	if resp := raw.mustRequest(hs).(*kmsg.SASLHandshakeResponse); resp.ErrorCode != kerr.IllegalSaslState.Code {
+		t.Fatalf("SaslHandshake on PLAINTEXT: %v, want ILLEGAL_SASL_STATE", kerr.ErrorForCode(resp.ErrorCode))
+	}
+	auth := kmsg.NewPtrSASLAuthenticateRequest()
+	auth.Version = 1
+	if resp := raw.mustRequest(auth).(*kmsg.SASLAuthenticateResponse); resp.ErrorCode != kerr.IllegalSaslState.Code {
+		t.Fatalf("SaslAuthenticate on PLAINTEXT: %v, want ILLEGAL_SASL_STATE", kerr.ErrorForCode(resp.ErrorCode))
+	}
+	raw.mustRequest(metadataRequest()) // the connection stays open
+}
