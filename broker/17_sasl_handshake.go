@@ -8,7 +8,8 @@ package broker
 // without SASL the answer is ILLEGAL_SASL_STATE (Kafka's KafkaApis).
 //
 // A handshake on an authenticated connection starts a re-authentication
-// (KIP-368); it must use the mechanism of the first login.
+// (KIP-368); it must use the mechanism of the first login, else the
+// SaslAuthenticate that follows is refused (SASL_AUTHENTICATION_FAILED).
 //
 // After a v0 handshake the client sends its SASL tokens raw, each a
 // size-prefixed frame without a request header, and gets raw tokens back
@@ -19,6 +20,7 @@ package broker
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -47,9 +49,12 @@ func (b *Broker) handleSASLHandshake(_ context.Context, conn *wire.Conn, kreq km
 		return b.saslResponse(resp, true), nil
 	}
 	if s.user != "" && s.mechanism != nil && s.mechanism.Name() != m.Name() {
-		// KIP-368: re-authentication keeps the mechanism.
-		resp.ErrorCode = kerr.IllegalSaslState.Code
-		return b.saslResponse(resp, true), nil
+		// KIP-368: re-authentication keeps the mechanism. As Kafka, the
+		// handshake succeeds and the login that follows is refused.
+		s.exchange = refusedExchange{fmt.Sprintf("SASL mechanism '%s' requested by client is not supported for re-authentication of mechanism '%s'",
+			m.Name(), s.mechanism.Name())}
+		conn.ReadRawSASLTokens(req.Version == 0)
+		return b.saslResponse(resp, false), nil
 	}
 	s.mechanism, s.exchange = m, m.Start()
 	conn.ReadRawSASLTokens(req.Version == 0)

@@ -96,3 +96,11 @@ func (b *Broker) sessionLifetime(credential time.Duration) time.Duration {
 	}
 	return min(max, credential)
 }
+
+// refusedExchange is a login refused before it starts: a
+// re-authentication that asked for another mechanism.
+type refusedExchange struct{ reason string }
+
+func (r refusedExchange) Next([]byte) ([]byte, bool, error) { return nil, false, errors.New(r.reason) }
+func (refusedExchange) Principal() string                   { return "" }
+func (refusedExchange) Lifetime() time.Duration             { return 0 }

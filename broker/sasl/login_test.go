@@ -292,3 +292,23 @@ func TestSASLRequestsOnAPlaintextListenerAnswerIllegalSASLState(t *testing.T) {
 	}
 	raw.mustRequest(metadataRequest()) // the connection stays open
 }
+
+func TestReauthenticationCannotChangeTheMechanism(t *testing.T) {
+	c := startSASLCluster(t, embedded.Config{Overrides: saslOverrides("sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256")})
+	raw := dialRaw(t, c)
+	if resp := raw.loginPlain("alice", "alice-secret"); resp.ErrorCode != 0 {
+		t.Fatalf("login: %v", kerr.ErrorForCode(resp.ErrorCode))
+	}
+	hs := kmsg.NewPtrSASLHandshakeRequest()
+	hs.Version, hs.Mechanism = 1, "SCRAM-SHA-256"
+	if resp := raw.mustRequest(hs).(*kmsg.SASLHandshakeResponse); resp.ErrorCode != 0 {
+		t.Fatalf("re-authentication handshake: %v, want it answered as Kafka does", kerr.ErrorForCode(resp.ErrorCode))
+	}
+	auth := kmsg.NewPtrSASLAuthenticateRequest()
+	auth.Version, auth.SASLAuthBytes = 1, []byte("n,,n=alice,r=nonce")
+	resp := raw.mustRequest(auth).(*kmsg.SASLAuthenticateResponse)
+	if resp.ErrorCode != kerr.SaslAuthenticationFailed.Code || resp.ErrorMessage == nil || !strings.Contains(*resp.ErrorMessage, "re-authentication") {
+		t.Fatalf("re-authentication with another mechanism: %v %v, want SASL_AUTHENTICATION_FAILED", kerr.ErrorForCode(resp.ErrorCode), resp.ErrorMessage)
+	}
+	raw.requireClosed(metadataRequest(), "after a refused re-authentication")
+}
