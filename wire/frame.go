@@ -104,11 +104,11 @@ const (
 // (releaseFrame); a frame that does not fit waits, which stops reading
 // from that connection.
 type frameReader struct {
+	r   io.Reader
+	max int32
 	// rawSASL is set while the next frame is a raw SASL token, which may
 	// be shorter than a request header.
 	rawSASL bool
-	r       io.Reader
-	max     int32
 
 	budget *membudget.Budget // nil: unbounded
 	// waitCtx ends a wait for the budget (the connection closing).

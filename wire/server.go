@@ -423,6 +423,7 @@ func (c *serverConn) handleLoop() {
 	defer close(c.responses)
 	for req := range c.requests {
 		c.conn.serving = req
+		c.conn.rawSASL = false // requests follow unless the handler says otherwise
 		resp, err := c.call(req)
 		c.conn.serving = nil
 		if decidesRawSASL(req) {
