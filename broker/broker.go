@@ -26,6 +26,7 @@ import (
 
 	"github.com/samsa-io/samsa/broker/config"
 	"github.com/samsa-io/samsa/broker/replica"
+	"github.com/samsa-io/samsa/broker/sasl/mechanisms"
 	"github.com/samsa-io/samsa/broker/txncoord"
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/groupcoord"
@@ -53,6 +54,9 @@ type Broker struct {
 	producerIDs   *producerIDAllocator
 	fetchSessions *fetchSessionCache
 	routes        []api // indexed by API key (dispatch.go)
+	// sasl holds the mechanisms of each SASL listener, by listener name
+	// (sasl_session.go).
+	sasl map[string]mechanisms.Listener
 
 	unsubscribe func()
 	closeOnce   sync.Once
@@ -88,7 +92,7 @@ func New(opts Options) (*Broker, error) {
 		logs:     opts.Logs,
 		logger:   opts.Logger,
 		now:      opts.Now,
-		dial:     opts.Dial,
+		dial:     interBrokerDial(opts.Config, opts.Dial),
 		observer: opts.Observer,
 		closed:   make(chan struct{}),
 	}
@@ -112,6 +116,9 @@ func New(opts Options) (*Broker, error) {
 	})
 	b.fetchSessions = newFetchSessionCache(int(b.cfg.MaxIncrementalFetchSession))
 	var err error
+	if b.sasl, err = mechanisms.ForListeners(b.cfg.SASL, b.store); err != nil {
+		return nil, fmt.Errorf("SASL: %w", err)
+	}
 	if b.groups, err = b.newGroupCoordinator(); err != nil {
 		return nil, fmt.Errorf("group coordinator: %w", err)
 	}

@@ -112,6 +112,9 @@ func (b *Broker) lookupRoute(key int16) (api, bool) {
 
 // ServeKafka implements wire.Handler.
 func (b *Broker) ServeKafka(ctx context.Context, conn *wire.Conn, req *wire.Request) (*wire.Response, error) {
+	if req.RawSASL {
+		return b.serveRawSASLToken(conn, req.Body)
+	}
 	r, ok := b.lookupRoute(req.APIKey)
 	if ok && req.APIKey == int16(kmsg.ApiVersions) && req.APIVersion > r.max {
 		// KIP-511: a client may open with a newer ApiVersions than we
@@ -129,6 +132,10 @@ func (b *Broker) ServeKafka(ctx context.Context, conn *wire.Conn, req *wire.Requ
 		b.observer.ResponseError(req.APIKey, closedUnsupportedVersion)
 		return nil, fmt.Errorf("%w: %s v%d is not served (v%d to v%d are)", errUnsupportedRequest,
 			kmsg.NameForKey(req.APIKey), req.APIVersion, r.min, r.max)
+	}
+	if err := b.checkSASL(conn, req.APIKey); err != nil {
+		b.observer.ResponseError(req.APIKey, closedInvalidRequest)
+		return nil, err
 	}
 	start := time.Now()
 	kreq := kmsg.RequestForKey(req.APIKey)

@@ -38,6 +38,10 @@ type Request struct {
 	// header was then decoded as header v1 and Body may start with tagged
 	// fields.
 	KnownKey bool
+	// RawSASL is set for a raw SASL token: a frame a client sent after
+	// SaslHandshake v0, without a request header (Kafka's pre-KIP-152
+	// flow). Body is the whole token; the other fields are zero.
+	RawSASL bool
 
 	frame *[]byte           // the buffer Body aliases, recycled after the Handler
 	held  *membudget.Holder // the request budget the frame holds until then
@@ -54,6 +58,13 @@ type Response struct {
 	// (connection closed), to release resources the parts hold (segment
 	// files).
 	Done func()
+	// CloseAfter closes the connection once this response is written,
+	// reading no further request: Kafka answers a failed SASL login and
+	// then closes.
+	CloseAfter bool
+	// RawSASL writes the parts as a size-prefixed raw SASL token, without
+	// a response header: the answer to a RawSASL request.
+	RawSASL bool
 }
 
 // Part is a run of response bytes: either Bytes, or Length bytes of File
@@ -87,12 +98,25 @@ type Conn struct {
 	// Listener is the name of the listener that accepted the connection
 	// ("PLAINTEXT").
 	Listener string
-	// Principal is the authenticated principal; "User:ANONYMOUS" until
-	// authentication exists.
+	// Principal is the authenticated principal: "User:ANONYMOUS" on a
+	// listener without authentication, "User:<name>" after a SASL login.
 	Principal string
+	// SASL is the Handler's SASL state of the connection (nil until the
+	// Handler sets it); the wire layer does not look inside.
+	SASL any
 
 	serving *Request // the request the Handler is serving now
+	// rawSASL is whether the frames after the request being served are
+	// raw SASL tokens (ReadRawSASLTokens).
+	rawSASL bool
 }
+
+// ReadRawSASLTokens tells the wire layer, while a Handler serves a
+// SaslHandshake v0 request or a raw SASL token, whether the client's next
+// frames are raw SASL tokens (on) or requests again (off). The reader
+// waits for this answer after each such request, as the frames that
+// follow cannot be told apart by their bytes.
+func (c *Conn) ReadRawSASLTokens(on bool) { c.rawSASL = on }
 
 // ReleaseRequest gives back the frame of the request being served (its
 // buffer and its share of the request budget) before the Handler

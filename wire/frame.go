@@ -106,6 +106,9 @@ const (
 type frameReader struct {
 	r   io.Reader
 	max int32
+	// rawSASL is set while the next frame is a raw SASL token, which may
+	// be shorter than a request header.
+	rawSASL bool
 
 	budget *membudget.Budget // nil: unbounded
 	// waitCtx ends a wait for the budget (the connection closing).
@@ -148,7 +151,7 @@ func (f *frameReader) next() (*[]byte, *membudget.Holder, error) {
 		switch {
 		case size > f.max:
 			return nil, nil, fmt.Errorf("%w: %d bytes > %d", ErrFrameTooLarge, size, f.max)
-		case size < minRequestHeader:
+		case size < minRequestHeader && !f.rawSASL, size < 1:
 			return nil, nil, fmt.Errorf("%w: size %d", ErrBadFrame, size)
 		}
 		f.size, f.filled = int(size), 0

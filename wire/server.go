@@ -251,8 +251,9 @@ func (s *Server) newConn(nc net.Conn, releaseSlot func()) *serverConn {
 			Listener:   s.cfg.Listener,
 			Principal:  "User:ANONYMOUS",
 		},
-		requests:  make(chan *Request, maxInFlight),
-		responses: make(chan pending, maxInFlight),
+		requests:   make(chan *Request, maxInFlight),
+		responses:  make(chan pending, maxInFlight),
+		rawDecided: make(chan bool, 1),
 	}
 	c.log = s.cfg.Logger.With().Uint64("conn", c.conn.ID).Str("remote", nc.RemoteAddr().String()).Logger()
 	s.conns[c] = struct{}{}
@@ -291,6 +292,9 @@ type serverConn struct {
 
 	requests  chan *Request // reader → handler
 	responses chan pending  // handler → writer
+	// rawDecided carries, after each SaslHandshake v0 request or raw SASL
+	// token, whether the next frames are raw tokens (handler → reader).
+	rawDecided chan bool
 
 	// inFlight counts requests read and not yet answered, for the idle
 	// timeout.
@@ -358,6 +362,7 @@ func (c *serverConn) readLoop() {
 		peerGone: peerClosedFunc(c.nc),
 	}
 	defer fr.discard()
+	rawSASL := false // the next frame is a raw SASL token
 	for {
 		if c.stopping.Load() {
 			return
@@ -386,8 +391,10 @@ func (c *serverConn) readLoop() {
 			}
 			return
 		}
-		req, err := ParseRequest(*frame)
-		if err != nil {
+		var req *Request
+		if rawSASL {
+			req = &Request{RawSASL: true, Body: *frame}
+		} else if req, err = ParseRequest(*frame); err != nil {
 			releaseFrame(frame, held)
 			c.warn("closing connection: bad request header", func(e *zerolog.Event) *zerolog.Event { return e.Err(err) })
 			return
@@ -400,6 +407,14 @@ func (c *serverConn) readLoop() {
 			releaseFrame(req.frame, req.held)
 			return
 		}
+		if decidesRawSASL(req) {
+			select {
+			case rawSASL = <-c.rawDecided:
+				fr.rawSASL = rawSASL
+			case <-c.readCtx.Done():
+				return
+			}
+		}
 	}
 }
 
@@ -408,8 +423,12 @@ func (c *serverConn) handleLoop() {
 	defer close(c.responses)
 	for req := range c.requests {
 		c.conn.serving = req
+		c.conn.rawSASL = false // requests follow unless the handler says otherwise
 		resp, err := c.call(req)
 		c.conn.serving = nil
+		if decidesRawSASL(req) {
+			c.rawDecided <- c.conn.rawSASL && err == nil
+		}
 		releaseFrame(req.frame, req.held)
 		req.frame, req.held, req.Body = nil, nil, nil
 		if err != nil {
@@ -424,6 +443,11 @@ func (c *serverConn) handleLoop() {
 		case c.responses <- pending{correlationID: req.CorrelationID, resp: resp}:
 		case <-c.ctx.Done():
 			release(resp)
+			c.drain()
+			return
+		}
+		if resp != nil && resp.CloseAfter {
+			c.abort()
 			c.drain()
 			return
 		}
@@ -524,9 +548,20 @@ func release(r *Response) {
 	}
 }
 
+// decidesRawSASL reports whether the frames after req may be raw SASL
+// tokens, which the handler decides: after SaslHandshake v0 and after
+// each raw token.
+func decidesRawSASL(req *Request) bool {
+	const saslHandshake = 17
+	return req.RawSASL || (req.APIKey == saslHandshake && req.APIVersion == 0)
+}
+
 func (c *serverConn) writeResponse(bw *bufio.Writer, p pending) error {
 	var hdr [9]byte
 	size := int64(4)
+	if p.resp.RawSASL {
+		size = 0 // no response header
+	}
 	if p.resp.FlexibleHeader {
 		size++
 	}
@@ -539,7 +574,9 @@ func (c *serverConn) writeResponse(bw *bufio.Writer, p pending) error {
 	binary.BigEndian.PutUint32(hdr[0:], uint32(size))
 	binary.BigEndian.PutUint32(hdr[4:], uint32(p.correlationID))
 	n := 8
-	if p.resp.FlexibleHeader {
+	if p.resp.RawSASL {
+		n = 4
+	} else if p.resp.FlexibleHeader {
 		hdr[8] = 0 // no tagged fields
 		n = 9
 	}

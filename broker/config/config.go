@@ -41,7 +41,7 @@ type Listener struct {
 	Host string // empty: every interface (listeners only)
 	Port int32  // 0 in listeners: any free port
 	// SecurityProtocol is the protocol listener.security.protocol.map
-	// gives the name; only PLAINTEXT is accepted for now.
+	// gives the name; PLAINTEXT and SASL_PLAINTEXT are accepted.
 	SecurityProtocol string
 }
 
@@ -171,6 +171,12 @@ type Broker struct {
 	GroupMinSessionTimeout     time.Duration // group.min.session.timeout.ms (6000)
 	GroupMaxSessionTimeout     time.Duration // group.max.session.timeout.ms (1800000)
 
+	// SASL is the SASL configuration (sasl.go).
+	SASL SASL
+	// ListenerScoped holds the listener.name.<listener>.<key> keys given,
+	// by full key, values trimmed.
+	ListenerScoped map[string]string
+
 	// Set records which keys were given explicitly (file or flag), for
 	// DescribeConfigs' config source (STATIC_BROKER_CONFIG vs
 	// DEFAULT_CONFIG). Values are trimmed; unknown keys are left out.
@@ -236,7 +242,7 @@ var applyOrder = func() []*brokerKey {
 }()
 
 func build(set map[string]string) (*Broker, []string, error) {
-	b := &Broker{Set: make(map[string]string)}
+	b := &Broker{Set: make(map[string]string), ListenerScoped: make(map[string]string)}
 	var warnings []string
 	names := make([]string, 0, len(set))
 	for k := range set {
@@ -244,6 +250,10 @@ func build(set map[string]string) (*Broker, []string, error) {
 	}
 	sort.Strings(names)
 	for _, k := range names {
+		if listenerScoped(k) {
+			b.ListenerScoped[k] = strings.TrimSpace(set[k])
+			continue
+		}
 		if _, ok := brokerKeyByName[k]; !ok {
 			warnings = append(warnings, fmt.Sprintf("unknown config %q ignored: Samsa does not support it", k))
 			continue
@@ -268,6 +278,9 @@ func build(set map[string]string) (*Broker, []string, error) {
 		}
 	}
 	if err := b.resolveListeners(); err != nil {
+		return nil, warnings, err
+	}
+	if err := b.resolveSASL(); err != nil {
 		return nil, warnings, err
 	}
 	// Kafka's KafkaConfig checks: a follower's fetch must not wait longer
@@ -317,7 +330,7 @@ func (b *Broker) resolveListeners() error {
 		if !ok {
 			return invalid("listeners", lv, "no security protocol for listener "+l.Name+"; map it in listener.security.protocol.map")
 		}
-		if proto != "PLAINTEXT" {
+		if proto != "PLAINTEXT" && proto != "SASL_PLAINTEXT" {
 			return invalid("listeners", lv, proto+" listeners are not supported yet")
 		}
 		l.SecurityProtocol = proto

@@ -136,6 +136,8 @@ func TestDefaultsAreKafkas(t *testing.T) {
 		GroupInitialRebalanceDelay:             3 * time.Second,
 		GroupMinSessionTimeout:                 6 * time.Second,
 		GroupMaxSessionTimeout:                 30 * time.Minute,
+		SASL:                                   SASL{EnabledMechanisms: []string{"GSSAPI"}, InterBrokerMechanism: "GSSAPI", Listeners: map[string]SASLListener{}},
+		ListenerScoped:                         map[string]string{},
 		Set:                                    map[string]string{},
 	}
 	if !reflect.DeepEqual(*b, want) {
@@ -316,7 +318,7 @@ func TestListeners(t *testing.T) {
 func TestBadListenersAreErrors(t *testing.T) {
 	cases := []struct{ file, want string }{
 		{"listeners=SSL://:9093", "SSL listeners are not supported yet"},
-		{"listeners=SASL_PLAINTEXT://:9093", "SASL_PLAINTEXT listeners are not supported yet"},
+		{"listeners=SSL://:9093", "SSL listeners are not supported yet"},
 		{"listeners=CLIENT://:9093", "no security protocol for listener CLIENT"},
 		{"listeners=PLAINTEXT://:9093\nlistener.security.protocol.map=CLIENT:PLAINTEXT", "no security protocol for listener PLAINTEXT"},
 		{"listener.security.protocol.map=CLIENT:TLS", "unknown security protocol TLS"},
