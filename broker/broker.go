@@ -145,6 +145,7 @@ func (b *Broker) Close() {
 			b.unsubscribe()
 		}
 		close(b.closed)
+		mechanisms.Close(b.sasl)
 		b.replicas.Close()
 		b.groups.Close()
 		b.txns.Close()

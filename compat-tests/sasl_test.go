@@ -306,3 +306,30 @@ func TestSCRAMUserCreatedOnOneZooKeeperBrokerLogsInOnAnother(t *testing.T) {
 		return cl.Ping(ctx)
 	})
 }
+
+func TestKcatLogsInWithAnUnsecuredOAuthBearerTokenAndIsRefusedWithoutTheScope(t *testing.T) {
+	requireKcat(t)
+	skipOnKfake(t, "the broker's SASL listener configuration is Samsa's")
+	t.Parallel()
+	b := startBroker(t,
+		withOverride("listeners", "SASL_PLAINTEXT://127.0.0.1:0"),
+		withOverride("sasl.enabled.mechanisms", "OAUTHBEARER"),
+		withOverride("listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config",
+			`org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredValidatorRequiredScope="kafka";`))
+	// librdkafka mints the unsecured token itself.
+	oauth := func(scope string) []string {
+		return []string{"-b", b.Addr(), "-X", "security.protocol=SASL_PLAINTEXT", "-X", "sasl.mechanisms=OAUTHBEARER",
+			"-X", "enable.sasl.oauthbearer.unsecure.jwt=true", "-X", "sasl.oauthbearer.config=principal=alice scope=" + scope}
+	}
+	kcat(t, "one\ntwo\n", append(oauth("kafka"), "-P", "-t", "kcat-oauth")...)
+	if got := kcat(t, "", append(oauth("kafka"), "-C", "-t", "kcat-oauth", "-e", "-q")...); got != "one\ntwo\n" {
+		t.Fatalf("kcat consumed %q", got)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "kcat", append(oauth("other"), "-L", "-m", "5")...).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "insufficient_scope") {
+		t.Fatalf("kcat without the required scope: err %v, output:\n%s", err, out)
+	}
+}

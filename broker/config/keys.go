@@ -277,6 +277,35 @@ var brokerKeys = []brokerKey{
 	{name: "sasl.mechanism.inter.broker.protocol", typ: TypeString, def: text("GSSAPI"),
 		doc:   "SASL mechanism brokers use to reach each other when the inter-broker listener is a SASL one.",
 		apply: setString(func(b *Broker) *string { return &b.SASL.InterBrokerMechanism }, append([]string{"GSSAPI"}, saslMechanisms...)...)},
+	{name: "sasl.oauthbearer.jwks.endpoint.url", typ: TypeString,
+		doc:   "OAUTHBEARER: the identity provider's JWKS (https:// or file://); set, tokens are validated by signature (Kafka's OAuthBearerValidatorCallbackHandler), unset, unsecured JWTs are accepted (development only).",
+		apply: setString(func(b *Broker) *string { return &b.SASL.OAuthBearer.JWKSEndpointURL })},
+	{name: "sasl.oauthbearer.jwks.endpoint.refresh.ms", typ: TypeLong, def: text("3600000"),
+		doc:   "OAUTHBEARER: how often an http(s) JWKS is fetched again (a token naming an unknown key also triggers a fetch).",
+		apply: setMs(TypeLong, 1, time.Millisecond, func(b *Broker) *time.Duration { return &b.SASL.OAuthBearer.JWKSRefresh })},
+	{name: "sasl.oauthbearer.expected.audience", typ: TypeList,
+		doc: "OAUTHBEARER: audiences a token's aud claim must name one of (unset: a token with an aud claim is refused, as Kafka does).",
+		apply: func(b *Broker, v string) error {
+			b.SASL.OAuthBearer.ExpectedAudience = nil
+			for _, a := range parseList(v) {
+				if a = strings.TrimSpace(a); a != "" {
+					b.SASL.OAuthBearer.ExpectedAudience = append(b.SASL.OAuthBearer.ExpectedAudience, a)
+				}
+			}
+			return nil
+		}},
+	{name: "sasl.oauthbearer.expected.issuer", typ: TypeString,
+		doc:   "OAUTHBEARER: the issuer a token's iss claim must equal (unset: not checked).",
+		apply: setString(func(b *Broker) *string { return &b.SASL.OAuthBearer.ExpectedIssuer })},
+	{name: "sasl.oauthbearer.sub.claim.name", typ: TypeString, def: text("sub"),
+		doc:   "OAUTHBEARER (JWKS validation): the claim naming the principal.",
+		apply: setString(func(b *Broker) *string { return &b.SASL.OAuthBearer.SubClaimName })},
+	{name: "sasl.oauthbearer.scope.claim.name", typ: TypeString, def: text("scope"),
+		doc:   "OAUTHBEARER (JWKS validation): the claim holding the token's scopes.",
+		apply: setString(func(b *Broker) *string { return &b.SASL.OAuthBearer.ScopeClaimName })},
+	{name: "sasl.oauthbearer.clock.skew.seconds", typ: TypeInt, def: text("30"),
+		doc:   "OAUTHBEARER (JWKS validation): clock skew allowed when checking exp, nbf and iat.",
+		apply: setMs(TypeInt, 0, time.Second, func(b *Broker) *time.Duration { return &b.SASL.OAuthBearer.ClockSkew })},
 	{name: "queued.max.request.bytes", typ: TypeLong, def: text("33554432"),
 		doc:   "Bytes of requests the broker holds at once while reading, queueing and serving them, counted as they arrive; a connection over it waits. -1: no bound (Kafka's default). Samsa's default bounds it; one request larger than the bound is still served, alone.",
 		apply: setQueuedMaxRequestBytes},

@@ -23,6 +23,20 @@ type SASL struct {
 	MaxReauth time.Duration
 	// Listeners holds each SASL listener's settings, by listener name.
 	Listeners map[string]SASLListener
+	// OAuthBearer holds the broker-wide sasl.oauthbearer.* keys.
+	OAuthBearer OAuthBearer
+}
+
+// OAuthBearer is the broker's sasl.oauthbearer.* keys: the JWKS
+// validation of OAUTHBEARER tokens (KIP-768).
+type OAuthBearer struct {
+	JWKSEndpointURL  string        // sasl.oauthbearer.jwks.endpoint.url
+	JWKSRefresh      time.Duration // sasl.oauthbearer.jwks.endpoint.refresh.ms
+	ExpectedAudience []string      // sasl.oauthbearer.expected.audience
+	ExpectedIssuer   string        // sasl.oauthbearer.expected.issuer
+	SubClaimName     string        // sasl.oauthbearer.sub.claim.name
+	ScopeClaimName   string        // sasl.oauthbearer.scope.claim.name
+	ClockSkew        time.Duration // sasl.oauthbearer.clock.skew.seconds
 }
 
 // SASLListener is one SASL listener's configuration.
@@ -34,6 +48,11 @@ type SASLListener struct {
 	// JAAS is listener.name.<l>.<mechanism>.sasl.jaas.config parsed, by
 	// upper-case mechanism name; a mechanism without one is absent.
 	JAAS map[string]JAAS
+	// OAuthBearerCallbackHandler is
+	// listener.name.<l>.oauthbearer.sasl.server.callback.handler.class:
+	// which OAUTHBEARER validator the listener uses (empty: JWKS when
+	// sasl.oauthbearer.jwks.endpoint.url is set, else unsecured tokens).
+	OAuthBearerCallbackHandler string
 }
 
 // JAAS is one parsed JAAS login module line, as Kafka's sasl.jaas.config
@@ -46,8 +65,9 @@ type JAAS struct {
 
 // Kafka's login modules for each mechanism.
 const (
-	PlainLoginModule = "org.apache.kafka.common.security.plain.PlainLoginModule"
-	ScramLoginModule = "org.apache.kafka.common.security.scram.ScramLoginModule"
+	PlainLoginModule       = "org.apache.kafka.common.security.plain.PlainLoginModule"
+	ScramLoginModule       = "org.apache.kafka.common.security.scram.ScramLoginModule"
+	OAuthBearerLoginModule = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule"
 )
 
 // saslMechanisms are the mechanism names Samsa knows; a listener may
@@ -98,7 +118,8 @@ func contains(list []string, s string) bool {
 
 // listenerScoped reports whether key is a listener-scoped key Samsa
 // reads: listener.name.<listener>.sasl.enabled.mechanisms and
-// listener.name.<listener>.<mechanism>.sasl.jaas.config.
+// listener.name.<listener>.<mechanism>.sasl.jaas.config and
+// listener.name.<listener>.oauthbearer.sasl.server.callback.handler.class.
 func listenerScoped(key string) bool {
 	rest, ok := strings.CutPrefix(key, "listener.name.")
 	if !ok {
@@ -108,7 +129,7 @@ func listenerScoped(key string) bool {
 	if !ok {
 		return false
 	}
-	if suffix == "sasl.enabled.mechanisms" {
+	if suffix == "sasl.enabled.mechanisms" || suffix == "oauthbearer.sasl.server.callback.handler.class" {
 		return true
 	}
 	mech, ok := strings.CutSuffix(suffix, ".sasl.jaas.config")
@@ -139,7 +160,8 @@ func (b *Broker) resolveSASL() error {
 		if contains(mechs, "GSSAPI") {
 			return invalid(key, v, errGSSAPI.Error())
 		}
-		sl := SASLListener{Mechanisms: mechs, JAAS: map[string]JAAS{}}
+		sl := SASLListener{Mechanisms: mechs, JAAS: map[string]JAAS{},
+			OAuthBearerCallbackHandler: b.ListenerScoped[prefix+"oauthbearer.sasl.server.callback.handler.class"]}
 		for _, m := range mechs {
 			jkey := prefix + strings.ToLower(m) + ".sasl.jaas.config"
 			text, ok := b.ListenerScoped[jkey]
@@ -169,6 +191,8 @@ func loginModuleFor(mechanism string) string {
 		return PlainLoginModule
 	case "SCRAM-SHA-256", "SCRAM-SHA-512":
 		return ScramLoginModule
+	case "OAUTHBEARER":
+		return OAuthBearerLoginModule
 	}
 	return ""
 }

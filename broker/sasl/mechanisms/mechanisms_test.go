@@ -32,10 +32,27 @@ func TestEachSASLListenerGetsItsEnabledMechanisms(t *testing.T) {
 	}
 }
 
-func TestAMechanismWithoutAnImplementationIsRefusedByName(t *testing.T) {
-	_, err := ForListeners(load(t, "sasl.enabled.mechanisms=OAUTHBEARER"), noCredentials{})
-	if err == nil || !strings.Contains(err.Error(), "OAUTHBEARER") {
-		t.Fatalf("OAUTHBEARER without an implementation: %v", err)
+func TestOAuthBearerTakesItsValidatorFromTheListenerAndItsOptionsFromJAAS(t *testing.T) {
+	cfg := load(t, "sasl.enabled.mechanisms=OAUTHBEARER",
+		`listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredValidatorRequiredScope="kafka";`)
+	got, err := ForListeners(cfg, noCredentials{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer Close(got)
+	if names := strings.Join(got["SASL_PLAINTEXT"].Names(), ","); names != "OAUTHBEARER" {
+		t.Fatalf("mechanisms of SASL_PLAINTEXT: %s", names)
+	}
+
+	bad := load(t, "sasl.enabled.mechanisms=OAUTHBEARER",
+		`listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredValidatorAllowableClockSkewMs="soon";`)
+	if _, err := ForListeners(bad, noCredentials{}); err == nil || !strings.Contains(err.Error(), "unsecuredValidatorAllowableClockSkewMs") {
+		t.Fatalf("a bad unsecured validator option: %v", err)
+	}
+	secured := load(t, "sasl.enabled.mechanisms=OAUTHBEARER",
+		"listener.name.sasl_plaintext.oauthbearer.sasl.server.callback.handler.class=org.apache.kafka.common.security.oauthbearer.secured.OAuthBearerValidatorCallbackHandler")
+	if _, err := ForListeners(secured, noCredentials{}); err == nil {
+		t.Fatal("the JWKS validator without sasl.oauthbearer.jwks.endpoint.url was accepted")
 	}
 }
 
