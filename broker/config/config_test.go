@@ -136,9 +136,10 @@ func TestDefaultsAreKafkas(t *testing.T) {
 		GroupInitialRebalanceDelay:             3 * time.Second,
 		GroupMinSessionTimeout:                 6 * time.Second,
 		GroupMaxSessionTimeout:                 30 * time.Minute,
-		SASL:                                   SASL{EnabledMechanisms: []string{"GSSAPI"}, InterBrokerMechanism: "GSSAPI", Listeners: map[string]SASLListener{}},
-		ListenerScoped:                         map[string]string{},
-		Set:                                    map[string]string{},
+		SASL: SASL{EnabledMechanisms: []string{"GSSAPI"}, InterBrokerMechanism: "GSSAPI", Listeners: map[string]SASLListener{},
+			OAuthBearer: OAuthBearer{JWKSRefresh: time.Hour, SubClaimName: "sub", ScopeClaimName: "scope", ClockSkew: 30 * time.Second}},
+		ListenerScoped: map[string]string{},
+		Set:            map[string]string{},
 	}
 	if !reflect.DeepEqual(*b, want) {
 		t.Errorf("Default() =\n%+v\nwant\n%+v", *b, want)
