@@ -6,8 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -19,6 +22,7 @@ import (
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/controller/zk"
 	"github.com/samsa-io/samsa/log/atomicfile"
+	"github.com/samsa-io/samsa/tools/devsecurity"
 )
 
 // brokerArgs is the parsed command line of "samsa broker".
@@ -29,6 +33,7 @@ type brokerArgs struct {
 	logFormat       string // console or json
 	readyFile       string
 	shutdownTimeout time.Duration
+	devSecurity     bool
 }
 
 // listFlag collects a flag given several times.
@@ -56,6 +61,7 @@ func parseBrokerArgs(args []string, output io.Writer) (brokerArgs, error) {
 	fs.StringVar(&level, "log-level", "info", "log `level`: trace, debug, info, warn or error")
 	fs.StringVar(&a.logFormat, "log-format", "console", "log format: console or json")
 	fs.StringVar(&a.readyFile, "ready-file", "", "write the listening addresses to `path` once serving")
+	fs.BoolVar(&a.devSecurity, "dev-security", false, "secure the broker for development: SASL_SSL with SCRAM and PLAIN users, ACLs on, a CA and certificate generated in the data directory; prints client settings")
 	fs.DurationVar(&a.shutdownTimeout, "shutdown-timeout", a.shutdownTimeout, "how long a graceful shutdown waits for responses to reach their clients before it closes their connections")
 	fs.Usage = func() {
 		fmt.Fprintf(output, "Usage: samsa broker [server.properties] [flags]\n\nFlags:\n")
@@ -109,6 +115,13 @@ func runBroker(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	logger := newLogger(a, stderr)
+	var dev *devsecurity.Material
+	if a.devSecurity {
+		if dev, a.overrides, err = prepareDevSecurity(a); err != nil {
+			fmt.Fprintf(stderr, "samsa broker: %v\n", err)
+			return 2
+		}
+	}
 	cfg, warnings, err := config.Load(a.configPath, a.overrides)
 	for _, w := range warnings {
 		logger.Warn().Msg(w)
@@ -119,7 +132,7 @@ func runBroker(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := serveBroker(ctx, cfg, a, logger, stdout); err != nil {
+	if err := serveBroker(ctx, cfg, a, dev, logger, stdout); err != nil {
 		logger.Error().Err(err).Msg("broker failed")
 		return 1
 	}
@@ -133,7 +146,7 @@ func runBroker(args []string, stdout, stderr io.Writer) int {
 // flight, then the broker, the store and the logs close, the logs last
 // because closing them writes the clean-shutdown markers that spare the
 // next start a log recovery (node.Close).
-func serveBroker(ctx context.Context, cfg *config.Broker, a brokerArgs, logger zerolog.Logger, stdout io.Writer) (err error) {
+func serveBroker(ctx context.Context, cfg *config.Broker, a brokerArgs, dev *devsecurity.Material, logger zerolog.Logger, stdout io.Writer) (err error) {
 	var cleanups []func() error
 	defer func() {
 		for i := len(cleanups) - 1; i >= 0; i-- {
@@ -156,6 +169,18 @@ func serveBroker(ctx context.Context, cfg *config.Broker, a brokerArgs, logger z
 	}
 	cleanups = append(cleanups, n.Close)
 	addrs := n.Addrs()
+	if dev != nil {
+		// Before the ready file: a client that waits for it finds the
+		// users and their ACLs there.
+		if err := dev.Provision(ctx, addrs[0]); err != nil {
+			return fmt.Errorf("dev security: %w", err)
+		}
+		files, err := dev.WriteClientFiles(addrs[0])
+		if err != nil {
+			return fmt.Errorf("dev security: %w", err)
+		}
+		dev.PrintSettings(stdout, addrs[0], files)
+	}
 	for _, addr := range addrs {
 		fmt.Fprintf(stdout, "samsa broker listening on %s\n", addr)
 	}
@@ -181,6 +206,32 @@ func serveBroker(ctx context.Context, cfg *config.Broker, a brokerArgs, logger z
 	case err := <-n.ServeErr():
 		return fmt.Errorf("serve: %w", err)
 	}
+}
+
+// prepareDevSecurity loads or generates the --dev-security material in
+// the first log directory and returns the overrides that secure the
+// broker, followed by the command line's own (which win). The one
+// listener, SASL_SSL, takes the host and port of the first configured
+// one.
+func prepareDevSecurity(a brokerArgs) (*devsecurity.Material, []string, error) {
+	cfg, _, err := config.Load(a.configPath, a.overrides)
+	if err != nil {
+		return nil, nil, err
+	}
+	l := cfg.Listeners[0]
+	dev, err := devsecurity.Prepare(filepath.Join(cfg.LogDirs[0], devsecurity.DirName), []string{l.Host})
+	if err != nil {
+		return nil, nil, err
+	}
+	hostPort := net.JoinHostPort(l.Host, strconv.Itoa(int(l.Port)))
+	overrides := dev.Overrides(hostPort)
+	for _, o := range a.overrides {
+		// listeners gave the host and port; the protocol is SASL_SSL.
+		if k, _, _ := strings.Cut(o, "="); strings.TrimSpace(k) != "listeners" {
+			overrides = append(overrides, o)
+		}
+	}
+	return dev, overrides, nil
 }
 
 // openStore opens the cluster metadata store: ZooKeeper when
