@@ -19,6 +19,7 @@ import (
 	"context"
 	"net"
 	"os"
+	"time"
 
 	"github.com/samsa-io/samsa/wire/membudget"
 )
@@ -92,6 +93,9 @@ type Conn struct {
 	Principal string
 
 	serving *Request // the request the Handler is serving now
+	// mutedUntil is when the quota throttle set by Throttle ends
+	// (throttle.go); only the handler goroutine touches it.
+	mutedUntil time.Time
 }
 
 // ReleaseRequest gives back the frame of the request being served (its

@@ -427,6 +427,7 @@ func (c *serverConn) handleLoop() {
 			c.drain()
 			return
 		}
+		c.conn.waitUnmuted(c.handlerCtx) // a quota throttle (throttle.go)
 	}
 }
 
