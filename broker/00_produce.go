@@ -100,6 +100,7 @@ func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Re
 		}
 		resp.Topics = append(resp.Topics, st)
 	}
+	resp.ThrottleMillis = b.throttleProduce(ctx, conn, req)
 	if req.Acks == 0 {
 		b.observeErrors(resp)
 		// No response to carry an error: Kafka closes the connection so

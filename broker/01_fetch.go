@@ -118,6 +118,19 @@ func (b *Broker) serveFetch(ctx context.Context, conn *wire.Conn, kreq kmsg.Requ
 	}
 
 	b.observeFetch(fetchReplicaID(req) >= 0, targets, results)
+	if throttle := b.throttleFetch(ctx, conn, req, results); throttle > 0 {
+		// Over consumer_byte_rate: no records, the throttle time, and the
+		// session left as it was (quotas.go).
+		releaseFetchResults(results)
+		var sessionID int32
+		if plan.session != nil {
+			sessionID = plan.session.id
+			b.fetchSessions.finish(plan.session, nil, b.now())
+		}
+		parts := encodeFetchResponse(req.Version, 0, sessionID, nil, nil)
+		setFetchThrottle(parts, throttleMillis(throttle))
+		return &wire.Response{FlexibleHeader: req.Version >= 12, Parts: parts}, nil
+	}
 	topics, served := b.assembleFetchResponse(req.Version, plan, targets, results)
 	var sessionID int32
 	if plan.session != nil {

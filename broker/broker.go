@@ -25,6 +25,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/samsa-io/samsa/broker/config"
+	"github.com/samsa-io/samsa/broker/quota"
 	"github.com/samsa-io/samsa/broker/replica"
 	"github.com/samsa-io/samsa/broker/txncoord"
 	"github.com/samsa-io/samsa/controller"
@@ -52,7 +53,8 @@ type Broker struct {
 
 	producerIDs   *producerIDAllocator
 	fetchSessions *fetchSessionCache
-	routes        []api // indexed by API key (dispatch.go)
+	quotas        *quota.Manager // client quotas and usage (quotas.go)
+	routes        []api          // indexed by API key (dispatch.go)
 
 	unsubscribe func()
 	closeOnce   sync.Once
@@ -111,6 +113,8 @@ func New(opts Options) (*Broker, error) {
 		LeadershipChanged: b.partitionLeadershipChanged,
 	})
 	b.fetchSessions = newFetchSessionCache(int(b.cfg.MaxIncrementalFetchSession))
+	b.quotas = quota.NewManager(quotaWindow(b.cfg.QuotaWindowNum, b.cfg.QuotaWindowSizeSeconds))
+	b.reloadQuotas()
 	var err error
 	if b.groups, err = b.newGroupCoordinator(); err != nil {
 		return nil, fmt.Errorf("group coordinator: %w", err)
@@ -124,6 +128,7 @@ func New(opts Options) (*Broker, error) {
 		if err := b.replicas.Sync(); err != nil {
 			b.logger.Error().Err(err).Msg("apply metadata change")
 		}
+		b.reloadQuotas()
 	})
 	b.replicas.Start()
 	return b, nil

@@ -1,0 +1,146 @@
+package broker
+
+// Client quota enforcement (package broker/quota holds the resolution and
+// the rates). What each API records follows Kafka's KafkaApis:
+//
+//   - Produce: the bytes of the request's records, against
+//     producer_byte_rate; the response carries the throttle time.
+//   - Fetch by a consumer (never a follower): the bytes of the records it
+//     would return, against consumer_byte_rate. A fetch over the quota
+//     takes its bytes back and answers with no records and the throttle
+//     time, as Kafka's throttled fetch response does.
+//   - Every other API served through typed: the time spent serving it,
+//     as a percentage of one second, against request_percentage. Kafka
+//     measures request handler and network thread time; Samsa has no
+//     handler pool, so the time from decoding the request to building
+//     its response stands in for it. The throttle is at most
+//     quota.window.size.seconds, as in Kafka's ClientRequestQuotaManager.
+//
+// A throttled connection is muted for the throttle time after its
+// response (wire.Conn.Throttle), as Kafka mutes the channel (KIP-219).
+
+import (
+	"context"
+	"encoding/binary"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-io/samsa/broker/quota"
+	"github.com/samsa-io/samsa/wire"
+)
+
+// entityConfigStore is the part of the metadata store that holds client
+// entity configs (quotas, SCRAM credentials) under /config/users,
+// /config/clients and /config/ips, as Kafka keeps them.
+type entityConfigStore interface {
+	EntityConfigs(entity string) map[string]string
+	ListEntityConfigs(entityType string) map[string]map[string]string
+	AlterEntityConfigs(ctx context.Context, entity string, set map[string]string, remove []string) error
+}
+
+// entityConfigs returns the store's entity configs, or nil for a store
+// without them.
+func (b *Broker) entityConfigs() entityConfigStore {
+	s, _ := b.store.(entityConfigStore)
+	return s
+}
+
+// quotaWindow is how the broker's quota rates are measured.
+func quotaWindow(num, sizeSeconds int32) quota.Window {
+	return quota.Window{Samples: int(num), Size: time.Duration(sizeSeconds) * time.Second}
+}
+
+// reloadQuotas reads every user and client-id quota from the store.
+func (b *Broker) reloadQuotas() {
+	s := b.entityConfigs()
+	if s == nil {
+		return
+	}
+	b.quotas.Reload(quota.NewTable(s.ListEntityConfigs("users"), s.ListEntityConfigs("clients")))
+}
+
+type quotaClientKey struct{}
+
+// withQuotaClient puts who the request is measured as in ctx: the
+// connection's principal and the request's client ID.
+func withQuotaClient(ctx context.Context, principal, clientID string) context.Context {
+	return context.WithValue(ctx, quotaClientKey{}, quota.ClientFor(principal, clientID))
+}
+
+func quotaClientFrom(ctx context.Context) quota.Client {
+	c, _ := ctx.Value(quotaClientKey{}).(quota.Client)
+	return c
+}
+
+// throttleMillis is d as a response's throttle_time_ms.
+func throttleMillis(d time.Duration) int32 {
+	return int32(min(d.Milliseconds(), int64(^uint32(0)>>1)))
+}
+
+// throttleProduce records a produce request's bytes against the client's
+// producer_byte_rate, mutes the connection for the throttle time and
+// returns it for the response.
+func (b *Broker) throttleProduce(ctx context.Context, conn *wire.Conn, req *kmsg.ProduceRequest) int32 {
+	var size int
+	for i := range req.Topics {
+		for j := range req.Topics[i].Partitions {
+			size += len(req.Topics[i].Partitions[j].Records)
+		}
+	}
+	d := b.quotas.Record(quota.ProducerByteRate, quotaClientFrom(ctx), float64(size), b.now())
+	conn.Throttle(d)
+	return throttleMillis(d)
+}
+
+// throttleFetch records the bytes a consumer's fetch would return
+// against its consumer_byte_rate. Over the quota, the bytes are taken
+// back (the records will not be sent) and the throttle time returned.
+func (b *Broker) throttleFetch(ctx context.Context, conn *wire.Conn, req *kmsg.FetchRequest, results []fetchPartitionResult) time.Duration {
+	if fetchReplicaID(req) >= 0 {
+		return 0 // replication is not a client
+	}
+	var size int64
+	for i := range results {
+		size += results[i].records.Size
+	}
+	c, now := quotaClientFrom(ctx), b.now()
+	d := b.quotas.Record(quota.ConsumerByteRate, c, float64(size), now)
+	if d > 0 {
+		b.quotas.Unrecord(quota.ConsumerByteRate, c, float64(size), now)
+		conn.Throttle(d)
+	}
+	return d
+}
+
+// throttleRequestTime records the time spent serving a request against
+// the client's request_percentage and, over it, mutes the connection and
+// sets the response's throttle_time_ms when it has one and it is lower.
+func (b *Broker) throttleRequestTime(ctx context.Context, conn *wire.Conn, served time.Duration, resp kmsg.Response) {
+	percentSeconds := float64(served) * 100 / float64(time.Second)
+	d := b.quotas.Record(quota.RequestPercentage, quotaClientFrom(ctx), percentSeconds, b.now())
+	if d <= 0 {
+		return
+	}
+	d = min(d, time.Duration(b.cfg.QuotaWindowSizeSeconds)*time.Second)
+	conn.Throttle(d)
+	raiseThrottle(resp, throttleMillis(d))
+}
+
+// raiseThrottle sets a response's throttle_time_ms to ms when that is
+// longer.
+func raiseThrottle(resp kmsg.Response, ms int32) {
+	t, ok := resp.(kmsg.ThrottleResponse)
+	if !ok {
+		return
+	}
+	if cur, _ := t.Throttle(); cur < ms {
+		resp.(kmsg.SetThrottleResponse).SetThrottle(ms)
+	}
+}
+
+// setFetchThrottle writes throttle_time_ms, the first field of every
+// Fetch response served (v1+), into an encoded one.
+func setFetchThrottle(parts []wire.Part, ms int32) {
+	binary.BigEndian.PutUint32(parts[0].Bytes[:4], uint32(ms))
+}
