@@ -41,12 +41,14 @@ type LocalStore struct {
 
 // localState is what the file holds.
 type localState struct {
-	Version        int                         `json:"version"`
-	ClusterID      string                      `json:"cluster_id"`
-	BrokerID       int32                       `json:"broker_id"`
-	Topics         map[string]*Topic           `json:"topics"`
-	BrokerConfigs  map[int32]map[string]string `json:"broker_configs,omitempty"`
-	NextProducerID int64                       `json:"next_producer_id"`
+	Version       int                         `json:"version"`
+	ClusterID     string                      `json:"cluster_id"`
+	BrokerID      int32                       `json:"broker_id"`
+	Topics        map[string]*Topic           `json:"topics"`
+	BrokerConfigs map[int32]map[string]string `json:"broker_configs,omitempty"`
+	// EntityConfigs are the client entities' configs by entity path.
+	EntityConfigs  map[string]map[string]string `json:"entity_configs,omitempty"`
+	NextProducerID int64                        `json:"next_producer_id"`
 }
 
 // NewLocalStore opens (or creates) the store in dir for broker brokerID.
@@ -134,6 +136,10 @@ func (st *localState) clone() localState {
 	c.BrokerConfigs = make(map[int32]map[string]string, len(st.BrokerConfigs))
 	for k, m := range st.BrokerConfigs {
 		c.BrokerConfigs[k] = maps.Clone(m)
+	}
+	c.EntityConfigs = make(map[string]map[string]string, len(st.EntityConfigs))
+	for k, m := range st.EntityConfigs {
+		c.EntityConfigs[k] = maps.Clone(m)
 	}
 	return c
 }
@@ -350,6 +356,45 @@ func (s *LocalStore) SetBrokerConfigs(_ context.Context, brokerID int32, configs
 			st.BrokerConfigs[brokerID] = maps.Clone(configs)
 		}
 		return &Change{Kind: BrokerConfigChanged, BrokerID: brokerID}, nil
+	})
+}
+
+func (s *LocalStore) EntityConfigs(entity string) map[string]string {
+	e, err := ParseEntity(entity)
+	if err != nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.state.EntityConfigs[e.Path()])
+}
+
+func (s *LocalStore) ListEntityConfigs(entityType string) map[string]map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return EntitiesOfType(s.state.EntityConfigs, entityType)
+}
+
+func (s *LocalStore) AlterEntityConfigs(_ context.Context, entity string, set map[string]string, remove []string) error {
+	e, err := ParseEntity(entity)
+	if err != nil {
+		return err
+	}
+	path := e.Path()
+	return s.update(func(st *localState) (*Change, error) {
+		next := AlterEntity(st.EntityConfigs[path], set, remove)
+		if maps.Equal(next, st.EntityConfigs[path]) {
+			return nil, nil
+		}
+		if st.EntityConfigs == nil {
+			st.EntityConfigs = map[string]map[string]string{}
+		}
+		if next == nil {
+			delete(st.EntityConfigs, path)
+		} else {
+			st.EntityConfigs[path] = next
+		}
+		return &Change{Kind: EntityConfigChanged, Entity: path}, nil
 	})
 }
 

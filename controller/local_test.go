@@ -207,3 +207,38 @@ func TestConcurrentUse(t *testing.T) {
 		t.Fatalf("%d topics", n)
 	}
 }
+
+func TestEntityConfigsSurviveReopenAndKeepOtherKeys(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, dir)
+	changes := make(chan Change, 16)
+	s.Subscribe(func(c Change) { changes <- c })
+	alice := UserEntity("alice").Path()
+	if err := s.AlterEntityConfigs(ctx, alice, map[string]string{"SCRAM-SHA-256": "salt=eA==,stored_key=eA==,server_key=eA==,iterations=4096"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AlterEntityConfigs(ctx, alice, map[string]string{"producer_byte_rate": "1024"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AlterEntityConfigs(ctx, "users/alice/clients/app", map[string]string{"consumer_byte_rate": "10"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-changes; got.Kind != EntityConfigChanged || got.Entity != alice {
+		t.Fatalf("first change %+v", got)
+	}
+	s.Close()
+
+	r := openStore(t, dir)
+	if got := r.EntityConfigs(alice); len(got) != 2 || got["producer_byte_rate"] != "1024" {
+		t.Fatalf("after reopen: %v", got)
+	}
+	if err := r.AlterEntityConfigs(ctx, "users/alice/clients/app", nil, []string{"consumer_byte_rate"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.ListEntityConfigs(EntityUsers); len(got) != 1 || got[alice] == nil {
+		t.Fatalf("users after removing the client entity's last key: %v", got)
+	}
+	if err := r.AlterEntityConfigs(ctx, "topics/x", map[string]string{"a": "b"}, nil); err == nil {
+		t.Fatal("an unknown entity type was accepted")
+	}
+}

@@ -175,6 +175,9 @@ const (
 	BrokersChanged
 	// ControllerChanged: another broker became the controller.
 	ControllerChanged
+	// EntityConfigChanged: the configs of a client entity (Change.Entity)
+	// changed.
+	EntityConfigChanged
 )
 
 // Change is delivered to subscribers after the store applied it.
@@ -183,6 +186,8 @@ type Change struct {
 	Topic string // empty for broker config changes
 	// BrokerID is set for BrokerConfigChanged (-1: cluster-wide default).
 	BrokerID int32
+	// Entity is the entity path (Entity.Path) of EntityConfigChanged.
+	Entity string
 }
 
 // Store is the cluster metadata store.
@@ -212,6 +217,22 @@ type Store interface {
 	// (brokerID -1: the cluster-wide defaults).
 	BrokerConfigs(brokerID int32) map[string]string
 	SetBrokerConfigs(ctx context.Context, brokerID int32, configs map[string]string) error
+
+	// EntityConfigs returns the configs of a client entity (an Entity
+	// path: "users/alice", "clients/app", "users/alice/clients/app",
+	// "ips/10.0.0.1", "<default>" naming a default), as Kafka keeps them
+	// under /config: SCRAM credentials and quotas. Nil when it has none or
+	// the path does not parse.
+	EntityConfigs(entity string) map[string]string
+	// ListEntityConfigs returns every entity of entityType (EntityUsers,
+	// EntityClients or EntityIPs) that has configs, by entity path;
+	// EntityUsers includes the users/<u>/clients/<c> entities.
+	ListEntityConfigs(entityType string) map[string]map[string]string
+	// AlterEntityConfigs sets the keys in set and removes the keys in
+	// remove, in one step atomic against other writers (the keys it does
+	// not name are kept: SCRAM credentials and quotas share a user's
+	// entity). Every broker sees the change (EntityConfigChanged).
+	AlterEntityConfigs(ctx context.Context, entity string, set map[string]string, remove []string) error
 
 	// AllocateProducerIDs reserves count producer IDs and returns the
 	// first; IDs are never handed out twice, across restarts too.

@@ -19,7 +19,8 @@ type clusterState struct {
 	controllerID    int32 // -1: none
 	brokers         map[int32]registration
 	topics          map[string]*topicState
-	brokerConfigs   map[int32]map[string]string // -1: the cluster-wide defaults
+	brokerConfigs   map[int32]map[string]string  // -1: the cluster-wide defaults
+	entityConfigs   map[string]map[string]string // by controller.Entity path
 	pendingDeletion map[string]bool
 
 	// owned holds the topics this copy cloned and may still change.
@@ -62,6 +63,7 @@ func newClusterState() *clusterState {
 		brokers:         map[int32]registration{},
 		topics:          map[string]*topicState{},
 		brokerConfigs:   map[int32]map[string]string{},
+		entityConfigs:   map[string]map[string]string{},
 		pendingDeletion: map[string]bool{},
 	}
 }
@@ -74,6 +76,7 @@ func (s *clusterState) clone() *clusterState {
 		brokers:         maps.Clone(s.brokers),
 		topics:          maps.Clone(s.topics),
 		brokerConfigs:   maps.Clone(s.brokerConfigs),
+		entityConfigs:   maps.Clone(s.entityConfigs),
 		pendingDeletion: maps.Clone(s.pendingDeletion),
 		owned:           map[*topicState]bool{},
 	}
@@ -138,7 +141,7 @@ func (s *clusterState) brokerEpochs() map[int32]int64 {
 
 // changesSince is what a Store whose view was before is told on moving to
 // s, in the ZooKeeper store's order: brokers, controller, broker configs
-// (by broker), then each topic by name (controller.TopicChanges).
+// (by broker), entity configs (by path), then each topic by name (controller.TopicChanges).
 func (s *clusterState) changesSince(before *clusterState) []controller.Change {
 	var out []controller.Change
 	if !maps.Equal(before.brokers, s.brokers) {
@@ -157,6 +160,18 @@ func (s *clusterState) changesSince(before *clusterState) []controller.Change {
 	for _, id := range slices.Sorted(maps.Keys(ids)) {
 		if !maps.Equal(before.brokerConfigs[id], s.brokerConfigs[id]) {
 			out = append(out, controller.Change{Kind: controller.BrokerConfigChanged, BrokerID: id})
+		}
+	}
+	entities := map[string]bool{}
+	for path := range before.entityConfigs {
+		entities[path] = true
+	}
+	for path := range s.entityConfigs {
+		entities[path] = true
+	}
+	for _, path := range slices.Sorted(maps.Keys(entities)) {
+		if !maps.Equal(before.entityConfigs[path], s.entityConfigs[path]) {
+			out = append(out, controller.Change{Kind: controller.EntityConfigChanged, Entity: path})
 		}
 	}
 	names := map[string]bool{}

@@ -428,6 +428,40 @@ func (s *Store) AlterPartition(_ context.Context, topic string, partition, leade
 	}, nil
 }
 
+func (s *Store) EntityConfigs(entity string) map[string]string {
+	e, err := controller.ParseEntity(entity)
+	if err != nil {
+		return nil
+	}
+	return maps.Clone(s.snapshot().entityConfigs[e.Path()])
+}
+
+func (s *Store) ListEntityConfigs(entityType string) map[string]map[string]string {
+	return controller.EntitiesOfType(s.snapshot().entityConfigs, entityType)
+}
+
+// AlterEntityConfigs changes a client entity's configs under the
+// ensemble's lock, so concurrent writers never lose each other's keys.
+func (s *Store) AlterEntityConfigs(_ context.Context, entity string, set map[string]string, remove []string) error {
+	e, err := controller.ParseEntity(entity)
+	if err != nil {
+		return err
+	}
+	path := e.Path()
+	if err := s.lock(); err != nil {
+		return fmt.Errorf("alter configs of %s: %w", path, err)
+	}
+	defer s.e.mu.Unlock()
+	st := s.e.write()
+	if next := controller.AlterEntity(st.entityConfigs[path], set, remove); next == nil {
+		delete(st.entityConfigs, path)
+	} else {
+		st.entityConfigs[path] = next
+	}
+	s.e.settle()
+	return nil
+}
+
 // controllerCall runs fn as the controller (e.mu held), if this Store's
 // broker acts as the controller, and publishes what it wrote.
 func (s *Store) controllerCall(fn func() error) error {

@@ -26,6 +26,7 @@ var Scenarios = []Scenario{
 	{"TopicDeletionCompletesThroughTheController", 3, Options{}, topicDeletionCompletesThroughTheController},
 	{"CreatePartitionsAddsPartitionsThroughTheController", 3, Options{}, createPartitionsAddsPartitionsThroughTheController},
 	{"ConfigsReachEveryBroker", 3, Options{}, configsReachEveryBroker},
+	{"EntityConfigsReachEveryBrokerAndKeepOtherKeys", 3, Options{}, entityConfigsReachEveryBroker},
 	{"ProducerIDBlocksNeverOverlapAcrossStores", 3, Options{}, producerIDBlocksNeverOverlap},
 	{"SnapshotsAreCopies", 1, Options{}, snapshotsAreCopies},
 	{"LeaderThatRestartedUnseenGetsANewLeaderEpoch", 2, Options{}, leaderThatRestartedUnseenGetsANewLeaderEpoch},
@@ -601,6 +602,84 @@ func configsReachEveryBroker(t *testing.T, c Cluster) {
 	})
 	if err := c.Store(1).SetTopicConfigs(Ctx(t), "nope", nil); !errors.Is(err, controller.ErrUnknownTopic) {
 		t.Fatalf("unknown topic: %v", err)
+	}
+}
+
+func entityConfigsReachEveryBroker(t *testing.T, c Cluster) {
+	rec := Record(t, c.Store(3))
+	alice := controller.UserEntity("alice@example.com").Path() // sanitized in ZooKeeper
+	combo := controller.UserClientEntity("alice@example.com", "app 1*").Path()
+	// SCRAM credentials and quotas of one user, written by two brokers at
+	// once: neither write loses the other's key.
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		errs[0] = c.Store(1).AlterEntityConfigs(Ctx(t), alice, map[string]string{"SCRAM-SHA-256": "salt=c2FsdA==,stored_key=a2V5,server_key=a2V5,iterations=4096"}, nil)
+	}()
+	go func() {
+		defer wg.Done()
+		errs[1] = c.Store(2).AlterEntityConfigs(Ctx(t), alice, map[string]string{"producer_byte_rate": "1024"}, nil)
+	}()
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, w := range []struct {
+		entity  string
+		configs map[string]string
+	}{
+		{combo, map[string]string{"consumer_byte_rate": "2048"}},
+		{controller.ClientEntity(controller.DefaultEntityName).Path(), map[string]string{"request_percentage": "50"}},
+		{controller.IPEntity("10.0.0.1").Path(), map[string]string{"connection_creation_rate": "5"}},
+	} {
+		if err := c.Store(1).AlterEntityConfigs(Ctx(t), w.entity, w.configs, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := c.Store(1).EntityConfigs(combo); got["consumer_byte_rate"] != "2048" {
+		t.Fatalf("the writer's own view of %s: %v", combo, got)
+	}
+	EveryBroker(t, c, "entity configs everywhere", func(_ int32, s controller.Store) error {
+		users := s.ListEntityConfigs(controller.EntityUsers)
+		if len(users) != 2 || len(users[alice]) != 2 || users[alice]["producer_byte_rate"] != "1024" || users[combo]["consumer_byte_rate"] != "2048" {
+			return fmt.Errorf("users %v", users)
+		}
+		if got := s.EntityConfigs("clients/<default>"); got["request_percentage"] != "50" {
+			return fmt.Errorf("clients/<default> %v", got)
+		}
+		if got := s.ListEntityConfigs(controller.EntityIPs); len(got) != 1 || got["ips/10.0.0.1"]["connection_creation_rate"] != "5" {
+			return fmt.Errorf("ips %v", got)
+		}
+		return nil
+	})
+	CheckFor(t, "entity changes delivered", func() error {
+		for _, path := range []string{alice, combo, "clients/<default>", "ips/10.0.0.1"} {
+			if err := rec.Has(controller.Change{Kind: controller.EntityConfigChanged, Entity: path}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	// Removing a key keeps the others; removing the last empties it.
+	if err := c.Store(3).AlterEntityConfigs(Ctx(t), alice, nil, []string{"producer_byte_rate"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Store(3).AlterEntityConfigs(Ctx(t), combo, nil, []string{"consumer_byte_rate"}); err != nil {
+		t.Fatal(err)
+	}
+	EveryBroker(t, c, "keys removed everywhere", func(_ int32, s controller.Store) error {
+		users := s.ListEntityConfigs(controller.EntityUsers)
+		if len(users) != 1 || len(users[alice]) != 1 || users[alice]["SCRAM-SHA-256"] == "" || s.EntityConfigs(combo) != nil {
+			return fmt.Errorf("users %v, %s %v", users, combo, s.EntityConfigs(combo))
+		}
+		return nil
+	})
+	if err := c.Store(1).AlterEntityConfigs(Ctx(t), "groups/g", map[string]string{"a": "b"}, nil); err == nil {
+		t.Fatal("an unknown entity type was accepted")
 	}
 }
 

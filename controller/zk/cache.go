@@ -51,15 +51,20 @@ type dirtySet struct {
 	states                                                                  map[controller.TopicPartition]bool
 	topicConfigs                                                            map[string]bool
 	brokerConfigs                                                           map[string]bool // /config/brokers children
+	// entityLists and entities are znodes of client entities to list
+	// (isEntityList) and to read (entityOfZKPath).
+	entityLists, entities map[string]bool
 }
 
 func newDirtySet() dirtySet {
-	return dirtySet{topics: map[string]bool{}, states: map[controller.TopicPartition]bool{}, topicConfigs: map[string]bool{}, brokerConfigs: map[string]bool{}}
+	return dirtySet{topics: map[string]bool{}, states: map[controller.TopicPartition]bool{}, topicConfigs: map[string]bool{}, brokerConfigs: map[string]bool{},
+		entityLists: map[string]bool{}, entities: map[string]bool{}}
 }
 
 func (d *dirtySet) any() bool {
 	return d.register || d.controller || d.brokers || d.topicList || d.brokerConfigList || d.deletions || d.isrChanges ||
-		len(d.topics) > 0 || len(d.states) > 0 || len(d.topicConfigs) > 0 || len(d.brokerConfigs) > 0
+		len(d.topics) > 0 || len(d.states) > 0 || len(d.topicConfigs) > 0 || len(d.brokerConfigs) > 0 ||
+		len(d.entityLists) > 0 || len(d.entities) > 0
 }
 
 // markAll asks for everything to be read again (a new session: every
@@ -76,6 +81,13 @@ func (d *dirtySet) markAll(v *zkView) {
 	for id := range v.brokerConfigs {
 		d.brokerConfigs[zkBrokerEntity(id)] = true
 	}
+	for _, p := range []string{zkUserConfigsPath, zkClientConfigsPath, zkIPConfigsPath} {
+		d.entityLists[p] = true
+	}
+	for path := range v.entityConfigs {
+		znode, _ := zkEntityPath(mustParseEntity(path))
+		d.entities[znode] = true
+	}
 }
 
 // cacheBatch holds what the view looked like before the changes of one
@@ -85,10 +97,11 @@ type cacheBatch struct {
 	brokers       map[int32]liveBroker
 	controller    *int32
 	brokerConfigs map[int32]map[string]string
+	entityConfigs map[string]map[string]string
 }
 
 func newCacheBatch() *cacheBatch {
-	return &cacheBatch{topics: map[string]*controller.Topic{}, brokerConfigs: map[int32]map[string]string{}}
+	return &cacheBatch{topics: map[string]*controller.Topic{}, brokerConfigs: map[int32]map[string]string{}, entityConfigs: map[string]map[string]string{}}
 }
 
 func newCacheLoop(s *Store) *cacheLoop {
@@ -213,6 +226,14 @@ func (c *cacheLoop) nodeEvent(ev gozk.Event) {
 		delete(c.armed, p)
 	}
 	d := &c.dirty
+	if ev.Type == gozk.EventNodeChildrenChanged && isEntityList(p) {
+		d.entityLists[p] = true
+		return
+	}
+	if _, ok := entityOfZKPath(p); ok {
+		d.entities[p] = true
+		return
+	}
 	switch {
 	case p == zkControllerPath:
 		d.controller = true
@@ -279,6 +300,20 @@ func (c *cacheLoop) refresh() error {
 			return err
 		}
 		delete(d.brokerConfigs, entity)
+	}
+	for len(d.entityLists) > 0 { // a list of users marks each user's list
+		for _, p := range slices.Sorted(maps.Keys(d.entityLists)) {
+			if err := c.loadEntityList(p); err != nil {
+				return err
+			}
+			delete(d.entityLists, p)
+		}
+	}
+	for _, p := range slices.Sorted(maps.Keys(d.entities)) {
+		if err := c.loadEntity(p); err != nil {
+			return err
+		}
+		delete(d.entities, p)
 	}
 	for _, name := range slices.Sorted(maps.Keys(d.topics)) {
 		if err := c.loadTopic(name); err != nil {
@@ -689,6 +724,11 @@ func (c *cacheLoop) publish() {
 	for _, id := range slices.Sorted(maps.Keys(b.brokerConfigs)) {
 		if !maps.Equal(b.brokerConfigs[id], v.brokerConfigs[id]) {
 			changes = append(changes, controller.Change{Kind: controller.BrokerConfigChanged, BrokerID: id})
+		}
+	}
+	for _, path := range slices.Sorted(maps.Keys(b.entityConfigs)) {
+		if !maps.Equal(b.entityConfigs[path], v.entityConfigs[path]) {
+			changes = append(changes, controller.Change{Kind: controller.EntityConfigChanged, Entity: path})
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(b.topics)) {

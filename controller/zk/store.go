@@ -114,6 +114,7 @@ type zkView struct {
 	brokers         map[int32]liveBroker
 	topics          map[string]*zkTopic
 	brokerConfigs   map[int32]map[string]string
+	entityConfigs   map[string]map[string]string // by controller.Entity path; nil: known to have none
 	pendingDeletion map[string]bool
 	isrChanges      []string
 }
@@ -175,6 +176,7 @@ func NewStore(ctx context.Context, cfg Config) (*Store, error) {
 			brokers:         map[int32]liveBroker{},
 			topics:          map[string]*zkTopic{},
 			brokerConfigs:   map[int32]map[string]string{},
+			entityConfigs:   map[string]map[string]string{},
 			pendingDeletion: map[string]bool{},
 		},
 	}

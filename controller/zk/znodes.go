@@ -50,7 +50,7 @@ const (
 var zkPersistentPaths = []string{
 	zkBrokersPath, zkBrokerIDsPath, zkTopicsPath, zkSeqIDPath,
 	zkConfigPath, zkTopicConfigsPath, zkBrokerConfigsPath, zkConfigChangesPath,
-	"/config/clients", "/config/users", zkAdminPath, zkDeleteTopicsPath,
+	"/config/clients", "/config/users", "/config/ips", zkAdminPath, zkDeleteTopicsPath,
 	zkIsrChangesPath, zkClusterPath,
 }
 
