@@ -124,11 +124,13 @@ func New(opts Options) (*Broker, error) {
 	if err := b.replicas.Sync(); err != nil {
 		return nil, fmt.Errorf("open partition logs: %w", err)
 	}
-	b.unsubscribe = b.store.Subscribe(func(controller.Change) {
+	b.unsubscribe = b.store.Subscribe(func(c controller.Change) {
+		if c.Kind == controller.EntityConfigChanged {
+			b.reloadQuotas()
+		}
 		if err := b.replicas.Sync(); err != nil {
 			b.logger.Error().Err(err).Msg("apply metadata change")
 		}
-		b.reloadQuotas()
 	})
 	b.replicas.Start()
 	return b, nil

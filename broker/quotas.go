@@ -27,24 +27,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-io/samsa/broker/quota"
+	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/wire"
 )
-
-// entityConfigStore is the part of the metadata store that holds client
-// entity configs (quotas, SCRAM credentials) under /config/users,
-// /config/clients and /config/ips, as Kafka keeps them.
-type entityConfigStore interface {
-	EntityConfigs(entity string) map[string]string
-	ListEntityConfigs(entityType string) map[string]map[string]string
-	AlterEntityConfigs(ctx context.Context, entity string, set map[string]string, remove []string) error
-}
-
-// entityConfigs returns the store's entity configs, or nil for a store
-// without them.
-func (b *Broker) entityConfigs() entityConfigStore {
-	s, _ := b.store.(entityConfigStore)
-	return s
-}
 
 // quotaWindow is how the broker's quota rates are measured.
 func quotaWindow(num, sizeSeconds int32) quota.Window {
@@ -53,11 +38,7 @@ func quotaWindow(num, sizeSeconds int32) quota.Window {
 
 // reloadQuotas reads every user and client-id quota from the store.
 func (b *Broker) reloadQuotas() {
-	s := b.entityConfigs()
-	if s == nil {
-		return
-	}
-	b.quotas.Reload(quota.NewTable(s.ListEntityConfigs("users"), s.ListEntityConfigs("clients")))
+	b.quotas.Reload(quota.NewTable(b.store.ListEntityConfigs(controller.EntityUsers), b.store.ListEntityConfigs(controller.EntityClients)))
 }
 
 type quotaClientKey struct{}
