@@ -54,7 +54,11 @@ func FormatValue(key string, v float64) string {
 	case ProducerByteRate, ConsumerByteRate, ConnectionCreationRate:
 		return strconv.FormatInt(int64(v), 10)
 	}
-	return strconv.FormatFloat(v, 'f', -1, 64)
+	s := strconv.FormatFloat(v, 'f', -1, 64)
+	if !strings.ContainsAny(s, ".eE") {
+		s += ".0" // as Java's Double.toString writes a whole double
+	}
+	return s
 }
 
 // Table is a snapshot of the client quotas, by entity path
