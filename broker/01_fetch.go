@@ -53,6 +53,7 @@ func (b *Broker) serveFetch(ctx context.Context, conn *wire.Conn, kreq kmsg.Requ
 	if fm := int64(b.cfg.FetchMaxBytes); fm > 0 && fm < maxBytes {
 		maxBytes = fm
 	}
+	maxBytes = min(maxBytes, b.fetchQuotaWindowBytes(ctx, req))
 	deadline := now.Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
 
 	// Resolve partitions once; watch them all before the first read so an

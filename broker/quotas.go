@@ -22,6 +22,7 @@ package broker
 import (
 	"context"
 	"encoding/binary"
+	"math"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -92,6 +93,23 @@ func (b *Broker) throttleFetch(ctx context.Context, conn *wire.Conn, req *kmsg.F
 		conn.Throttle(d)
 	}
 	return d
+}
+
+// fetchQuotaWindowBytes bounds a consumer's fetch response by what its
+// consumer_byte_rate allows over the quota's measurement window
+// (quota × (quota.window.num - 1) × quota.window.size.seconds), as Kafka
+// does: a larger response would be over the quota however long the
+// consumer waited, and a throttled fetch returns nothing.
+func (b *Broker) fetchQuotaWindowBytes(ctx context.Context, req *kmsg.FetchRequest) int64 {
+	if fetchReplicaID(req) >= 0 {
+		return math.MaxInt64
+	}
+	bound, ok := b.quotas.Bound(quota.ConsumerByteRate, quotaClientFrom(ctx))
+	if !ok {
+		return math.MaxInt64
+	}
+	window := float64(max(b.cfg.QuotaWindowNum-1, 1)) * float64(b.cfg.QuotaWindowSizeSeconds)
+	return int64(max(bound.Limit*window, 1))
 }
 
 // throttleRequestTime records the time spent serving a request against
