@@ -68,7 +68,9 @@ func alter(t *testing.T, adm *kadm.Client, entity kadm.ClientQuotaEntity, ops ..
 	}
 }
 
-func set(key string, v float64) kadm.AlterClientQuotaOp { return kadm.AlterClientQuotaOp{Key: key, Value: v} }
+func set(key string, v float64) kadm.AlterClientQuotaOp {
+	return kadm.AlterClientQuotaOp{Key: key, Value: v}
+}
 
 // described lists what a describe returned as "entity: key=value ..."
 // lines, sorted, so a test compares the whole answer at once.
