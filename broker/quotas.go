@@ -25,6 +25,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-io/samsa/broker/quota"
@@ -53,6 +54,27 @@ func withQuotaClient(ctx context.Context, principal, clientID string) context.Co
 func quotaClientFrom(ctx context.Context) quota.Client {
 	c, _ := ctx.Value(quotaClientKey{}).(quota.Client)
 	return c
+}
+
+// admitMutations counts partitions a CreateTopics, DeleteTopics or
+// CreatePartitions is about to create or delete against the client's
+// controller_mutation_rate (KIP-599). With strict (the versions that
+// know THROTTLING_QUOTA_EXCEEDED) a client already over its quota is
+// refused with it, topic by topic.
+func (b *Broker) admitMutations(ctx context.Context, partitions int, strict bool) *apiError {
+	if b.quotas.RecordMutations(quotaClientFrom(ctx), partitions, strict, b.now()) {
+		return newAPIError(kerr.ThrottlingQuotaExceeded, "The throttling quota has been exceeded.")
+	}
+	return nil
+}
+
+// throttleMutations mutes the connection until the client's
+// controller_mutation_rate lets it mutate again and returns that time
+// for the response.
+func (b *Broker) throttleMutations(ctx context.Context, conn *wire.Conn) int32 {
+	d := b.quotas.MutationThrottle(quotaClientFrom(ctx), b.now())
+	conn.Throttle(d)
+	return throttleMillis(d)
 }
 
 // throttleMillis is d as a response's throttle_time_ms.

@@ -33,9 +33,10 @@ type rateKey struct {
 type Manager struct {
 	window Window
 
-	mu    sync.Mutex
-	table Table
-	rates map[rateKey]*Rate
+	mu      sync.Mutex
+	table   Table
+	rates   map[rateKey]*Rate
+	buckets map[rateKey]*tokenBucket // controller_mutation_rate's (mutations.go)
 }
 
 // NewManager returns a manager with no quotas.
