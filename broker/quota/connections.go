@@ -26,6 +26,7 @@ type ConnectionRates struct {
 	ips       map[netip.Addr]int64
 	brokerAt  *Rate
 	ipAt      map[netip.Addr]*Rate
+	accepts   int // since the last sweep of idle addresses' rates
 }
 
 // NewConnectionRates returns rates with no limits, measured over w.
@@ -71,6 +72,14 @@ func (r *ConnectionRates) Accepted(listener string, ip netip.Addr, now time.Time
 	limit, ok := r.ips[ip]
 	if !ok {
 		limit = r.ipDefault
+	}
+	if r.accepts++; r.accepts >= sweepEvery {
+		r.accepts = 0
+		for addr, rate := range r.ipAt {
+			if total, _ := rate.totalAndSpan(now); total == 0 {
+				delete(r.ipAt, addr) // every sample expired
+			}
+		}
 	}
 	if limit < math.MaxInt32 {
 		rate := r.ipAt[ip]

@@ -37,11 +37,23 @@ type Manager struct {
 	table   Table
 	rates   map[rateKey]*Rate
 	buckets map[rateKey]*tokenBucket // controller_mutation_rate's (mutations.go)
+	// lastUsed is when each rate or bucket was last used; those unused
+	// for inactiveExpiry are dropped by a sweep every sweepEvery uses, as
+	// Kafka drops inactive quota sensors, so client IDs that come and go
+	// do not grow the maps for ever.
+	lastUsed map[rateKey]time.Time
+	uses     int
 }
+
+// inactiveExpiry is Kafka's ClientQuotaManager InactiveSensorExpirationTimeSeconds.
+const inactiveExpiry = time.Hour
+
+const sweepEvery = 4096
 
 // NewManager returns a manager with no quotas.
 func NewManager(w Window) *Manager {
-	return &Manager{window: w.normalized(), table: Table{}, rates: map[rateKey]*Rate{}}
+	return &Manager{window: w.normalized(), table: Table{}, rates: map[rateKey]*Rate{},
+		buckets: map[rateKey]*tokenBucket{}, lastUsed: map[rateKey]time.Time{}}
 }
 
 // Reload replaces the quota table. Rates already measured are kept, so a
@@ -76,7 +88,7 @@ func (m *Manager) Record(key string, c Client, v float64, now time.Time) time.Du
 	if !ok {
 		return 0
 	}
-	r := m.rateLocked(key, b)
+	r := m.rateLocked(key, b, now)
 	r.Record(now, v)
 	return r.ThrottleTime(now, b.Limit)
 }
@@ -87,7 +99,7 @@ func (m *Manager) Unrecord(key string, c Client, v float64, now time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if b, ok := m.table.Resolve(key, c.User, c.ClientID); ok {
-		m.rateLocked(key, b).Record(now, -v)
+		m.rateLocked(key, b, now).Record(now, -v)
 	}
 }
 
@@ -102,16 +114,33 @@ func (m *Manager) Exceeded(key string, c Client, now time.Time) (time.Duration, 
 	if !ok {
 		return 0, false
 	}
-	t := m.rateLocked(key, b).ThrottleTime(now, b.Limit)
+	t := m.rateLocked(key, b, now).ThrottleTime(now, b.Limit)
 	return t, t > 0
 }
 
-func (m *Manager) rateLocked(key string, b Bound) *Rate {
+func (m *Manager) rateLocked(key string, b Bound, now time.Time) *Rate {
 	k := rateKey{key: key, user: b.User, clientID: b.ClientID}
 	r := m.rates[k]
 	if r == nil {
 		r = NewRate(m.window)
 		m.rates[k] = r
 	}
+	m.usedLocked(k, now)
 	return r
+}
+
+// usedLocked notes a use of k and now and then sweeps inactive ones.
+func (m *Manager) usedLocked(k rateKey, now time.Time) {
+	m.lastUsed[k] = now
+	if m.uses++; m.uses < sweepEvery {
+		return
+	}
+	m.uses = 0
+	for k, last := range m.lastUsed {
+		if now.Sub(last) > inactiveExpiry {
+			delete(m.lastUsed, k)
+			delete(m.rates, k)
+			delete(m.buckets, k)
+		}
+	}
 }

@@ -37,7 +37,7 @@ func (m *Manager) RecordMutations(c Client, partitions int, strict bool, now tim
 	if !ok {
 		return false
 	}
-	bucket := m.bucketLocked(b)
+	bucket := m.bucketLocked(b, now)
 	bucket.refill(now, b.Limit, b.Limit*m.burstSeconds())
 	if strict && bucket.tokens < 0 {
 		return true
@@ -55,7 +55,7 @@ func (m *Manager) MutationThrottle(c Client, now time.Time) time.Duration {
 	if !ok {
 		return 0
 	}
-	bucket := m.bucketLocked(b)
+	bucket := m.bucketLocked(b, now)
 	bucket.refill(now, b.Limit, b.Limit*m.burstSeconds())
 	if bucket.tokens >= 0 {
 		return 0
@@ -70,15 +70,13 @@ func (m *Manager) burstSeconds() float64 {
 	return float64(m.window.Samples) * m.window.Size.Seconds()
 }
 
-func (m *Manager) bucketLocked(b Bound) *tokenBucket {
+func (m *Manager) bucketLocked(b Bound, now time.Time) *tokenBucket {
 	k := rateKey{key: ControllerMutationRate, user: b.User, clientID: b.ClientID}
-	if m.buckets == nil {
-		m.buckets = map[rateKey]*tokenBucket{}
-	}
 	t := m.buckets[k]
 	if t == nil {
 		t = &tokenBucket{}
 		m.buckets[k] = t
 	}
+	m.usedLocked(k, now)
 	return t
 }

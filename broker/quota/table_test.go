@@ -151,3 +151,17 @@ func TestManagerThrottlesOnlyClientsWithAQuota(t *testing.T) {
 		t.Errorf("after unrecording, alice is still over by %v", d)
 	}
 }
+
+func TestRatesOfClientsIdleForAnHourAreDropped(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	m := NewManager(DefaultWindow)
+	m.Reload(NewTable(map[string]map[string]string{"clients/<default>": {ProducerByteRate: "100"}}))
+	m.Record(ProducerByteRate, ClientFor("User:a", "gone"), 1, t0)
+	later := t0.Add(2 * time.Hour)
+	for range sweepEvery {
+		m.Record(ProducerByteRate, ClientFor("User:a", "active"), 0, later)
+	}
+	if len(m.rates) != 1 {
+		t.Fatalf("after an hour idle, %d rates kept, want only the active client's", len(m.rates))
+	}
+}
