@@ -22,6 +22,11 @@
 //   - The throttle time of a client over its bound is
 //     (observed - bound) / bound × the rate's window, so that, had it
 //     waited that long, its rate would have been the bound.
+//   - controller_mutation_rate is measured with Kafka's token bucket
+//     instead (KIP-599, mutations.go).
+//   - ConnectionRates holds the connection creation rates (KIP-612):
+//     max.connection.creation.rate and the ips/<ip> quotas; package wire
+//     applies what it decides.
 //
 // Ownership: a Manager's quota table is replaced whole by Reload (the
 // broker calls it when the store reports a config change); its rates are
