@@ -92,9 +92,11 @@ func (b *Broker) serveFetch(ctx context.Context, conn *wire.Conn, kreq kmsg.Requ
 	}
 
 	var results []fetchPartitionResult
+	var readStart time.Time // of the last read: request_percentage counts no wait (quotas.go)
 	for {
 		var bytesRead int64
 		var anyError bool
+		readStart = time.Now()
 		results, bytesRead, anyError = b.readFetchTargets(req, targets, maxBytes)
 		if bytesRead >= int64(req.MinBytes) || anyError || req.MaxWaitMillis <= 0 {
 			break
@@ -113,13 +115,14 @@ func (b *Broker) serveFetch(ctx context.Context, conn *wire.Conn, kreq kmsg.Requ
 		}
 		timer.Stop()
 		if ctx.Err() != nil || b.shuttingDown() {
+			readStart = time.Now()
 			results, _, _ = b.readFetchTargets(req, targets, maxBytes)
 			break
 		}
 	}
 
 	b.observeFetch(fetchReplicaID(req) >= 0, targets, results)
-	if throttle := b.throttleFetch(ctx, conn, req, results); throttle > 0 {
+	if throttle := b.throttleFetch(ctx, conn, req, results, time.Since(readStart)); throttle > 0 {
 		// Over consumer_byte_rate: no records, the throttle time, and the
 		// session left as it was (quotas.go).
 		releaseFetchResults(results)

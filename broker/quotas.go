@@ -9,11 +9,13 @@ package broker
 //     would return, against consumer_byte_rate. A fetch over the quota
 //     takes its bytes back and answers with no records and the throttle
 //     time, as Kafka's throttled fetch response does.
-//   - Every other API served through typed: the time spent serving it,
-//     as a percentage of one second, against request_percentage. Kafka
-//     measures request handler and network thread time; Samsa has no
-//     handler pool, so the time from decoding the request to building
-//     its response stands in for it. The throttle is at most
+//   - Every API: the time spent serving it, as a percentage of one
+//     second, against request_percentage. Kafka measures request handler
+//     and network thread time; Samsa has no handler pool, so the time
+//     from decoding the request to building its response stands in for
+//     it, without the time a Fetch waits for data or an acks=all Produce
+//     waits for its followers (Kafka's purgatory time, not counted
+//     either). The throttle is at most
 //     quota.window.size.seconds, as in Kafka's ClientRequestQuotaManager.
 //
 // A throttled connection is muted for the throttle time after its
@@ -83,9 +85,10 @@ func throttleMillis(d time.Duration) int32 {
 }
 
 // throttleProduce records a produce request's bytes against the client's
-// producer_byte_rate, mutes the connection for the throttle time and
+// producer_byte_rate and the time spent appending it against its
+// request_percentage, mutes the connection for the longer throttle and
 // returns it for the response.
-func (b *Broker) throttleProduce(ctx context.Context, conn *wire.Conn, req *kmsg.ProduceRequest) int32 {
+func (b *Broker) throttleProduce(ctx context.Context, conn *wire.Conn, req *kmsg.ProduceRequest, served time.Duration) int32 {
 	var size int
 	for i := range req.Topics {
 		for j := range req.Topics[i].Partitions {
@@ -93,14 +96,17 @@ func (b *Broker) throttleProduce(ctx context.Context, conn *wire.Conn, req *kmsg
 		}
 	}
 	d := b.quotas.Record(quota.ProducerByteRate, quotaClientFrom(ctx), float64(size), b.now())
+	d = max(d, b.requestTimeThrottle(ctx, served))
 	conn.Throttle(d)
 	return throttleMillis(d)
 }
 
 // throttleFetch records the bytes a consumer's fetch would return
-// against its consumer_byte_rate. Over the quota, the bytes are taken
-// back (the records will not be sent) and the throttle time returned.
-func (b *Broker) throttleFetch(ctx context.Context, conn *wire.Conn, req *kmsg.FetchRequest, results []fetchPartitionResult) time.Duration {
+// against its consumer_byte_rate, and the time spent reading them
+// against its request_percentage. Over either quota, the bytes are taken
+// back (the records will not be sent, as in Kafka) and the longer
+// throttle time returned.
+func (b *Broker) throttleFetch(ctx context.Context, conn *wire.Conn, req *kmsg.FetchRequest, results []fetchPartitionResult, served time.Duration) time.Duration {
 	if fetchReplicaID(req) >= 0 {
 		return 0 // replication is not a client
 	}
@@ -110,6 +116,7 @@ func (b *Broker) throttleFetch(ctx context.Context, conn *wire.Conn, req *kmsg.F
 	}
 	c, now := quotaClientFrom(ctx), b.now()
 	d := b.quotas.Record(quota.ConsumerByteRate, c, float64(size), now)
+	d = max(d, b.requestTimeThrottle(ctx, served))
 	if d > 0 {
 		b.quotas.Unrecord(quota.ConsumerByteRate, c, float64(size), now)
 		conn.Throttle(d)
@@ -138,14 +145,20 @@ func (b *Broker) fetchQuotaWindowBytes(ctx context.Context, req *kmsg.FetchReque
 // the client's request_percentage and, over it, mutes the connection and
 // sets the response's throttle_time_ms when it has one and it is lower.
 func (b *Broker) throttleRequestTime(ctx context.Context, conn *wire.Conn, served time.Duration, resp kmsg.Response) {
+	if d := b.requestTimeThrottle(ctx, served); d > 0 {
+		conn.Throttle(d)
+		raiseThrottle(resp, throttleMillis(d))
+	}
+}
+
+// requestTimeThrottle records time spent serving a request, as a
+// percentage of one second, against the client's request_percentage and
+// returns its throttle, at most quota.window.size.seconds as in Kafka's
+// ClientRequestQuotaManager.
+func (b *Broker) requestTimeThrottle(ctx context.Context, served time.Duration) time.Duration {
 	percentSeconds := float64(served) * 100 / float64(time.Second)
 	d := b.quotas.Record(quota.RequestPercentage, quotaClientFrom(ctx), percentSeconds, b.now())
-	if d <= 0 {
-		return
-	}
-	d = min(d, time.Duration(b.cfg.QuotaWindowSizeSeconds)*time.Second)
-	conn.Throttle(d)
-	raiseThrottle(resp, throttleMillis(d))
+	return min(d, time.Duration(b.cfg.QuotaWindowSizeSeconds)*time.Second)
 }
 
 // raiseThrottle sets a response's throttle_time_ms to ms when that is

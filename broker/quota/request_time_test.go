@@ -30,6 +30,16 @@ func TestClientOverItsRequestPercentageIsToldToWaitAtMostAWindow(t *testing.T) {
 	if throttle <= 0 || throttle > 1000 {
 		t.Errorf("Metadata over request_percentage: throttle_time_ms %d, want above 0 and at most the 1 s window", throttle)
 	}
+	// Produce counts its serving time too (the client ID's rate is
+	// already over from the Metadata requests).
+	hook := &throttleHook{}
+	producer := newClient(t, c.Seeds(), kgo.ClientID("busy"), kgo.DefaultProduceTopic("busy"), kgo.WithHooks(hook))
+	if err := producer.ProduceSync(testContext(t), &kgo.Record{Value: []byte("v")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	if hook.n.Load() == 0 {
+		t.Error("a producer over request_percentage was never told throttle_time_ms")
+	}
 	// Other clients are not throttled.
 	resp, err := kmsg.NewPtrMetadataRequest().RequestWith(testContext(t), newClient(t, c.Seeds()))
 	if err != nil || resp.ThrottleMillis != 0 {
