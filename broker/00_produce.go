@@ -46,6 +46,7 @@ func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Re
 	req := kreq.(*kmsg.ProduceRequest)
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
 	acksValid := req.Acks == -1 || req.Acks == 0 || req.Acks == 1
+	start := time.Now()
 	nowMs := b.now().UnixMilli()
 	internalAllowed := clientIDFrom(ctx) == adminClientID
 	// Read once per request, and only for a transactional producer's:
@@ -100,6 +101,7 @@ func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Re
 		}
 		resp.Topics = append(resp.Topics, st)
 	}
+	resp.ThrottleMillis = b.throttleProduce(ctx, conn, req, time.Since(start))
 	if req.Acks == 0 {
 		b.observeErrors(resp)
 		// No response to carry an error: Kafka closes the connection so

@@ -53,6 +53,7 @@ func (b *Broker) serveFetch(ctx context.Context, conn *wire.Conn, kreq kmsg.Requ
 	if fm := int64(b.cfg.FetchMaxBytes); fm > 0 && fm < maxBytes {
 		maxBytes = fm
 	}
+	maxBytes = min(maxBytes, b.fetchQuotaWindowBytes(ctx, req))
 	deadline := now.Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
 
 	// Resolve partitions once; watch them all before the first read so an
@@ -91,9 +92,11 @@ func (b *Broker) serveFetch(ctx context.Context, conn *wire.Conn, kreq kmsg.Requ
 	}
 
 	var results []fetchPartitionResult
+	var readStart time.Time // of the last read: request_percentage counts no wait (quotas.go)
 	for {
 		var bytesRead int64
 		var anyError bool
+		readStart = time.Now()
 		results, bytesRead, anyError = b.readFetchTargets(req, targets, maxBytes)
 		if bytesRead >= int64(req.MinBytes) || anyError || req.MaxWaitMillis <= 0 {
 			break
@@ -112,12 +115,26 @@ func (b *Broker) serveFetch(ctx context.Context, conn *wire.Conn, kreq kmsg.Requ
 		}
 		timer.Stop()
 		if ctx.Err() != nil || b.shuttingDown() {
+			readStart = time.Now()
 			results, _, _ = b.readFetchTargets(req, targets, maxBytes)
 			break
 		}
 	}
 
 	b.observeFetch(fetchReplicaID(req) >= 0, targets, results)
+	if throttle := b.throttleFetch(ctx, conn, req, results, time.Since(readStart)); throttle > 0 {
+		// Over consumer_byte_rate: no records, the throttle time, and the
+		// session left as it was (quotas.go).
+		releaseFetchResults(results)
+		var sessionID int32
+		if plan.session != nil {
+			sessionID = plan.session.id
+			b.fetchSessions.finish(plan.session, nil, b.now())
+		}
+		parts := encodeFetchResponse(req.Version, 0, sessionID, nil, nil)
+		setFetchThrottle(parts, throttleMillis(throttle))
+		return &wire.Response{FlexibleHeader: req.Version >= 12, Parts: parts}, nil
+	}
 	topics, served := b.assembleFetchResponse(req.Version, plan, targets, results)
 	var sessionID int32
 	if plan.session != nil {

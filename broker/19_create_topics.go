@@ -41,7 +41,7 @@ func init() {
 		note: "Kafka's name rules, validate-only, per-topic configs, explicit assignments, resolved configs in the answer (KIP-525)"})
 }
 
-func (b *Broker) handleCreateTopics(ctx context.Context, _ *wire.Conn, req *kmsg.CreateTopicsRequest) (kmsg.Response, error) {
+func (b *Broker) handleCreateTopics(ctx context.Context, conn *wire.Conn, req *kmsg.CreateTopicsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
 	resp.Topics = adminBatch(ctx, b, "CreateTopics", req.Topics, req.ValidateOnly,
 		func(rt *kmsg.CreateTopicsRequestTopic) string { return rt.Topic }, errDuplicateTopic,
@@ -60,6 +60,7 @@ func (b *Broker) handleCreateTopics(ctx context.Context, _ *wire.Conn, req *kmsg
 				return b.undoTopicWithoutLogs(ctx, rt.Topic, id, syncErr)
 			}, nil
 		})
+	resp.ThrottleMillis = b.throttleMutations(ctx, conn)
 	return resp, nil
 }
 
@@ -123,6 +124,12 @@ func (b *Broker) createTopic(ctx context.Context, req *kmsg.CreateTopicsRequest,
 		}
 	}
 
+	if !req.ValidateOnly {
+		partitions := max(int(create.Partitions), len(create.Assignment))
+		if aerr := b.admitMutations(ctx, partitions, req.Version >= 6); aerr != nil {
+			return aerr
+		}
+	}
 	t, err := b.store.CreateTopic(ctx, create)
 	if err != nil {
 		return b.storeError(err)

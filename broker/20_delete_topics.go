@@ -46,8 +46,9 @@ type deleteTarget struct {
 	id   controller.TopicID
 }
 
-func (b *Broker) handleDeleteTopics(ctx context.Context, _ *wire.Conn, req *kmsg.DeleteTopicsRequest) (kmsg.Response, error) {
+func (b *Broker) handleDeleteTopics(ctx context.Context, conn *wire.Conn, req *kmsg.DeleteTopicsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.DeleteTopicsResponse)
+	defer func() { resp.ThrottleMillis = b.throttleMutations(ctx, conn) }()
 	var targets []deleteTarget
 	if req.Version < 6 {
 		for _, name := range req.TopicNames {
@@ -133,6 +134,9 @@ func (b *Broker) handleDeleteTopics(ctx context.Context, _ *wire.Conn, req *kmsg
 			case ctx.Err() != nil:
 				aerr = errCancelledBeforeChange
 			default:
+				if aerr = b.admitMutations(ctx, len(t.Partitions), req.Version >= 5); aerr != nil {
+					break
+				}
 				aerr = b.deleteTopic(ctx, t.Name, tg.name == nil)
 				if aerr == nil {
 					deleted = append(deleted, len(resp.Topics))

@@ -29,7 +29,7 @@ func init() {
 	registerAPI(api{key: kmsg.CreatePartitions, min: 0, max: 3, serve: typed((*Broker).handleCreatePartitions)})
 }
 
-func (b *Broker) handleCreatePartitions(ctx context.Context, _ *wire.Conn, req *kmsg.CreatePartitionsRequest) (kmsg.Response, error) {
+func (b *Broker) handleCreatePartitions(ctx context.Context, conn *wire.Conn, req *kmsg.CreatePartitionsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.CreatePartitionsResponse)
 	resp.Topics = adminBatch(ctx, b, "CreatePartitions", req.Topics, req.ValidateOnly,
 		func(rt *kmsg.CreatePartitionsRequestTopic) string { return rt.Topic }, errDuplicateTopic,
@@ -40,7 +40,7 @@ func (b *Broker) handleCreatePartitions(ctx context.Context, _ *wire.Conn, req *
 			return st
 		},
 		func(rt *kmsg.CreatePartitionsRequestTopic, _ *kmsg.CreatePartitionsResponseTopic) (func(error) *apiError, *apiError) {
-			before, aerr := b.createPartitions(ctx, rt, req.ValidateOnly)
+			before, aerr := b.createPartitions(ctx, rt, req.ValidateOnly, req.Version >= 3)
 			if aerr != nil {
 				return nil, aerr
 			}
@@ -49,12 +49,13 @@ func (b *Broker) handleCreatePartitions(ctx context.Context, _ *wire.Conn, req *
 				return b.undoPartitionsWithoutLogs(ctx, rt.Topic, before.ID, from, rt.Count, syncErr)
 			}, nil
 		})
+	resp.ThrottleMillis = b.throttleMutations(ctx, conn)
 	return resp, nil
 }
 
 // createPartitions validates and (unless validateOnly) adds the
 // partitions of one topic, and returns the topic as it was before.
-func (b *Broker) createPartitions(ctx context.Context, rt *kmsg.CreatePartitionsRequestTopic, validateOnly bool) (controller.Topic, *apiError) {
+func (b *Broker) createPartitions(ctx context.Context, rt *kmsg.CreatePartitionsRequestTopic, validateOnly, strictQuota bool) (controller.Topic, *apiError) {
 	t, ok := b.store.Topic(rt.Topic)
 	if !ok {
 		return t, newAPIError(kerr.UnknownTopicOrPartition, "The topic '%s' does not exist.", rt.Topic)
@@ -73,6 +74,11 @@ func (b *Broker) createPartitions(ctx context.Context, rt *kmsg.CreatePartitions
 		}
 		for _, a := range rt.Assignment {
 			assignment = append(assignment, append([]int32(nil), a.Replicas...))
+		}
+	}
+	if !validateOnly {
+		if aerr := b.admitMutations(ctx, int(rt.Count-current), strictQuota); aerr != nil {
+			return t, aerr
 		}
 	}
 	if err := b.store.CreatePartitions(ctx, rt.Topic, rt.Count, assignment, validateOnly); err != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/samsa-io/samsa/broker/config"
+	"github.com/samsa-io/samsa/broker/quota"
 	"github.com/samsa-io/samsa/broker/replica"
 	"github.com/samsa-io/samsa/broker/sasl/mechanisms"
 	"github.com/samsa-io/samsa/broker/txncoord"
@@ -53,7 +54,8 @@ type Broker struct {
 
 	producerIDs   *producerIDAllocator
 	fetchSessions *fetchSessionCache
-	routes        []api // indexed by API key (dispatch.go)
+	quotas        *quota.Manager // client quotas and usage (quotas.go)
+	routes        []api          // indexed by API key (dispatch.go)
 	// sasl holds the mechanisms of each SASL listener, by listener name
 	// (sasl_session.go).
 	sasl map[string]mechanisms.Listener
@@ -115,6 +117,8 @@ func New(opts Options) (*Broker, error) {
 		LeadershipChanged: b.partitionLeadershipChanged,
 	})
 	b.fetchSessions = newFetchSessionCache(int(b.cfg.MaxIncrementalFetchSession))
+	b.quotas = quota.NewManager(quotaWindow(b.cfg.QuotaWindowNum, b.cfg.QuotaWindowSizeSeconds))
+	b.reloadQuotas()
 	var err error
 	if b.sasl, err = mechanisms.ForListeners(b.cfg.SASL, b.store); err != nil {
 		return nil, fmt.Errorf("SASL: %w", err)
@@ -127,7 +131,10 @@ func New(opts Options) (*Broker, error) {
 	if err := b.replicas.Sync(); err != nil {
 		return nil, fmt.Errorf("open partition logs: %w", err)
 	}
-	b.unsubscribe = b.store.Subscribe(func(controller.Change) {
+	b.unsubscribe = b.store.Subscribe(func(c controller.Change) {
+		if c.Kind == controller.EntityConfigChanged {
+			b.reloadQuotas()
+		}
 		if err := b.replicas.Sync(); err != nil {
 			b.logger.Error().Err(err).Msg("apply metadata change")
 		}

@@ -75,10 +75,12 @@ func declaredAPIs() []api {
 // typed adapts a handler that builds a kmsg response.
 func typed[R kmsg.Request](fn func(*Broker, context.Context, *wire.Conn, R) (kmsg.Response, error)) handler {
 	return func(b *Broker, ctx context.Context, conn *wire.Conn, req kmsg.Request) (*wire.Response, error) {
+		start := time.Now()
 		resp, err := fn(b, ctx, conn, req.(R))
 		if err != nil || resp == nil {
 			return nil, err
 		}
+		b.throttleRequestTime(ctx, conn, time.Since(start), resp)
 		b.observeErrors(resp)
 		return encodeResponse(resp), nil
 	}
@@ -147,6 +149,7 @@ func (b *Broker) ServeKafka(ctx context.Context, conn *wire.Conn, req *wire.Requ
 	if r.clientID {
 		ctx = withClientID(ctx, req.ClientID)
 	}
+	ctx = withQuotaClient(ctx, conn.Principal, req.ClientID)
 	resp, err := r.serve(b, ctx, conn, kreq)
 	b.observer.RequestServed(req.APIKey, time.Since(start))
 	return resp, err

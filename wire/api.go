@@ -19,6 +19,7 @@ import (
 	"context"
 	"net"
 	"os"
+	"time"
 
 	"github.com/samsa-io/samsa/wire/membudget"
 )
@@ -109,6 +110,9 @@ type Conn struct {
 	// rawSASL is whether the frames after the request being served are
 	// raw SASL tokens (ReadRawSASLTokens).
 	rawSASL bool
+	// mutedUntil is when the quota throttle set by Throttle ends
+	// (throttle.go); only the handler goroutine touches it.
+	mutedUntil time.Time
 }
 
 // ReadRawSASLTokens tells the wire layer, while a Handler serves a

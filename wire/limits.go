@@ -27,6 +27,7 @@ type ConnLimits struct {
 	overrides map[netip.Addr]int
 	total     int
 	byIP      map[netip.Addr]int
+	creation  CreationRate // connection creation rates (creation_rate.go); nil: none
 }
 
 // NewConnLimits returns limits allowing maxConns connections in all and

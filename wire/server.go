@@ -109,7 +109,11 @@ func (s *Server) Serve(l net.Listener) error {
 	s.mu.Unlock()
 
 	var backoff time.Duration
+	var pause time.Duration // a connection creation rate's (creation_rate.go)
 	for {
+		if pause > 0 && !s.pauseAccepting(pause) {
+			return nil // shut down
+		}
 		if lim := s.cfg.Limits; lim != nil {
 			// max.connections: stop accepting until a connection closes.
 			if err := lim.waitForSlot(s.draining); err != nil {
@@ -138,6 +142,12 @@ func (s *Server) Serve(l net.Listener) error {
 		backoff = 0
 		var releaseSlot func()
 		if lim := s.cfg.Limits; lim != nil {
+			// Connection creation rates (creation_rate.go).
+			var closeAfter time.Duration
+			if pause, closeAfter = lim.creationDelay(s.cfg.Listener, c.RemoteAddr()); closeAfter > 0 {
+				go s.closeLater(c, closeAfter)
+				continue
+			}
 			if releaseSlot, err = lim.admit(c.RemoteAddr()); err != nil {
 				s.warnings.Warn(s.cfg.Logger, addrIP(c.RemoteAddr()).String(), "rejected connection",
 					func(e *zerolog.Event) *zerolog.Event { return e.Str("remote", c.RemoteAddr().String()).Err(err) })
@@ -451,6 +461,7 @@ func (c *serverConn) handleLoop() {
 			c.drain()
 			return
 		}
+		c.conn.waitUnmuted(c.handlerCtx) // a quota throttle (throttle.go)
 	}
 }
 

@@ -120,6 +120,11 @@ type Broker struct {
 	// MaxConnectionsPerIPOverrides is max.connections.per.ip.overrides,
 	// host names resolved.
 	MaxConnectionsPerIPOverrides map[netip.Addr]int
+	// MaxConnectionCreationRate is max.connection.creation.rate
+	// (Integer.MAX_VALUE), connections per second (KIP-612).
+	MaxConnectionCreationRate    int32
+	QuotaWindowNum               int32         // quota.window.num (11)
+	QuotaWindowSizeSeconds       int32         // quota.window.size.seconds (1)
 	ReplicaFetchMaxBytes         int32         // replica.fetch.max.bytes (1048576)
 	ReplicaFetchResponseMaxBytes int32         // replica.fetch.response.max.bytes (10485760)
 	ReplicaFetchWaitMax          time.Duration // replica.fetch.wait.max.ms (500)

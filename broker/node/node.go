@@ -38,6 +38,7 @@ import (
 	"github.com/samsa-io/samsa/broker"
 	"github.com/samsa-io/samsa/broker/config"
 	"github.com/samsa-io/samsa/broker/metrics"
+	"github.com/samsa-io/samsa/broker/quota"
 	"github.com/samsa-io/samsa/controller"
 	plog "github.com/samsa-io/samsa/log"
 	"github.com/samsa-io/samsa/wire"
@@ -215,8 +216,11 @@ func Start(ctx context.Context, opts Options) (_ *Node, err error) {
 	// AlterConfigs).
 	requestBudget := membudget.New(cfg.QueuedMaxRequestBytes)
 	limits := wire.NewConnLimits(int(cfg.MaxConnections), int(cfg.MaxConnectionsPerIP), cfg.MaxConnectionsPerIPOverrides)
+	creationRates := quota.NewConnectionRates(quota.Window{Samples: int(cfg.QuotaWindowNum), Size: time.Duration(cfg.QuotaWindowSizeSeconds) * time.Second})
+	limits.SetCreationRate(creationRates)
 	setLimits := func(e *config.Broker) {
 		limits.Set(int(e.MaxConnections), int(e.MaxConnectionsPerIP), e.MaxConnectionsPerIPOverrides)
+		creationRates.Set(e.MaxConnectionCreationRate, n.store.ListEntityConfigs(controller.EntityIPs))
 	}
 	setLimits(n.broker.EffectiveConfig())
 	n.stopWatching = n.broker.OnConfigChange(setLimits)
