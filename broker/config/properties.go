@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -188,4 +189,24 @@ func hex4(s string, i int) (rune, bool) {
 	}
 	n, err := strconv.ParseUint(s[i:i+4], 16, 16)
 	return rune(n), err == nil
+}
+
+// ReadProperties reads the .properties file at path as
+// java.util.Properties.load does (parseProperties) into a map; a later
+// duplicate key wins. Client tools read their --command-config with it.
+func ReadProperties(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	props, err := parseProperties(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	out := make(map[string]string, len(props))
+	for _, p := range props {
+		out[p.key] = p.value
+	}
+	return out, nil
 }

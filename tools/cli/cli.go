@@ -19,6 +19,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/samsa-io/samsa/broker/config"
 )
 
 // DefaultBootstrapServer is where the commands look for a broker when
@@ -52,6 +54,10 @@ type Env struct {
 	// answer one step before it gives up (0: no limit).
 	Timeout time.Duration
 
+	// CommandConfig is --command-config: a client properties file (TLS
+	// and SASL settings, as Kafka's tools take them).
+	CommandConfig string
+
 	// ClientOpts are added to every client the commands create (tests
 	// use them for logging, for example).
 	ClientOpts []kgo.Opt
@@ -74,6 +80,7 @@ func (e *Env) AddFlags(root *cobra.Command) {
 		"the brokers to connect to, `host:port[,...]`; $"+BootstrapEnv+" sets the default")
 	f.StringVarP(&e.Output, "output", "o", OutputTable, "output format: table or json")
 	f.DurationVar(&e.Timeout, "timeout", 30*time.Second, "how long to wait for the cluster to answer (0: no limit)")
+	f.StringVar(&e.CommandConfig, "command-config", "", "a client properties `file`: security.protocol, sasl.mechanism, sasl.jaas.config, ssl.truststore.*, ssl.keystore.* (as Kafka's tools take it)")
 }
 
 // Validate checks the global flags; the root command calls it before any
@@ -118,7 +125,19 @@ func (e *Env) Context(ctx context.Context) (context.Context, context.CancelFunc)
 // unreachable cluster is one clear error here, not a hang in the first
 // request.
 func (e *Env) NewClient(ctx context.Context, extra ...kgo.Opt) (*kgo.Client, error) {
-	opts := append([]kgo.Opt{kgo.SeedBrokers(e.BootstrapServer...)}, e.ClientOpts...)
+	opts := []kgo.Opt{kgo.SeedBrokers(e.BootstrapServer...)}
+	if e.CommandConfig != "" {
+		props, err := config.ReadProperties(e.CommandConfig)
+		if err != nil {
+			return nil, UsageError{Err: fmt.Errorf("--command-config: %w", err)}
+		}
+		security, err := CommandConfigOpts(props)
+		if err != nil {
+			return nil, UsageError{Err: fmt.Errorf("--command-config %s: %w", e.CommandConfig, err)}
+		}
+		opts = append(opts, security...)
+	}
+	opts = append(opts, e.ClientOpts...)
 	opts = append(opts, extra...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
