@@ -41,7 +41,8 @@ type Listener struct {
 	Host string // empty: every interface (listeners only)
 	Port int32  // 0 in listeners: any free port
 	// SecurityProtocol is the protocol listener.security.protocol.map
-	// gives the name; only PLAINTEXT is accepted for now.
+	// gives the name: PLAINTEXT, SSL or SASL_SSL (SASL_PLAINTEXT is not
+	// accepted yet).
 	SecurityProtocol string
 }
 
@@ -244,7 +245,7 @@ func build(set map[string]string) (*Broker, []string, error) {
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		if _, ok := brokerKeyByName[k]; !ok {
+		if key, _ := lookupKey(k); key == nil {
 			warnings = append(warnings, fmt.Sprintf("unknown config %q ignored: Samsa does not support it", k))
 			continue
 		}
@@ -265,6 +266,15 @@ func build(set map[string]string) (*Broker, []string, error) {
 		}
 		if err := k.apply(b, v); err != nil {
 			return nil, warnings, invalid(k.name, v, err.Error())
+		}
+	}
+	// Per-listener keys (listener.name.<l>.ssl.*) are checked like
+	// their plain key; ListenerSSL reads them.
+	for _, name := range sortedKeys(b.Set) {
+		if k, l := lookupKey(name); k != nil && l != "" {
+			if err := k.apply(b, b.Set[name]); err != nil {
+				return nil, warnings, invalid(name, b.Set[name], err.Error())
+			}
 		}
 	}
 	if err := b.resolveListeners(); err != nil {
@@ -301,6 +311,15 @@ func (b *Broker) raw(name string) string {
 	return ""
 }
 
+// servedProtocols are the security protocols a listener may have: TLS
+// (package tlsconf) serves SSL and the transport of SASL_SSL.
+var servedProtocols = map[string]bool{"PLAINTEXT": true, "SSL": true, "SASL_SSL": true}
+
+// UsesTLS tells whether a listener's security protocol runs over TLS.
+func (l Listener) UsesTLS() bool {
+	return l.SecurityProtocol == "SSL" || l.SecurityProtocol == "SASL_SSL"
+}
+
 // resolveListeners checks listeners and advertised.listeners against
 // listener.security.protocol.map (which may be set after them in the
 // file) and derives the advertised listeners when they are not set.
@@ -317,7 +336,7 @@ func (b *Broker) resolveListeners() error {
 		if !ok {
 			return invalid("listeners", lv, "no security protocol for listener "+l.Name+"; map it in listener.security.protocol.map")
 		}
-		if proto != "PLAINTEXT" {
+		if !servedProtocols[proto] {
 			return invalid("listeners", lv, proto+" listeners are not supported yet")
 		}
 		l.SecurityProtocol = proto
@@ -431,7 +450,7 @@ func (b *Broker) SetBoundPort(name string, port int32) {
 func ValidateBrokerDynamic(configs map[string]string) error {
 	for _, name := range sortedKeys(configs) {
 		v := configs[name]
-		k := brokerKeyByName[name]
+		k, _ := lookupKey(name)
 		switch {
 		case k == nil:
 			return &ConfigError{Key: name, Value: v, Kind: UnknownBrokerConfig}
@@ -486,7 +505,7 @@ func (b *Broker) WithDynamic(dynamicDefault, dynamicBroker map[string]string) *B
 func dynamicOnly(m map[string]string) map[string]string {
 	out := make(map[string]string, len(m))
 	for k, v := range m {
-		if bk := brokerKeyByName[k]; bk != nil && bk.dynamic {
+		if bk, _ := lookupKey(k); bk != nil && bk.dynamic {
 			out[k] = strings.TrimSpace(v)
 		}
 	}

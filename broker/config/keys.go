@@ -39,6 +39,9 @@ type brokerKey struct {
 	// apply validates v (already trimmed) and stores it; it changes
 	// nothing when v is invalid.
 	apply func(b *Broker, v string) error
+	// perListener keys may also be given per listener, as
+	// listener.name.<listener>.<key> (ssl.*); see lookupKey.
+	perListener bool
 }
 
 func text(s string) *string { return &s }
@@ -48,7 +51,20 @@ var maxLong = text("9223372036854775807")
 // brokerKeys is every broker key Samsa reads. Defaults are Kafka's (3.x,
 // the ZooKeeper-era line Samsa follows) except where the Broker struct
 // documents otherwise (broker.id, listeners, log.dir).
-var brokerKeys = []brokerKey{
+var brokerKeys = append(coreKeys, perListener(sslKeys)...)
+
+// perListener marks keys that may also be given per listener.
+func perListener(keys []brokerKey) []brokerKey {
+	out := make([]brokerKey, len(keys))
+	for i, k := range keys {
+		k.perListener = true
+		out[i] = k
+	}
+	return out
+}
+
+// coreKeys are the broker keys that are not per listener.
+var coreKeys = []brokerKey{
 	// Identity and listeners.
 	{name: "broker.id", typ: TypeInt, def: text("0"),
 		doc:   "Broker ID, unique in the cluster. Samsa does not generate IDs, so it must be set (0 by default).",
@@ -64,7 +80,7 @@ var brokerKeys = []brokerKey{
 		apply: setListeners(func(b *Broker) *[]Listener { return &b.AdvertisedListeners })},
 	{name: "listener.security.protocol.map", typ: TypeString,
 		def:   text("PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL"),
-		doc:   "Security protocol of each listener name, NAME:PROTOCOL pairs. Only PLAINTEXT is supported yet.",
+		doc:   "Security protocol of each listener name, NAME:PROTOCOL pairs. PLAINTEXT, SSL and SASL_SSL listeners serve (SASL_SSL: TLS only so far).",
 		apply: setProtocolMap},
 	{name: "zookeeper.connect", typ: TypeString,
 		doc:   "ZooKeeper connection string for cluster mode, host:port[,host:port...][/chroot]; empty runs a single broker with its metadata stored in the first log directory.",
