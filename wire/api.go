@@ -87,8 +87,9 @@ type Conn struct {
 	// Listener is the name of the listener that accepted the connection
 	// ("PLAINTEXT").
 	Listener string
-	// Principal is the authenticated principal; "User:ANONYMOUS" until
-	// authentication exists.
+	// Principal is the authenticated principal: on an SSL listener the
+	// client certificate's mapped name (ServerConfig.TLSPrincipal),
+	// otherwise "User:ANONYMOUS".
 	Principal string
 
 	serving *Request // the request the Handler is serving now
