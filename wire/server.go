@@ -388,6 +388,8 @@ func (c *serverConn) handshake() error {
 		c.conn.Principal = p
 	}
 	c.stream = tc
+	c.log.Debug().Str("tls_version", tls.VersionName(tc.ConnectionState().Version)).
+		Str("principal", c.conn.Principal).Msg("TLS handshake done")
 	return nil
 }
 
