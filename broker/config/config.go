@@ -350,6 +350,12 @@ func (b *Broker) resolveListeners() error {
 		ports[l.Port] = l.Name
 	}
 
+	// Brokers of a cluster dial each other at the first listener, in
+	// plain TCP: inter.broker.listener.name is not supported yet.
+	if b.ZookeeperConnect != "" && b.Listeners[0].UsesTLS() {
+		return invalid("listeners", lv, "in a cluster the first listener carries replication, which Samsa does not run over TLS yet; list a PLAINTEXT listener first")
+	}
+
 	key, av := "advertised.listeners", b.raw("advertised.listeners")
 	if len(b.AdvertisedListeners) == 0 {
 		key, av = "listeners", lv

@@ -111,7 +111,7 @@ var sslKeys = []brokerKey{
 		doc:   "Password of the key store file (PKCS12).",
 		apply: checkSSL(nil)},
 	{name: "ssl.key.password", typ: TypePassword, dynamic: true,
-		doc:   "Password of the private key in the key store (PKCS12: the key store password is used when unset; PEM: the key of an encrypted PKCS#8 PEM block).",
+		doc:   "Password of the private key in a PKCS12 key store, tried when the key store password does not open it. Encrypted PEM keys are not supported yet.",
 		apply: checkSSL(nil)},
 	{name: "ssl.keystore.certificate.chain", typ: TypePassword, dynamic: true,
 		doc:   "Certificate chain in PEM, given in the config itself (ssl.keystore.type=PEM).",
@@ -144,7 +144,7 @@ var sslKeys = []brokerKey{
 		doc:   "How a client certificate's distinguished name becomes the principal's name: RULE:pattern/replacement/[LU] rules, comma-separated, then DEFAULT (the DN itself).",
 		apply: checkSSL(checkPrincipalRules)},
 	{name: "ssl.endpoint.identification.algorithm", typ: TypeString, def: text("https"),
-		doc:   "https: the inter-broker client checks that a broker's certificate names the host it dials; empty: it does not.",
+		doc:   "https: the broker's TLS client checks that a peer's certificate names the host it dials; empty: it checks the chain only. Samsa's replication does not use TLS yet, so this has no effect today.",
 		apply: checkSSL(nil)},
 }
 
