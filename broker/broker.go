@@ -98,6 +98,9 @@ func New(opts Options) (*Broker, error) {
 	if b.observer == nil {
 		b.observer = noObserver{}
 	}
+	if l := b.cfg.InterBrokerListener(); l.UsesTLS() {
+		b.dial = tlsDialer(b.dial, b.cfg.ListenerSSL(l.Name))
+	}
 	b.producerIDs = newProducerIDAllocator(b.store)
 	b.peers = newPeerClients(b)
 	b.replicas = replica.New(replica.Options{
@@ -187,9 +190,10 @@ func (b *Broker) OnConfigChange(fn func(*config.Broker)) (cancel func()) {
 // names brokers (Metadata, DescribeCluster, the leader hints of Produce
 // and Fetch, KIP-951): node ID, host, port and the rack, which Kafka sends
 // as null when broker.rack is unset.
-func brokerEndpoint(br controller.Broker) (id int32, host string, port int32, rack *string) {
+func brokerEndpoint(br controller.Broker, listener string) (id int32, host string, port int32, rack *string) {
 	if br.Rack != "" {
 		rack = &br.Rack
 	}
-	return br.ID, br.Host, br.Port, rack
+	host, port = br.Addr(listener)
+	return br.ID, host, port, rack
 }

@@ -64,6 +64,10 @@ type Broker struct {
 	// default empty: no metrics endpoint).
 	MetricsListener string
 
+	// InterBrokerListenerName is inter.broker.listener.name, upper-cased;
+	// empty: the first listener (InterBrokerListener).
+	InterBrokerListenerName string
+
 	// ListenerSecurityProtocolMap is listener.security.protocol.map
 	// (default PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL),
 	// listener names upper-cased.
@@ -311,6 +315,17 @@ func (b *Broker) raw(name string) string {
 	return ""
 }
 
+// InterBrokerListener is the advertised listener other brokers dial this
+// one on: inter.broker.listener.name, else the first.
+func (b *Broker) InterBrokerListener() Listener {
+	for _, l := range b.AdvertisedListeners {
+		if l.Name == b.InterBrokerListenerName {
+			return l
+		}
+	}
+	return b.AdvertisedListeners[0]
+}
+
 // servedProtocols are the security protocols a listener may have: TLS
 // (package tlsconf) serves SSL and the transport of SASL_SSL.
 var servedProtocols = map[string]bool{"PLAINTEXT": true, "SSL": true, "SASL_SSL": true}
@@ -350,10 +365,9 @@ func (b *Broker) resolveListeners() error {
 		ports[l.Port] = l.Name
 	}
 
-	// Brokers of a cluster dial each other at the first listener, in
-	// plain TCP: inter.broker.listener.name is not supported yet.
-	if b.ZookeeperConnect != "" && b.Listeners[0].UsesTLS() {
-		return invalid("listeners", lv, "in a cluster the first listener carries replication, which Samsa does not run over TLS yet; list a PLAINTEXT listener first")
+	b.InterBrokerListenerName = strings.ToUpper(b.InterBrokerListenerName)
+	if ib := b.InterBrokerListenerName; ib != "" && !names[ib] {
+		return invalid("inter.broker.listener.name", ib, "must be a listener name defined in listeners")
 	}
 
 	key, av := "advertised.listeners", b.raw("advertised.listeners")

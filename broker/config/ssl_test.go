@@ -54,8 +54,7 @@ func TestInvalidSSLValuesNameTheKey(t *testing.T) {
 		{"ssl.enabled.protocols=TLSv1.1", "TLSv1.1"},
 		{"ssl.principal.mapping.rules=RULE:^CN=(.*)$/$1", "invalid rule"},
 		{"ssl.keystore.type=BCFKS", "ssl.keystore.type"},
-		{"zookeeper.connect=127.0.0.1:2181\nlisteners=SSL://127.0.0.1:0,PLAINTEXT://127.0.0.1:0\nlistener.security.protocol.map=SSL:SSL,PLAINTEXT:PLAINTEXT",
-			"list a PLAINTEXT listener first"},
+		{"inter.broker.listener.name=INTERNAL", "must be a listener name defined in listeners"},
 	}
 	for _, c := range cases {
 		err := loadErr(t, c.file)

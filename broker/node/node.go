@@ -172,6 +172,12 @@ func Start(ctx context.Context, opts Options) (_ *Node, err error) {
 	}
 	adv := cfg.AdvertisedListeners[0]
 	self := controller.Broker{ID: cfg.BrokerID, Host: adv.Host, Port: adv.Port, Rack: cfg.Rack}
+	var names, hosts []string
+	var ports []int32
+	for _, l := range cfg.AdvertisedListeners {
+		names, hosts, ports = append(names, l.Name), append(hosts, l.Host), append(ports, l.Port)
+	}
+	self.Endpoints = controller.JoinEndpoints(names, hosts, ports)
 
 	n.logs, err = plog.OpenManager(plog.ManagerConfig{
 		Dirs:                   cfg.LogDirs,

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509/pkix"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -137,5 +138,39 @@ func TestAlterConfigsOfTheListenerKeystoreServesTheNewCertificateToNewClients(t 
 			t.Fatalf("new connections still get %s", got.Subject)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestEachListenerAdvertisesItsOwnAddressInMetadata(t *testing.T) {
+	ca := tlstest.NewCA(t, "test CA")
+	brokerCert := ca.Server(t, "broker")
+	n, _ := startNode(t, testConfig(t,
+		"listeners=PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0",
+		"listener.security.protocol.map=SSL:SSL,PLAINTEXT:PLAINTEXT",
+		"ssl.keystore.type=PEM",
+		"ssl.keystore.certificate.chain="+brokerCert.CertPEM(),
+		"ssl.keystore.key="+brokerCert.KeyPEM(t)), node.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	plain := newClient(t, n, kgo.SeedBrokers(n.Addrs()[0]), kgo.ConsumeTopics("both"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if _, err := kadm.NewClient(plain).CreateTopic(ctx, 1, 1, nil, "both"); err != nil {
+		t.Fatal(err)
+	}
+
+	tlsCfg := &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost"}
+	secure := newClient(t, n, kgo.SeedBrokers(n.Addrs()[1]), kgo.DialTLSConfig(tlsCfg), kgo.DefaultProduceTopic("both"))
+	meta, err := kadm.NewClient(secure).BrokerMetadata(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := net.JoinHostPort(meta.Brokers[0].Host, strconv.Itoa(int(meta.Brokers[0].Port))); got != n.Addrs()[1] {
+		t.Errorf("a client of the SSL listener was told the broker is at %s, want the SSL listener %s", got, n.Addrs()[1])
+	}
+	if err := secure.ProduceSync(ctx, &kgo.Record{Value: []byte("via SSL")}).FirstErr(); err != nil {
+		t.Fatalf("produce over the second listener: %v", err)
+	}
+	fs := plain.PollFetches(ctx)
+	if got := fs.Records(); fs.Err() != nil || len(got) != 1 || string(got[0].Value) != "via SSL" {
+		t.Fatalf("a PLAINTEXT consumer read %v (%v)", got, fs.Err())
 	}
 }
