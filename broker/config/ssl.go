@@ -144,7 +144,7 @@ var sslKeys = []brokerKey{
 		doc:   "How a client certificate's distinguished name becomes the principal's name: RULE:pattern/replacement/[LU] rules, comma-separated, then DEFAULT (the DN itself).",
 		apply: checkSSL(checkPrincipalRules)},
 	{name: "ssl.endpoint.identification.algorithm", typ: TypeString, def: text("https"),
-		doc:   "https: the broker's TLS client checks that a peer's certificate names the host it dials; empty: it checks the chain only. Samsa's replication does not use TLS yet, so this has no effect today.",
+		doc:   "https: the inter-broker TLS client checks that a peer's certificate names the host it dials; empty: it checks the chain only.",
 		apply: checkSSL(nil)},
 }
 
