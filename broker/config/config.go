@@ -366,6 +366,16 @@ func (b *Broker) resolveListeners() error {
 	}
 
 	b.InterBrokerListenerName = strings.ToUpper(b.InterBrokerListenerName)
+	if proto, ok := b.Set["security.inter.broker.protocol"]; ok {
+		// Kafka: the protocol names its listener (ListenerName.forSecurityProtocol).
+		if b.InterBrokerListenerName != "" {
+			return invalid("security.inter.broker.protocol", proto, "only one of inter.broker.listener.name and security.inter.broker.protocol should be set")
+		}
+		if !names[proto] {
+			return invalid("security.inter.broker.protocol", proto, "no listener is called "+proto+"; name one in listeners or set inter.broker.listener.name")
+		}
+		b.InterBrokerListenerName = proto
+	}
 	if ib := b.InterBrokerListenerName; ib != "" && !names[ib] {
 		return invalid("inter.broker.listener.name", ib, "must be a listener name defined in listeners")
 	}

@@ -79,8 +79,12 @@ var coreKeys = []brokerKey{
 		doc:   "Addresses given to clients in Metadata, NAME://host:port, when they differ from listeners. Defaults to listeners.",
 		apply: setListeners(func(b *Broker) *[]Listener { return &b.AdvertisedListeners })},
 	{name: "inter.broker.listener.name", typ: TypeString,
-		doc:   "Listener the brokers of a cluster dial each other on (replication, controlled shutdown, transaction markers), over TLS when it is SSL or SASL_SSL. Unset: the first listener (Kafka derives it from security.inter.broker.protocol).",
+		doc:   "Listener the brokers of a cluster dial each other on (replication, controlled shutdown, transaction markers), over TLS when it is SSL or SASL_SSL. Unset: the listener named by security.inter.broker.protocol when that is set, else the first listener.",
 		apply: setString(func(b *Broker) *string { return &b.InterBrokerListenerName })},
+	{name: "security.inter.broker.protocol", typ: TypeString, def: text("PLAINTEXT"),
+		doc: "Security protocol between brokers, naming the listener of that name; set it or inter.broker.listener.name, not both. Samsa uses the first listener when neither is set (Kafka: PLAINTEXT).",
+		// Stores nothing: resolveListeners reads it when it was set.
+		apply: func(_ *Broker, v string) error { _, err := parseChoice(v, securityProtocols...); return err }},
 	{name: "listener.security.protocol.map", typ: TypeString,
 		def:   text("PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL"),
 		doc:   "Security protocol of each listener name, NAME:PROTOCOL pairs. PLAINTEXT, SSL and SASL_SSL listeners serve (SASL_SSL: TLS only so far).",

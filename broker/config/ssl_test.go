@@ -55,6 +55,8 @@ func TestInvalidSSLValuesNameTheKey(t *testing.T) {
 		{"ssl.principal.mapping.rules=RULE:^CN=(.*)$/$1", "invalid rule"},
 		{"ssl.keystore.type=BCFKS", "ssl.keystore.type"},
 		{"inter.broker.listener.name=INTERNAL", "must be a listener name defined in listeners"},
+		{"security.inter.broker.protocol=SSL", "no listener is called SSL"},
+		{"listeners=PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0\nsecurity.inter.broker.protocol=SSL\ninter.broker.listener.name=SSL", "only one of"},
 	}
 	for _, c := range cases {
 		err := loadErr(t, c.file)
@@ -92,5 +94,21 @@ func TestPrincipalRulesParseKafkaSyntax(t *testing.T) {
 	}
 	if !rules[1].Pattern.MatchString("CN=a/b") {
 		t.Errorf("an escaped slash should match a slash")
+	}
+}
+
+func TestInterBrokerListenerIsNamedOrDerivedFromTheProtocolOrFirst(t *testing.T) {
+	two := "listeners=PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0\n"
+	cases := []struct{ file, want string }{
+		{two, "PLAINTEXT"},
+		{"listeners=CLIENT://127.0.0.1:0,REPL://127.0.0.1:0\nlistener.security.protocol.map=CLIENT:PLAINTEXT,REPL:SSL\n", "CLIENT"},
+		{two + "inter.broker.listener.name=ssl\n", "SSL"},
+		{two + "security.inter.broker.protocol=SSL\n", "SSL"},
+	}
+	for _, c := range cases {
+		b, _ := load(t, c.file)
+		if got := b.InterBrokerListener(); got.Name != c.want {
+			t.Errorf("%q: inter-broker listener %s, want %s", c.file, got.Name, c.want)
+		}
 	}
 }
