@@ -95,7 +95,7 @@ func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Re
 				if sp.ErrorCode == kerr.UnknownTopicOrPartition.Code {
 					sp.ErrorCode = unknownCode
 				}
-				b.fillLeaderHint(req.Version, name, rp.Partition, &sp, resp)
+				b.fillLeaderHint(req.Version, conn.Listener, name, rp.Partition, &sp, resp)
 			}
 			st.Partitions = append(st.Partitions, sp)
 		}
@@ -123,7 +123,7 @@ func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Re
 		if err := b.replicas.WaitReplicated(ctx, w.p, w.epoch, w.target, deadline); err != nil {
 			sp := &resp.Topics[w.topic].Partitions[w.partition]
 			sp.ErrorCode = errCode(err)
-			b.fillLeaderHint(req.Version, w.p.Topic(), w.p.Index(), sp, resp)
+			b.fillLeaderHint(req.Version, conn.Listener, w.p.Topic(), w.p.Index(), sp, resp)
 		}
 	}
 	b.observeErrors(resp)
@@ -160,7 +160,7 @@ type replicationWait struct {
 // answered NOT_LEADER_OR_FOLLOWER, with the leader's endpoint, so the
 // client retries there without a metadata round trip. The leader comes
 // from the partition table, which decided that this broker does not lead.
-func (b *Broker) fillLeaderHint(version int16, topic string, partition int32, sp *kmsg.ProduceResponseTopicPartition, resp *kmsg.ProduceResponse) {
+func (b *Broker) fillLeaderHint(version int16, listener, topic string, partition int32, sp *kmsg.ProduceResponseTopicPartition, resp *kmsg.ProduceResponse) {
 	if version < 10 || sp.ErrorCode != kerr.NotLeaderForPartition.Code {
 		return
 	}
@@ -177,7 +177,7 @@ func (b *Broker) fillLeaderHint(version int16, topic string, partition int32, sp
 	for _, br := range b.store.Brokers() {
 		if br.ID == leader {
 			ep := kmsg.NewProduceResponseBroker()
-			ep.NodeID, ep.Host, ep.Port, ep.Rack = brokerEndpoint(br)
+			ep.NodeID, ep.Host, ep.Port, ep.Rack = brokerEndpoint(br, listener)
 			resp.Brokers = append(resp.Brokers, ep)
 		}
 	}

@@ -141,7 +141,7 @@ func (b *Broker) serveFetch(ctx context.Context, conn *wire.Conn, kreq kmsg.Requ
 		sessionID = plan.session.id
 		b.fetchSessions.finish(plan.session, served, b.now())
 	}
-	parts := encodeFetchResponse(req.Version, 0, sessionID, topics, b.leaderEndpoints(topics))
+	parts := encodeFetchResponse(req.Version, 0, sessionID, topics, b.leaderEndpoints(topics, conn.Listener))
 	return &wire.Response{
 		FlexibleHeader: req.Version >= 12,
 		Parts:          parts,
@@ -182,7 +182,7 @@ func (b *Broker) resolveFetchTarget(version int16, sp *sessionPartition) fetchTa
 }
 
 // leaderEndpoints are the brokers a fetch response's leader hints name.
-func (b *Broker) leaderEndpoints(topics []fetchTopicResult) []nodeEndpoint {
+func (b *Broker) leaderEndpoints(topics []fetchTopicResult, listener string) []nodeEndpoint {
 	var ids []int32
 	for _, t := range topics {
 		for _, p := range t.partitions {
@@ -198,7 +198,7 @@ func (b *Broker) leaderEndpoints(topics []fetchTopicResult) []nodeEndpoint {
 	for _, br := range b.store.Brokers() {
 		if slices.Contains(ids, br.ID) {
 			var n nodeEndpoint
-			n.id, n.host, n.port, n.rack = brokerEndpoint(br)
+			n.id, n.host, n.port, n.rack = brokerEndpoint(br, listener)
 			nodes = append(nodes, n)
 		}
 	}

@@ -26,11 +26,11 @@ func init() {
 		note: "topic IDs; auto-creation with `auto.create.topics.enable`"})
 }
 
-func (b *Broker) handleMetadata(ctx context.Context, _ *wire.Conn, req *kmsg.MetadataRequest) (kmsg.Response, error) {
+func (b *Broker) handleMetadata(ctx context.Context, conn *wire.Conn, req *kmsg.MetadataRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
 	for _, br := range b.store.Brokers() {
 		mb := kmsg.NewMetadataResponseBroker()
-		mb.NodeID, mb.Host, mb.Port, mb.Rack = brokerEndpoint(br)
+		mb.NodeID, mb.Host, mb.Port, mb.Rack = brokerEndpoint(br, conn.Listener)
 		resp.Brokers = append(resp.Brokers, mb)
 	}
 	clusterID := b.store.ClusterID()

@@ -95,7 +95,8 @@ func (b *Broker) askControlledShutdown(ctx context.Context) ([]controller.TopicP
 	addr := ""
 	for _, br := range b.store.Brokers() {
 		if br.ID == ctrl {
-			addr = net.JoinHostPort(br.Host, strconv.Itoa(int(br.Port)))
+			host, port := br.Addr(b.cfg.InterBrokerListener().Name)
+			addr = net.JoinHostPort(host, strconv.Itoa(int(port)))
 		}
 	}
 	if addr == "" {

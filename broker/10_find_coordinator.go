@@ -23,7 +23,7 @@ func init() {
 		note: "groups and transactional IDs; batched keys (v4+, KIP-699); the coordinator is the leader of the key's `__consumer_offsets` or `__transaction_state` partition, created on first use"})
 }
 
-func (b *Broker) handleFindCoordinator(ctx context.Context, _ *wire.Conn, req *kmsg.FindCoordinatorRequest) (kmsg.Response, error) {
+func (b *Broker) handleFindCoordinator(ctx context.Context, conn *wire.Conn, req *kmsg.FindCoordinatorRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
 	find := func(key string) kmsg.FindCoordinatorResponseCoordinator {
 		c := kmsg.NewFindCoordinatorResponseCoordinator()
@@ -45,7 +45,7 @@ func (b *Broker) handleFindCoordinator(ctx context.Context, _ *wire.Conn, req *k
 			c.ErrorMessage = &msg
 			return c
 		}
-		c.NodeID, c.Host, c.Port = br.ID, br.Host, br.Port
+		c.NodeID, c.Host, c.Port, _ = brokerEndpoint(br, conn.Listener)
 		return c
 	}
 	if req.Version >= 4 {

@@ -28,7 +28,7 @@ const (
 	endpointTypeControllers int8 = 2
 )
 
-func (b *Broker) handleDescribeCluster(_ context.Context, _ *wire.Conn, req *kmsg.DescribeClusterRequest) (kmsg.Response, error) {
+func (b *Broker) handleDescribeCluster(_ context.Context, conn *wire.Conn, req *kmsg.DescribeClusterRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.DescribeClusterResponse)
 	var aerr *apiError
 	switch req.EndpointType {
@@ -49,7 +49,7 @@ func (b *Broker) handleDescribeCluster(_ context.Context, _ *wire.Conn, req *kms
 	resp.ControllerID = -1 // Kafka: -1 unless the controller is among the brokers listed
 	for _, br := range b.store.Brokers() {
 		rb := kmsg.NewDescribeClusterResponseBroker()
-		rb.NodeID, rb.Host, rb.Port, rb.Rack = brokerEndpoint(br)
+		rb.NodeID, rb.Host, rb.Port, rb.Rack = brokerEndpoint(br, conn.Listener)
 		resp.Brokers = append(resp.Brokers, rb)
 		if br.ID == controllerID {
 			resp.ControllerID = controllerID

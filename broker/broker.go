@@ -94,7 +94,7 @@ func New(opts Options) (*Broker, error) {
 		logs:     opts.Logs,
 		logger:   opts.Logger,
 		now:      opts.Now,
-		dial:     interBrokerDial(opts.Config, opts.Dial),
+		dial:     opts.Dial,
 		observer: opts.Observer,
 		closed:   make(chan struct{}),
 	}
@@ -104,6 +104,12 @@ func New(opts Options) (*Broker, error) {
 	if b.observer == nil {
 		b.observer = noObserver{}
 	}
+	// Connections to other brokers: TLS first on an SSL or SASL_SSL
+	// inter-broker listener, then the SASL login on a SASL one.
+	if l := b.cfg.InterBrokerListener(); l.UsesTLS() {
+		b.dial = tlsDialer(b.dial, b.cfg.ListenerSSL(l.Name))
+	}
+	b.dial = interBrokerDial(b.cfg, b.dial)
 	b.producerIDs = newProducerIDAllocator(b.store)
 	b.peers = newPeerClients(b)
 	b.replicas = replica.New(replica.Options{
@@ -202,9 +208,10 @@ func (b *Broker) OnConfigChange(fn func(*config.Broker)) (cancel func()) {
 // names brokers (Metadata, DescribeCluster, the leader hints of Produce
 // and Fetch, KIP-951): node ID, host, port and the rack, which Kafka sends
 // as null when broker.rack is unset.
-func brokerEndpoint(br controller.Broker) (id int32, host string, port int32, rack *string) {
+func brokerEndpoint(br controller.Broker, listener string) (id int32, host string, port int32, rack *string) {
 	if br.Rack != "" {
 		rack = &br.Rack
 	}
-	return br.ID, br.Host, br.Port, rack
+	host, port = br.Addr(listener)
+	return br.ID, host, port, rack
 }

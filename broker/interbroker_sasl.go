@@ -12,7 +12,7 @@ import (
 )
 
 // interBrokerDial wraps dial so that, when the listener brokers reach
-// each other on (the first advertised listener) is a SASL one, every
+// each other on (inter.broker.listener.name) is a SASL one, every
 // connection to another broker logs in first, as Kafka's brokers do:
 // with sasl.mechanism.inter.broker.protocol and the username and
 // password of that listener's JAAS line for the mechanism.
@@ -21,10 +21,11 @@ import (
 // (a single broker never dials another) and fails each dial with the
 // reason, which the replica fetchers log.
 func interBrokerDial(cfg *config.Broker, dial wire.DialFunc) wire.DialFunc {
-	if len(cfg.AdvertisedListeners) == 0 || !strings.HasPrefix(cfg.AdvertisedListeners[0].SecurityProtocol, "SASL_") {
+	l := cfg.InterBrokerListener()
+	if !strings.HasPrefix(l.SecurityProtocol, "SASL_") {
 		return dial
 	}
-	listener := cfg.AdvertisedListeners[0].Name
+	listener := l.Name
 	creds, err := interBrokerCredentials(cfg, listener)
 	if err != nil {
 		return func(context.Context, string) (net.Conn, error) { return nil, err }

@@ -41,7 +41,8 @@ func (pc *peerClients) request(ctx context.Context, id int32, req kmsg.Request) 
 	addr := ""
 	for _, br := range pc.b.store.Brokers() {
 		if br.ID == id {
-			addr = net.JoinHostPort(br.Host, strconv.Itoa(int(br.Port)))
+			host, port := br.Addr(pc.b.cfg.InterBrokerListener().Name)
+			addr = net.JoinHostPort(host, strconv.Itoa(int(port)))
 		}
 	}
 	if addr == "" {

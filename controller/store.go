@@ -115,10 +115,16 @@ func (id TopicID) IsZero() bool { return id == TopicID{} }
 
 // Broker is a registered broker.
 type Broker struct {
-	ID   int32
+	ID int32
+	// Host and Port are the first advertised listener's address.
 	Host string
 	Port int32
 	Rack string // empty when unset
+	// Endpoints are every advertised listener as Kafka registers them
+	// (/brokers/ids/N "endpoints"), NAME://host:port joined by commas:
+	// a string, so that a Broker stays comparable. Empty when only Host
+	// and Port are known.
+	Endpoints string
 }
 
 // Partition is one partition's assignment and leadership.

@@ -99,8 +99,9 @@ type Conn struct {
 	// Listener is the name of the listener that accepted the connection
 	// ("PLAINTEXT").
 	Listener string
-	// Principal is the authenticated principal: "User:ANONYMOUS" on a
-	// listener without authentication, "User:<name>" after a SASL login.
+	// Principal is the authenticated principal: "User:<name>" after a
+	// SASL login, on an SSL listener the client certificate's mapped name
+	// (ServerConfig.TLSPrincipal), otherwise "User:ANONYMOUS".
 	Principal string
 	// SASL is the Handler's SASL state of the connection (nil until the
 	// Handler sets it); the wire layer does not look inside.

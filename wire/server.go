@@ -3,6 +3,7 @@ package wire
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -48,8 +49,22 @@ type ServerConfig struct {
 	Limits *ConnLimits
 	// Listener names the listener in Conn.Listener ("PLAINTEXT").
 	Listener string
-	Logger   zerolog.Logger
+	// TLS, when set, makes the listener speak TLS (SSL and SASL_SSL
+	// listeners): each connection's handshake runs on the connection's
+	// own goroutine before its first request is read, within
+	// HandshakeTimeout. Certificates may change between handshakes
+	// (tls.Config.GetConfigForClient).
+	TLS *tls.Config
+	// TLSPrincipal, when set, gives a TLS connection's Conn.Principal
+	// from its handshake (SSL listeners: the client certificate's
+	// mapped name). An error closes the connection.
+	TLSPrincipal func(tls.ConnectionState) (string, error)
+	Logger       zerolog.Logger
 }
+
+// HandshakeTimeout bounds a TLS handshake, so a client that connects and
+// stays silent does not hold a connection slot.
+const HandshakeTimeout = 10 * time.Second
 
 // warnInterval is how often the same warning about the same client
 // address is logged; the ones in between are counted.
@@ -247,6 +262,7 @@ func (s *Server) newConn(nc net.Conn, releaseSlot func()) *serverConn {
 	c := &serverConn{
 		srv:          s,
 		nc:           nc,
+		stream:       nc,
 		ctx:          ctx,
 		cancel:       cancel,
 		readCtx:      readCtx,
@@ -284,8 +300,10 @@ func (s *Server) removeConn(c *serverConn) {
 // serverConn is one client connection: a reader goroutine, a handler
 // goroutine and a writer goroutine joined by two channels.
 type serverConn struct {
-	srv    *Server
-	nc     net.Conn
+	srv *Server
+	nc  net.Conn // the TCP connection: deadlines, close, socket state
+	// stream carries the Kafka bytes: nc, or the TLS connection over it.
+	stream net.Conn
 	conn   *Conn
 	log    zerolog.Logger
 	ctx    context.Context // the connection's life
@@ -339,6 +357,14 @@ func (c *serverConn) warn(msg string, fill func(*zerolog.Event) *zerolog.Event) 
 
 func (c *serverConn) serve() {
 	defer c.srv.removeConn(c)
+	if c.srv.cfg.TLS != nil {
+		if err := c.handshake(); err != nil {
+			c.warn("TLS handshake failed", func(e *zerolog.Event) *zerolog.Event { return e.Err(err) })
+			c.cancel()
+			c.nc.Close()
+			return
+		}
+	}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
@@ -360,9 +386,30 @@ func (c *serverConn) serve() {
 	c.nc.Close()
 }
 
+// handshake runs the TLS handshake and sets the connection's principal.
+func (c *serverConn) handshake() error {
+	tc := tls.Server(c.nc, c.srv.cfg.TLS)
+	ctx, cancel := context.WithTimeout(c.readCtx, HandshakeTimeout)
+	defer cancel()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return err
+	}
+	if f := c.srv.cfg.TLSPrincipal; f != nil {
+		p, err := f(tc.ConnectionState())
+		if err != nil {
+			return fmt.Errorf("principal: %w", err)
+		}
+		c.conn.Principal = p
+	}
+	c.stream = tc
+	c.log.Debug().Str("tls_version", tls.VersionName(tc.ConnectionState().Version)).
+		Str("principal", c.conn.Principal).Msg("TLS handshake done")
+	return nil
+}
+
 // readLoop reads frames until the connection fails or the server stops.
 func (c *serverConn) readLoop() {
-	br := bufio.NewReaderSize(c.nc, 16*1024)
+	br := bufio.NewReaderSize(c.stream, 16*1024)
 	fr := frameReader{
 		r:        br,
 		max:      c.srv.cfg.MaxRequestBytes,
@@ -544,7 +591,7 @@ type deadlineWriter struct{ c *serverConn }
 
 func (w deadlineWriter) Write(p []byte) (int, error) {
 	w.c.setWriteDeadline()
-	return w.c.nc.Write(p)
+	return w.c.stream.Write(p)
 }
 
 func (c *serverConn) setWriteDeadline() {
@@ -612,7 +659,7 @@ func (c *serverConn) writeResponse(bw *bufio.Writer, p pending) error {
 		for off, end := part.FileOffset, part.FileOffset+part.Length; off < end; {
 			step := min(end-off, sendFileStep)
 			c.setWriteDeadline()
-			if err := sendFile(c.nc, part.File, off, step); err != nil {
+			if err := sendFile(c.stream, part.File, off, step); err != nil {
 				return fmt.Errorf("send %d bytes of %s: %w", part.Length, part.File.Name(), err)
 			}
 			off += step

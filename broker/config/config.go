@@ -41,7 +41,7 @@ type Listener struct {
 	Host string // empty: every interface (listeners only)
 	Port int32  // 0 in listeners: any free port
 	// SecurityProtocol is the protocol listener.security.protocol.map
-	// gives the name; PLAINTEXT and SASL_PLAINTEXT are accepted.
+	// gives the name: PLAINTEXT, SASL_PLAINTEXT, SSL or SASL_SSL.
 	SecurityProtocol string
 }
 
@@ -62,6 +62,10 @@ type Broker struct {
 	// MetricsListener is metrics.listener, http://host:port (Samsa's own;
 	// default empty: no metrics endpoint).
 	MetricsListener string
+
+	// InterBrokerListenerName is inter.broker.listener.name, upper-cased;
+	// empty: the first listener (InterBrokerListener).
+	InterBrokerListenerName string
 
 	// ListenerSecurityProtocolMap is listener.security.protocol.map
 	// (default PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL),
@@ -259,7 +263,7 @@ func build(set map[string]string) (*Broker, []string, error) {
 			b.ListenerScoped[k] = strings.TrimSpace(set[k])
 			continue
 		}
-		if _, ok := brokerKeyByName[k]; !ok {
+		if key, _ := lookupKey(k); key == nil {
 			warnings = append(warnings, fmt.Sprintf("unknown config %q ignored: Samsa does not support it", k))
 			continue
 		}
@@ -280,6 +284,15 @@ func build(set map[string]string) (*Broker, []string, error) {
 		}
 		if err := k.apply(b, v); err != nil {
 			return nil, warnings, invalid(k.name, v, err.Error())
+		}
+	}
+	// Per-listener keys (listener.name.<l>.ssl.*) are checked like
+	// their plain key; ListenerSSL reads them.
+	for _, name := range sortedKeys(b.Set) {
+		if k, l := lookupKey(name); k != nil && l != "" {
+			if err := k.apply(b, b.Set[name]); err != nil {
+				return nil, warnings, invalid(name, b.Set[name], err.Error())
+			}
 		}
 	}
 	if err := b.resolveListeners(); err != nil {
@@ -319,6 +332,27 @@ func (b *Broker) raw(name string) string {
 	return ""
 }
 
+// InterBrokerListener is the advertised listener other brokers dial this
+// one on: inter.broker.listener.name, else the first.
+func (b *Broker) InterBrokerListener() Listener {
+	for _, l := range b.AdvertisedListeners {
+		if l.Name == b.InterBrokerListenerName {
+			return l
+		}
+	}
+	return b.AdvertisedListeners[0]
+}
+
+// servedProtocols are the security protocols a listener may have: TLS
+// (package tlsconf) serves SSL and the transport of SASL_SSL, SASL
+// (broker/sasl) the logins of SASL_PLAINTEXT and SASL_SSL.
+var servedProtocols = map[string]bool{"PLAINTEXT": true, "SASL_PLAINTEXT": true, "SSL": true, "SASL_SSL": true}
+
+// UsesTLS tells whether a listener's security protocol runs over TLS.
+func (l Listener) UsesTLS() bool {
+	return l.SecurityProtocol == "SSL" || l.SecurityProtocol == "SASL_SSL"
+}
+
 // resolveListeners checks listeners and advertised.listeners against
 // listener.security.protocol.map (which may be set after them in the
 // file) and derives the advertised listeners when they are not set.
@@ -335,7 +369,7 @@ func (b *Broker) resolveListeners() error {
 		if !ok {
 			return invalid("listeners", lv, "no security protocol for listener "+l.Name+"; map it in listener.security.protocol.map")
 		}
-		if proto != "PLAINTEXT" && proto != "SASL_PLAINTEXT" {
+		if !servedProtocols[proto] {
 			return invalid("listeners", lv, proto+" listeners are not supported yet")
 		}
 		l.SecurityProtocol = proto
@@ -347,6 +381,21 @@ func (b *Broker) resolveListeners() error {
 			return invalid("listeners", lv, fmt.Sprintf("listeners %s and %s both use port %d", other, l.Name, l.Port))
 		}
 		ports[l.Port] = l.Name
+	}
+
+	b.InterBrokerListenerName = strings.ToUpper(b.InterBrokerListenerName)
+	if proto, ok := b.Set["security.inter.broker.protocol"]; ok {
+		// Kafka: the protocol names its listener (ListenerName.forSecurityProtocol).
+		if b.InterBrokerListenerName != "" {
+			return invalid("security.inter.broker.protocol", proto, "only one of inter.broker.listener.name and security.inter.broker.protocol should be set")
+		}
+		if !names[proto] {
+			return invalid("security.inter.broker.protocol", proto, "no listener is called "+proto+"; name one in listeners or set inter.broker.listener.name")
+		}
+		b.InterBrokerListenerName = proto
+	}
+	if ib := b.InterBrokerListenerName; ib != "" && !names[ib] {
+		return invalid("inter.broker.listener.name", ib, "must be a listener name defined in listeners")
 	}
 
 	key, av := "advertised.listeners", b.raw("advertised.listeners")
@@ -449,7 +498,7 @@ func (b *Broker) SetBoundPort(name string, port int32) {
 func ValidateBrokerDynamic(configs map[string]string) error {
 	for _, name := range sortedKeys(configs) {
 		v := configs[name]
-		k := brokerKeyByName[name]
+		k, _ := lookupKey(name)
 		switch {
 		case k == nil:
 			return &ConfigError{Key: name, Value: v, Kind: UnknownBrokerConfig}
@@ -504,7 +553,7 @@ func (b *Broker) WithDynamic(dynamicDefault, dynamicBroker map[string]string) *B
 func dynamicOnly(m map[string]string) map[string]string {
 	out := make(map[string]string, len(m))
 	for k, v := range m {
-		if bk := brokerKeyByName[k]; bk != nil && bk.dynamic {
+		if bk, _ := lookupKey(k); bk != nil && bk.dynamic {
 			out[k] = strings.TrimSpace(v)
 		}
 	}

@@ -321,8 +321,6 @@ func TestListeners(t *testing.T) {
 
 func TestBadListenersAreErrors(t *testing.T) {
 	cases := []struct{ file, want string }{
-		{"listeners=SSL://:9093", "SSL listeners are not supported yet"},
-		{"listeners=SSL://:9093", "SSL listeners are not supported yet"},
 		{"listeners=CLIENT://:9093", "no security protocol for listener CLIENT"},
 		{"listeners=PLAINTEXT://:9093\nlistener.security.protocol.map=CLIENT:PLAINTEXT", "no security protocol for listener PLAINTEXT"},
 		{"listener.security.protocol.map=CLIENT:TLS", "unknown security protocol TLS"},

@@ -154,7 +154,7 @@ func (b *Broker) DescribeClusterDefaults(dynamicDefault map[string]string) []Ent
 	layers := []layer{{dyn, SourceDynamicDefaultBroker}}
 	var entries []Entry
 	for _, name := range sortedKeys(dyn) {
-		k := brokerKeyByName[name]
+		k, _ := lookupKey(name)
 		sensitive := k.typ == TypePassword
 		syns := synonymsOf(brokerSynonyms(name), layers, sensitive)
 		for len(syns) > 0 && syns[0].Name != name {

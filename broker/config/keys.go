@@ -39,6 +39,9 @@ type brokerKey struct {
 	// apply validates v (already trimmed) and stores it; it changes
 	// nothing when v is invalid.
 	apply func(b *Broker, v string) error
+	// perListener keys may also be given per listener, as
+	// listener.name.<listener>.<key> (ssl.*); see lookupKey.
+	perListener bool
 }
 
 func text(s string) *string { return &s }
@@ -48,7 +51,20 @@ var maxLong = text("9223372036854775807")
 // brokerKeys is every broker key Samsa reads. Defaults are Kafka's (3.x,
 // the ZooKeeper-era line Samsa follows) except where the Broker struct
 // documents otherwise (broker.id, listeners, log.dir).
-var brokerKeys = []brokerKey{
+var brokerKeys = append(coreKeys, perListener(sslKeys)...)
+
+// perListener marks keys that may also be given per listener.
+func perListener(keys []brokerKey) []brokerKey {
+	out := make([]brokerKey, len(keys))
+	for i, k := range keys {
+		k.perListener = true
+		out[i] = k
+	}
+	return out
+}
+
+// coreKeys are the broker keys that are not per listener.
+var coreKeys = []brokerKey{
 	// Identity and listeners.
 	{name: "broker.id", typ: TypeInt, def: text("0"),
 		doc:   "Broker ID, unique in the cluster. Samsa does not generate IDs, so it must be set (0 by default).",
@@ -62,9 +78,16 @@ var brokerKeys = []brokerKey{
 	{name: "advertised.listeners", typ: TypeString,
 		doc:   "Addresses given to clients in Metadata, NAME://host:port, when they differ from listeners. Defaults to listeners.",
 		apply: setListeners(func(b *Broker) *[]Listener { return &b.AdvertisedListeners })},
+	{name: "inter.broker.listener.name", typ: TypeString,
+		doc:   "Listener the brokers of a cluster dial each other on (replication, controlled shutdown, transaction markers), over TLS when it is SSL or SASL_SSL. Unset: the listener named by security.inter.broker.protocol when that is set, else the first listener.",
+		apply: setString(func(b *Broker) *string { return &b.InterBrokerListenerName })},
+	{name: "security.inter.broker.protocol", typ: TypeString, def: text("PLAINTEXT"),
+		doc: "Security protocol between brokers, naming the listener of that name; set it or inter.broker.listener.name, not both. Samsa uses the first listener when neither is set (Kafka: PLAINTEXT).",
+		// Stores nothing: resolveListeners reads it when it was set.
+		apply: func(_ *Broker, v string) error { _, err := parseChoice(v, securityProtocols...); return err }},
 	{name: "listener.security.protocol.map", typ: TypeString,
 		def:   text("PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL"),
-		doc:   "Security protocol of each listener name, NAME:PROTOCOL pairs. PLAINTEXT and SASL_PLAINTEXT are supported.",
+		doc:   "Security protocol of each listener name, NAME:PROTOCOL pairs: PLAINTEXT, SASL_PLAINTEXT, SSL and SASL_SSL listeners serve.",
 		apply: setProtocolMap},
 	{name: "zookeeper.connect", typ: TypeString,
 		doc:   "ZooKeeper connection string for cluster mode, host:port[,host:port...][/chroot]; empty runs a single broker with its metadata stored in the first log directory.",

@@ -39,6 +39,7 @@ import (
 	"github.com/samsa-io/samsa/broker/config"
 	"github.com/samsa-io/samsa/broker/metrics"
 	"github.com/samsa-io/samsa/broker/quota"
+	"github.com/samsa-io/samsa/broker/tlsconf"
 	"github.com/samsa-io/samsa/controller"
 	plog "github.com/samsa-io/samsa/log"
 	"github.com/samsa-io/samsa/wire"
@@ -172,6 +173,12 @@ func Start(ctx context.Context, opts Options) (_ *Node, err error) {
 	}
 	adv := cfg.AdvertisedListeners[0]
 	self := controller.Broker{ID: cfg.BrokerID, Host: adv.Host, Port: adv.Port, Rack: cfg.Rack}
+	var names, hosts []string
+	var ports []int32
+	for _, l := range cfg.AdvertisedListeners {
+		names, hosts, ports = append(names, l.Name), append(hosts, l.Host), append(ports, l.Port)
+	}
+	self.Endpoints = controller.JoinEndpoints(names, hosts, ports)
 
 	n.logs, err = plog.OpenManager(plog.ManagerConfig{
 		Dirs:                   cfg.LogDirs,
@@ -231,17 +238,28 @@ func Start(ctx context.Context, opts Options) (_ *Node, err error) {
 		}
 	}
 
-	n.serveErr = make(chan error, len(n.listeners))
-	for i, ln := range n.listeners {
-		name := cfg.Listeners[i].Name
-		srv := wire.NewServer(wire.ServerConfig{
+	// TLS setups first: a key store that does not load fails the start
+	// before any listener serves.
+	serverCfgs := make([]wire.ServerConfig, len(n.listeners))
+	for i, l := range cfg.Listeners {
+		serverCfgs[i] = wire.ServerConfig{
 			MaxRequestBytes: cfg.SocketRequestMaxBytes,
 			IdleTimeout:     cfg.ConnectionsMaxIdle,
 			RequestBudget:   requestBudget,
 			Limits:          limits,
-			Listener:        name,
-			Logger:          n.logger.With().Str("listener", name).Logger(),
-		}, gatedHandler{n})
+			Listener:        l.Name,
+			Logger:          n.logger.With().Str("listener", l.Name).Logger(),
+		}
+		if l.UsesTLS() {
+			if err := n.serveTLS(&serverCfgs[i], l); err != nil {
+				return nil, err
+			}
+		}
+	}
+	n.serveErr = make(chan error, len(n.listeners))
+	for i, ln := range n.listeners {
+		name := cfg.Listeners[i].Name
+		srv := wire.NewServer(serverCfgs[i], gatedHandler{n})
 		n.servers = append(n.servers, srv)
 		n.serving.Add(1)
 		go func() {
@@ -255,6 +273,31 @@ func Start(ctx context.Context, opts Options) (_ *Node, err error) {
 	}
 	n.ready.Store(true)
 	return n, nil
+}
+
+// serveTLS sets up TLS for an SSL or SASL_SSL listener from its ssl.*
+// settings (dynamic ones included), and follows AlterConfigs changes of
+// its key store so new connections get the new certificate. On an SSL
+// listener the client certificate gives the principal; on SASL_SSL the
+// SASL login does.
+func (n *Node) serveTLS(serverCfg *wire.ServerConfig, l config.Listener) error {
+	logger := n.logger.With().Str("listener", l.Name).Logger()
+	tl, err := tlsconf.NewListener(l.Name, n.broker.EffectiveConfig().ListenerSSL(l.Name), logger)
+	if err != nil {
+		return fmt.Errorf("TLS: %w", err)
+	}
+	serverCfg.TLS = tl.ServerConfig()
+	if l.SecurityProtocol == "SSL" {
+		serverCfg.TLSPrincipal = tl.Principal
+	}
+	stop := n.broker.OnConfigChange(func(e *config.Broker) {
+		if err := tl.Update(e.ListenerSSL(l.Name)); err != nil {
+			logger.Error().Err(err).Msg("new TLS settings refused; the listener keeps its certificate")
+		}
+	})
+	prev := n.stopWatching
+	n.stopWatching = func() { prev(); stop() }
+	return nil
 }
 
 // MetricsAddr is the address metrics.listener bound, dialable from this

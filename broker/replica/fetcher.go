@@ -314,7 +314,8 @@ func (f *fetcher) connect() error {
 	addr := ""
 	for _, br := range f.m.store.Brokers() {
 		if br.ID == f.leader {
-			addr = net.JoinHostPort(br.Host, strconv.Itoa(int(br.Port)))
+			host, port := br.Addr(f.m.cfg.InterBrokerListener().Name)
+			addr = net.JoinHostPort(host, strconv.Itoa(int(port)))
 		}
 	}
 	if addr == "" {

@@ -55,7 +55,8 @@ type Options struct {
 
 // Broker is how broker id registers in a Cluster.
 func Broker(id int32) controller.Broker {
-	return controller.Broker{ID: id, Host: "127.0.0.1", Port: 9090 + id}
+	return controller.Broker{ID: id, Host: "127.0.0.1", Port: 9090 + id,
+		Endpoints: controller.JoinEndpoints([]string{"PLAINTEXT"}, []string{"127.0.0.1"}, []int32{9090 + id})}
 }
 
 // Scenario is one behaviour every clustered store shows.

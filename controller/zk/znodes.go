@@ -145,9 +145,9 @@ func encodeBrokerRegistration(self controller.Broker, listeners []Endpoint, now 
 	return data
 }
 
-// decodeBrokerRegistration reads a broker's registration. The address is
-// that of the first endpoint (Samsa registers its first advertised
-// listener first), else the legacy host and port.
+// decodeBrokerRegistration reads a broker's registration: every
+// endpoint, and as its address that of the first one (Samsa registers
+// its first advertised listener first), else the legacy host and port.
 func decodeBrokerRegistration(id int32, data []byte) (controller.Broker, error) {
 	var reg brokerRegistration
 	if err := json.Unmarshal(data, &reg); err != nil {
@@ -157,8 +157,10 @@ func decodeBrokerRegistration(id int32, data []byte) (controller.Broker, error) 
 	if reg.Rack != nil {
 		b.Rack = *reg.Rack
 	}
+	var names, hosts []string
+	var ports []int32
 	for _, ep := range reg.Endpoints {
-		_, hostPort, ok := strings.Cut(ep, "://")
+		name, hostPort, ok := strings.Cut(ep, "://")
 		if !ok {
 			continue
 		}
@@ -170,7 +172,13 @@ func decodeBrokerRegistration(id int32, data []byte) (controller.Broker, error) 
 		if err != nil {
 			continue
 		}
-		b.Host, b.Port = host, int32(p)
+		if len(names) == 0 {
+			b.Host, b.Port = host, int32(p)
+		}
+		names, hosts, ports = append(names, name), append(hosts, host), append(ports, int32(p))
+	}
+	if len(names) > 0 {
+		b.Endpoints = controller.JoinEndpoints(names, hosts, ports)
 		return b, nil
 	}
 	if reg.Host != nil {
