@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/controller"
 )
 
@@ -21,6 +22,9 @@ type clusterState struct {
 	topics          map[string]*topicState
 	brokerConfigs   map[int32]map[string]string // -1: the cluster-wide defaults
 	pendingDeletion map[string]bool
+	// acls is /kafka-acl and /kafka-acl-extended; replaced, never
+	// changed, on a write (acls.go).
+	acls []acl.Binding
 
 	// owned holds the topics this copy cloned and may still change.
 	owned map[*topicState]bool
@@ -75,6 +79,7 @@ func (s *clusterState) clone() *clusterState {
 		topics:          maps.Clone(s.topics),
 		brokerConfigs:   maps.Clone(s.brokerConfigs),
 		pendingDeletion: maps.Clone(s.pendingDeletion),
+		acls:            s.acls,
 		owned:           map[*topicState]bool{},
 	}
 }
@@ -158,6 +163,9 @@ func (s *clusterState) changesSince(before *clusterState) []controller.Change {
 		if !maps.Equal(before.brokerConfigs[id], s.brokerConfigs[id]) {
 			out = append(out, controller.Change{Kind: controller.BrokerConfigChanged, BrokerID: id})
 		}
+	}
+	if !slices.Equal(before.acls, s.acls) {
+		out = append(out, controller.Change{Kind: controller.ACLsChanged})
 	}
 	names := map[string]bool{}
 	for name := range before.topics {
