@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/wire"
 )
@@ -23,13 +24,22 @@ func init() {
 		note: "groups and transactional IDs; batched keys (v4+, KIP-699); the coordinator is the leader of the key's `__consumer_offsets` or `__transaction_state` partition, created on first use"})
 }
 
-func (b *Broker) handleFindCoordinator(ctx context.Context, _ *wire.Conn, req *kmsg.FindCoordinatorRequest) (kmsg.Response, error) {
+func (b *Broker) handleFindCoordinator(ctx context.Context, conn *wire.Conn, req *kmsg.FindCoordinatorRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
 	find := func(key string) kmsg.FindCoordinatorResponseCoordinator {
 		c := kmsg.NewFindCoordinatorResponseCoordinator()
 		c.Key, c.NodeID, c.Port = key, -1, -1
 		if req.CoordinatorType != 0 && req.CoordinatorType != 1 {
 			c.ErrorCode = kerr.InvalidRequest.Code
+			return c
+		}
+		// Kafka: DESCRIBE on the group or the transactional ID.
+		if req.CoordinatorType == 1 && !b.authorized(conn, acl.OpDescribe, acl.ResourceTransactionalID, key) {
+			c.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+			return c
+		}
+		if req.CoordinatorType == 0 && !b.authorized(conn, acl.OpDescribe, acl.ResourceGroup, key) {
+			c.ErrorCode = kerr.GroupAuthorizationFailed.Code
 			return c
 		}
 		var br controller.Broker

@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/wire"
 )
@@ -29,7 +30,7 @@ func init() {
 	registerAPI(api{key: kmsg.CreatePartitions, min: 0, max: 3, serve: typed((*Broker).handleCreatePartitions)})
 }
 
-func (b *Broker) handleCreatePartitions(ctx context.Context, _ *wire.Conn, req *kmsg.CreatePartitionsRequest) (kmsg.Response, error) {
+func (b *Broker) handleCreatePartitions(ctx context.Context, conn *wire.Conn, req *kmsg.CreatePartitionsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.CreatePartitionsResponse)
 	resp.Topics = adminBatch(ctx, b, "CreatePartitions", req.Topics, req.ValidateOnly,
 		func(rt *kmsg.CreatePartitionsRequestTopic) string { return rt.Topic }, errDuplicateTopic,
@@ -40,6 +41,9 @@ func (b *Broker) handleCreatePartitions(ctx context.Context, _ *wire.Conn, req *
 			return st
 		},
 		func(rt *kmsg.CreatePartitionsRequestTopic, _ *kmsg.CreatePartitionsResponseTopic) (func(error) *apiError, *apiError) {
+			if !b.authorizedTopic(conn, acl.OpAlter, rt.Topic) {
+				return nil, errTopicAuthorization // Kafka: ALTER on the topic
+			}
 			before, aerr := b.createPartitions(ctx, rt, req.ValidateOnly)
 			if aerr != nil {
 				return nil, aerr

@@ -28,7 +28,7 @@ const (
 	endpointTypeControllers int8 = 2
 )
 
-func (b *Broker) handleDescribeCluster(_ context.Context, _ *wire.Conn, req *kmsg.DescribeClusterRequest) (kmsg.Response, error) {
+func (b *Broker) handleDescribeCluster(_ context.Context, conn *wire.Conn, req *kmsg.DescribeClusterRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.DescribeClusterResponse)
 	var aerr *apiError
 	switch req.EndpointType {
@@ -44,6 +44,9 @@ func (b *Broker) handleDescribeCluster(_ context.Context, _ *wire.Conn, req *kms
 	}
 
 	resp.EndpointType = endpointTypeBrokers
+	if req.IncludeClusterAuthorizedOperations {
+		resp.ClusterAuthorizedOperations = b.clusterAuthorizedOperations(conn)
+	}
 	resp.ClusterID = b.store.ClusterID()
 	controllerID := b.store.ControllerID()
 	resp.ControllerID = -1 // Kafka: -1 unless the controller is among the brokers listed

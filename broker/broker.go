@@ -24,6 +24,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/broker/config"
 	"github.com/samsa-io/samsa/broker/replica"
 	"github.com/samsa-io/samsa/broker/txncoord"
@@ -53,6 +54,12 @@ type Broker struct {
 	producerIDs   *producerIDAllocator
 	fetchSessions *fetchSessionCache
 	routes        []api // indexed by API key (dispatch.go)
+
+	// authorizer is nil without authorizer.class.name (authorize.go);
+	// aclStore is the store's ACLStore then.
+	authorizer      *acl.Authorizer
+	aclStore        controller.ACLStore
+	unsubscribeACLs func()
 
 	unsubscribe func()
 	closeOnce   sync.Once
@@ -98,6 +105,9 @@ func New(opts Options) (*Broker, error) {
 	if b.observer == nil {
 		b.observer = noObserver{}
 	}
+	if err := b.startAuthorizer(); err != nil {
+		return nil, err
+	}
 	b.producerIDs = newProducerIDAllocator(b.store)
 	b.peers = newPeerClients(b)
 	b.replicas = replica.New(replica.Options{
@@ -136,6 +146,9 @@ func (b *Broker) Close() {
 	b.closeOnce.Do(func() {
 		if b.unsubscribe != nil {
 			b.unsubscribe()
+		}
+		if b.unsubscribeACLs != nil {
+			b.unsubscribeACLs()
 		}
 		close(b.closed)
 		b.replicas.Close()

@@ -117,3 +117,60 @@ func principalMatches(aclPrincipal, principal string) bool {
 func hostMatches(aclHost, host string) bool {
 	return aclHost == host || aclHost == Wildcard
 }
+
+// AllowedOnAnyResource reports whether principal may perform op on at
+// least one resource of type rt (Kafka's authorizeByResourceType,
+// KIP-679: an idempotent producer needs IDEMPOTENT_WRITE on the cluster
+// or WRITE on some topic). An ALLOW counts unless a DENY of the same
+// principal and host covers its whole pattern: the wildcard, the same
+// literal name, or a prefix of its name.
+func (a *Authorizer) AllowedOnAnyResource(principal, host string, op Operation, rt ResourceType) bool {
+	if a.superUsers[principal] {
+		return true
+	}
+	var allows, denies []Binding
+	anyACL := false
+	for _, b := range *a.acls.Load() {
+		if b.ResourceType != rt {
+			continue
+		}
+		anyACL = true
+		if !principalMatches(b.Principal, principal) || !hostMatches(b.Host, host) {
+			continue
+		}
+		switch {
+		case b.Permission == PermissionDeny && (b.Operation == op || b.Operation == OpAll):
+			denies = append(denies, b)
+		case b.Permission == PermissionAllow && grants(b.Operation, op):
+			allows = append(allows, b)
+		}
+	}
+	if !anyACL {
+		return a.allowIfNoACLFound
+	}
+	for _, allow := range allows {
+		covered := false
+		for _, deny := range denies {
+			if denyCovers(deny, allow) {
+				covered = true
+				break
+			}
+		}
+		if !covered {
+			return true
+		}
+	}
+	return false
+}
+
+// denyCovers reports whether deny applies to every resource allow's
+// pattern names.
+func denyCovers(deny, allow Binding) bool {
+	switch deny.PatternType {
+	case PatternLiteral:
+		return deny.ResourceName == Wildcard || (allow.PatternType == PatternLiteral && deny.ResourceName == allow.ResourceName)
+	case PatternPrefixed:
+		return allow.ResourceName != Wildcard && strings.HasPrefix(allow.ResourceName, deny.ResourceName)
+	}
+	return false
+}

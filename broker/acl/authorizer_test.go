@@ -171,3 +171,27 @@ func TestAllowedOperationsListsWhatThePrincipalMayDo(t *testing.T) {
 		t.Fatalf("allowed operations %v, want [Write Describe]", got)
 	}
 }
+
+func TestWriteOnAnyTopicCountsUnlessADenyCoversIt(t *testing.T) {
+	a := authorizerWith(allow(ResourceTopic, "orders-", PatternPrefixed, alice, OpWrite))
+	if !a.AllowedOnAnyResource(alice, "10.0.0.1", OpWrite, ResourceTopic) {
+		t.Error("WRITE on orders-* does not count as WRITE on some topic")
+	}
+	if a.AllowedOnAnyResource(bob, "10.0.0.1", OpWrite, ResourceTopic) {
+		t.Error("bob, with no ACL, may write some topic")
+	}
+	a = authorizerWith(
+		allow(ResourceTopic, "orders-eu", PatternLiteral, alice, OpWrite),
+		deny(ResourceTopic, "orders-", PatternPrefixed, alice, OpWrite),
+	)
+	if a.AllowedOnAnyResource(alice, "10.0.0.1", OpWrite, ResourceTopic) {
+		t.Error("a DENY on orders-* left WRITE on orders-eu counting")
+	}
+	a = authorizerWith(
+		allow(ResourceTopic, "orders", PatternLiteral, alice, OpWrite),
+		deny(ResourceTopic, "*", PatternLiteral, alice, OpAll),
+	)
+	if a.AllowedOnAnyResource(alice, "10.0.0.1", OpWrite, ResourceTopic) {
+		t.Error("a DENY ALL on every topic left WRITE counting")
+	}
+}
