@@ -61,6 +61,7 @@ func (b *Broker) handleCreateACLs(ctx context.Context, conn *wire.Conn, req *kms
 				fails[i] = fail
 			}
 		}
+		b.refreshACLs()
 	}
 	for i := range resp.Results {
 		resp.Results[i] = kmsg.NewCreateACLsResponseResult()

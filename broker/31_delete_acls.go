@@ -62,6 +62,7 @@ func (b *Broker) handleDeleteACLs(ctx context.Context, conn *wire.Conn, req *kms
 			}
 			matched = nil
 		}
+		b.refreshACLs()
 	}
 	for i := range resp.Results {
 		resp.Results[i] = kmsg.NewDeleteACLsResponseResult()

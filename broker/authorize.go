@@ -33,13 +33,25 @@ func (b *Broker) startAuthorizer() error {
 	}
 	b.aclStore = store
 	b.authorizer = acl.NewAuthorizer(b.cfg.SuperUsers, b.cfg.AllowEveryoneIfNoACLFound)
-	b.authorizer.Set(store.ACLs())
+	b.refreshACLs()
 	b.unsubscribeACLs = b.store.Subscribe(func(ch controller.Change) {
 		if ch.Kind == controller.ACLsChanged {
-			b.authorizer.Set(store.ACLs())
+			b.refreshACLs()
 		}
 	})
 	return nil
+}
+
+// refreshACLs hands the store's ACLs to the authorizer. CreateAcls and
+// DeleteAcls call it before answering, so a client that changed ACLs
+// sees the change in effect on its next request; the store's
+// notifications bring in changes made through other brokers. Reading
+// and setting under aclsMu keeps a slow notification from setting an
+// older set over a newer one.
+func (b *Broker) refreshACLs() {
+	b.aclsMu.Lock()
+	defer b.aclsMu.Unlock()
+	b.authorizer.Set(b.aclStore.ACLs())
 }
 
 // authorized reports whether conn may perform op on the resource; always

@@ -59,6 +59,7 @@ type Broker struct {
 	// aclStore is the store's ACLStore then.
 	authorizer      *acl.Authorizer
 	aclStore        controller.ACLStore
+	aclsMu          sync.Mutex // serialises refreshACLs
 	unsubscribeACLs func()
 
 	unsubscribe func()
