@@ -254,7 +254,9 @@ func aclMatrix() []aclCase {
 			rt.Topic, rt.Partitions = "orders", []int32{0}
 			req.Version, req.TransactionalID, req.ProducerID, req.Topics = 3, "t", 1, append(req.Topics, rt)
 			return req
-		}, func(r kmsg.Response) int16 { return r.(*kmsg.AddPartitionsToTxnResponse).Topics[0].Partitions[0].ErrorCode }, kerr.TransactionalIDAuthorizationFailed},
+		}, func(r kmsg.Response) int16 {
+			return r.(*kmsg.AddPartitionsToTxnResponse).Topics[0].Partitions[0].ErrorCode
+		}, kerr.TransactionalIDAuthorizationFailed},
 		{"AddPartitionsToTxn verification by a leader", []acl.Binding{cluster(acl.OpClusterAction)}, func(*Broker) kmsg.Request {
 			req := kmsg.NewPtrAddPartitionsToTxnRequest()
 			tx := kmsg.NewAddPartitionsToTxnRequestTransaction()
@@ -289,7 +291,9 @@ func aclMatrix() []aclCase {
 			rt.Topic, rt.Partitions = "orders", []int32{0}
 			req.Topics = append(req.Topics, rt)
 			return req
-		}, func(r kmsg.Response) int16 { return r.(*kmsg.DescribeProducersResponse).Topics[0].Partitions[0].ErrorCode }, kerr.TopicAuthorizationFailed},
+		}, func(r kmsg.Response) int16 {
+			return r.(*kmsg.DescribeProducersResponse).Topics[0].Partitions[0].ErrorCode
+		}, kerr.TopicAuthorizationFailed},
 		{"DescribeTransactions", []acl.Binding{txn(acl.OpDescribe)}, func(*Broker) kmsg.Request {
 			req := kmsg.NewPtrDescribeTransactionsRequest()
 			req.TransactionalIDs = []string{"t"}
