@@ -15,6 +15,7 @@ import (
 	gozk "github.com/go-zookeeper/zk"
 	"github.com/rs/zerolog"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/controller"
 )
 
@@ -116,6 +117,7 @@ type zkView struct {
 	brokerConfigs   map[int32]map[string]string
 	pendingDeletion map[string]bool
 	isrChanges      []string
+	acls            []acl.Binding // acls.go
 }
 
 // liveBroker is a registered broker with its epoch, the creation zxid of
