@@ -176,3 +176,43 @@ func requireOffsetsTopic(t *testing.T, b *Broker) {
 		t.Fatal(err)
 	}
 }
+
+func TestOffsetFetchOfSeveralGroupsRefusesEachGroupAndTopicOnItsOwn(t *testing.T) {
+	b := newAuthorizingBroker(t)
+	requireOffsetsTopic(t, b)
+	createTopicAsAdmin(t, b, "orders")
+	createTopicAsAdmin(t, b, "payroll")
+	for _, topic := range []string{"orders", "payroll"} {
+		req := kmsg.NewPtrOffsetCommitRequest()
+		rt := kmsg.NewOffsetCommitRequestTopic()
+		rt.Topic = topic
+		p := kmsg.NewOffsetCommitRequestTopicPartition()
+		p.Offset = 5
+		rt.Partitions = append(rt.Partitions, p)
+		req.Version, req.Group, req.Generation, req.Topics = 8, "mine", -1, append(req.Topics, rt)
+		checkFor(t, 10*time.Second, func() error {
+			return kerr.ErrorForCode(serveOn(t, b, adminConn, "", req).(*kmsg.OffsetCommitResponse).Topics[0].Partitions[0].ErrorCode)
+		})
+	}
+	grant(t, b, aliceMay(acl.OpDescribe, acl.ResourceGroup, "mine"), aliceMay(acl.OpDescribe, acl.ResourceTopic, "orders"))
+	req := kmsg.NewPtrOffsetFetchRequest()
+	req.Version = 8
+	for _, g := range []string{"theirs", "mine"} {
+		rg := kmsg.NewOffsetFetchRequestGroup()
+		rg.Group = g // Topics nil: every topic the group committed
+		req.Groups = append(req.Groups, rg)
+	}
+	resp := serveOn(t, b, aliceConn, "", req).(*kmsg.OffsetFetchResponse)
+	if len(resp.Groups) != 2 || resp.Groups[0].Group != "theirs" || resp.Groups[1].Group != "mine" {
+		t.Fatalf("groups %+v, want theirs then mine", resp.Groups)
+	}
+	requireCode(t, "offsets of theirs", resp.Groups[0].ErrorCode, kerr.GroupAuthorizationFailed)
+	requireCode(t, "offsets of mine", resp.Groups[1].ErrorCode, nil)
+	var topics []string
+	for _, rt := range resp.Groups[1].Topics {
+		topics = append(topics, rt.Topic)
+	}
+	if !slices.Equal(topics, []string{"orders"}) {
+		t.Fatalf("mine's offsets cover %v, want only orders (payroll is not described)", topics)
+	}
+}
