@@ -30,6 +30,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/broker/replica"
 	"github.com/samsa-io/samsa/controller"
 	plog "github.com/samsa-io/samsa/log"
@@ -52,6 +53,9 @@ func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Re
 	// Read once per request, and only for a transactional producer's:
 	// the dynamic config is assembled on each read.
 	verifyTxns := req.TransactionID != nil && b.effectiveConfig().TxnPartitionVerification
+	// Kafka: a transactional produce needs WRITE on its transactional
+	// ID, else every partition fails; each topic needs WRITE.
+	txnDenied := req.TransactionID != nil && !b.authorized(conn, acl.OpWrite, acl.ResourceTransactionalID, *req.TransactionID)
 
 	var waits []replicationWait
 	resp.Topics = make([]kmsg.ProduceResponseTopic, 0, len(req.Topics))
@@ -81,8 +85,12 @@ func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Re
 			switch {
 			case !acksValid:
 				sp.ErrorCode = kerr.InvalidRequiredAcks.Code
+			case txnDenied:
+				sp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
 			case name == "":
 				sp.ErrorCode = unknownCode
+			case !b.authorizedTopic(conn, acl.OpWrite, name):
+				sp.ErrorCode = kerr.TopicAuthorizationFailed.Code
 			case controller.IsInternalTopic(name) && !internalAllowed:
 				// Kafka: "Cannot append to internal topic", before the
 				// partition is looked up; no message in the response.

@@ -26,6 +26,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/broker/replica"
 	plog "github.com/samsa-io/samsa/log"
 	"github.com/samsa-io/samsa/wire"
@@ -61,8 +62,18 @@ func (b *Broker) serveFetch(ctx context.Context, conn *wire.Conn, kreq kmsg.Requ
 	targets := make([]fetchTarget, len(plan.parts))
 	wake := make(chan struct{}, 1)
 	var watched []*replica.Partition
+	// Kafka: a follower's fetch needs CLUSTER_ACTION on the cluster, a
+	// consumer's READ on each topic (TOPIC_AUTHORIZATION_FAILED).
+	mayRead := b.topicCheck(conn, acl.OpRead)
+	if fetchReplicaID(req) >= 0 {
+		clusterAction := b.authorizedCluster(conn, acl.OpClusterAction)
+		mayRead = func(string) bool { return clusterAction }
+	}
 	for i, sp := range plan.parts {
 		targets[i] = b.resolveFetchTarget(req.Version, sp)
+		if t := targets[i]; t.errorCode != kerr.UnknownTopicID.Code && !mayRead(t.topicName) {
+			targets[i] = fetchTarget{sp: sp, topicName: t.topicName, errorCode: kerr.TopicAuthorizationFailed.Code, leaderID: -1, leaderEpoch: -1}
+		}
 		if p := targets[i].p; p != nil {
 			p.Watch(wake)
 			watched = append(watched, p)

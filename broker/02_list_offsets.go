@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/wire"
 )
 
@@ -35,8 +36,9 @@ const (
 	listOffsetsLatestTiered  = -5
 )
 
-func (b *Broker) handleListOffsets(_ context.Context, _ *wire.Conn, req *kmsg.ListOffsetsRequest) (kmsg.Response, error) {
+func (b *Broker) handleListOffsets(_ context.Context, conn *wire.Conn, req *kmsg.ListOffsetsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.ListOffsetsResponse)
+	mayDescribe := b.topicCheck(conn, acl.OpDescribe) // Kafka: DESCRIBE on each topic
 	for i := range req.Topics {
 		rt := &req.Topics[i]
 		st := kmsg.NewListOffsetsResponseTopic()
@@ -55,7 +57,11 @@ func (b *Broker) handleListOffsets(_ context.Context, _ *wire.Conn, req *kmsg.Li
 				continue
 			}
 			seen[rp.Partition] = len(st.Partitions)
-			b.listPartitionOffset(req, rt.Topic, rp, &sp)
+			if mayDescribe(rt.Topic) {
+				b.listPartitionOffset(req, rt.Topic, rp, &sp)
+			} else {
+				sp.ErrorCode = kerr.TopicAuthorizationFailed.Code
+			}
 			st.Partitions = append(st.Partitions, sp)
 		}
 		resp.Topics = append(resp.Topics, st)

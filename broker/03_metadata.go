@@ -6,9 +6,15 @@ package broker
 // request allows it (always before v4). As in Kafka's ZooKeeper mode, the
 // request that creates it (or races another creation) gets the topic back
 // with LEADER_NOT_AVAILABLE and no partitions; clients retry, and the next
-// Metadata describes it. Authorized
-// operations are not computed until ACLs exist: the field keeps Kafka's
-// "not requested" value.
+// Metadata describes it.
+//
+// With an authorizer, as Kafka: a topic needs DESCRIBE to be shown; the
+// all-topics list leaves out the others, a request naming one gets
+// TOPIC_AUTHORIZATION_FAILED (without its name when named by ID). A
+// missing topic is auto-created only for a caller with CREATE on the
+// cluster or on the topic (else TOPIC_AUTHORIZATION_FAILED). Authorized
+// operations (KIP-430) are filled when the request asks: each topic's
+// and, v8-v10, the cluster's; without an authorizer, every operation.
 
 import (
 	"context"
@@ -17,6 +23,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/wire"
 )
@@ -41,12 +48,25 @@ func (b *Broker) handleMetadata(ctx context.Context, conn *wire.Conn, req *kmsg.
 	for _, br := range b.store.Brokers() {
 		live[br.ID] = true
 	}
+	if req.Version >= 8 && req.Version <= 10 && req.IncludeClusterAuthorizedOperations {
+		resp.AuthorizedOperations = b.clusterAuthorizedOperations(conn)
+	}
+	mayDescribe := b.topicCheck(conn, acl.OpDescribe)
+	describe := func(t controller.Topic) kmsg.MetadataResponseTopic {
+		mt := describeTopicMetadata(t, live)
+		if req.IncludeTopicAuthorizedOperations && req.Version >= 8 {
+			mt.AuthorizedOperations = b.authorizedOperations(conn, acl.ResourceTopic, t.Name)
+		}
+		return mt
+	}
 	all := req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0)
 	if all {
 		topics := b.store.Topics()
 		sort.Slice(topics, func(i, j int) bool { return topics[i].Name < topics[j].Name })
 		for _, t := range topics {
-			resp.Topics = append(resp.Topics, describeTopicMetadata(t, live))
+			if mayDescribe(t.Name) {
+				resp.Topics = append(resp.Topics, describe(t))
+			}
 		}
 		return resp, nil
 	}
@@ -62,11 +82,28 @@ func (b *Broker) handleMetadata(ctx context.Context, conn *wire.Conn, req *kmsg.
 				resp.Topics = append(resp.Topics, mt)
 				continue
 			}
-			resp.Topics = append(resp.Topics, describeTopicMetadata(t, live))
+			if !mayDescribe(t.Name) {
+				mt := kmsg.NewMetadataResponseTopic()
+				mt.TopicID = rt.TopicID
+				mt.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				resp.Topics = append(resp.Topics, mt)
+				continue
+			}
+			resp.Topics = append(resp.Topics, describe(t))
 			continue
 		}
 		name := *rt.Topic
 		t, ok := b.store.Topic(name)
+		mayCreate := func() bool {
+			return b.authorizedCluster(conn, acl.OpCreate) || b.authorizedTopic(conn, acl.OpCreate, name)
+		}
+		if !mayDescribe(name) || (!ok && autoCreate && b.effectiveConfig().AutoCreateTopicsEnable && !mayCreate()) {
+			mt := kmsg.NewMetadataResponseTopic()
+			mt.Topic = &name
+			mt.ErrorCode = kerr.TopicAuthorizationFailed.Code
+			resp.Topics = append(resp.Topics, mt)
+			continue
+		}
 		if !ok && autoCreate && b.effectiveConfig().AutoCreateTopicsEnable {
 			err := b.autoCreateTopic(ctx, name)
 			if err == nil || err == kerr.TopicAlreadyExists {
@@ -86,7 +123,7 @@ func (b *Broker) handleMetadata(ctx context.Context, conn *wire.Conn, req *kmsg.
 			resp.Topics = append(resp.Topics, mt)
 			continue
 		}
-		resp.Topics = append(resp.Topics, describeTopicMetadata(t, live))
+		resp.Topics = append(resp.Topics, describe(t))
 	}
 	return resp, nil
 }

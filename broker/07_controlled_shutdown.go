@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/wire"
 )
@@ -27,8 +28,12 @@ func init() {
 		note: "served by the controller: a stopping broker's leaderships move to other in-sync replicas"})
 }
 
-func (b *Broker) handleControlledShutdown(ctx context.Context, _ *wire.Conn, req *kmsg.ControlledShutdownRequest) (kmsg.Response, error) {
+func (b *Broker) handleControlledShutdown(ctx context.Context, conn *wire.Conn, req *kmsg.ControlledShutdownRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.ControlledShutdownResponse)
+	if !b.authorizedCluster(conn, acl.OpClusterAction) {
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code // Kafka: CLUSTER_ACTION
+		return resp, nil
+	}
 	remaining, err := b.store.ControlledShutdown(ctx, req.BrokerID)
 	if err != nil {
 		// NOT_CONTROLLER and BROKER_NOT_AVAILABLE are the caller's to

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/wire"
 )
@@ -30,6 +31,15 @@ func (b *Broker) handleFindCoordinator(ctx context.Context, conn *wire.Conn, req
 		c.Key, c.NodeID, c.Port = key, -1, -1
 		if req.CoordinatorType != 0 && req.CoordinatorType != 1 {
 			c.ErrorCode = kerr.InvalidRequest.Code
+			return c
+		}
+		// Kafka: DESCRIBE on the group or the transactional ID.
+		if req.CoordinatorType == 1 && !b.authorized(conn, acl.OpDescribe, acl.ResourceTransactionalID, key) {
+			c.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+			return c
+		}
+		if req.CoordinatorType == 0 && !b.authorized(conn, acl.OpDescribe, acl.ResourceGroup, key) {
+			c.ErrorCode = kerr.GroupAuthorizationFailed.Code
 			return c
 		}
 		var br controller.Broker

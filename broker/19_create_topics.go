@@ -31,6 +31,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/broker/config"
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/wire"
@@ -43,6 +44,8 @@ func init() {
 
 func (b *Broker) handleCreateTopics(ctx context.Context, conn *wire.Conn, req *kmsg.CreateTopicsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
+	// Kafka: CREATE on the cluster, else on each topic.
+	clusterCreate := b.authorizedCluster(conn, acl.OpCreate)
 	resp.Topics = adminBatch(ctx, b, "CreateTopics", req.Topics, req.ValidateOnly,
 		func(rt *kmsg.CreateTopicsRequestTopic) string { return rt.Topic }, errDuplicateTopic,
 		func(rt *kmsg.CreateTopicsRequestTopic, aerr *apiError) kmsg.CreateTopicsResponseTopic {
@@ -52,6 +55,9 @@ func (b *Broker) handleCreateTopics(ctx context.Context, conn *wire.Conn, req *k
 			return st
 		},
 		func(rt *kmsg.CreateTopicsRequestTopic, st *kmsg.CreateTopicsResponseTopic) (func(error) *apiError, *apiError) {
+			if !clusterCreate && !b.authorizedTopic(conn, acl.OpCreate, rt.Topic) {
+				return nil, errTopicAuthorization
+			}
 			if aerr := b.createTopic(ctx, req, rt, st); aerr != nil {
 				return nil, aerr
 			}

@@ -31,6 +31,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/wire"
 )
@@ -98,10 +99,16 @@ func (b *Broker) handleDeleteTopics(ctx context.Context, conn *wire.Conn, req *k
 			errs[i] = newAPIError(kerr.InvalidRequest, "Duplicate topic name.")
 		case tg.name == nil && ids[tg.id] > 1:
 			errs[i] = newAPIError(kerr.InvalidRequest, "Duplicate topic id.")
+		case tg.name != nil && !b.authorizedTopic(conn, acl.OpDelete, *tg.name):
+			errs[i] = errTopicAuthorization // Kafka: DELETE on the topic
 		case tg.name == nil:
 			t, ok := b.store.TopicByID(tg.id)
 			if !ok {
 				errs[i] = newAPIError(kerr.UnknownTopicID, "This server does not host this topic ID.")
+				break
+			}
+			if !b.authorizedTopic(conn, acl.OpDelete, t.Name) {
+				errs[i] = errTopicAuthorization // named by ID: the name stays untold
 				break
 			}
 			resolved[i] = t

@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/wire"
 )
 
@@ -29,8 +30,9 @@ func init() {
 		note: "moves the log start offset; refused on compact-only and internal topics, as in Kafka"})
 }
 
-func (b *Broker) handleDeleteRecords(_ context.Context, _ *wire.Conn, req *kmsg.DeleteRecordsRequest) (kmsg.Response, error) {
+func (b *Broker) handleDeleteRecords(_ context.Context, conn *wire.Conn, req *kmsg.DeleteRecordsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.DeleteRecordsResponse)
+	mayDelete := b.topicCheck(conn, acl.OpDelete) // Kafka: DELETE on each topic
 	for i := range req.Topics {
 		rt := &req.Topics[i]
 		st := kmsg.NewDeleteRecordsResponseTopic()
@@ -38,6 +40,11 @@ func (b *Broker) handleDeleteRecords(_ context.Context, _ *wire.Conn, req *kmsg.
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewDeleteRecordsResponseTopicPartition()
 			sp.Partition = rp.Partition
+			if !mayDelete(rt.Topic) {
+				sp.LowWatermark, sp.ErrorCode = -1, kerr.TopicAuthorizationFailed.Code
+				st.Partitions = append(st.Partitions, sp)
+				continue
+			}
 			lowWatermark, err := b.deleteRecords(rt.Topic, rp.Partition, rp.Offset)
 			sp.LowWatermark, sp.ErrorCode = lowWatermark, errCode(err)
 			st.Partitions = append(st.Partitions, sp)

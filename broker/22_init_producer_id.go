@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/wire"
 )
@@ -32,10 +33,15 @@ func init() {
 
 const producerIDBlockSize = 1000
 
-func (b *Broker) handleInitProducerID(ctx context.Context, _ *wire.Conn, req *kmsg.InitProducerIDRequest) (kmsg.Response, error) {
+func (b *Broker) handleInitProducerID(ctx context.Context, conn *wire.Conn, req *kmsg.InitProducerIDRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
 	if req.TransactionalID != nil && *req.TransactionalID != "" {
+		// Kafka: WRITE on the transactional ID.
+		if !b.authorized(conn, acl.OpWrite, acl.ResourceTransactionalID, *req.TransactionalID) {
+			resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+			return resp, nil
+		}
 		expectedID, expectedEpoch := int64(-1), int16(-1)
 		if req.Version >= 3 {
 			expectedID, expectedEpoch = req.ProducerID, req.ProducerEpoch
@@ -46,6 +52,13 @@ func (b *Broker) handleInitProducerID(ctx context.Context, _ *wire.Conn, req *km
 			return resp, nil
 		}
 		resp.ProducerID, resp.ProducerEpoch = id, epoch
+		return resp, nil
+	}
+	// Kafka (KIP-679): an idempotent producer needs IDEMPOTENT_WRITE on
+	// the cluster or WRITE on some topic.
+	if b.authorizer != nil && !b.authorizedCluster(conn, acl.OpIdempotentWrite) &&
+		!b.authorizer.AllowedOnAnyResource(principalOf(conn), hostOf(conn), acl.OpWrite, acl.ResourceTopic) {
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
 		return resp, nil
 	}
 	id, err := b.producerIDs.next(ctx)

@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/broker/txncoord"
 	"github.com/samsa-io/samsa/wire"
 )
@@ -26,10 +27,13 @@ func init() {
 		note: "the client form (v0-v3) and the brokers' batched and verify-only form (v4, KIP-890)"})
 }
 
-func (b *Broker) handleAddPartitionsToTxn(ctx context.Context, _ *wire.Conn, req *kmsg.AddPartitionsToTxnRequest) (kmsg.Response, error) {
+func (b *Broker) handleAddPartitionsToTxn(ctx context.Context, conn *wire.Conn, req *kmsg.AddPartitionsToTxnRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.AddPartitionsToTxnResponse)
 	if req.Version < 4 {
-		codes := b.addPartitionsToTxn(ctx, req.TransactionalID, req.ProducerID, req.ProducerEpoch, req.Topics, false, req.Version >= 2)
+		codes := b.addPartitionsToTxnRefused(conn, req.TransactionalID, req.Topics)
+		if codes == nil {
+			codes = b.addPartitionsToTxn(ctx, req.TransactionalID, req.ProducerID, req.ProducerEpoch, req.Topics, false, req.Version >= 2)
+		}
 		for _, rt := range req.Topics {
 			st := kmsg.NewAddPartitionsToTxnResponseTopic()
 			st.Topic = rt.Topic
@@ -40,6 +44,12 @@ func (b *Broker) handleAddPartitionsToTxn(ctx context.Context, _ *wire.Conn, req
 			}
 			resp.Topics = append(resp.Topics, st)
 		}
+		return resp, nil
+	}
+	// v4+ is the partition leaders' verification (KIP-890), a
+	// broker-to-broker request: Kafka asks CLUSTER_ACTION.
+	if !b.authorizedCluster(conn, acl.OpClusterAction) {
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
 		return resp, nil
 	}
 	for _, tx := range req.Transactions {
@@ -67,6 +77,38 @@ func (b *Broker) handleAddPartitionsToTxn(ctx context.Context, _ *wire.Conn, req
 
 // addPartitionsToTxn adds (or, verifyOnly, checks) one transaction's
 // partitions and returns an error code per partition.
+// addPartitionsToTxnRefused answers a client's AddPartitionsToTxn as
+// Kafka does when authorization refuses part of it (nil when nothing is
+// refused): without WRITE on the transactional ID every partition fails
+// with TRANSACTIONAL_ID_AUTHORIZATION_FAILED; else the partitions of
+// topics without WRITE fail with TOPIC_AUTHORIZATION_FAILED and the
+// others are not attempted (OPERATION_NOT_ATTEMPTED).
+func (b *Broker) addPartitionsToTxnRefused(conn *wire.Conn, txnID string, topics []kmsg.AddPartitionsToTxnRequestTopic) map[txncoord.TopicPartition]int16 {
+	if b.authorizer == nil {
+		return nil
+	}
+	txnAllowed := b.authorized(conn, acl.OpWrite, acl.ResourceTransactionalID, txnID)
+	mayWrite := b.topicCheck(conn, acl.OpWrite)
+	codes := make(map[txncoord.TopicPartition]int16)
+	refused := !txnAllowed
+	for _, t := range topics {
+		code := kerr.OperationNotAttempted.Code
+		switch {
+		case !txnAllowed:
+			code = kerr.TransactionalIDAuthorizationFailed.Code
+		case !mayWrite(t.Topic):
+			code, refused = kerr.TopicAuthorizationFailed.Code, true
+		}
+		for _, p := range t.Partitions {
+			codes[txncoord.TopicPartition{Topic: t.Topic, Partition: p}] = code
+		}
+	}
+	if !refused {
+		return nil
+	}
+	return codes
+}
+
 func (b *Broker) addPartitionsToTxn(ctx context.Context, id string, producerID int64, epoch int16, topics []kmsg.AddPartitionsToTxnRequestTopic, verifyOnly, knowsFenced bool) map[txncoord.TopicPartition]int16 {
 	codes := make(map[txncoord.TopicPartition]int16)
 	var tps []txncoord.TopicPartition

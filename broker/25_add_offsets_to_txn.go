@@ -10,8 +10,10 @@ package broker
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/broker/txncoord"
 	"github.com/samsa-io/samsa/groupcoord"
 	"github.com/samsa-io/samsa/wire"
@@ -22,8 +24,17 @@ func init() {
 		note: "adds the group's `__consumer_offsets` partition to the transaction"})
 }
 
-func (b *Broker) handleAddOffsetsToTxn(ctx context.Context, _ *wire.Conn, req *kmsg.AddOffsetsToTxnRequest) (kmsg.Response, error) {
+func (b *Broker) handleAddOffsetsToTxn(ctx context.Context, conn *wire.Conn, req *kmsg.AddOffsetsToTxnRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.AddOffsetsToTxnResponse)
+	// Kafka: WRITE on the transactional ID, READ on the group.
+	switch {
+	case !b.authorized(conn, acl.OpWrite, acl.ResourceTransactionalID, req.TransactionalID):
+		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+		return resp, nil
+	case !b.authorized(conn, acl.OpRead, acl.ResourceGroup, req.Group):
+		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
+		return resp, nil
+	}
 	if err := b.ensureOffsetsTopic(ctx); err != nil {
 		b.logger.Debug().Err(err).Msg("add offsets to transaction")
 	}

@@ -13,8 +13,10 @@ package broker
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/wire"
 )
 
@@ -23,8 +25,12 @@ func init() {
 		note: "two-phase commit through `__transaction_state`; markers written in the background"})
 }
 
-func (b *Broker) handleEndTxn(ctx context.Context, _ *wire.Conn, req *kmsg.EndTxnRequest) (kmsg.Response, error) {
+func (b *Broker) handleEndTxn(ctx context.Context, conn *wire.Conn, req *kmsg.EndTxnRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.EndTxnResponse)
+	if !b.authorized(conn, acl.OpWrite, acl.ResourceTransactionalID, req.TransactionalID) {
+		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code // Kafka: WRITE on the transactional ID
+		return resp, nil
+	}
 	err := b.txns.EndTxn(ctx, req.TransactionalID, req.ProducerID, req.ProducerEpoch, req.Commit)
 	resp.ErrorCode = errorCodeOf(producerFencedFor(err, req.Version >= 2))
 	return resp, nil

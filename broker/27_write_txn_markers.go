@@ -11,8 +11,10 @@ package broker
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/broker/txncoord"
 	"github.com/samsa-io/samsa/wire"
 )
@@ -22,8 +24,10 @@ func init() {
 		note: "control batches appended and replicated; completes transactional offsets"})
 }
 
-func (b *Broker) handleWriteTxnMarkers(ctx context.Context, _ *wire.Conn, req *kmsg.WriteTxnMarkersRequest) (kmsg.Response, error) {
+func (b *Broker) handleWriteTxnMarkers(ctx context.Context, conn *wire.Conn, req *kmsg.WriteTxnMarkersRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.WriteTxnMarkersResponse)
+	// Kafka: CLUSTER_ACTION on the cluster, else every partition fails.
+	clusterAction := b.authorizedCluster(conn, acl.OpClusterAction)
 	for _, m := range req.Markers {
 		var tps []txncoord.TopicPartition
 		for _, t := range m.Topics {
@@ -31,9 +35,16 @@ func (b *Broker) handleWriteTxnMarkers(ctx context.Context, _ *wire.Conn, req *k
 				tps = append(tps, txncoord.TopicPartition{Topic: t.Topic, Partition: p})
 			}
 		}
-		codes := b.writeMarkersHere(ctx, txncoord.Markers{
-			ProducerID: m.ProducerID, ProducerEpoch: m.ProducerEpoch, CoordinatorEpoch: m.CoordinatorEpoch, Commit: m.Committed, Partitions: tps,
-		}, tps)
+		codes := map[txncoord.TopicPartition]int16{}
+		if clusterAction {
+			codes = b.writeMarkersHere(ctx, txncoord.Markers{
+				ProducerID: m.ProducerID, ProducerEpoch: m.ProducerEpoch, CoordinatorEpoch: m.CoordinatorEpoch, Commit: m.Committed, Partitions: tps,
+			}, tps)
+		} else {
+			for _, tp := range tps {
+				codes[tp] = kerr.ClusterAuthorizationFailed.Code
+			}
+		}
 		rm := kmsg.NewWriteTxnMarkersResponseMarker()
 		rm.ProducerID = m.ProducerID
 		for _, t := range m.Topics {

@@ -1,11 +1,15 @@
 package broker
 
-// DescribeAcls, CreateAcls and DeleteAcls as Kafka answers them when no
-// authorizer is configured (authorizer.class.name empty, Kafka's
-// default): SECURITY_DISABLED with Kafka's message, for the request as a
-// whole (DescribeAcls) or for each creation and each filter.
-// Samsa has no authorizer yet, so every connection may do everything, as
-// on such a Kafka broker; admin tools show users the reason.
+// DescribeAcls (v0-v3) lists the ACLs a filter selects, grouped by
+// resource pattern, as Kafka answers it:
+//   - without an authorizer (authorizer.class.name empty, Kafka's
+//     default): SECURITY_DISABLED with Kafka's message;
+//   - the caller needs DESCRIBE on the cluster
+//     (CLUSTER_AUTHORIZATION_FAILED);
+//   - a filter with an UNKNOWN resource type, pattern type, operation or
+//     permission is INVALID_REQUEST;
+//   - v0 has no pattern type: its filter selects LITERAL ACLs only (kmsg
+//     defaults the field to LITERAL), as Kafka's v0 did.
 
 import (
 	"context"
@@ -13,19 +17,57 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/wire"
 )
 
 func init() {
 	registerAPI(api{key: kmsg.DescribeACLs, min: 0, max: 3, serve: typed((*Broker).handleDescribeACLs),
-		note: "SECURITY_DISABLED, as Kafka answers without an authorizer (`authorizer.class.name` unset, its default): every client may do everything"})
+		note: "DESCRIBE on the cluster; SECURITY_DISABLED without `authorizer.class.name`, as Kafka"})
 }
 
 // errNoAuthorizer is Kafka's answer to the ACL APIs without an authorizer.
 var errNoAuthorizer = newAPIError(kerr.SecurityDisabled, "No Authorizer is configured on the broker")
 
-func (b *Broker) handleDescribeACLs(_ context.Context, _ *wire.Conn, req *kmsg.DescribeACLsRequest) (kmsg.Response, error) {
+func (b *Broker) handleDescribeACLs(_ context.Context, conn *wire.Conn, req *kmsg.DescribeACLsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.DescribeACLsResponse)
-	resp.ErrorCode, resp.ErrorMessage = errNoAuthorizer.codeAndMessage()
+	filter := acl.Filter{
+		ResourceType: acl.ResourceType(req.ResourceType), ResourceName: req.ResourceName,
+		PatternType: acl.PatternType(req.ResourcePatternType), Principal: req.Principal, Host: req.Host,
+		Operation: acl.Operation(req.Operation), Permission: acl.Permission(req.PermissionType),
+	}
+	var fail *apiError
+	switch {
+	case b.authorizer == nil:
+		fail = errNoAuthorizer
+	case !b.authorizedCluster(conn, acl.OpDescribe):
+		fail = newAPIError(kerr.ClusterAuthorizationFailed, "")
+	}
+	if err := filter.Validate(); fail == nil && err != nil {
+		fail = newAPIError(kerr.InvalidRequest, "%v", err)
+	}
+	if fail != nil {
+		resp.ErrorCode, resp.ErrorMessage = fail.codeAndMessage()
+		return resp, nil
+	}
+	var resource *kmsg.DescribeACLsResponseResource
+	for _, a := range b.aclStore.ACLs() {
+		if !filter.Matches(a) {
+			continue
+		}
+		// The store's order keeps each resource pattern's ACLs together.
+		if resource == nil || resource.ResourceType != kmsg.ACLResourceType(a.ResourceType) ||
+			resource.ResourceName != a.ResourceName || resource.ResourcePatternType != kmsg.ACLResourcePatternType(a.PatternType) {
+			resp.Resources = append(resp.Resources, kmsg.NewDescribeACLsResponseResource())
+			resource = &resp.Resources[len(resp.Resources)-1]
+			resource.ResourceType = kmsg.ACLResourceType(a.ResourceType)
+			resource.ResourceName = a.ResourceName
+			resource.ResourcePatternType = kmsg.ACLResourcePatternType(a.PatternType)
+		}
+		entry := kmsg.NewDescribeACLsResponseResourceACL()
+		entry.Principal, entry.Host = a.Principal, a.Host
+		entry.Operation, entry.PermissionType = kmsg.ACLOperation(a.Operation), kmsg.ACLPermissionType(a.Permission)
+		resource.ACLs = append(resource.ACLs, entry)
+	}
 	return resp, nil
 }

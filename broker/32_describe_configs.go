@@ -24,6 +24,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/broker/config"
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/wire"
@@ -34,13 +35,17 @@ func init() {
 		note: "topics and brokers, synonyms, documentation and types"})
 }
 
-func (b *Broker) handleDescribeConfigs(_ context.Context, _ *wire.Conn, req *kmsg.DescribeConfigsRequest) (kmsg.Response, error) {
+func (b *Broker) handleDescribeConfigs(_ context.Context, conn *wire.Conn, req *kmsg.DescribeConfigsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.DescribeConfigsResponse)
 	for i := range req.Resources {
 		res := &req.Resources[i]
 		rr := kmsg.NewDescribeConfigsResponseResource()
 		rr.ResourceType, rr.ResourceName = res.ResourceType, res.ResourceName
-		entries, aerr := b.describeResource(res.ResourceType, res.ResourceName)
+		aerr := b.configResourceRefusal(conn, acl.OpDescribeConfigs, res.ResourceType, res.ResourceName)
+		var entries []config.Entry
+		if aerr == nil {
+			entries, aerr = b.describeResource(res.ResourceType, res.ResourceName)
+		}
 		if aerr != nil {
 			rr.ErrorCode, rr.ErrorMessage = aerr.codeAndMessage()
 			resp.Resources = append(resp.Resources, rr)

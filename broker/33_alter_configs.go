@@ -20,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/wire"
 )
 
@@ -28,7 +29,7 @@ func init() {
 		note: "topic and broker (dynamic) configs"})
 }
 
-func (b *Broker) handleAlterConfigs(ctx context.Context, _ *wire.Conn, req *kmsg.AlterConfigsRequest) (kmsg.Response, error) {
+func (b *Broker) handleAlterConfigs(ctx context.Context, conn *wire.Conn, req *kmsg.AlterConfigsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.AlterConfigsResponse)
 	resp.Resources = adminBatch(ctx, b, "AlterConfigs", req.Resources, req.ValidateOnly,
 		func(res *kmsg.AlterConfigsRequestResource) resourceKey {
@@ -41,6 +42,9 @@ func (b *Broker) handleAlterConfigs(ctx context.Context, _ *wire.Conn, req *kmsg
 			return rr
 		},
 		func(res *kmsg.AlterConfigsRequestResource, _ *kmsg.AlterConfigsResponseResource) (func(error) *apiError, *apiError) {
+			if aerr := b.configResourceRefusal(conn, acl.OpAlterConfigs, res.ResourceType, res.ResourceName); aerr != nil {
+				return nil, aerr
+			}
 			return nil, b.alterConfigs(ctx, res, req.ValidateOnly)
 		})
 	return resp, nil

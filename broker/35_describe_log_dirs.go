@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/wire"
 )
 
@@ -27,8 +28,16 @@ func init() {
 		note: "sizes per partition, total and usable bytes"})
 }
 
-func (b *Broker) handleDescribeLogDirs(_ context.Context, _ *wire.Conn, req *kmsg.DescribeLogDirsRequest) (kmsg.Response, error) {
+func (b *Broker) handleDescribeLogDirs(_ context.Context, conn *wire.Conn, req *kmsg.DescribeLogDirsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.DescribeLogDirsResponse)
+	if !b.authorizedCluster(conn, acl.OpDescribe) {
+		// Kafka: DESCRIBE on the cluster, else no directory (and, v3+,
+		// CLUSTER_AUTHORIZATION_FAILED).
+		if req.Version >= 3 {
+			resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+		}
+		return resp, nil
+	}
 	var wanted map[string]map[int32]bool // nil: every partition
 	if req.Topics != nil {
 		wanted = make(map[string]map[int32]bool, len(req.Topics))

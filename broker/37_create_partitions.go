@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/wire"
 )
@@ -40,6 +41,9 @@ func (b *Broker) handleCreatePartitions(ctx context.Context, conn *wire.Conn, re
 			return st
 		},
 		func(rt *kmsg.CreatePartitionsRequestTopic, _ *kmsg.CreatePartitionsResponseTopic) (func(error) *apiError, *apiError) {
+			if !b.authorizedTopic(conn, acl.OpAlter, rt.Topic) {
+				return nil, errTopicAuthorization // Kafka: ALTER on the topic
+			}
 			before, aerr := b.createPartitions(ctx, rt, req.ValidateOnly, req.Version >= 3)
 			if aerr != nil {
 				return nil, aerr

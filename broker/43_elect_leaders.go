@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/wire"
 )
@@ -22,7 +23,7 @@ func init() {
 		note: "preferred and unclean elections, on the controller"})
 }
 
-func (b *Broker) handleElectLeaders(ctx context.Context, _ *wire.Conn, req *kmsg.ElectLeadersRequest) (kmsg.Response, error) {
+func (b *Broker) handleElectLeaders(ctx context.Context, conn *wire.Conn, req *kmsg.ElectLeadersRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.ElectLeadersResponse)
 	typ := controller.PreferredElection
 	if req.Version >= 1 {
@@ -44,7 +45,23 @@ func (b *Broker) handleElectLeaders(ctx context.Context, _ *wire.Conn, req *kmsg
 			}
 		}
 	}
-	results, err := b.store.ElectLeaders(ctx, typ, asked)
+	var results map[controller.TopicPartition]error
+	var err error
+	if b.authorizedCluster(conn, acl.OpAlter) {
+		results, err = b.store.ElectLeaders(ctx, typ, asked)
+	} else {
+		// Kafka: ALTER on the cluster, else the request and each
+		// partition named fail.
+		err = kerr.ClusterAuthorizationFailed
+		if req.Version >= 1 {
+			resp.ErrorCode = err.(*kerr.Error).Code
+			results = make(map[controller.TopicPartition]error, len(asked))
+			for _, tp := range asked {
+				results[tp] = err
+			}
+			err = nil
+		}
+	}
 	if err != nil {
 		code := errCode(err)
 		if req.Version >= 1 {

@@ -29,6 +29,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/broker/config"
 	"github.com/samsa-io/samsa/wire"
 )
@@ -38,7 +39,7 @@ func init() {
 		note: "SET, DELETE, APPEND, SUBTRACT"})
 }
 
-func (b *Broker) handleIncrementalAlterConfigs(ctx context.Context, _ *wire.Conn, req *kmsg.IncrementalAlterConfigsRequest) (kmsg.Response, error) {
+func (b *Broker) handleIncrementalAlterConfigs(ctx context.Context, conn *wire.Conn, req *kmsg.IncrementalAlterConfigsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.IncrementalAlterConfigsResponse)
 	resp.Resources = adminBatch(ctx, b, "IncrementalAlterConfigs", req.Resources, req.ValidateOnly,
 		func(res *kmsg.IncrementalAlterConfigsRequestResource) resourceKey {
@@ -51,6 +52,9 @@ func (b *Broker) handleIncrementalAlterConfigs(ctx context.Context, _ *wire.Conn
 			return rr
 		},
 		func(res *kmsg.IncrementalAlterConfigsRequestResource, _ *kmsg.IncrementalAlterConfigsResponseResource) (func(error) *apiError, *apiError) {
+			if aerr := b.configResourceRefusal(conn, acl.OpAlterConfigs, res.ResourceType, res.ResourceName); aerr != nil {
+				return nil, aerr
+			}
 			return nil, b.incrementalAlterConfigs(ctx, res, req.ValidateOnly)
 		})
 	return resp, nil

@@ -44,6 +44,9 @@ func (b *Broker) handleDescribeCluster(_ context.Context, conn *wire.Conn, req *
 	}
 
 	resp.EndpointType = endpointTypeBrokers
+	if req.IncludeClusterAuthorizedOperations {
+		resp.ClusterAuthorizedOperations = b.clusterAuthorizedOperations(conn)
+	}
 	resp.ClusterID = b.store.ClusterID()
 	controllerID := b.store.ControllerID()
 	resp.ControllerID = -1 // Kafka: -1 unless the controller is among the brokers listed

@@ -9,8 +9,10 @@ package broker
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/wire"
 )
 
@@ -19,14 +21,20 @@ func init() {
 		note: "producer epochs, sequences and open transactions per partition (KIP-664)"})
 }
 
-func (b *Broker) handleDescribeProducers(_ context.Context, _ *wire.Conn, req *kmsg.DescribeProducersRequest) (kmsg.Response, error) {
+func (b *Broker) handleDescribeProducers(_ context.Context, conn *wire.Conn, req *kmsg.DescribeProducersRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.DescribeProducersResponse)
+	mayRead := b.topicCheck(conn, acl.OpRead) // Kafka: READ on each topic
 	for _, rt := range req.Topics {
 		st := kmsg.NewDescribeProducersResponseTopic()
 		st.Topic = rt.Topic
 		for _, index := range rt.Partitions {
 			sp := kmsg.NewDescribeProducersResponseTopicPartition()
 			sp.Partition = index
+			if !mayRead(rt.Topic) {
+				sp.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				st.Partitions = append(st.Partitions, sp)
+				continue
+			}
 			p, err := b.replicas.LookupLeader(rt.Topic, index)
 			if err != nil {
 				sp.ErrorCode = errCode(err)

@@ -8,8 +8,10 @@ package broker
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/broker/txncoord"
 	"github.com/samsa-io/samsa/wire"
 )
@@ -19,12 +21,17 @@ func init() {
 		note: "state, producer, timeout, start and partitions of transactional IDs (KIP-664)"})
 }
 
-func (b *Broker) handleDescribeTransactions(_ context.Context, _ *wire.Conn, req *kmsg.DescribeTransactionsRequest) (kmsg.Response, error) {
+func (b *Broker) handleDescribeTransactions(_ context.Context, conn *wire.Conn, req *kmsg.DescribeTransactionsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.DescribeTransactionsResponse)
 	for _, id := range req.TransactionalIDs {
 		st := kmsg.NewDescribeTransactionsResponseTransactionState()
 		st.TransactionalID = id
 		st.ProducerID, st.ProducerEpoch, st.StartTimestamp = -1, -1, -1
+		if !b.authorized(conn, acl.OpDescribe, acl.ResourceTransactionalID, id) {
+			st.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code // Kafka: DESCRIBE on the ID
+			resp.TransactionStates = append(resp.TransactionStates, st)
+			continue
+		}
 		txn, err := b.txns.Describe(id)
 		if err != nil {
 			st.ErrorCode = err.Code

@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/broker/txncoord"
 	"github.com/samsa-io/samsa/wire"
 )
@@ -25,7 +26,7 @@ func init() {
 		note: "filters by state, producer ID, duration (v1) and ID pattern (v2)"})
 }
 
-func (b *Broker) handleListTransactions(_ context.Context, _ *wire.Conn, req *kmsg.ListTransactionsRequest) (kmsg.Response, error) {
+func (b *Broker) handleListTransactions(_ context.Context, conn *wire.Conn, req *kmsg.ListTransactionsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.ListTransactionsResponse)
 	var states []txncoord.State
 	for _, name := range req.StateFilters {
@@ -59,6 +60,8 @@ func (b *Broker) handleListTransactions(_ context.Context, _ *wire.Conn, req *km
 			return false
 		case pattern != nil && !pattern.MatchString(t.TransactionalID):
 			return false
+		case !b.authorized(conn, acl.OpDescribe, acl.ResourceTransactionalID, t.TransactionalID):
+			return false // Kafka lists only the IDs the caller may DESCRIBE
 		}
 		return true
 	})

@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -1235,7 +1234,11 @@ func TestDescribeClusterAnswersTheClusterIDControllerAndBrokers(t *testing.T) {
 		if br.NodeID != b.cfg.BrokerID || br.Host != "127.0.0.1" || br.Port != 9092 || br.Rack != nil || br.IsFenced {
 			t.Fatalf("v%d: broker %+v", v, br)
 		}
-		if resp.EndpointType != 1 || resp.ClusterAuthorizedOperations != math.MinInt32 {
+		// Without an authorizer Kafka reports every cluster operation:
+		// CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS,
+		// ALTER_CONFIGS and IDEMPOTENT_WRITE (bits 5, 7-12).
+		const everyClusterOperation = 1<<5 | 1<<7 | 1<<8 | 1<<9 | 1<<10 | 1<<11 | 1<<12
+		if resp.EndpointType != 1 || resp.ClusterAuthorizedOperations != everyClusterOperation {
 			t.Fatalf("v%d: endpoint type %d, authorized operations %d", v, resp.EndpointType, resp.ClusterAuthorizedOperations)
 		}
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/broker/config"
 	"github.com/samsa-io/samsa/broker/quota"
 	"github.com/samsa-io/samsa/broker/replica"
@@ -59,6 +60,13 @@ type Broker struct {
 	// sasl holds the mechanisms of each SASL listener, by listener name
 	// (sasl_session.go).
 	sasl map[string]mechanisms.Listener
+
+	// authorizer is nil without authorizer.class.name (authorize.go);
+	// aclStore is the store's ACLStore then.
+	authorizer      *acl.Authorizer
+	aclStore        controller.ACLStore
+	aclsMu          sync.Mutex // serialises refreshACLs
+	unsubscribeACLs func()
 
 	unsubscribe func()
 	closeOnce   sync.Once
@@ -110,6 +118,9 @@ func New(opts Options) (*Broker, error) {
 		b.dial = tlsDialer(b.dial, b.cfg.ListenerSSL(l.Name))
 	}
 	b.dial = interBrokerDial(b.cfg, b.dial)
+	if err := b.startAuthorizer(); err != nil {
+		return nil, err
+	}
 	b.producerIDs = newProducerIDAllocator(b.store)
 	b.peers = newPeerClients(b)
 	b.replicas = replica.New(replica.Options{
@@ -156,6 +167,9 @@ func (b *Broker) Close() {
 	b.closeOnce.Do(func() {
 		if b.unsubscribe != nil {
 			b.unsubscribe()
+		}
+		if b.unsubscribeACLs != nil {
+			b.unsubscribeACLs()
 		}
 		close(b.closed)
 		mechanisms.Close(b.sasl)

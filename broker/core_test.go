@@ -24,7 +24,13 @@ func serve(t testing.TB, b *Broker, req kmsg.Request) kmsg.Response {
 // serveAs is serve with the request header's client ID set.
 func serveAs(t testing.TB, b *Broker, clientID string, req kmsg.Request) kmsg.Response {
 	t.Helper()
-	resp, err := b.ServeKafka(context.Background(), &wire.Conn{}, &wire.Request{
+	return serveOn(t, b, &wire.Conn{}, clientID, req)
+}
+
+// serveOn is serveAs on a given connection (its principal and address).
+func serveOn(t testing.TB, b *Broker, conn *wire.Conn, clientID string, req kmsg.Request) kmsg.Response {
+	t.Helper()
+	resp, err := b.ServeKafka(context.Background(), conn, &wire.Request{
 		APIKey: req.Key(), APIVersion: req.GetVersion(), CorrelationID: 1, KnownKey: true,
 		ClientID: clientID, HasClientID: clientID != "", Body: req.AppendTo(nil),
 	})

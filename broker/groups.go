@@ -46,7 +46,7 @@ func groupAPI(serve func(*groupcoord.Coordinator, context.Context, kmsg.Request)
 			host = "/" + tcp.IP.String()
 		}
 		ctx = groupcoord.WithClient(ctx, clientIDFrom(ctx), host)
-		resp := serve(b.groups, ctx, req)
+		resp := b.authorizeGroupRequest(conn, req, func(r kmsg.Request) kmsg.Response { return serve(b.groups, ctx, r) })
 		b.observeErrors(resp)
 		return encodeResponse(resp), nil
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/log/atomicfile"
 )
 
@@ -49,6 +50,8 @@ type localState struct {
 	// EntityConfigs are the client entities' configs by entity path.
 	EntityConfigs  map[string]map[string]string `json:"entity_configs,omitempty"`
 	NextProducerID int64                        `json:"next_producer_id"`
+	// ACLs are the access control lists (local_acls.go).
+	ACLs []acl.Binding `json:"acls,omitempty"`
 }
 
 // NewLocalStore opens (or creates) the store in dir for broker brokerID.
@@ -133,6 +136,7 @@ func (st *localState) clone() localState {
 		tc := t.clone()
 		c.Topics[k] = &tc
 	}
+	c.ACLs = slices.Clone(st.ACLs)
 	c.BrokerConfigs = make(map[int32]map[string]string, len(st.BrokerConfigs))
 	for k, m := range st.BrokerConfigs {
 		c.BrokerConfigs[k] = maps.Clone(m)

@@ -77,6 +77,14 @@ type Broker struct {
 	AutoCreateTopicsEnable   bool  // auto.create.topics.enable (true)
 	DeleteTopicEnable        bool  // delete.topic.enable (true)
 
+	// AuthorizerClassName is authorizer.class.name (empty: no
+	// authorization); SuperUsers is super.users, as given; both and
+	// AllowEveryoneIfNoACLFound (allow.everyone.if.no.acl.found, false)
+	// configure package broker/acl.
+	AuthorizerClassName       string
+	SuperUsers                string
+	AllowEveryoneIfNoACLFound bool
+
 	LogRetention              time.Duration // log.retention.ms / .minutes / .hours (168h); negative = unlimited
 	LogRetentionBytes         int64         // log.retention.bytes (-1)
 	LogRetentionCheckInterval time.Duration // log.retention.check.interval.ms (300000)

@@ -8,11 +8,13 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/wire"
 )
 
@@ -118,6 +120,17 @@ var coreKeys = []brokerKey{
 	{name: "delete.topic.enable", typ: TypeBoolean, def: text("true"),
 		doc:   "Allow DeleteTopics.",
 		apply: setBool(func(b *Broker) *bool { return &b.DeleteTopicEnable })},
+
+	// Authorization (package broker/acl).
+	{name: "authorizer.class.name", typ: TypeString, def: text(""),
+		doc:   "Turns ACL authorization on when set to kafka.security.authorizer.AclAuthorizer, org.apache.kafka.metadata.authorizer.StandardAuthorizer or samsa.acl (all three are Samsa's ACL authorizer); empty, every client may do everything. Other class names are refused.",
+		apply: setAuthorizerClassName},
+	{name: "super.users", typ: TypeString, def: text(""),
+		doc:   "Principals allowed everything whatever the ACLs say, separated by semicolons (User:admin;User:ops).",
+		apply: setString(func(b *Broker) *string { return &b.SuperUsers })},
+	{name: "allow.everyone.if.no.acl.found", typ: TypeBoolean, def: text("false"),
+		doc:   "With an authorizer, allow every principal on a resource no ACL names (else refused).",
+		apply: setBool(func(b *Broker) *bool { return &b.AllowEveryoneIfNoACLFound })},
 
 	// Retention.
 	{name: "log.retention.hours", typ: TypeInt, def: text("168"),
@@ -558,6 +571,17 @@ func setString(field func(*Broker) *string, choices ...string) func(*Broker, str
 		*field(b) = v
 		return nil
 	}
+}
+
+// setAuthorizerClassName takes an empty name (no authorization) or one of
+// acl.ClassNames: a broker asked for an authorizer it does not have must
+// not start open to everyone.
+func setAuthorizerClassName(b *Broker, v string) error {
+	if v != "" && !slices.Contains(acl.ClassNames, v) {
+		return fmt.Errorf("unknown authorizer %q (Samsa has %s)", v, strings.Join(acl.ClassNames, ", "))
+	}
+	b.AuthorizerClassName = v
+	return nil
 }
 
 // setQueuedMaxRequestBytes takes a byte count, or a non-positive value

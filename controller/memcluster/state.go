@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/controller"
 )
 
@@ -22,6 +23,9 @@ type clusterState struct {
 	brokerConfigs   map[int32]map[string]string  // -1: the cluster-wide defaults
 	entityConfigs   map[string]map[string]string // by controller.Entity path
 	pendingDeletion map[string]bool
+	// acls is /kafka-acl and /kafka-acl-extended; replaced, never
+	// changed, on a write (acls.go).
+	acls []acl.Binding
 
 	// owned holds the topics this copy cloned and may still change.
 	owned map[*topicState]bool
@@ -78,6 +82,7 @@ func (s *clusterState) clone() *clusterState {
 		brokerConfigs:   maps.Clone(s.brokerConfigs),
 		entityConfigs:   maps.Clone(s.entityConfigs),
 		pendingDeletion: maps.Clone(s.pendingDeletion),
+		acls:            s.acls,
 		owned:           map[*topicState]bool{},
 	}
 }
@@ -173,6 +178,9 @@ func (s *clusterState) changesSince(before *clusterState) []controller.Change {
 		if !maps.Equal(before.entityConfigs[path], s.entityConfigs[path]) {
 			out = append(out, controller.Change{Kind: controller.EntityConfigChanged, Entity: path})
 		}
+	}
+	if !slices.Equal(before.acls, s.acls) {
+		out = append(out, controller.Change{Kind: controller.ACLsChanged})
 	}
 	names := map[string]bool{}
 	for name := range before.topics {

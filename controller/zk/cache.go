@@ -47,6 +47,7 @@ const (
 type dirtySet struct {
 	register                                                                bool
 	controller, brokers, topicList, brokerConfigList, deletions, isrChanges bool
+	acls                                                                    bool // acls.go
 	topics                                                                  map[string]bool
 	states                                                                  map[controller.TopicPartition]bool
 	topicConfigs                                                            map[string]bool
@@ -62,7 +63,7 @@ func newDirtySet() dirtySet {
 }
 
 func (d *dirtySet) any() bool {
-	return d.register || d.controller || d.brokers || d.topicList || d.brokerConfigList || d.deletions || d.isrChanges ||
+	return d.register || d.controller || d.brokers || d.topicList || d.brokerConfigList || d.deletions || d.isrChanges || d.acls ||
 		len(d.topics) > 0 || len(d.states) > 0 || len(d.topicConfigs) > 0 || len(d.brokerConfigs) > 0 ||
 		len(d.entityLists) > 0 || len(d.entities) > 0
 }
@@ -71,6 +72,7 @@ func (d *dirtySet) any() bool {
 // watch is gone).
 func (d *dirtySet) markAll(v *zkView) {
 	d.controller, d.brokers, d.topicList, d.brokerConfigList, d.deletions, d.isrChanges = true, true, true, true, true, true
+	d.acls = true
 	for name, t := range v.topics {
 		d.topics[name] = true
 		d.topicConfigs[name] = true
@@ -98,6 +100,7 @@ type cacheBatch struct {
 	controller    *int32
 	brokerConfigs map[int32]map[string]string
 	entityConfigs map[string]map[string]string
+	aclsChanged   bool
 }
 
 func newCacheBatch() *cacheBatch {
@@ -247,6 +250,8 @@ func (c *cacheLoop) nodeEvent(ev gozk.Event) {
 		d.deletions = true
 	case p == zkIsrChangesPath:
 		d.isrChanges = true
+	case p == zkACLChangesPath || p == zkExtendedACLChangesPath:
+		d.acls = true
 	case strings.HasPrefix(p, zkTopicsPath+"/"):
 		parts := strings.Split(p[len(zkTopicsPath)+1:], "/")
 		switch {
@@ -285,6 +290,7 @@ func (c *cacheLoop) refresh() error {
 		{&d.deletions, c.loadDeletions},
 		{&d.isrChanges, c.loadIsrChanges},
 		{&d.topicList, c.loadTopicList},
+		{&d.acls, c.loadACLs},
 	}
 	for _, step := range steps {
 		if !*step.flag {
@@ -733,6 +739,9 @@ func (c *cacheLoop) publish() {
 	}
 	for _, name := range slices.Sorted(maps.Keys(b.topics)) {
 		changes = append(changes, topicChanges(name, b.topics[name], v)...)
+	}
+	if b.aclsChanged {
+		changes = append(changes, controller.Change{Kind: controller.ACLsChanged})
 	}
 	c.s.mu.Lock()
 	close(c.s.viewChanged)

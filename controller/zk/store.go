@@ -15,6 +15,7 @@ import (
 	gozk "github.com/go-zookeeper/zk"
 	"github.com/rs/zerolog"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/controller"
 )
 
@@ -117,6 +118,7 @@ type zkView struct {
 	entityConfigs   map[string]map[string]string // by controller.Entity path; nil: known to have none
 	pendingDeletion map[string]bool
 	isrChanges      []string
+	acls            []acl.Binding // acls.go
 }
 
 // liveBroker is a registered broker with its epoch, the creation zxid of

@@ -52,6 +52,7 @@ var zkPersistentPaths = []string{
 	zkConfigPath, zkTopicConfigsPath, zkBrokerConfigsPath, zkConfigChangesPath,
 	"/config/clients", "/config/users", "/config/ips", zkAdminPath, zkDeleteTopicsPath,
 	zkIsrChangesPath, zkClusterPath,
+	zkACLPath, zkPrefixedACLPath, zkACLChangesPath, zkExtendedACLChangesPath, // acls.go
 }
 
 func zkBrokerPath(id int32) string    { return zkBrokerIDsPath + "/" + strconv.Itoa(int(id)) }
