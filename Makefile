@@ -11,7 +11,7 @@ LDFLAGS := -X main.version=$(VERSION)
 KAFKAJS           := compat-tests/testdata/kafkajs
 KAFKAJS_INSTALLED := $(KAFKAJS)/node_modules/.package-lock.json
 
-.PHONY: all build run run-cluster test test-kgo bench fuzz clean
+.PHONY: all build run run-secure run-cluster test test-kgo bench fuzz clean
 
 all: build
 
@@ -22,6 +22,13 @@ build:
 # health checks on http://127.0.0.1:9644 (/metrics, /healthz, /readyz).
 run: build
 	./$(BIN) broker --override log.dirs=./data --override metrics.listener=http://127.0.0.1:9644 $(ARGS)
+
+# One broker secured as production clusters are (--dev-security): SASL_SSL
+# on 127.0.0.1:9093 with SCRAM and PLAIN users admin and alice, ACLs on, a
+# CA and certificate generated in ./data-secure/dev-security; prints the
+# client settings.
+run-secure: build
+	./$(BIN) broker --dev-security --override log.dirs=./data-secure --override listeners=SASL_SSL://127.0.0.1:9093 $(ARGS)
 
 # A local ZooKeeper (Debian package zookeeper) and three brokers on
 # 127.0.0.1:9092-9094, data under ./data-cluster; Ctrl-C stops them.

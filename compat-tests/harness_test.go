@@ -134,11 +134,17 @@ func withOverride(key, value string) brokerOpt {
 	return func(b *testBroker) { b.overrides = append(b.overrides, [2]string{key, value}) }
 }
 
+// withArgs passes more flags to `samsa broker` (--dev-security).
+func withArgs(args ...string) brokerOpt {
+	return func(b *testBroker) { b.args = append(b.args, args...) }
+}
+
 // testBroker is one running broker: a samsa child process, or under kfake an
 // in-process cluster of one broker.
 type testBroker struct {
 	t         *testing.T
 	overrides [][2]string
+	args      []string // more flags (withArgs)
 	dataDir   string
 	logPath   string
 	readyPath string
@@ -221,6 +227,7 @@ func (b *testBroker) start() {
 	for _, kv := range b.overrides {
 		args = append(args, "--override", kv[0]+"="+kv[1])
 	}
+	args = append(args, b.args...)
 	if level := os.Getenv("SAMSA_TEST_LOG_LEVEL"); level != "" {
 		args = append(args, "--log-level", level) // debugging a failure
 	}

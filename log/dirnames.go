@@ -47,6 +47,11 @@ func deleteDirName(tp TopicPartition) string {
 // and those of earlier Samsa versions (16).
 var deleteDirPattern = regexp.MustCompile(`^.+-[0-9]+\.([0-9a-f]{32}|[0-9a-f]{16})` + deleteDirSuffix + `$`)
 
+// DevSecurityDir is the directory `samsa broker --dev-security` keeps its
+// generated CA, certificate and users in, inside the first log directory.
+// Log directories may hold it beside partitions.
+const DevSecurityDir = "dev-security"
+
 // isDeleteDir reports whether name is a partition directory renamed for
 // deletion, whose removal a restart cut short.
 func isDeleteDir(name string) bool { return deleteDirPattern.MatchString(name) }

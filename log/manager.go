@@ -211,6 +211,9 @@ func (m *Manager) openDir(dir string) error {
 		}
 		name := e.Name()
 		path := filepath.Join(dir, name)
+		if name == DevSecurityDir {
+			continue
+		}
 		if isDeleteDir(name) {
 			m.cfg.Logger.Info().Str("dir", path).Msg("finishing the deletion of a partition directory that a restart cut short")
 			m.background(func() {

@@ -25,12 +25,13 @@ import (
 	"slices"
 	"time"
 
+	"github.com/samsa-io/samsa/log"
 	"github.com/samsa-io/samsa/log/atomicfile"
 )
 
 // DirName is the directory, inside the broker's first log directory,
 // that holds the generated material.
-const DirName = "dev-security"
+const DirName = log.DevSecurityDir
 
 // File names inside the directory.
 const (
