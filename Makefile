@@ -79,11 +79,16 @@ bench: build
 		./$(BIN) perf end-to-end --topic samsa-bench-latency --num-records 10000 --record-size $(BENCH_RECORD_SIZE)'
 
 # franz-go's own integration suite (pkg/kgo, the version in go.mod) against
-# a throwaway broker: a client's view of Kafka's behaviour, slower than
-# `make test` (about a minute) and not part of it.
+# a throwaway broker (tools/kgo-test.properties): a client's view of Kafka's
+# behaviour, its SCRAM and OAUTHBEARER tests on SASL listeners included;
+# slower than `make test` (about a minute) and not part of it.
 test-kgo: build
-	SAMSA_OVERRIDES='num.partitions=1' ./tools/with-broker.sh $(BIN) sh -c \
-		'KGO_SEEDS="$$SAMSA_ADDR" KGO_TEST_RF=1 KGO_LOG_LEVEL=none $(GO) test -count=1 -timeout 10m github.com/twmb/franz-go/pkg/kgo'
+	SAMSA_CONFIG=tools/kgo-test.properties ./tools/with-broker.sh $(BIN) sh -c '\
+		set -e; set -- $$SAMSA_ADDRS; \
+		./$(BIN) configs alter --bootstrap-server "$$1" --entity-type users --entity-name kgo \
+			--add-config "SCRAM-SHA-256=[iterations=8192,password=kgo-secret]"; \
+		KGO_SEEDS="$$1" KGO_TEST_SCRAM_SEEDS="$$2" KGO_TEST_SCRAM=kgo:kgo-secret KGO_TEST_OAUTH_SEEDS="$$3" \
+		KGO_TEST_RF=1 KGO_LOG_LEVEL=none $(GO) test -count=1 -timeout 10m github.com/twmb/franz-go/pkg/kgo'
 
 
 # Explore the fuzz targets beyond their seed corpora (which `make test`

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # with-broker.sh BINARY COMMAND [ARGS...]: start a throwaway broker on a
 # temporary directory and a free port, run COMMAND with SAMSA_ADDR set to
-# the broker's host:port, then stop the broker. Extra broker configs come
-# from SAMSA_OVERRIDES (space-separated key=value).
+# the broker's host:port (the first listener's; SAMSA_ADDRS has every
+# listener's, space-separated, in listener order), then stop the broker.
+# Extra broker configs come from SAMSA_CONFIG (a server.properties file)
+# and SAMSA_OVERRIDES (space-separated key=value, which win).
 set -euo pipefail
 
 bin=${1:?usage: with-broker.sh BINARY COMMAND [ARGS...]}
@@ -20,12 +22,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-overrides=()
+# The config file's listeners (on port 0), else one PLAINTEXT listener.
+overrides=(--override listeners=PLAINTEXT://127.0.0.1:0)
+if [[ -n ${SAMSA_CONFIG:-} ]]; then
+	overrides=(--config "$SAMSA_CONFIG")
+fi
 for kv in ${SAMSA_OVERRIDES:-}; do
 	overrides+=(--override "$kv")
 done
 "$bin" broker \
-	--override listeners=PLAINTEXT://127.0.0.1:0 \
 	--override log.dirs="$dir/data" \
 	"${overrides[@]}" \
 	--ready-file "$dir/ready" \
@@ -47,7 +52,8 @@ if [[ ! -s $dir/ready ]]; then
 	exit 1
 fi
 SAMSA_ADDR=$(head -n 1 "$dir/ready")
-export SAMSA_ADDR
+SAMSA_ADDRS=$(tr '\n' ' ' <"$dir/ready")
+export SAMSA_ADDR SAMSA_ADDRS
 echo "with-broker: broker $pid on $SAMSA_ADDR" >&2
 
 status=0
