@@ -42,6 +42,29 @@ func TestDevSecurityBrokerServesItsGeneratedUsersOverTLSWithACLs(t *testing.T) {
 	if got := kcat(t, "", "-F", aliceKcat, "-C", "-t", "dev-orders", "-e", "-q"); got != "one\ntwo\n" {
 		t.Fatalf("alice consumed %q", got)
 	}
+	// confluent-kafka (librdkafka under Python) with SCRAM-SHA-512 over TLS.
+	t.Run("ConfluentKafkaSCRAMOverTLS", func(t *testing.T) {
+		requirePythonModule(t, "confluent_kafka", "python3-confluent-kafka")
+		type input struct {
+			Topic     string   `json:"topic"`
+			Mechanism string   `json:"mechanism"`
+			User      string   `json:"user"`
+			Password  string   `json:"password"`
+			Values    []string `json:"values"`
+			CA        string   `json:"ca"`
+		}
+		_, alicePassword := devUsers(t, b)
+		var out struct {
+			Consumed []string `json:"consumed"`
+			Error    string   `json:"error"`
+		}
+		raw := runScript(t, "testdata/python", input{"dev-py", "SCRAM-SHA-512", "alice", alicePassword, []string{"x", "y"}, filepath.Join(dir, "ca.pem")},
+			debianPython, "confluent_kafka_scram.py", b.Addr())
+		if err := json.Unmarshal(raw, &out); err != nil || strings.Join(out.Consumed, ",") != "x,y" {
+			t.Fatalf("confluent-kafka over SASL_SSL: %s (%v)", raw, err)
+		}
+	})
+
 	// alice may not administer; the admin may.
 	_, stderr, code := runSamsaTool(t, nil, "topics", "delete", "dev-orders", "--bootstrap-server", b.Addr(), "--command-config", aliceProps)
 	if code != 1 || !strings.Contains(stderr, "TOPIC_AUTHORIZATION_FAILED") {

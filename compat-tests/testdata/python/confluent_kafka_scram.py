@@ -1,6 +1,7 @@
 """Logs in to a SASL_PLAINTEXT listener with confluent-kafka (librdkafka),
 produces the values given on stdin ({"topic", "mechanism", "user",
-"password", "values"}) and reads them back. Prints {"consumed": [...]} or,
+"password", "values"}; with "ca", a SASL_SSL listener whose certificate
+that CA file signed) and reads them back. Prints {"consumed": [...]} or,
 when the login is refused, {"error": "<librdkafka error names>"}."""
 import json
 import sys
@@ -16,6 +17,9 @@ common = {
     "sasl.username": cfg["user"],
     "sasl.password": cfg["password"],
 }
+if cfg.get("ca"):
+    common["security.protocol"] = "SASL_SSL"
+    common["ssl.ca.location"] = cfg["ca"]
 errors = []
 producer = Producer(dict(common, **{"error_cb": lambda e: errors.append(e)}))
 if cfg["values"]:
