@@ -15,7 +15,9 @@ func devUsers(t *testing.T, b *testBroker) (admin, alice string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var users struct{ Admin, User struct{ Name, Password string } }
+	var users struct {
+		Admin, User struct{ Name, Password string }
+	}
 	if err := json.Unmarshal(data, &users); err != nil {
 		t.Fatal(err)
 	}
