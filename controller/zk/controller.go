@@ -773,24 +773,29 @@ func (c *zkController) clearIsrChanges(names []string) error {
 	return nil
 }
 
-// purgeConfigChanges deletes /config/changes notifications older than
-// Kafka's 15 minutes; brokers read configs through watches, not these.
+// purgeConfigChanges deletes change notifications older than Kafka's 15
+// minutes (/config/changes, and the ACL changes under /kafka-acl-changes
+// and /kafka-acl-extended-changes), as Kafka's
+// ZkNodeChangeNotificationListener does; brokers read configs and ACLs
+// through watches, and a notification only wakes them.
 func (c *zkController) purgeConfigChanges() {
-	names, err := c.zk.children(zkConfigChangesPath)
-	if err != nil {
-		c.logger.Debug().Err(err).Msg("list config changes")
-		return
-	}
 	cutoff := c.s.now().Add(-configChangeExpiration).UnixMilli()
-	for _, name := range names {
-		p := zkConfigChangesPath + "/" + name
-		ok, st, err := c.zk.exists(p)
+	for _, dir := range []string{zkConfigChangesPath, zkACLChangesPath, zkExtendedACLChangesPath} {
+		names, err := c.zk.children(dir)
 		if err != nil {
-			return
+			c.logger.Debug().Err(err).Str("path", dir).Msg("list change notifications")
+			continue
 		}
-		if ok && st.Ctime < cutoff {
-			if err := c.zk.delete(p, -1); err != nil && !errors.Is(err, gozk.ErrNoNode) {
+		for _, name := range names {
+			p := dir + "/" + name
+			ok, st, err := c.zk.exists(p)
+			if err != nil {
 				return
+			}
+			if ok && st.Ctime < cutoff {
+				if err := c.zk.delete(p, -1); err != nil && !errors.Is(err, gozk.ErrNoNode) {
+					return
+				}
 			}
 		}
 	}

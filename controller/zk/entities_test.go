@@ -2,10 +2,13 @@ package zk
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	gozk "github.com/go-zookeeper/zk"
 	"github.com/samsa-io/samsa/controller"
 )
 
@@ -112,4 +115,36 @@ func TestSanitizeEntityNameIsKafkasSanitizer(t *testing.T) {
 			t.Errorf("desanitize(%q) = %q, want %q", got, back, name)
 		}
 	}
+}
+
+func TestControllerPurgesChangeNotificationsOlderThanFifteenMinutes(t *testing.T) {
+	// The brokers' clock runs 20 minutes ahead, so notifications written
+	// now are past Kafka's 15-minute expiry when the controller starts.
+	c := newCluster(t, 0, func(cfg *Config) { cfg.Now = func() time.Time { return time.Now().Add(20 * time.Minute) } })
+	raw := c.raw()
+	if _, err := raw.conn.Create(raw.root, nil, 0, gozk.WorldACL(gozk.PermAll)); err != nil && !errors.Is(err, gozk.ErrNodeExists) {
+		t.Fatal(err)
+	}
+	dirs := []string{zkConfigChangesPath, zkACLChangesPath, zkExtendedACLChangesPath}
+	for _, dir := range dirs {
+		if err := raw.ensure(dir); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := raw.create(dir+"/old_", []byte("x"), gozk.FlagSequence); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.start(1)
+	checkFor(t, 10*time.Second, "expired notifications purged", func() error {
+		for _, dir := range dirs {
+			names, err := raw.children(dir)
+			if err != nil {
+				return err
+			}
+			if len(names) != 0 {
+				return fmt.Errorf("%s still holds %v", dir, names)
+			}
+		}
+		return nil
+	})
 }
