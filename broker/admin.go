@@ -26,6 +26,7 @@ import (
 
 	"github.com/samsa-io/samsa/broker/config"
 	"github.com/samsa-io/samsa/broker/replica"
+	"github.com/samsa-io/samsa/broker/tlsconf"
 	"github.com/samsa-io/samsa/controller"
 )
 
@@ -265,6 +266,9 @@ func (b *Broker) replaceBrokerConfigs(ctx context.Context, id int32, configs map
 	if err := config.ValidateBrokerDynamic(configs); err != nil {
 		return newAPIError(kerr.InvalidConfig, "%v", err)
 	}
+	if err := b.checkTLSReconfiguration(id, configs); err != nil {
+		return newAPIError(kerr.InvalidConfig, "%v", err)
+	}
 	if validateOnly {
 		return nil
 	}
@@ -361,3 +365,31 @@ type resourceKey struct {
 // errDuplicateResource answers a config resource named more than once in
 // AlterConfigs or IncrementalAlterConfigs (Kafka's ConfigAdminManager).
 var errDuplicateResource = newAPIError(kerr.InvalidRequest, "Each resource must appear at most once.")
+
+// checkTLSReconfiguration builds the TLS setup every TLS listener of this
+// broker would have were configs the dynamic configs of broker id (-1:
+// the cluster-wide defaults), and refuses the change when one does not
+// build (a key store that does not load, a key that does not match its
+// certificate), as Kafka validates an SSL reconfiguration before it takes
+// it. Another broker's configs are that broker's to check.
+func (b *Broker) checkTLSReconfiguration(id int32, configs map[string]string) error {
+	if id != -1 && id != b.cfg.BrokerID {
+		return nil
+	}
+	defaults, own := b.store.BrokerConfigs(-1), b.store.BrokerConfigs(b.cfg.BrokerID)
+	if id == -1 {
+		defaults = configs
+	} else {
+		own = configs
+	}
+	next := b.cfg.WithDynamic(defaults, own)
+	for _, l := range next.Listeners {
+		if !l.UsesTLS() {
+			continue
+		}
+		if err := tlsconf.Check(next.ListenerSSL(l.Name)); err != nil {
+			return fmt.Errorf("validation of the TLS settings of listener %s failed: %w", l.Name, err)
+		}
+	}
+	return nil
+}

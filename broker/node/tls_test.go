@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509/pkix"
+	"errors"
 	"net"
 	"strconv"
 	"strings"
@@ -11,7 +12,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-io/samsa/broker/node"
 	"github.com/samsa-io/samsa/broker/tlsconf/tlstest"
@@ -172,5 +175,47 @@ func TestEachListenerAdvertisesItsOwnAddressInMetadata(t *testing.T) {
 	fs := plain.PollFetches(ctx)
 	if got := fs.Records(); fs.Err() != nil || len(got) != 1 || string(got[0].Value) != "via SSL" {
 		t.Fatalf("a PLAINTEXT consumer read %v (%v)", got, fs.Err())
+	}
+}
+
+func TestAlterConfigsRefusesAKeystoreThatDoesNotLoadAndKeepsServingTheOldOne(t *testing.T) {
+	ca := tlstest.NewCA(t, "test CA")
+	n, _ := startNode(t, testConfig(t, sslConfig(t, ca)...), node.Options{})
+	cfg := &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost"}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	adm := kadm.NewClient(tlsClient(t, n, cfg))
+
+	// A key that is not the certificate's.
+	renewed, other := ca.Server(t, "renewed broker"), ca.Server(t, "another broker")
+	chain, key := renewed.CertPEM(), other.KeyPEM(t)
+	resps, err := adm.AlterBrokerConfigs(ctx, []kadm.AlterConfig{
+		{Op: kadm.SetConfig, Name: "listener.name.ssl.ssl.keystore.certificate.chain", Value: &chain},
+		{Op: kadm.SetConfig, Name: "listener.name.ssl.ssl.keystore.key", Value: &key},
+	}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(resps[0].Err, kerr.InvalidConfig) {
+		t.Fatalf("a mismatched key: %v, want INVALID_CONFIG", resps[0].Err)
+	}
+	described, err := adm.DescribeBrokerConfigs(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rc := range described {
+		for _, c := range rc.Configs {
+			if strings.Contains(c.Key, "keystore") && c.Source == kmsg.ConfigSourceDynamicBrokerConfig {
+				t.Fatalf("the refused key store was stored: %+v", c)
+			}
+		}
+	}
+	conn, err := tls.Dial("tcp", n.Addrs()[0], cfg)
+	if err != nil {
+		t.Fatalf("a new client after the refused change: %v", err)
+	}
+	defer conn.Close()
+	if got := conn.ConnectionState().PeerCertificates[0]; got.Equal(renewed.Cert) {
+		t.Fatal("the refused certificate is served")
 	}
 }

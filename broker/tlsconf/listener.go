@@ -236,3 +236,12 @@ func ClientConfig(s config.SSL, serverName string) (*tls.Config, error) {
 	}
 	return c, nil
 }
+
+// Check reports whether settings s build a TLS setup (the stores load,
+// the key matches its certificate), without using it: a dynamic change of
+// a listener's ssl.* keys is checked with it before it is accepted, as
+// Kafka validates an SSL reconfiguration.
+func Check(s config.SSL) error {
+	_, err := build(s)
+	return err
+}
