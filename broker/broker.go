@@ -202,6 +202,11 @@ func (b *Broker) shuttingDown() bool {
 	}
 }
 
+// PeerDial is how this broker dials other brokers: on the inter-broker
+// listener, with TLS and the SASL login when that listener has them (nil:
+// plain TCP). Tools that ask brokers what brokers ask each other use it.
+func (b *Broker) PeerDial() wire.DialFunc { return b.dial }
+
 // EffectiveConfig is the broker's configuration with the dynamic broker
 // configs in the store applied; it changes when AlterConfigs does.
 func (b *Broker) EffectiveConfig() *config.Broker { return b.effectiveConfig() }

@@ -156,7 +156,7 @@ func (c *Cluster) serving(ctx context.Context, topic string, p controller.Partit
 	rp.Partition, rp.CurrentLeaderEpoch, rp.Timestamp = p.Partition, p.LeaderEpoch, -1
 	rt.Partitions = append(rt.Partitions, rp)
 	req.Topics = append(req.Topics, rt)
-	resp, err := ask(ctx, b.Addr(), req)
+	resp, err := ask(ctx, b, req)
 	if err != nil {
 		return fmt.Errorf("broker %d: %w", p.Leader, err)
 	}
@@ -185,7 +185,7 @@ func (c *Cluster) agree(ctx context.Context, topic string, want map[int32]contro
 		rt.Topic = kmsg.StringPtr(topic)
 		req.Topics = append(req.Topics, rt)
 		req.AllowAutoTopicCreation = false
-		resp, err := ask(ctx, b.Addr(), req)
+		resp, err := ask(ctx, b, req)
 		if err != nil {
 			return fmt.Errorf("broker %d: %w", b.id, err)
 		}
@@ -211,10 +211,11 @@ func (c *Cluster) agree(ctx context.Context, topic string, want map[int32]contro
 }
 
 // ask sends req to the broker at addr over a connection of its own.
-func ask(ctx context.Context, addr string, req kmsg.Request) (kmsg.Response, error) {
+func ask(ctx context.Context, b *Broker, req kmsg.Request) (kmsg.Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	c, err := wire.Dial(ctx, addr, "samsa-embedded")
+	addr, dial := b.peer()
+	c, err := wire.DialWith(ctx, dial, addr, "samsa-embedded")
 	if err != nil {
 		return nil, err
 	}
@@ -228,4 +229,23 @@ func ask(ctx context.Context, addr string, req kmsg.Request) (kmsg.Response, err
 
 func sameSet(a, b []int32) bool {
 	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
+}
+
+// peer is where and how other brokers reach b: the address of its
+// inter-broker listener and its own peer dialer, so the cluster's
+// inspections work whatever security the listeners have (TLS, SASL).
+func (b *Broker) peer() (addr string, dial wire.DialFunc) {
+	b.mu.Lock()
+	n := b.node
+	b.mu.Unlock()
+	if n == nil {
+		return b.Addr(), nil
+	}
+	name, addrs := b.cfg.InterBrokerListener().Name, n.Addrs()
+	for i, l := range b.cfg.Listeners {
+		if l.Name == name && i < len(addrs) {
+			return addrs[i], n.Broker().PeerDial()
+		}
+	}
+	return b.Addr(), n.Broker().PeerDial()
 }
