@@ -92,8 +92,8 @@ func TestACLsForAnonymousAreEnforcedAndSurviveARestart(t *testing.T) {
 	}
 }
 
-func TestACLsCreatedThroughOneBrokerApplyOnAnother(t *testing.T) {
-	c := startCluster(t, embedded.Config{Brokers: 2, Overrides: aclOverrides})
+func TestACLsCreatedThroughOneBrokerApplyOnEveryOther(t *testing.T) {
+	c := startCluster(t, embedded.Config{Brokers: 3, Overrides: aclOverrides})
 	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Seeds()...))
 	if err != nil {
 		t.Fatal(err)
@@ -114,15 +114,34 @@ func TestACLsCreatedThroughOneBrokerApplyOnAnother(t *testing.T) {
 	rt := kmsg.NewMetadataRequestTopic()
 	rt.Topic = kmsg.StringPtr("hidden")
 	metadata.Topics = append(metadata.Topics, rt)
-	// Broker 2 learns of the ACL from the ensemble's notification, as
-	// from ZooKeeper's: at once, but not within broker 1's answer.
-	checkFor(t, "broker 2 refusing Metadata of hidden", func() error {
-		got, err := metadata.RequestWith(ctx, cl.Broker(2))
+	// Brokers 2 and 3 learn of the ACL from the ensemble's notification,
+	// as from ZooKeeper's: at once, but not within broker 1's answer.
+	for _, id := range []int{2, 3} {
+		checkFor(t, fmt.Sprintf("broker %d refusing Metadata of hidden", id), func() error {
+			got, err := metadata.RequestWith(ctx, cl.Broker(id))
+			if err != nil {
+				return err
+			}
+			if code := got.Topics[0].ErrorCode; code != kerr.TopicAuthorizationFailed.Code {
+				return fmt.Errorf("Metadata of hidden through broker %d: %v, want TOPIC_AUTHORIZATION_FAILED", id, kerr.ErrorForCode(code))
+			}
+			return nil
+		})
+	}
+	// And after broker 3 stops and starts again, it reads the ACL back.
+	if err := c.Stop(3); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Restart(3); err != nil {
+		t.Fatal(err)
+	}
+	checkFor(t, "broker 3 refusing Metadata of hidden after its restart", func() error {
+		got, err := metadata.RequestWith(ctx, cl.Broker(3))
 		if err != nil {
 			return err
 		}
 		if code := got.Topics[0].ErrorCode; code != kerr.TopicAuthorizationFailed.Code {
-			return fmt.Errorf("Metadata of hidden through broker 2: %v, want TOPIC_AUTHORIZATION_FAILED", kerr.ErrorForCode(code))
+			return fmt.Errorf("Metadata of hidden through restarted broker 3: %v", kerr.ErrorForCode(code))
 		}
 		return nil
 	})
