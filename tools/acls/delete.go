@@ -91,7 +91,10 @@ func newDeleteCommand(env *cli.Env) *cobra.Command {
 				if err := printDeleted(env, matched, nil, false); err != nil {
 					return err
 				}
-				return cli.Usagef("%s match (listed on stdout); nothing deleted without --force", countACLs(len(matched)))
+				// Exit 2 as a bad command line does, without its "--help"
+				// hint: the command line was fine, only not confirmed.
+				fmt.Fprintf(env.Stderr, "%s: %s match (listed on stdout); nothing deleted without --force\n", cmd.CommandPath(), countACLs(len(matched)))
+				return cli.ExitStatus(2)
 			}
 
 			dels, err := adm.DeleteACLs(ctx, b)
