@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/samsa-io/samsa/broker/config"
+	"github.com/samsa-io/samsa/tools/acls"
 	"github.com/samsa-io/samsa/tools/admin"
 	"github.com/samsa-io/samsa/tools/cli"
 	"github.com/samsa-io/samsa/tools/console"
@@ -71,6 +72,7 @@ through --bootstrap-server (default: $` + cli.BootstrapEnv + `, else ` + cli.Def
 		console.NewProduceCommand(env),
 		console.NewConsumeCommand(env),
 		groups.NewCommand(env),
+		acls.NewCommand(env),
 		mirror.NewCommand(env),
 		perf.NewCommand(env),
 		&cobra.Command{
