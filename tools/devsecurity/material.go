@@ -35,10 +35,10 @@ const DirName = log.DevSecurityDir
 
 // File names inside the directory.
 const (
-	caFile       = "ca.pem"        // the CA certificate clients trust
-	caKeyFile    = "ca-key.pem"    // the CA's private key
-	keystoreFile = "broker.pem"    // the broker's private key and certificate chain
-	usersFile    = "users.json"    // the users' passwords
+	caFile       = "ca.pem"     // the CA certificate clients trust
+	caKeyFile    = "ca-key.pem" // the CA's private key
+	keystoreFile = "broker.pem" // the broker's private key and certificate chain
+	usersFile    = "users.json" // the users' passwords
 	certLifetime = 10 * 365 * 24 * time.Hour
 )
 
