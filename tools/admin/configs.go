@@ -170,7 +170,7 @@ func (f *entityFlags) add(cmd *cobra.Command, env *cli.Env) {
 	fl := cmd.Flags()
 	f.nameFlag = orderedNames{names: &f.entityNames}
 	f.defaultFlag = orderedNames{names: &f.entityNames, isDflt: true}
-	fl.StringArrayVar(&f.entityTypes, "entity-type", nil, "the type of entity: topics, brokers, users, clients or ips (users and clients may be given together, each with its --entity-name or --entity-default)")
+	fl.StringArrayVar(&f.entityTypes, "entity-type", nil, "the `type` of entity: topics, brokers, users, clients or ips (users and clients may be given together, each with its --entity-name or --entity-default)")
 	fl.Var(&f.nameFlag, "entity-name", "the entity: a topic name, a broker ID, a user principal, a client ID or an IP")
 	fl.Var(&f.defaultFlag, "entity-default", "the default entity of the type: the cluster-wide dynamic broker default, or the default user, client ID or IP")
 	fl.Lookup("entity-default").NoOptDefVal = "true"

@@ -192,6 +192,18 @@ func TestConfigsAlterAndDescribeQuotasOfUsersClientsAndIPs(t *testing.T) {
 		t.Errorf("the default client:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 
+	// --entity-name and --entity-default pair with the --entity-type
+	// values in the order given, as kafka-configs.sh pairs them.
+	if got := ok(t, seeds, "configs", "alter", "--entity-type", "users", "--entity-default", "--entity-type", "clients", "--entity-name", "app",
+		"--add-config", "consumer_byte_rate=512"); got != "Completed updating default config for users in the cluster.\n" {
+		t.Errorf("alter of the default user with client app printed %q", got)
+	}
+	doc = entitiesDoc{}
+	decode(t, ok(t, seeds, "-o", "json", "configs", "describe", "--entity-type", "clients", "--entity-name", "app", "--entity-type", "users", "--entity-default"), &doc)
+	if got, want := doc.quotas(), []string{"user=<default>,client-id=app: consumer_byte_rate=512"}; !slices.Equal(got, want) {
+		t.Errorf("the default user with client app: %v, want %v", got, want)
+	}
+
 	// kadm sees what the command set.
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
