@@ -182,12 +182,13 @@ func (e entity) describeComponents() []kadm.DescribeClientQuotaComponent {
 func (s *session) describeQuotas(ctx context.Context, e entity) ([]QuotaDoc, error) {
 	described, err := s.adm.DescribeClientQuotas(ctx, true, e.describeComponents())
 	if err != nil {
-		err = unsupported("DESCRIBE_CLIENT_QUOTAS", "2.6.0", err)
 		var em *kadm.ErrAndMessage
 		if errors.As(err, &em) {
 			err = refused("", em.Err, em.ErrMessage)
+		} else {
+			err = refused("", unsupported("DESCRIBE_CLIENT_QUOTAS", "2.6.0", err), "")
 		}
-		return nil, fmt.Errorf("describe client quotas: %w", refused("", err, ""))
+		return nil, fmt.Errorf("describe client quotas: %w", err)
 	}
 	docs := []QuotaDoc{}
 	for _, q := range described {
