@@ -90,98 +90,225 @@ func (s *session) describeConfigs(ctx context.Context, typ kmsg.ConfigResourceTy
 	return out, nil
 }
 
-// entity is the topic or broker a configs command is about, from
-// kafka-configs.sh's --entity-type/--entity-name/--entity-default or the
-// shortcuts --topic, --broker and --broker-defaults.
+// entity is what a configs command is about, from kafka-configs.sh's
+// --entity-type/--entity-name/--entity-default or the shortcuts --topic,
+// --broker, --broker-defaults, --user, --user-defaults, --client,
+// --client-defaults, --ip and --ip-defaults.
 type entity struct {
-	typ kmsg.ConfigResourceType
+	// kind is the entity type as kafka-configs.sh names it: topics,
+	// brokers, users, clients or ips; for a user and a client together
+	// (Kafka's user+client-id quota entity), the first given.
+	kind string
+	typ  kmsg.ConfigResourceType // topics and brokers
 	// names are the resources; none: every topic or broker of the
 	// cluster (describe only); [""]: the cluster-wide broker default.
 	names []string
+	// quota are the parts of a users, clients or ips entity, in the order
+	// given; a part without a name matches every entity of its type
+	// (describe only).
+	quota []quotaPart
+}
+
+// quotaPart is one (type, name) of a client quota entity.
+type quotaPart struct {
+	kind string // users, clients or ips
+	// named: a name or the default was given; name "" is the default.
+	named bool
+	name  string
+}
+
+// quotaEntity reports whether e is a users, clients or ips entity.
+func (e entity) quotaEntity() bool { return len(e.quota) > 0 }
+
+// orderedNames collects --entity-name and --entity-default in the order
+// given, as kafka-configs.sh pairs them with the --entity-type values:
+// the i-th name (a default being "") is the i-th type's.
+type orderedNames struct {
+	names   *[]string
+	isDflt  bool
+	changed bool
+}
+
+func (o *orderedNames) String() string { return "" }
+func (o *orderedNames) Type() string {
+	if o.isDflt {
+		return "bool"
+	}
+	return "string"
+}
+
+func (o *orderedNames) Set(v string) error {
+	o.changed = true
+	if o.isDflt {
+		if b, err := strconv.ParseBool(v); err != nil || !b {
+			return fmt.Errorf("--entity-default takes no value")
+		}
+		*o.names = append(*o.names, "")
+		return nil
+	}
+	*o.names = append(*o.names, v)
+	return nil
 }
 
 type entityFlags struct {
-	entityType, entityName string
-	entityDefault          bool
-	topic, broker          string
-	brokerDefaults         bool
+	entityTypes   []string
+	entityNames   []string // --entity-name and --entity-default ("") in order
+	nameFlag      orderedNames
+	defaultFlag   orderedNames
+	topic, broker string
+	user, client  string
+	ip            string
+
+	brokerDefaults, userDefaults, clientDefaults, ipDefaults bool
 }
+
+// entityKinds are the entity types the commands take, in the order of
+// kafka-configs.sh's help.
+var entityKinds = []string{"topics", "brokers", "users", "clients", "ips"}
 
 func (f *entityFlags) add(cmd *cobra.Command, env *cli.Env) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.entityType, "entity-type", "", "the type of entity: topics or brokers")
-	fl.StringVar(&f.entityName, "entity-name", "", "the entity: a topic name or a broker ID")
-	fl.BoolVar(&f.entityDefault, "entity-default", false, "with --entity-type brokers: the cluster-wide dynamic default of every broker")
+	f.nameFlag = orderedNames{names: &f.entityNames}
+	f.defaultFlag = orderedNames{names: &f.entityNames, isDflt: true}
+	fl.StringArrayVar(&f.entityTypes, "entity-type", nil, "the `type` of entity: topics, brokers, users, clients or ips (users and clients may be given together, each with its --entity-name or --entity-default)")
+	fl.Var(&f.nameFlag, "entity-name", "the entity: a topic name, a broker ID, a user principal, a client ID or an IP")
+	fl.Var(&f.defaultFlag, "entity-default", "the default entity of the type: the cluster-wide dynamic broker default, or the default user, client ID or IP")
+	fl.Lookup("entity-default").NoOptDefVal = "true"
 	fl.StringVar(&f.topic, "topic", "", "the topic (--entity-type topics --entity-name TOPIC)")
 	fl.StringVar(&f.broker, "broker", "", "the broker, by ID (--entity-type brokers --entity-name ID)")
 	fl.BoolVar(&f.brokerDefaults, "broker-defaults", false, "the cluster-wide dynamic broker default (--entity-type brokers --entity-default)")
-	cmd.RegisterFlagCompletionFunc("entity-type", cobra.FixedCompletions([]string{"topics", "brokers"}, cobra.ShellCompDirectiveNoFileComp))
+	fl.StringVar(&f.user, "user", "", "the user principal (--entity-type users --entity-name USER)")
+	fl.BoolVar(&f.userDefaults, "user-defaults", false, "the default user (--entity-type users --entity-default)")
+	fl.StringVar(&f.client, "client", "", "the client ID (--entity-type clients --entity-name ID)")
+	fl.BoolVar(&f.clientDefaults, "client-defaults", false, "the default client ID (--entity-type clients --entity-default)")
+	fl.StringVar(&f.ip, "ip", "", "the IP address (--entity-type ips --entity-name IP)")
+	fl.BoolVar(&f.ipDefaults, "ip-defaults", false, "the default IP (--entity-type ips --entity-default)")
+	cmd.RegisterFlagCompletionFunc("entity-type", cobra.FixedCompletions(entityKinds, cobra.ShellCompDirectiveNoFileComp))
 	cmd.RegisterFlagCompletionFunc("topic", cli.CompleteTopics(env))
 	cmd.RegisterFlagCompletionFunc("entity-name", func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-		if f.entityType == "topics" {
+		if slices.Contains(f.entityTypes, "topics") {
 			return cli.CompleteTopics(env)(cmd, args, toComplete)
 		}
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	})
 }
 
+// given are the entity types and names the flags name, paired as
+// kafka-configs.sh pairs them: --entity-type values with the
+// --entity-name/--entity-default values in order, then the shortcuts
+// (in Kafka's order: topic, client, user, broker, ip, then the
+// defaults). picked are the flags used, for errors.
+func (f *entityFlags) given() (types, names, picked []string) {
+	types = slices.Clone(f.entityTypes)
+	names = slices.Clone(f.entityNames)
+	if len(types) > 0 {
+		picked = append(picked, "--entity-type")
+	}
+	for _, s := range []struct {
+		flag, kind, name string
+	}{{"--topic", "topics", f.topic}, {"--client", "clients", f.client}, {"--user", "users", f.user}, {"--broker", "brokers", f.broker}, {"--ip", "ips", f.ip}} {
+		if s.name != "" {
+			types, names, picked = append(types, s.kind), append(names, s.name), append(picked, s.flag)
+		}
+	}
+	for _, s := range []struct {
+		flag, kind string
+		set        bool
+	}{{"--client-defaults", "clients", f.clientDefaults}, {"--user-defaults", "users", f.userDefaults}, {"--broker-defaults", "brokers", f.brokerDefaults}, {"--ip-defaults", "ips", f.ipDefaults}} {
+		if s.set {
+			types, names, picked = append(types, s.kind), append(names, ""), append(picked, s.flag)
+		}
+	}
+	return types, names, picked
+}
+
 // resolve is the entity the flags name; an entity is required when
 // needName (alter).
 func (f *entityFlags) resolve(needName bool) (entity, error) {
-	var picked []string
-	var e entity
-	if f.topic != "" {
-		picked = append(picked, "--topic")
-		e = entity{typ: kmsg.ConfigResourceTypeTopic, names: []string{f.topic}}
-	}
-	if f.broker != "" {
-		picked = append(picked, "--broker")
-		e = entity{typ: kmsg.ConfigResourceTypeBroker, names: []string{f.broker}}
-	}
-	if f.brokerDefaults {
-		picked = append(picked, "--broker-defaults")
-		e = entity{typ: kmsg.ConfigResourceTypeBroker, names: []string{""}}
-	}
-	if f.entityType != "" {
-		picked = append(picked, "--entity-type")
-		switch f.entityType {
-		case "topics":
-			e.typ = kmsg.ConfigResourceTypeTopic
-		case "brokers":
-			e.typ = kmsg.ConfigResourceTypeBroker
-		default:
-			return entity{}, cli.Usagef("--entity-type %q: want topics or brokers", f.entityType)
-		}
-		switch {
-		case f.entityName != "" && f.entityDefault:
-			return entity{}, cli.Usagef("give --entity-name or --entity-default, not both")
-		case f.entityName != "":
-			e.names = []string{f.entityName}
-		case f.entityDefault:
-			if e.typ != kmsg.ConfigResourceTypeBroker {
-				return entity{}, cli.Usagef("--entity-default is for --entity-type brokers")
-			}
-			e.names = []string{""}
-		}
-	} else if f.entityName != "" || f.entityDefault {
+	types, names, picked := f.given()
+	if len(f.entityTypes) == 0 && len(f.entityNames) > 0 {
 		return entity{}, cli.Usagef("--entity-name and --entity-default need --entity-type")
 	}
 	switch {
 	case len(picked) == 0:
-		return entity{}, cli.Usagef("name an entity: --topic, --broker, --broker-defaults, or --entity-type with --entity-name")
-	case len(picked) > 1:
+		return entity{}, cli.Usagef("name an entity: --topic, --broker, --broker-defaults, --user, --client, --ip, or --entity-type with --entity-name")
+	case len(picked) > 1 && !userAndClient(types):
 		return entity{}, cli.Usagef("name one entity: %s given together", strings.Join(picked, " and "))
-	case needName && len(e.names) == 0:
-		return entity{}, cli.Usagef("name the entity to alter: --entity-name or --entity-default")
 	}
-	if e.typ == kmsg.ConfigResourceTypeBroker {
-		for _, n := range e.names {
-			if _, err := strconv.ParseInt(n, 10, 32); n != "" && err != nil {
-				return entity{}, cli.Usagef("broker %q: want a broker ID", n)
-			}
+	for _, t := range types {
+		if !slices.Contains(entityKinds, t) {
+			return entity{}, cli.Usagef("--entity-type %q: want topics, brokers, users, clients or ips", t)
 		}
 	}
+	if dup := duplicates(types); len(dup) > 0 {
+		return entity{}, cli.Usagef("Duplicate entity type(s) specified: %s", strings.Join(dup, ","))
+	}
+	if len(types) > 1 && !userAndClient(types) {
+		// kafka-configs.sh's words.
+		return entity{}, cli.Usagef("Only 'users' and 'clients' entity types may be specified together")
+	}
+	if len(names) > len(types) {
+		return entity{}, cli.Usagef("More entity names specified than entity types")
+	}
+	if needName && len(names) == 0 {
+		return entity{}, cli.Usagef("name the entity to alter: --entity-name or --entity-default")
+	}
+	if needName && len(names) != len(types) {
+		return entity{}, cli.Usagef("An entity name must be specified for every entity type")
+	}
+
+	e := entity{kind: types[0]}
+	switch e.kind {
+	case "topics", "brokers":
+		e.typ = kmsg.ConfigResourceTypeTopic
+		if e.kind == "brokers" {
+			e.typ = kmsg.ConfigResourceTypeBroker
+		}
+		if len(names) > 0 {
+			e.names = names[:1]
+		}
+		if e.typ == kmsg.ConfigResourceTypeTopic && slices.Contains(e.names, "") {
+			return entity{}, cli.Usagef("--entity-default is for --entity-type brokers, users, clients or ips")
+		}
+		if e.typ == kmsg.ConfigResourceTypeBroker {
+			for _, n := range e.names {
+				if _, err := strconv.ParseInt(n, 10, 32); n != "" && err != nil {
+					return entity{}, cli.Usagef("broker %q: want a broker ID", n)
+				}
+			}
+		}
+		return e, nil
+	}
+	for i, t := range types {
+		p := quotaPart{kind: t}
+		if i < len(names) {
+			p.named, p.name = true, names[i]
+		}
+		if t == "ips" && p.name != "" {
+			if err := checkIPEntity(p.name); err != nil {
+				return entity{}, err
+			}
+		}
+		e.quota = append(e.quota, p)
+	}
 	return e, nil
+}
+
+// userAndClient reports whether types are a user and a client: the one
+// pair kafka-configs.sh takes together (a user+client-id quota entity).
+func userAndClient(types []string) bool {
+	return len(types) == 2 && slices.Contains(types, "users") && slices.Contains(types, "clients")
+}
+
+func duplicates(s []string) []string {
+	var seen, dup []string
+	for _, v := range s {
+		if slices.Contains(seen, v) && !slices.Contains(dup, v) {
+			dup = append(dup, v)
+		}
+		seen = append(seen, v)
+	}
+	return dup
 }
 
 // checkNames completes e.names (every topic or broker when none are
@@ -256,7 +383,7 @@ func ownSource(t kmsg.ConfigResourceType, name string) kmsg.ConfigSource {
 func NewConfigsCommand(env *cli.Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "configs",
-		Short: "Describe and alter topic and broker configs",
+		Short: "Describe and alter topic and broker configs, client quotas and SCRAM credentials",
 		Args:  cli.Args(cobra.NoArgs),
 	}
 	cmd.AddCommand(newConfigsDescribeCommand(env), newConfigsAlterCommand(env))
@@ -270,15 +397,20 @@ func newConfigsDescribeCommand(env *cli.Env) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "describe",
-		Short: "Describe the configs of topics or brokers",
+		Short: "Describe configs of topics or brokers, or quotas and SCRAM credentials of users, clients and IPs",
 		Example: `  samsa configs describe --topic orders
   samsa configs describe --broker 1 --all
-  samsa configs describe --entity-type brokers --entity-default`,
+  samsa configs describe --entity-type brokers --entity-default
+  samsa configs describe --entity-type users --entity-name alice
+  samsa configs describe --entity-type users --entity-name alice --entity-type clients`,
 		Args: cli.Args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := ef.resolve(false)
 			if err != nil {
 				return err
+			}
+			if e.quotaEntity() {
+				return describeQuotaEntity(cmd.Context(), env, e)
 			}
 			ctx, cancel := env.Context(cmd.Context())
 			defer cancel()
@@ -375,15 +507,24 @@ func newConfigsAlterCommand(env *cli.Env) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "alter",
-		Short: "Set or delete configs of a topic or broker (IncrementalAlterConfigs)",
+		Short: "Set or delete configs of a topic or broker, quotas of users, clients and IPs, or SCRAM credentials",
 		Example: `  samsa configs alter --topic orders --add-config retention.ms=3600000,cleanup.policy=[compact,delete]
   samsa configs alter --topic orders --delete-config retention.ms
-  samsa configs alter --broker-defaults --add-config log.retention.ms=86400000`,
+  samsa configs alter --broker-defaults --add-config log.retention.ms=86400000
+  samsa configs alter --entity-type users --entity-name alice \
+      --add-config 'SCRAM-SHA-256=[iterations=8192,password=alice-secret],SCRAM-SHA-512=[password=alice-secret]'
+  samsa configs alter --entity-type users --entity-name alice --delete-config SCRAM-SHA-512
+  samsa configs alter --entity-type users --entity-name alice --entity-type clients --entity-name app \
+      --add-config producer_byte_rate=1048576
+  samsa configs alter --entity-type ips --entity-default --add-config connection_creation_rate=10`,
 		Args: cli.Args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := ef.resolve(true)
 			if err != nil {
 				return err
+			}
+			if e.quotaEntity() {
+				return alterQuotaEntity(cmd.Context(), env, e, addConfigs, deleteConfigs)
 			}
 			doc := AlteredConfigsDoc{Type: typeName(e.typ), Name: e.names[0], Set: map[string]string{}, Deleted: []string{}}
 			var ops []kadm.AlterConfig

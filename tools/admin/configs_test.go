@@ -133,11 +133,11 @@ func TestConfigsRefusalsAndMissingTopics(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"configs", "describe"}, "samsa configs describe: name an entity: --topic, --broker, --broker-defaults, or --entity-type with --entity-name"},
+		{[]string{"configs", "describe"}, "samsa configs describe: name an entity: --topic, --broker, --broker-defaults, --user, --client, --ip, or --entity-type with --entity-name"},
 		{[]string{"configs", "describe", "--topic", "a", "--broker", "1"}, "samsa configs describe: name one entity: --topic and --broker given together"},
-		{[]string{"configs", "describe", "--entity-type", "users"}, `samsa configs describe: --entity-type "users": want topics or brokers`},
+		{[]string{"configs", "describe", "--entity-type", "groups"}, `samsa configs describe: --entity-type "groups": want topics, brokers, users, clients or ips`},
 		{[]string{"configs", "describe", "--broker", "one"}, `samsa configs describe: broker "one": want a broker ID`},
-		{[]string{"configs", "describe", "--entity-type", "topics", "--entity-default"}, "samsa configs describe: --entity-default is for --entity-type brokers"},
+		{[]string{"configs", "describe", "--entity-type", "topics", "--entity-default"}, "samsa configs describe: --entity-default is for --entity-type brokers, users, clients or ips"},
 		{[]string{"configs", "alter", "--topic", "strict"}, "samsa configs alter: nothing to alter: give --add-config or --delete-config"},
 		{[]string{"configs", "alter", "--entity-type", "topics", "--add-config", "a=1"}, "samsa configs alter: name the entity to alter: --entity-name or --entity-default"},
 		{[]string{"configs", "alter", "--topic", "strict", "--add-config", "retention.ms"}, `samsa configs alter: --add-config "retention.ms": want key=value[,key=value]`},

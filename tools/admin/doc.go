@@ -1,9 +1,11 @@
 // Package admin holds the commands that look at and change a cluster's
 // metadata, as Kafka's kafka-topics.sh and kafka-configs.sh do: `samsa
 // topics create|list|describe|alter|delete`, `samsa configs
-// describe|alter` for topics and brokers, and `samsa cluster`. They talk
-// to Samsa or any Kafka cluster through franz-go's kadm (and kmsg where
-// kadm has no field for a flag: replica assignments, read-only configs).
+// describe|alter` for topics and brokers (configs) and for users, clients
+// and IPs (client quotas and SCRAM credentials), and `samsa cluster`.
+// They talk to Samsa or any Kafka cluster through franz-go's kadm (and
+// kmsg where kadm has no field for a flag: replica assignments, read-only
+// configs).
 //
 // Every command prints a table for people by default and, with -o json,
 // one JSON document whose shape is fixed by the types named *Doc in this
