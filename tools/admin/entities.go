@@ -420,15 +420,17 @@ func parseQuotaAlteration(e entity, addConfigs, deleteConfigs []string) (*quotaA
 		a.quotaOps = append(a.quotaOps, kadm.AlterClientQuotaOp{Key: k, Remove: true})
 		a.quotaDeleted = append(a.quotaDeleted, k)
 	}
+	if len(a.quotaOps) > 0 && len(a.upserts)+len(a.deletes) > 0 {
+		return nil, cli.Usagef("Cannot alter both quota and SCRAM credential configs simultaneously for 'users' using --bootstrap-server.")
+	}
 	sort.Strings(a.doc.Deleted)
 	return a, nil
 }
 
 // alterQuotaEntity is `configs alter` of users, clients or ips: the
-// quotas in one AlterClientQuotas request, the SCRAM credentials in one
-// AlterUserScramCredentials request. Given both for a user, both are
-// sent, the credentials first; a failure of the quotas then says that
-// the credentials were altered.
+// quotas in one AlterClientQuotas request, or a user's SCRAM credentials
+// in one AlterUserScramCredentials request (never both at once, as
+// kafka-configs.sh refuses it).
 func alterQuotaEntity(ctx context.Context, env *cli.Env, e entity, addConfigs, deleteConfigs []string) error {
 	a, err := parseQuotaAlteration(e, addConfigs, deleteConfigs)
 	if err != nil {
@@ -450,9 +452,6 @@ func alterQuotaEntity(ctx context.Context, env *cli.Env, e entity, addConfigs, d
 	}
 	if len(a.quotaOps) > 0 {
 		if err := s.alterQuotas(ctx, e, a); err != nil {
-			if len(a.upserts) > 0 || len(a.deletes) > 0 {
-				return fmt.Errorf("the SCRAM credentials of %s were altered, its quotas not: alter client quotas: %w", title, err)
-			}
 			return fmt.Errorf("alter client quotas of %s: %w", title, err)
 		}
 	}

@@ -228,10 +228,13 @@ func TestConfigsAlterAndDescribeQuotasOfUsersClientsAndIPs(t *testing.T) {
 		"configs", "alter", "--user", "alice", "--delete-config", "consumer_byte_rate")
 }
 
-// Kafka's tool refuses SCRAM and quota keys together; Samsa's sends the
-// two requests.
-func TestConfigsAlterAUserWithSCRAMAndQuotaKeysSendsBoth(t *testing.T) {
+// As Kafka's tool, SCRAM and quota keys are altered in separate
+// commands; a user has both.
+func TestConfigsAlterAUserSCRAMAndQuotaKeysApartAndDescribesBoth(t *testing.T) {
 	seeds := oneBroker(t)
+	fails(t, seeds, 2, "samsa configs alter: Cannot alter both quota and SCRAM credential configs simultaneously for 'users' using --bootstrap-server.",
+		"configs", "alter", "--entity-type", "users", "--entity-name", "bob",
+		"--add-config", "SCRAM-SHA-512=[iterations=5000,password=bob-secret],producer_byte_rate=4096")
 	var altered struct {
 		Entity []struct {
 			Type string  `json:"type"`
@@ -241,12 +244,13 @@ func TestConfigsAlterAUserWithSCRAMAndQuotaKeysSendsBoth(t *testing.T) {
 		Deleted []string          `json:"deleted"`
 	}
 	out := ok(t, seeds, "-o", "json", "configs", "alter", "--entity-type", "users", "--entity-name", "bob",
-		"--add-config", "SCRAM-SHA-512=[iterations=5000,password=bob-secret],producer_byte_rate=4096")
+		"--add-config", "SCRAM-SHA-512=[iterations=5000,password=bob-secret]")
 	decode(t, out, &altered)
 	if strings.Contains(out, "bob-secret") || len(altered.Entity) != 1 || altered.Entity[0].Type != "user" || *altered.Entity[0].Name != "bob" ||
-		altered.Set["SCRAM-SHA-512"] != "iterations=5000" || altered.Set["producer_byte_rate"] != "4096" || len(altered.Deleted) != 0 {
+		altered.Set["SCRAM-SHA-512"] != "iterations=5000" || len(altered.Deleted) != 0 {
 		t.Errorf("JSON %s", out)
 	}
+	ok(t, seeds, "configs", "alter", "--entity-type", "users", "--entity-name", "bob", "--add-config", "producer_byte_rate=4096")
 	var doc entitiesDoc
 	decode(t, ok(t, seeds, "-o", "json", "configs", "describe", "--user", "bob"), &doc)
 	if !slices.Equal(doc.quotas(), []string{"user=bob: producer_byte_rate=4096"}) || !slices.Equal(doc.scramOf(), []string{"bob SCRAM-SHA-512=5000"}) {
