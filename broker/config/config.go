@@ -294,11 +294,14 @@ func build(set map[string]string) (*Broker, []string, error) {
 			return nil, warnings, invalid(k.name, v, err.Error())
 		}
 	}
-	// Per-listener keys (listener.name.<l>.ssl.*) are checked like
-	// their plain key; ListenerSSL reads them.
+	// Per-listener keys (listener.name.<l>.ssl.*,
+	// listener.name.<l>.max.connection.creation.rate) are checked like
+	// their plain key, on a scratch copy so the broker-wide value stays;
+	// ListenerSSL and ListenerConnectionCreationRates read them.
 	for _, name := range sortedKeys(b.Set) {
 		if k, l := lookupKey(name); k != nil && l != "" {
-			if err := k.apply(b, b.Set[name]); err != nil {
+			scratch := *b
+			if err := k.apply(&scratch, b.Set[name]); err != nil {
 				return nil, warnings, invalid(name, b.Set[name], err.Error())
 			}
 		}

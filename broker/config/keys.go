@@ -354,8 +354,8 @@ var coreKeys = []brokerKey{
 	{name: "max.connections.per.ip.overrides", typ: TypeString, def: text(""), dynamic: true,
 		doc:   "Per-address limits overriding max.connections.per.ip, comma-separated host:count pairs (\"hostName:100,127.0.0.1:200\"); host names are resolved when the value is set.",
 		apply: setConnectionOverrides},
-	{name: "max.connection.creation.rate", typ: TypeInt, def: text("2147483647"), dynamic: true,
-		doc:   "New connections per second the broker accepts over all its listeners; past it, accepting waits (up to quota.window.size.seconds at a time) until the rate is back under it (KIP-612).",
+	{name: "max.connection.creation.rate", typ: TypeInt, def: text("2147483647"), dynamic: true, perListener: true,
+		doc:   "New connections per second the broker accepts over all its listeners but the inter-broker one; past it, accepting waits (up to quota.window.size.seconds at a time) until the rate is back under it (KIP-612). listener.name.<listener>.max.connection.creation.rate bounds one listener on its own.",
 		apply: setNum(TypeInt, 0, math.MaxInt32, func(b *Broker) *int32 { return &b.MaxConnectionCreationRate })},
 	// Client quotas (the quotas themselves are AlterClientQuotas').
 	{name: "quota.window.num", typ: TypeInt, def: text("11"),

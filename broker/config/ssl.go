@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strings"
 )
@@ -56,6 +57,26 @@ func lookupKey(name string) (k *brokerKey, listener string) {
 		return k, strings.ToUpper(l)
 	}
 	return nil, ""
+}
+
+// ListenerConnectionCreationRates are the
+// listener.name.<listener>.max.connection.creation.rate values set, by
+// listener name (upper case), at dynamic per-broker, dynamic cluster
+// default or static level, most precedent first.
+func (b *Broker) ListenerConnectionCreationRates() map[string]int32 {
+	out := map[string]int32{}
+	for _, l := range b.Listeners {
+		name := listenerPrefix + strings.ToLower(l.Name) + ".max.connection.creation.rate"
+		for _, layer := range []map[string]string{b.dynamicBroker, b.dynamicDefault, b.Set} {
+			if v, ok := layer[name]; ok {
+				if n, err := parseInt(v, TypeInt, 0, math.MaxInt32); err == nil {
+					out[l.Name] = int32(n)
+				}
+				break
+			}
+		}
+	}
+	return out
 }
 
 // ListenerSSL resolves the ssl.* keys for a listener (its name, any

@@ -113,3 +113,27 @@ func TestInterBrokerListenerIsNamedOrDerivedFromTheProtocolOrFirst(t *testing.T)
 		}
 	}
 }
+
+func TestListenerConnectionCreationRateBoundsOneListenerAndLeavesTheBrokerWideOne(t *testing.T) {
+	b, warnings := load(t, "listeners=INTERNAL://127.0.0.1:0,EXTERNAL://127.0.0.1:0\n"+
+		"listener.security.protocol.map=INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT\n"+
+		"inter.broker.listener.name=INTERNAL\n"+
+		"max.connection.creation.rate=100\n"+
+		"listener.name.external.max.connection.creation.rate=5\n")
+	if len(warnings) != 0 {
+		t.Fatalf("warnings: %v", warnings)
+	}
+	if b.MaxConnectionCreationRate != 100 {
+		t.Errorf("max.connection.creation.rate = %d, want the broker-wide 100", b.MaxConnectionCreationRate)
+	}
+	if got := b.ListenerConnectionCreationRates(); len(got) != 1 || got["EXTERNAL"] != 5 {
+		t.Errorf("per-listener rates %v, want EXTERNAL 5", got)
+	}
+	dyn := b.WithDynamic(nil, map[string]string{"listener.name.internal.max.connection.creation.rate": "50"})
+	if got := dyn.ListenerConnectionCreationRates(); got["INTERNAL"] != 50 || got["EXTERNAL"] != 5 {
+		t.Errorf("after a dynamic change: %v", got)
+	}
+	if _, _, err := Load("", []string{"listeners=PLAINTEXT://127.0.0.1:0", "listener.name.plaintext.max.connection.creation.rate=fast"}); err == nil {
+		t.Error("a listener rate that is not a number was accepted")
+	}
+}

@@ -228,6 +228,13 @@ func Start(ctx context.Context, opts Options) (_ *Node, err error) {
 	setLimits := func(e *config.Broker) {
 		limits.Set(int(e.MaxConnections), int(e.MaxConnectionsPerIP), e.MaxConnectionsPerIPOverrides)
 		creationRates.Set(e.MaxConnectionCreationRate, n.store.ListEntityConfigs(controller.EntityIPs))
+		// As Kafka protects the inter-broker listener from the
+		// broker-wide rate only when there are others (ConnectionQuotas).
+		protected := ""
+		if len(e.Listeners) > 1 {
+			protected = e.InterBrokerListener().Name
+		}
+		creationRates.SetListeners(e.ListenerConnectionCreationRates(), protected)
 	}
 	setLimits(n.broker.EffectiveConfig())
 	n.stopWatching = n.broker.OnConfigChange(setLimits)

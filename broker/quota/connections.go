@@ -8,9 +8,11 @@ import (
 )
 
 // ConnectionRates are Kafka's connection creation rate quotas (KIP-612):
-// max.connection.creation.rate for the whole broker, and
-// connection_creation_rate for IP addresses (ips/<ip>, ips/<default>,
-// set with AlterClientQuotas). It implements wire.CreationRate.
+// max.connection.creation.rate for the whole broker (every listener but
+// the inter-broker one), listener.name.<l>.max.connection.creation.rate
+// for one listener, and connection_creation_rate for IP addresses
+// (ips/<ip>, ips/<default>, set with AlterClientQuotas). It implements
+// wire.CreationRate.
 //
 // As in Kafka, a broker over its rate keeps the connection it accepted
 // but pauses its listener for the throttle time, so later clients wait
@@ -20,19 +22,37 @@ import (
 type ConnectionRates struct {
 	window Window
 
-	mu        sync.Mutex
-	broker    int64 // connections per second; math.MaxInt32 and above: none
-	ipDefault int64
-	ips       map[netip.Addr]int64
-	brokerAt  *Rate
-	ipAt      map[netip.Addr]*Rate
-	accepts   int // since the last sweep of idle addresses' rates
+	mu     sync.Mutex
+	broker int64 // connections per second; math.MaxInt32 and above: none
+	// interBroker is the listener the broker-wide rate leaves alone.
+	interBroker string
+	listeners   map[string]int64 // per listener name
+	listenerAt  map[string]*Rate
+	ipDefault   int64
+	ips         map[netip.Addr]int64
+	brokerAt    *Rate
+	ipAt        map[netip.Addr]*Rate
+	accepts     int // since the last sweep of idle addresses' rates
 }
 
 // NewConnectionRates returns rates with no limits, measured over w.
 func NewConnectionRates(w Window) *ConnectionRates {
 	return &ConnectionRates{window: w.normalized(), broker: math.MaxInt32, ipDefault: math.MaxInt32,
-		brokerAt: NewRate(w), ipAt: map[netip.Addr]*Rate{}}
+		brokerAt: NewRate(w), ipAt: map[netip.Addr]*Rate{}, listeners: map[string]int64{}, listenerAt: map[string]*Rate{}}
+}
+
+// SetListeners replaces the per-listener rates (by listener name) and
+// names the listener the broker-wide rate does not bound: the
+// inter-broker one when the broker has others, as in Kafka, so brokers
+// always reach each other ("": none).
+func (r *ConnectionRates) SetListeners(rates map[string]int32, interBroker string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.listeners = make(map[string]int64, len(rates))
+	for name, v := range rates {
+		r.listeners[name] = int64(v)
+	}
+	r.interBroker = interBroker
 }
 
 // Set replaces the limits: the broker-wide rate, and the IP entities'
@@ -93,9 +113,18 @@ func (r *ConnectionRates) Accepted(listener string, ip netip.Addr, now time.Time
 			return 0, min(d, r.window.Size)
 		}
 	}
-	if r.broker < math.MaxInt32 {
+	if limit, ok := r.listeners[listener]; ok && limit < math.MaxInt32 {
+		rate := r.listenerAt[listener]
+		if rate == nil {
+			rate = NewRate(r.window)
+			r.listenerAt[listener] = rate
+		}
+		rate.Record(now, 1)
+		pause = min(rate.ThrottleTime(now, float64(limit)), r.window.Size)
+	}
+	if r.broker < math.MaxInt32 && listener != r.interBroker {
 		r.brokerAt.Record(now, 1)
-		pause = min(r.brokerAt.ThrottleTime(now, float64(r.broker)), r.window.Size)
+		pause = max(pause, min(r.brokerAt.ThrottleTime(now, float64(r.broker)), r.window.Size))
 	}
 	return pause, 0
 }

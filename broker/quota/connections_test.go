@@ -54,3 +54,37 @@ func TestAddressOverItsConnectionCreationRateHasNewConnectionsClosed(t *testing.
 		t.Fatalf("two seconds later the address is still refused for %v", closeAfter)
 	}
 }
+
+func TestListenerRateBoundsItsListenerAndTheBrokerRateSparesTheInterBrokerOne(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	r := NewConnectionRates(Window{Samples: 2, Size: time.Second})
+	r.Set(10, nil)
+	r.SetListeners(map[string]int32{"EXTERNAL": 2}, "INTERNAL")
+	ip := netip.MustParseAddr("10.0.0.1")
+	var paused int
+	for range 5 {
+		if pause, _ := r.Accepted("EXTERNAL", ip, t0); pause > 0 {
+			paused++
+		}
+	}
+	if paused != 3 {
+		t.Fatalf("5 connections at once on a listener allowed 2/s: %d paused it, want 3", paused)
+	}
+	// The inter-broker listener is spared the broker-wide 10/s.
+	for i := range 30 {
+		if pause, _ := r.Accepted("INTERNAL", ip, t0); pause > 0 {
+			t.Fatalf("inter-broker connection %d paused for %v", i, pause)
+		}
+	}
+	// Another listener without its own rate meets the broker-wide one,
+	// which counted the 5 EXTERNAL connections but not the INTERNAL ones.
+	var clientPaused int
+	for range 10 {
+		if pause, _ := r.Accepted("CLIENTS", ip, t0); pause > 0 {
+			clientPaused++
+		}
+	}
+	if clientPaused != 5 {
+		t.Fatalf("10 more connections on top of 5 at 10/s broker-wide: %d paused, want 5", clientPaused)
+	}
+}
