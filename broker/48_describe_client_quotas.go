@@ -10,8 +10,8 @@ package broker
 // repeated entity type, an EXACT match without a name, or ip combined
 // with user or client-id is INVALID_REQUEST, as in Kafka. Only entities
 // with quotas are listed, and only their quota keys (SCRAM credentials
-// share users/<user>). Not yet authorized (DESCRIBE_CONFIGS on the
-// cluster) until ACLs exist.
+// share users/<user>). With an authorizer, DESCRIBE_CONFIGS on the
+// cluster is needed.
 
 import (
 	"context"
@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/wire"
 )
@@ -30,8 +31,12 @@ func init() {
 		note: "match types EXACT, DEFAULT and ANY on user, client-id and ip; strict"})
 }
 
-func (b *Broker) handleDescribeClientQuotas(_ context.Context, _ *wire.Conn, req *kmsg.DescribeClientQuotasRequest) (kmsg.Response, error) {
+func (b *Broker) handleDescribeClientQuotas(_ context.Context, conn *wire.Conn, req *kmsg.DescribeClientQuotasRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.DescribeClientQuotasResponse)
+	if !b.authorizedCluster(conn, acl.OpDescribeConfigs) {
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code // Kafka: DESCRIBE_CONFIGS on the cluster
+		return resp, nil
+	}
 	filter, aerr := newQuotaFilter(req)
 	if aerr != nil {
 		resp.ErrorCode, resp.ErrorMessage = aerr.codeAndMessage()

@@ -15,7 +15,7 @@ package broker
 // /config/users/<user>/clients/<client-id>, /config/ips/<ip>), in one
 // atomic step per entity that keeps the entity's other keys (SCRAM
 // credentials); every broker applies the change when the store reports
-// it. Not yet authorized (ALTER_CONFIGS on the cluster) until ACLs exist.
+// it. With an authorizer, ALTER_CONFIGS on the cluster is needed.
 
 import (
 	"context"
@@ -25,6 +25,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/broker/quota"
 	"github.com/samsa-io/samsa/wire"
 )
@@ -34,9 +35,19 @@ func init() {
 		note: "user, client-id, user+client-id and ip entities with their defaults; producer_byte_rate, consumer_byte_rate, request_percentage, controller_mutation_rate, connection_creation_rate; validate_only; stored as Kafka stores them (/config/users, /config/clients, /config/ips)"})
 }
 
-func (b *Broker) handleAlterClientQuotas(ctx context.Context, _ *wire.Conn, req *kmsg.AlterClientQuotasRequest) (kmsg.Response, error) {
+func (b *Broker) handleAlterClientQuotas(ctx context.Context, conn *wire.Conn, req *kmsg.AlterClientQuotasRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.AlterClientQuotasResponse)
+	allowed := b.authorizedCluster(conn, acl.OpAlterConfigs) // Kafka: ALTER_CONFIGS on the cluster
 	for _, entry := range req.Entries {
+		if !allowed {
+			re := kmsg.NewAlterClientQuotasResponseEntry()
+			for _, c := range entry.Entity {
+				re.Entity = append(re.Entity, kmsg.AlterClientQuotasResponseEntryEntity{Type: c.Type, Name: c.Name})
+			}
+			re.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+			resp.Entries = append(resp.Entries, re)
+			continue
+		}
 		re := kmsg.NewAlterClientQuotasResponseEntry()
 		parts := make([]quotaEntityPart, 0, len(entry.Entity))
 		for _, c := range entry.Entity {

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/broker/sasl/scram"
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/wire"
@@ -24,8 +25,12 @@ func init() {
 		note:  "credentials from the store's user entities (ZooKeeper /config/users/<user>)"})
 }
 
-func (b *Broker) handleDescribeUserSCRAMCredentials(_ context.Context, _ *wire.Conn, req *kmsg.DescribeUserSCRAMCredentialsRequest) (kmsg.Response, error) {
+func (b *Broker) handleDescribeUserSCRAMCredentials(_ context.Context, conn *wire.Conn, req *kmsg.DescribeUserSCRAMCredentialsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.DescribeUserSCRAMCredentialsResponse)
+	if !b.authorizedCluster(conn, acl.OpDescribe) {
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code // Kafka: DESCRIBE on the cluster
+		return resp, nil
+	}
 	if len(req.Users) == 0 {
 		var users []string
 		for path := range b.store.ListEntityConfigs(controller.EntityUsers) {

@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/broker/sasl/scram"
 	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/wire"
@@ -46,8 +47,25 @@ func (a *userAlteration) fail(err *kerr.Error, msg string) {
 	}
 }
 
-func (b *Broker) handleAlterUserSCRAMCredentials(ctx context.Context, _ *wire.Conn, req *kmsg.AlterUserSCRAMCredentialsRequest) (kmsg.Response, error) {
+func (b *Broker) handleAlterUserSCRAMCredentials(ctx context.Context, conn *wire.Conn, req *kmsg.AlterUserSCRAMCredentialsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.AlterUserSCRAMCredentialsResponse)
+	if !b.authorizedCluster(conn, acl.OpAlter) {
+		// Kafka: ALTER on the cluster, else every user named refused.
+		seen := map[string]bool{}
+		refuse := func(user string) {
+			if !seen[user] {
+				seen[user] = true
+				resp.Results = append(resp.Results, kmsg.AlterUserSCRAMCredentialsResponseResult{User: user, ErrorCode: kerr.ClusterAuthorizationFailed.Code})
+			}
+		}
+		for _, d := range req.Deletions {
+			refuse(d.Name)
+		}
+		for _, u := range req.Upsertions {
+			refuse(u.Name)
+		}
+		return resp, nil
+	}
 	var order []string
 	users := map[string]*userAlteration{}
 	seen := map[[2]string]bool{} // (user, mechanism) already altered

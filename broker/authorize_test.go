@@ -323,6 +323,34 @@ func aclMatrix() []aclCase {
 			req.Version, req.Filters = 3, append(req.Filters, f)
 			return req
 		}, func(r kmsg.Response) int16 { return r.(*kmsg.DeleteACLsResponse).Results[0].ErrorCode }, kerr.ClusterAuthorizationFailed},
+		{"DescribeClientQuotas", []acl.Binding{cluster(acl.OpDescribeConfigs)}, func(*Broker) kmsg.Request {
+			req := kmsg.NewPtrDescribeClientQuotasRequest()
+			req.Version = 1
+			return req
+		}, func(r kmsg.Response) int16 { return r.(*kmsg.DescribeClientQuotasResponse).ErrorCode }, kerr.ClusterAuthorizationFailed},
+		{"AlterClientQuotas", []acl.Binding{cluster(acl.OpAlterConfigs)}, func(*Broker) kmsg.Request {
+			req := kmsg.NewPtrAlterClientQuotasRequest()
+			req.Version = 1
+			e := kmsg.NewAlterClientQuotasRequestEntry()
+			e.Entity = append(e.Entity, kmsg.AlterClientQuotasRequestEntryEntity{Type: "client-id", Name: kmsg.StringPtr("app")})
+			op := kmsg.NewAlterClientQuotasRequestEntryOp()
+			op.Key, op.Value = "producer_byte_rate", 1024
+			e.Ops = append(e.Ops, op)
+			req.Entries = append(req.Entries, e)
+			return req
+		}, func(r kmsg.Response) int16 { return r.(*kmsg.AlterClientQuotasResponse).Entries[0].ErrorCode }, kerr.ClusterAuthorizationFailed},
+		{"DescribeUserScramCredentials", []acl.Binding{cluster(acl.OpDescribe)}, func(*Broker) kmsg.Request {
+			req := kmsg.NewPtrDescribeUserSCRAMCredentialsRequest()
+			return req
+		}, func(r kmsg.Response) int16 { return r.(*kmsg.DescribeUserSCRAMCredentialsResponse).ErrorCode }, kerr.ClusterAuthorizationFailed},
+		{"AlterUserScramCredentials", []acl.Binding{cluster(acl.OpAlter)}, func(*Broker) kmsg.Request {
+			req := kmsg.NewPtrAlterUserSCRAMCredentialsRequest()
+			u := kmsg.NewAlterUserSCRAMCredentialsRequestUpsertion()
+			u.Name, u.Mechanism, u.Iterations = "bob", 1, 4096
+			u.Salt, u.SaltedPassword = []byte("salt"), make([]byte, 32)
+			req.Upsertions = append(req.Upsertions, u)
+			return req
+		}, func(r kmsg.Response) int16 { return r.(*kmsg.AlterUserSCRAMCredentialsResponse).Results[0].ErrorCode }, kerr.ClusterAuthorizationFailed},
 	}
 }
 

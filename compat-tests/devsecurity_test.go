@@ -72,6 +72,11 @@ func TestDevSecurityBrokerServesItsGeneratedUsersOverTLSWithACLs(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "TOPIC_AUTHORIZATION_FAILED") {
 		t.Fatalf("alice deleting a topic: exit %d, %q", code, stderr)
 	}
+	_, stderr, code = runSamsaTool(t, nil, "configs", "alter", "--entity-type", "users", "--entity-name", "mallory",
+		"--add-config", "SCRAM-SHA-512=[password=mallory-pw]", "--bootstrap-server", b.Addr(), "--command-config", aliceProps)
+	if code != 1 || !strings.Contains(stderr, "CLUSTER_AUTHORIZATION_FAILED") {
+		t.Fatalf("alice creating a SCRAM user: exit %d, %q", code, stderr)
+	}
 	if out, stderr, code := runSamsaTool(t, nil, "topics", "list", "--bootstrap-server", b.Addr(), "--command-config", adminProps); code != 0 || !strings.Contains(out, "dev-orders") {
 		t.Fatalf("admin listing topics: exit %d, %q %q", code, out, stderr)
 	}
