@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/acl"
 	"github.com/samsa-io/samsa/wire"
 )
 
@@ -24,17 +25,26 @@ func init() {
 		note: "answered from the leader-epoch checkpoint (KIP-101, KIP-279)"})
 }
 
-func (b *Broker) handleOffsetForLeaderEpoch(_ context.Context, _ *wire.Conn, req *kmsg.OffsetForLeaderEpochRequest) (kmsg.Response, error) {
+func (b *Broker) handleOffsetForLeaderEpoch(_ context.Context, conn *wire.Conn, req *kmsg.OffsetForLeaderEpochRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.OffsetForLeaderEpochResponse)
+	// Kafka: CLUSTER_ACTION on the cluster (a follower) covers every
+	// topic; otherwise DESCRIBE on each topic.
+	clusterAction := b.authorizedCluster(conn, acl.OpClusterAction)
 	for i := range req.Topics {
 		rt := &req.Topics[i]
 		st := kmsg.NewOffsetForLeaderEpochResponseTopic()
 		st.Topic = rt.Topic
+		allowed := clusterAction || b.authorizedTopic(conn, acl.OpDescribe, rt.Topic)
 		for j := range rt.Partitions {
 			rp := &rt.Partitions[j]
 			sp := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
 			sp.Partition = rp.Partition
 			sp.LeaderEpoch, sp.EndOffset = -1, -1
+			if !allowed {
+				sp.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				st.Partitions = append(st.Partitions, sp)
+				continue
+			}
 			p, err := b.replicas.LookupLeader(rt.Topic, rp.Partition)
 			switch {
 			case err != nil:

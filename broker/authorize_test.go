@@ -323,6 +323,17 @@ func aclMatrix() []aclCase {
 			req.Version, req.Filters = 3, append(req.Filters, f)
 			return req
 		}, func(r kmsg.Response) int16 { return r.(*kmsg.DeleteACLsResponse).Results[0].ErrorCode }, kerr.ClusterAuthorizationFailed},
+		{"OffsetForLeaderEpoch", []acl.Binding{topic(acl.OpDescribe)}, func(*Broker) kmsg.Request {
+			req := kmsg.NewPtrOffsetForLeaderEpochRequest()
+			req.Version = 4
+			rt := kmsg.NewOffsetForLeaderEpochRequestTopic()
+			rt.Topic = "orders"
+			rp := kmsg.NewOffsetForLeaderEpochRequestTopicPartition()
+			rp.CurrentLeaderEpoch, rp.LeaderEpoch = -1, 0
+			rt.Partitions = append(rt.Partitions, rp)
+			req.Topics = append(req.Topics, rt)
+			return req
+		}, func(r kmsg.Response) int16 { return r.(*kmsg.OffsetForLeaderEpochResponse).Topics[0].Partitions[0].ErrorCode }, kerr.TopicAuthorizationFailed},
 		{"DescribeClientQuotas", []acl.Binding{cluster(acl.OpDescribeConfigs)}, func(*Broker) kmsg.Request {
 			req := kmsg.NewPtrDescribeClientQuotasRequest()
 			req.Version = 1
