@@ -333,7 +333,9 @@ func aclMatrix() []aclCase {
 			rt.Partitions = append(rt.Partitions, rp)
 			req.Topics = append(req.Topics, rt)
 			return req
-		}, func(r kmsg.Response) int16 { return r.(*kmsg.OffsetForLeaderEpochResponse).Topics[0].Partitions[0].ErrorCode }, kerr.TopicAuthorizationFailed},
+		}, func(r kmsg.Response) int16 {
+			return r.(*kmsg.OffsetForLeaderEpochResponse).Topics[0].Partitions[0].ErrorCode
+		}, kerr.TopicAuthorizationFailed},
 		{"DescribeClientQuotas", []acl.Binding{cluster(acl.OpDescribeConfigs)}, func(*Broker) kmsg.Request {
 			req := kmsg.NewPtrDescribeClientQuotasRequest()
 			req.Version = 1
