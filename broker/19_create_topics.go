@@ -61,6 +61,12 @@ func (b *Broker) handleCreateTopics(ctx context.Context, conn *wire.Conn, req *k
 			if aerr := b.createTopic(ctx, req, rt, st); aerr != nil {
 				return nil, aerr
 			}
+			if !b.authorizedTopic(conn, acl.OpDescribeConfigs, rt.Topic) {
+				// Kafka: the configs and the partition counts a creator
+				// may not describe are left out, and said so.
+				st.Configs, st.NumPartitions, st.ReplicationFactor = nil, -1, -1
+				st.ConfigErrorCode = kerr.TopicAuthorizationFailed.Code
+			}
 			id := st.TopicID
 			return func(syncErr error) *apiError {
 				return b.undoTopicWithoutLogs(ctx, rt.Topic, id, syncErr)

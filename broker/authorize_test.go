@@ -398,3 +398,24 @@ func TestEveryAPIChecksWhatKafkaChecks(t *testing.T) {
 		})
 	}
 }
+
+func TestCreateTopicsLeavesOutTheConfigsACreatorMayNotDescribe(t *testing.T) {
+	b := newAuthorizingBroker(t)
+	grant(t, b, aliceMay(acl.OpCreate, acl.ResourceTopic, "blind"), aliceMay(acl.OpCreate, acl.ResourceTopic, "seeing"),
+		aliceMay(acl.OpDescribeConfigs, acl.ResourceTopic, "seeing"))
+	create := func(name string) kmsg.CreateTopicsResponseTopic {
+		req := kmsg.NewPtrCreateTopicsRequest()
+		req.Version, req.Topics = 7, []kmsg.CreateTopicsRequestTopic{newCreatableTopic(name, 2, 1, nil)}
+		return serveOn(t, b, aliceConn, "", req).(*kmsg.CreateTopicsResponse).Topics[0]
+	}
+	blind := create("blind")
+	if blind.ErrorCode != 0 || blind.ConfigErrorCode != kerr.TopicAuthorizationFailed.Code || len(blind.Configs) != 0 || blind.NumPartitions != -1 {
+		t.Errorf("created without DESCRIBE_CONFIGS: error %v, config error %v, %d configs, %d partitions",
+			kerr.ErrorForCode(blind.ErrorCode), kerr.ErrorForCode(blind.ConfigErrorCode), len(blind.Configs), blind.NumPartitions)
+	}
+	seeing := create("seeing")
+	if seeing.ErrorCode != 0 || seeing.ConfigErrorCode != 0 || len(seeing.Configs) == 0 || seeing.NumPartitions != 2 {
+		t.Errorf("created with DESCRIBE_CONFIGS: error %v, config error %v, %d configs, %d partitions",
+			kerr.ErrorForCode(seeing.ErrorCode), kerr.ErrorForCode(seeing.ConfigErrorCode), len(seeing.Configs), seeing.NumPartitions)
+	}
+}
