@@ -43,6 +43,9 @@ func (b *Broker) handleDescribeTransactions(_ context.Context, conn *wire.Conn, 
 		st.StartTimestamp = txn.StartTimestamp
 		st.ProducerID, st.ProducerEpoch = txn.ProducerID, txn.ProducerEpoch
 		for topic, partitions := range txncoord.ByTopic(txn.Partitions) {
+			if !b.authorizedTopic(conn, acl.OpDescribe, topic) {
+				continue // Kafka: topics the caller may not describe are left out
+			}
 			t := kmsg.NewDescribeTransactionsResponseTransactionStateTopic()
 			t.Topic, t.Partitions = topic, partitions
 			st.Topics = append(st.Topics, t)

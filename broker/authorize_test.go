@@ -419,3 +419,38 @@ func TestCreateTopicsLeavesOutTheConfigsACreatorMayNotDescribe(t *testing.T) {
 			kerr.ErrorForCode(seeing.ErrorCode), kerr.ErrorForCode(seeing.ConfigErrorCode), len(seeing.Configs), seeing.NumPartitions)
 	}
 }
+
+func TestDescribeTransactionsLeavesOutTopicsTheCallerMayNotDescribe(t *testing.T) {
+	b := newAuthorizingBroker(t)
+	createTopicAsAdmin(t, b, "orders")
+	createTopicAsAdmin(t, b, "secret")
+	if err := b.ensureTxnTopic(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	initReq := kmsg.NewPtrInitProducerIDRequest()
+	initReq.Version, initReq.TransactionalID, initReq.TransactionTimeoutMillis = 4, kmsg.StringPtr("t"), 60000
+	var init *kmsg.InitProducerIDResponse
+	checkForTxn(t, func() error {
+		init = serveOn(t, b, adminConn, "", initReq).(*kmsg.InitProducerIDResponse)
+		return kerr.ErrorForCode(init.ErrorCode)
+	})
+	add := kmsg.NewPtrAddPartitionsToTxnRequest()
+	add.Version, add.TransactionalID, add.ProducerID, add.ProducerEpoch = 3, "t", init.ProducerID, init.ProducerEpoch
+	for _, topic := range []string{"orders", "secret"} {
+		rt := kmsg.NewAddPartitionsToTxnRequestTopic()
+		rt.Topic, rt.Partitions = topic, []int32{0}
+		add.Topics = append(add.Topics, rt)
+	}
+	for _, rt := range serveOn(t, b, adminConn, "", add).(*kmsg.AddPartitionsToTxnResponse).Topics {
+		if code := rt.Partitions[0].ErrorCode; code != 0 {
+			t.Fatalf("add %s to the transaction: %v", rt.Topic, kerr.ErrorForCode(code))
+		}
+	}
+	grant(t, b, aliceMay(acl.OpDescribe, acl.ResourceTransactionalID, "t"), aliceMay(acl.OpDescribe, acl.ResourceTopic, "orders"))
+	describe := kmsg.NewPtrDescribeTransactionsRequest()
+	describe.TransactionalIDs = []string{"t"}
+	st := serveOn(t, b, aliceConn, "", describe).(*kmsg.DescribeTransactionsResponse).TransactionStates[0]
+	if st.ErrorCode != 0 || len(st.Topics) != 1 || st.Topics[0].Topic != "orders" {
+		t.Fatalf("alice sees error %v and topics %+v, want orders alone", kerr.ErrorForCode(st.ErrorCode), st.Topics)
+	}
+}
