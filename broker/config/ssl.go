@@ -132,7 +132,7 @@ var sslKeys = []brokerKey{
 		doc:   "Password of the key store file (PKCS12).",
 		apply: checkSSL(nil)},
 	{name: "ssl.key.password", typ: TypePassword, dynamic: true,
-		doc:   "Password of the private key in a PKCS12 key store, tried when the key store password does not open it. Encrypted PEM keys are not supported yet.",
+		doc:   "Password of the private key: it decrypts an encrypted PKCS#8 PEM key (ENCRYPTED PRIVATE KEY), and in a PKCS12 key store it is tried when the key store password does not open it.",
 		apply: checkSSL(nil)},
 	{name: "ssl.keystore.certificate.chain", typ: TypePassword, dynamic: true,
 		doc:   "Certificate chain in PEM, given in the config itself (ssl.keystore.type=PEM).",

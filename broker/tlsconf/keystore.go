@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/youmark/pkcs8"
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/samsa-io/samsa/broker/config"
@@ -42,13 +43,13 @@ func loadKeystore(s config.SSL) (tls.Certificate, error) {
 			if s.KeystoreCertificateChain == "" || s.KeystoreKey == "" {
 				return tls.Certificate{}, errors.New("ssl.keystore.certificate.chain and ssl.keystore.key must be set together")
 			}
-			return pemKeyPair([]byte(s.KeystoreCertificateChain), []byte(s.KeystoreKey))
+			return pemKeyPair([]byte(s.KeystoreCertificateChain), []byte(s.KeystoreKey), s.KeyPassword)
 		}
 		data, err := os.ReadFile(s.KeystoreLocation)
 		if err != nil {
 			return tls.Certificate{}, fmt.Errorf("ssl.keystore.location: %w", err)
 		}
-		c, err := pemKeyPair(data, data)
+		c, err := pemKeyPair(data, data, s.KeyPassword)
 		if err != nil {
 			return tls.Certificate{}, fmt.Errorf("ssl.keystore.location %s: %w", s.KeystoreLocation, err)
 		}
@@ -71,8 +72,10 @@ func loadKeystore(s config.SSL) (tls.Certificate, error) {
 }
 
 // pemKeyPair reads the CERTIFICATE blocks of certPEM (leaf first) and the
-// private key block of keyPEM.
-func pemKeyPair(certPEM, keyPEM []byte) (tls.Certificate, error) {
+// private key block of keyPEM; an encrypted PKCS#8 key ("ENCRYPTED
+// PRIVATE KEY", what openssl pkcs8 -topk8 and Java write) is decrypted
+// with keyPassword (ssl.key.password), as Kafka's PEM key store does.
+func pemKeyPair(certPEM, keyPEM []byte, keyPassword string) (tls.Certificate, error) {
 	var c tls.Certificate
 	for rest := certPEM; ; {
 		var b *pem.Block
@@ -95,7 +98,15 @@ func pemKeyPair(certPEM, keyPEM []byte) (tls.Certificate, error) {
 		}
 		switch b.Type {
 		case "ENCRYPTED PRIVATE KEY":
-			return c, errors.New("encrypted PEM private keys are not supported yet; give the key unencrypted (PKCS#8) or use a PKCS12 key store")
+			if keyPassword == "" {
+				return c, errors.New("the private key is encrypted: set ssl.key.password")
+			}
+			key, err := pkcs8.ParsePKCS8PrivateKey(b.Bytes, []byte(keyPassword))
+			if err != nil {
+				return c, fmt.Errorf("decrypt the private key (is ssl.key.password right?): %w", err)
+			}
+			c.PrivateKey = key
+			return c, checkPair(c)
 		case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY":
 			key, err := parseKey(b)
 			if err != nil {

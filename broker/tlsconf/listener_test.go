@@ -3,12 +3,14 @@ package tlsconf
 import (
 	"crypto/tls"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/youmark/pkcs8"
 
 	"github.com/samsa-io/samsa/broker/config"
 	"github.com/samsa-io/samsa/broker/tlsconf/tlstest"
@@ -368,5 +370,33 @@ func TestInterBrokerClientChecksTheHostNameUnlessDisabled(t *testing.T) {
 	}
 	if r := handshake(t, l, untrusted); r.clientErr == nil {
 		t.Error("identification off must still check the chain")
+	}
+}
+
+func TestEncryptedPEMKeyIsDecryptedWithSSLKeyPassword(t *testing.T) {
+	ca := tlstest.NewCA(t, "test CA")
+	brokerCert := ca.Server(t, "broker")
+	// PKCS#8 encrypted with PBES2 (PBKDF2, AES-256-CBC), as openssl
+	// pkcs8 -topk8 -v2 aes-256-cbc writes it.
+	der, err := pkcs8.MarshalPrivateKey(brokerCert.Key, []byte("key-secret"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	encrypted := string(pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: der}))
+	withKey := func(password string) config.SSL {
+		s := pemSettings(t, brokerCert)
+		s.KeystoreKey, s.KeyPassword = encrypted, password
+		return s
+	}
+
+	l := newListener(t, withKey("key-secret"))
+	r := handshake(t, l, &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost"})
+	if r.clientErr != nil || !r.client.PeerCertificates[0].Equal(brokerCert.Cert) {
+		t.Fatalf("handshake with the decrypted key: %v", r.clientErr)
+	}
+	for password, want := range map[string]string{"wrong": "is ssl.key.password right?", "": "set ssl.key.password"} {
+		if _, err := NewListener("SSL", withKey(password), zerolog.Nop()); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ssl.key.password %q: %v, want an error saying %q", password, err, want)
+		}
 	}
 }
