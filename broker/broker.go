@@ -115,7 +115,7 @@ func New(opts Options) (*Broker, error) {
 	// Connections to other brokers: TLS first on an SSL or SASL_SSL
 	// inter-broker listener, then the SASL login on a SASL one.
 	if l := b.cfg.InterBrokerListener(); l.UsesTLS() {
-		b.dial = tlsDialer(b.dial, b.cfg.ListenerSSL(l.Name))
+		b.dial = tlsDialer(b.dial, func() config.SSL { return b.effectiveConfig().ListenerSSL(l.Name) })
 	}
 	b.dial = interBrokerDial(b.cfg, b.dial)
 	if err := b.startAuthorizer(); err != nil {

@@ -15,14 +15,16 @@ import (
 // inter-broker listener: the listener's trust store checks the peer, its
 // key store answers a peer that asks for a client certificate, and
 // ssl.endpoint.identification.algorithm decides whether the peer's host
-// name is checked, as Kafka's inter-broker client does.
-func tlsDialer(dial wire.DialFunc, s config.SSL) wire.DialFunc {
+// name is checked, as Kafka's inter-broker client does. settings are
+// read at each dial, so a key or trust store changed by AlterConfigs (or
+// rewritten in place) is used by the next connection to a peer.
+func tlsDialer(dial wire.DialFunc, settings func() config.SSL) wire.DialFunc {
 	return func(ctx context.Context, addr string) (net.Conn, error) {
 		host, _, err := net.SplitHostPort(addr)
 		if err != nil {
 			return nil, err
 		}
-		cfg, err := tlsconf.ClientConfig(s, host)
+		cfg, err := tlsconf.ClientConfig(settings(), host)
 		if err != nil {
 			return nil, fmt.Errorf("inter-broker TLS: %w", err)
 		}
