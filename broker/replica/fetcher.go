@@ -37,6 +37,9 @@ const (
 	replicaOffsetForEpochV  = 4
 	fetcherIdleWait         = time.Second
 	fetcherErrorBackoffBase = 50 * time.Millisecond
+	// notYetLeaderBackoff is the first wait after a leader refused a
+	// partition it does not know it leads yet (fetchState.notYetLeader).
+	notYetLeaderBackoff = 10 * time.Millisecond
 )
 
 // fetcherKey names a fetcher: the leader broker it copies from and its
@@ -160,6 +163,11 @@ type fetchState struct {
 	truncate bool  // must truncate against the leader before fetching
 	// retryAt delays a partition the leader refused for now.
 	retryAt time.Time
+	// notYetLeader counts the leader's refusals of a partition it does
+	// not know it leads yet (a new topic or leadership the leader has not
+	// applied): retried after a short, growing wait rather than
+	// replica.fetch.backoff.ms, so a new topic's followers start at once.
+	notYetLeader int
 }
 
 // fetcher copies partitions from one leader.
@@ -174,6 +182,12 @@ type fetcher struct {
 	done   chan struct{}
 	client *wire.Client
 	addr   string
+	// interrupt cancels the long-poll fetch in flight (nil: none), so a
+	// partition added while the leader holds it waits for no
+	// replica.fetch.wait.max.ms: the first acks=all writes to a new topic
+	// need its followers fetching at once. interrupted says it was used.
+	interrupt   context.CancelFunc
+	interrupted bool
 }
 
 func newFetcher(m *Manager, key fetcherKey) *fetcher {
@@ -183,6 +197,11 @@ func newFetcher(m *Manager, key fetcherKey) *fetcher {
 func (f *fetcher) add(p *Partition, epoch int32) {
 	f.mu.Lock()
 	f.parts[p] = &fetchState{epoch: epoch, truncate: true}
+	if f.interrupt != nil {
+		f.interrupted = true
+		f.interrupt()
+		f.interrupt = nil
+	}
 	f.mu.Unlock()
 	f.poke()
 }
@@ -359,12 +378,18 @@ func (f *fetcher) round(parts map[*Partition]fetchState) error {
 			return err
 		}
 	}
+	// The partitions ready to fetch now, those just truncated included:
+	// a new partition's first fetch goes in this round, not after the
+	// leader held this one for replica.fetch.wait.max.ms.
 	var fetching []*Partition
-	for p, s := range parts {
-		if !s.truncate {
+	now := f.m.now()
+	f.mu.Lock()
+	for p, snap := range parts {
+		if s, ok := f.parts[p]; ok && s.epoch == snap.epoch && !s.truncate && !now.Before(s.retryAt) {
 			fetching = append(fetching, p)
 		}
 	}
+	f.mu.Unlock()
 	if len(fetching) == 0 {
 		return nil
 	}
@@ -409,7 +434,7 @@ func (f *fetcher) truncate(ps []*Partition, parts map[*Partition]fetchState) err
 				f.update(p, epoch, func(s *fetchState) { s.retryAt = f.m.now().Add(f.m.cfg.ReplicaFetchBackoff) })
 				continue
 			}
-			f.update(p, epoch, func(s *fetchState) { s.truncate = false })
+			f.update(p, epoch, func(s *fetchState) { s.truncate, s.notYetLeader = false, 0 })
 		}
 	}
 	return nil
@@ -451,7 +476,19 @@ func (f *fetcher) fetch(ps []*Partition, parts map[*Partition]fetchState) error 
 	req := kmsg.NewPtrFetchRequest()
 	req.Version = replicaFetchVersion
 	req.ReplicaID = cfg.BrokerID
-	req.MaxWaitMillis = int32(cfg.ReplicaFetchWaitMax.Milliseconds())
+	// The leader holds the fetch at most replica.fetch.wait.max.ms, and
+	// no longer than until a partition waiting to be retried is due: a
+	// partition its leader did not know it led a moment ago joins the
+	// next fetch in milliseconds, not after the long poll.
+	maxWait, now := cfg.ReplicaFetchWaitMax, f.m.now()
+	f.mu.Lock()
+	for _, s := range f.parts {
+		if d := s.retryAt.Sub(now); d > 0 && d < maxWait {
+			maxWait = d
+		}
+	}
+	f.mu.Unlock()
+	req.MaxWaitMillis = int32(maxWait.Milliseconds())
 	req.MinBytes = cfg.ReplicaFetchMinBytes
 	req.MaxBytes = cfg.ReplicaFetchResponseMaxBytes
 	req.SessionEpoch = -1
@@ -470,7 +507,24 @@ func (f *fetcher) fetch(ps []*Partition, parts map[*Partition]fetchState) error 
 		}
 		req.Topics = append(req.Topics, t)
 	}
-	resp, err := f.request(req, cfg.ReplicaSocketTimeout+cfg.ReplicaFetchWaitMax)
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.ReplicaSocketTimeout+cfg.ReplicaFetchWaitMax)
+	defer cancel()
+	f.mu.Lock()
+	f.interrupt, f.interrupted = cancel, false
+	f.mu.Unlock()
+	resp, err := f.client.Request(ctx, req)
+	f.mu.Lock()
+	interrupted := f.interrupted
+	f.interrupt, f.interrupted = nil, false
+	f.mu.Unlock()
+	if err != nil && interrupted {
+		// A partition joined while the leader held the fetch: the
+		// connection is dropped with the fetch (its answer would come
+		// later), and the next round dials again at once.
+		f.client.Close()
+		f.client = nil
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -552,7 +606,15 @@ func (f *fetcher) refused(p *Partition, epoch int32, code int16) {
 	f.m.logger.Debug().Str("topic", p.topic).Int32("partition", p.index).Int32("leader", f.leader).
 		Str("error", kerr.ErrorForCode(code).Error()).Msg("leader refused the fetch")
 	f.update(p, epoch, func(s *fetchState) {
-		s.retryAt = f.m.now().Add(f.m.cfg.ReplicaFetchBackoff)
+		backoff := f.m.cfg.ReplicaFetchBackoff
+		switch code {
+		case kerr.UnknownTopicOrPartition.Code, kerr.NotLeaderForPartition.Code, kerr.UnknownLeaderEpoch.Code:
+			// The store names the leader already; it has not caught up
+			// with it yet. 10 ms, doubling, up to the backoff.
+			backoff = min(backoff, notYetLeaderBackoff<<min(s.notYetLeader, 16))
+			s.notYetLeader++
+		}
+		s.retryAt = f.m.now().Add(backoff)
 		s.truncate = s.truncate || code == kerr.FencedLeaderEpoch.Code || code == kerr.UnknownLeaderEpoch.Code
 	})
 }
