@@ -165,10 +165,10 @@ func runSingle(ctx context.Context, o options, dir string, logf func(string, ...
 		run        func(t *target, topic string) (measurement, error)
 	}{
 		{fmt.Sprintf("produce %d B", o.recordSize), int32(o.partitions), func(t *target, topic string) (measurement, error) {
-			return runProduce(ctx, t.addrs, produceSpec{topic, int32(o.partitions), o.records, o.recordSize, o.linger}, t.cpu)
+			return runProduce(ctx, t.addrs, produceSpec{topic, int32(o.partitions), o.records, o.recordSize, o.linger, true}, t.cpu)
 		}},
 		{fmt.Sprintf("produce %s", sizeName(o.largeSize)), int32(o.partitions), func(t *target, topic string) (measurement, error) {
-			return runProduce(ctx, t.addrs, produceSpec{topic, int32(o.partitions), o.largeRecords, o.largeSize, o.linger}, t.cpu)
+			return runProduce(ctx, t.addrs, produceSpec{topic, int32(o.partitions), o.largeRecords, o.largeSize, o.linger, true}, t.cpu)
 		}},
 		{fmt.Sprintf("end-to-end %s rec/s, linger 0", fmtCount(float64(o.e2eRate))), 1, func(t *target, topic string) (measurement, error) {
 			return runEndToEnd(ctx, t.addrs, topic, o.e2eRate, o.e2eDuration, o.recordSize, t.cpu)
@@ -224,14 +224,20 @@ func runCluster(ctx context.Context, o options, dir string, logf func(string, ..
 		return nil, nil, err
 	}
 	defer cl.Close()
+	if err := waitBrokers(ctx, cl, 3); err != nil {
+		return nil, nil, err
+	}
 	rfs := []int16{1, 3}
 	for _, rf := range rfs {
 		topic := fmt.Sprintf("bench-existing-rf%d", rf)
 		if err := createTopic(ctx, cl, topic, int32(o.partitions), rf); err != nil {
 			return nil, nil, err
 		}
+		if err := waitTopic(ctx, cl, topic); err != nil {
+			return nil, nil, err
+		}
 		// One write to every partition, acknowledged: the topic is in use.
-		if _, err := runProduce(ctx, c.addrs, produceSpec{topic, int32(o.partitions), int64(o.partitions), o.recordSize, 0}, c.cpu); err != nil {
+		if _, err := runProduce(ctx, c.addrs, produceSpec{topic, int32(o.partitions), int64(o.partitions), o.recordSize, 0, true}, c.cpu); err != nil {
 			return nil, nil, fmt.Errorf("warm %s: %w", topic, err)
 		}
 	}
@@ -256,7 +262,7 @@ func runCluster(ctx context.Context, o options, dir string, logf func(string, ..
 				} else if err := createTopic(ctx, cl, topic, int32(o.partitions), rf); err != nil {
 					return nil, nil, err
 				}
-				m, err := runProduce(ctx, c.addrs, produceSpec{topic, int32(o.partitions), o.clusterRecords, o.recordSize, o.linger}, c.cpu)
+				m, err := runProduce(ctx, c.addrs, produceSpec{topic, int32(o.partitions), o.clusterRecords, o.recordSize, o.linger, !existing}, c.cpu)
 				if err != nil {
 					return nil, nil, fmt.Errorf("round %d, %s, RF %d: %w", round, name, rf, err)
 				}

@@ -61,7 +61,11 @@ func newProducer(addrs []string, linger time.Duration) (*kgo.Client, error) {
 }
 
 func createTopic(ctx context.Context, cl *kgo.Client, topic string, partitions int32, rf int16) error {
-	resp, err := kadm.NewClient(cl).CreateTopic(ctx, partitions, rf, nil, topic)
+	// min.insync.replicas is at most the RF: the cluster's default (2)
+	// would refuse every acks=all write to an RF 1 topic, as Kafka does.
+	minISR := fmt.Sprint(min(rf, 2))
+	configs := map[string]*string{"min.insync.replicas": &minISR}
+	resp, err := kadm.NewClient(cl).CreateTopic(ctx, partitions, rf, configs, topic)
 	if err == nil {
 		err = resp.Err
 	}
@@ -69,6 +73,46 @@ func createTopic(ctx context.Context, cl *kgo.Client, topic string, partitions i
 		return fmt.Errorf("create topic %s: %w", topic, err)
 	}
 	return nil
+}
+
+// waitBrokers waits until the cluster's metadata lists n brokers.
+func waitBrokers(ctx context.Context, cl *kgo.Client, n int) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		m, err := kadm.NewClient(cl).BrokerMetadata(ctx)
+		if err == nil && len(m.Brokers) >= n {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the cluster did not list %d brokers within 30s (last error: %v)", n, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitTopic waits until the cluster's metadata gives every partition of
+// topic a leader.
+func waitTopic(ctx context.Context, cl *kgo.Client, topic string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		m, err := kadm.NewClient(cl).Metadata(ctx, topic)
+		if err == nil {
+			err = m.Topics[topic].Err
+		}
+		if err == nil {
+			ready := len(m.Topics[topic].Partitions) > 0
+			for _, p := range m.Topics[topic].Partitions {
+				ready = ready && p.Err == nil && p.Leader >= 0
+			}
+			if ready {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("topic %s has no leader for every partition within 30s (last error: %v)", topic, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func deleteTopic(ctx context.Context, cl *kgo.Client, topic string) {
@@ -100,6 +144,7 @@ type produceSpec struct {
 	n          int64
 	size       int
 	linger     time.Duration
+	fresh      bool // the topic was just created: it starts at offset 0
 }
 
 // runProduce produces spec's records to topic (which exists), timing each
@@ -113,9 +158,13 @@ func runProduce(ctx context.Context, addrs []string, spec produceSpec, cpu func(
 		return m, err
 	}
 	defer cl.Close()
-	start, err := endOffsets(ctx, cl, spec.topic)
-	if err != nil {
-		return m, err
+	// A topic just created is written at once, as a test would, without
+	// waiting for the cluster to list it: its partitions start at 0.
+	start := map[int32]int64{}
+	if !spec.fresh {
+		if start, err = endOffsets(ctx, cl, spec.topic); err != nil {
+			return m, err
+		}
 	}
 	lat := make([]time.Duration, spec.n)
 	var failed atomic.Pointer[error]
