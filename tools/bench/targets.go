@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -31,8 +32,9 @@ const (
 // serveKfake runs a one-broker kfake cluster on a free loopback port,
 // prints its address on stdout and serves until SIGTERM or stdin closes.
 func serveKfake() int {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.ListenFn(func(network, _ string) (netListener, error) {
-		return listenLoopback(network)
+	// A port the kernel picks, on loopback only.
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.ListenFn(func(network, _ string) (net.Listener, error) {
+		return net.Listen(network, "127.0.0.1:0")
 	}))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kfake:", err)
