@@ -64,19 +64,19 @@ $(KAFKAJS_INSTALLED): $(KAFKAJS)/package-lock.json
 			echo "make: npm ci failed: the kafkajs tests will be skipped"; \
 	fi
 
-# Starts a broker on a temporary directory and a free port, runs the perf
-# tools against it (produce BENCH_RECORDS records of BENCH_RECORD_SIZE
-# bytes to 6 partitions, consume them back, then the end-to-end latency of
-# one record at a time), and stops it. Extra `samsa perf produce` flags:
-# make bench ARGS='--producer-props acks=1 compression.type=lz4'
-BENCH_RECORDS     ?= 1000000
-BENCH_RECORD_SIZE ?= 100
+# Samsa against franz-go's in-memory fake (kfake), each a child process
+# whose own CPU time is measured, with the same workloads interleaved for
+# --rounds rounds (produce 1,000,000 records of 100 B and 200,000 of 1 KiB
+# to 6 partitions, acks=all, idempotent, linger 5 ms; end-to-end latency at
+# 10k records/s, linger 0), then a three-broker cluster on a ZooKeeper it
+# starts (skipped, with a note, when ZooKeeper is not installed): RF 3
+# against RF 1 on new and existing topics. Every record is read back and
+# checked. Prints a Markdown table of medians (min-max) on stdout; flags of
+# tools/bench in BENCH_ARGS: make bench BENCH_ARGS='--records 200000 --rounds 5 -o json'
+BENCH_ARGS ?=
 bench: build
-	./tools/with-broker.sh $(BIN) sh -c 'set -e; export SAMSA_BOOTSTRAP_SERVER="$$SAMSA_ADDR"; \
-		./$(BIN) perf produce --topic samsa-bench --partitions 6 --num-records $(BENCH_RECORDS) \
-			--record-size $(BENCH_RECORD_SIZE) --throughput -1 $(ARGS); \
-		./$(BIN) perf consume --topic samsa-bench --messages $(BENCH_RECORDS); \
-		./$(BIN) perf end-to-end --topic samsa-bench-latency --num-records 10000 --record-size $(BENCH_RECORD_SIZE)'
+	$(GO) build -o bin/bench ./tools/bench
+	./bin/bench --samsa $(BIN) $(BENCH_ARGS)
 
 # franz-go's own integration suite (pkg/kgo, the version in go.mod) against
 # a throwaway broker (tools/kgo-test.properties): a client's view of Kafka's
