@@ -31,6 +31,9 @@ func (b *tokenBucket) refill(now time.Time, bound, burst float64) {
 // client under it may take more than it has left, as in Kafka. Older
 // versions are always recorded and never refused.
 func (m *Manager) RecordMutations(c Client, partitions int, strict bool, now time.Time) (refused bool) {
+	if m.none.Load() {
+		return false
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	b, ok := m.table.Resolve(ControllerMutationRate, c.User, c.ClientID)
@@ -49,6 +52,9 @@ func (m *Manager) RecordMutations(c Client, partitions int, strict bool, now tim
 // MutationThrottle is how long c must wait before its
 // controller_mutation_rate lets it mutate again.
 func (m *Manager) MutationThrottle(c Client, now time.Time) time.Duration {
+	if m.none.Load() {
+		return 0
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	b, ok := m.table.Resolve(ControllerMutationRate, c.User, c.ClientID)

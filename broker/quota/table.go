@@ -118,6 +118,16 @@ var levels = []level{
 	{0, 'o'}, {0, 'd'},
 }
 
+// empty reports whether the table holds no quota at all.
+func (t Table) empty() bool {
+	for _, keys := range t {
+		if len(keys) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // Resolve returns the quota key applying to a client with this user
 // (the principal's name, "alice" for User:alice) and client ID, with
 // Kafka's precedence; ok is false when none does.
