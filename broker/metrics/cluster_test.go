@@ -83,8 +83,11 @@ func TestScrapesOfAClusterFollowReplicationAndFaults(t *testing.T) {
 	if follower == leader {
 		follower = ids[1]
 	}
-	// Counted from here: a slow start under -race may already have
-	// moved a follower out of the ISR and back.
+	// Counted from here, once every replica is in the ISR: a slow start
+	// under -race may have moved a follower out of the ISR (and back).
+	checkFor(t, 10*time.Second, func() error {
+		return equal("leader's under-replicated partitions before the cut", scrapeMetrics(t, addrs[leader]).must(t, "samsa_under_replicated_partitions"), 0)
+	})
 	baseline := scrapeMetrics(t, addrs[leader])
 	shrinks, expands := baseline.must(t, "samsa_isr_shrinks_total"), baseline.must(t, "samsa_isr_expands_total")
 	if err := cluster.Isolate(follower); err != nil {
