@@ -2,11 +2,7 @@ package cli
 
 import (
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
-	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -14,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/samsa-io/samsa/broker/config"
+	"github.com/samsa-io/samsa/broker/tlsconf"
 )
 
 // CommandConfigOpts turns the client properties of a --command-config
@@ -79,105 +76,41 @@ func clientSASL(props map[string]string) (kgo.Opt, error) {
 	return nil, fmt.Errorf("sasl.mechanism %s is not supported by samsa's tools (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)", mech)
 }
 
-// clientTLS is the TLS configuration of the ssl.* properties: a PEM
-// truststore (file or inline; none: the system's roots), a PEM keystore
-// for client certificates, and hostname verification unless
-// ssl.endpoint.identification.algorithm is empty.
+// clientTLS is the TLS configuration of the ssl.* properties, built as
+// the broker builds its own inter-broker client (tlsconf.ClientConfig):
+// PEM or PKCS12 trust and key stores (none: the system's roots), and
+// host name checks unless ssl.endpoint.identification.algorithm is
+// empty. Unset store types are PEM, the type a client file names most.
 func clientTLS(props map[string]string) (*tls.Config, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	trustType := strings.ToUpper(strings.TrimSpace(props["ssl.truststore.type"]))
-	trustPEM := []byte(props["ssl.truststore.certificates"])
-	if loc := strings.TrimSpace(props["ssl.truststore.location"]); loc != "" {
-		if trustType != "" && trustType != "PEM" {
-			return nil, fmt.Errorf("ssl.truststore.type %s: samsa's tools read PEM truststores (ssl.truststore.type=PEM)", trustType)
+	storeType := func(key string) string {
+		t := strings.ToUpper(strings.TrimSpace(props[key]))
+		if t == "" {
+			return "PEM"
 		}
-		data, err := os.ReadFile(loc)
-		if err != nil {
-			return nil, fmt.Errorf("ssl.truststore.location: %w", err)
-		}
-		trustPEM = data
+		return t
 	}
-	if len(trustPEM) > 0 {
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(trustPEM) {
-			return nil, errors.New("the truststore holds no PEM certificate")
-		}
-		tc.RootCAs = pool
+	s := config.SSL{
+		TruststoreType:                  storeType("ssl.truststore.type"),
+		TruststoreLocation:              strings.TrimSpace(props["ssl.truststore.location"]),
+		TruststorePassword:              props["ssl.truststore.password"],
+		TruststoreCertificates:          props["ssl.truststore.certificates"],
+		KeystoreType:                    storeType("ssl.keystore.type"),
+		KeystoreLocation:                strings.TrimSpace(props["ssl.keystore.location"]),
+		KeystorePassword:                props["ssl.keystore.password"],
+		KeyPassword:                     props["ssl.key.password"],
+		KeystoreCertificateChain:        props["ssl.keystore.certificate.chain"],
+		KeystoreKey:                     props["ssl.keystore.key"],
+		EnabledProtocols:                []string{"TLSv1.2", "TLSv1.3"},
+		EndpointIdentificationAlgorithm: "https",
 	}
-	keyPEM, chainPEM := []byte(props["ssl.keystore.key"]), []byte(props["ssl.keystore.certificate.chain"])
-	if loc := strings.TrimSpace(props["ssl.keystore.location"]); loc != "" {
-		if t := strings.ToUpper(strings.TrimSpace(props["ssl.keystore.type"])); t != "" && t != "PEM" {
-			return nil, fmt.Errorf("ssl.keystore.type %s: samsa's tools read PEM keystores (ssl.keystore.type=PEM)", t)
-		}
-		data, err := os.ReadFile(loc)
-		if err != nil {
-			return nil, fmt.Errorf("ssl.keystore.location: %w", err)
-		}
-		keyPEM, chainPEM = data, data
+	if alg, set := props["ssl.endpoint.identification.algorithm"]; set {
+		s.EndpointIdentificationAlgorithm = strings.TrimSpace(alg)
 	}
-	if len(keyPEM) > 0 || len(chainPEM) > 0 {
-		if props["ssl.key.password"] != "" {
-			return nil, errors.New("ssl.key.password: samsa's tools read unencrypted PEM keys only")
-		}
-		cert, err := tls.X509KeyPair(pemBlocks(chainPEM, "CERTIFICATE"), pemKey(keyPEM))
-		if err != nil {
-			return nil, fmt.Errorf("the keystore: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	if alg, set := props["ssl.endpoint.identification.algorithm"]; set && strings.TrimSpace(alg) == "" {
-		// Kafka's empty algorithm: the chain is verified, the host name
-		// is not.
-		tc.InsecureSkipVerify = true
-		roots := tc.RootCAs
-		tc.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
-			certs := make([]*x509.Certificate, 0, len(raw))
-			for _, r := range raw {
-				c, err := x509.ParseCertificate(r)
-				if err != nil {
-					return err
-				}
-				certs = append(certs, c)
-			}
-			if len(certs) == 0 {
-				return errors.New("the broker sent no certificate")
-			}
-			inter := x509.NewCertPool()
-			for _, c := range certs[1:] {
-				inter.AddCert(c)
-			}
-			_, err := certs[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter})
-			return err
+	for _, key := range []string{"ssl.truststore.type", "ssl.keystore.type"} {
+		if t := storeType(key); t != "PEM" && t != "PKCS12" {
+			return nil, fmt.Errorf("%s %s: samsa's tools read PEM truststores and key stores, or PKCS12 ones", key, t)
 		}
 	}
-	return tc, nil
-}
-
-// pemBlocks keeps the blocks of one type.
-func pemBlocks(data []byte, typ string) []byte {
-	var out []byte
-	for {
-		var b *pem.Block
-		b, data = pem.Decode(data)
-		if b == nil {
-			return out
-		}
-		if b.Type == typ {
-			out = append(out, pem.EncodeToMemory(b)...)
-		}
-	}
-}
-
-// pemKey keeps the private key block.
-func pemKey(data []byte) []byte {
-	for {
-		var b *pem.Block
-		b, data = pem.Decode(data)
-		if b == nil {
-			return nil
-		}
-		if strings.HasSuffix(b.Type, "PRIVATE KEY") {
-			return pem.EncodeToMemory(b)
-		}
-	}
+	// The server name is left to kgo, which sets each broker's host.
+	return tlsconf.ClientConfig(s, "")
 }
