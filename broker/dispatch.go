@@ -30,10 +30,6 @@ type api struct {
 	// v4, the first versions that carry record batches v2).
 	min, max int16
 	serve    handler
-	// clientID puts the request's client ID in the context (the group
-	// APIs report it; Produce lets Kafka's admin client ID write to
-	// internal topics).
-	clientID bool
 	// note is the API's row in the README's API table: what a user of
 	// the API should know.
 	note string
@@ -146,9 +142,9 @@ func (b *Broker) ServeKafka(ctx context.Context, conn *wire.Conn, req *wire.Requ
 		b.observer.ResponseError(req.APIKey, closedInvalidRequest)
 		return nil, fmt.Errorf("decode %s v%d request: %w", kmsg.NameForKey(req.APIKey), req.APIVersion, err)
 	}
-	if r.clientID {
-		ctx = withClientID(ctx, req.ClientID)
-	}
+	// Who sent it, in one context value: the quotas measure the user and
+	// client ID, the group APIs report the client ID, and Produce lets
+	// Kafka's admin client ID write to internal topics.
 	ctx = withQuotaClient(ctx, conn.Principal, req.ClientID)
 	resp, err := r.serve(b, ctx, conn, kreq)
 	b.observer.RequestServed(req.APIKey, time.Since(start))

@@ -33,7 +33,7 @@ import (
 // broker serves each of them with the client's ID in the context.
 func init() {
 	for _, ga := range groupcoord.APIs() {
-		registerAPI(api{key: ga.Key, min: ga.Min, max: ga.Max, serve: groupAPI(ga.Serve), clientID: true, note: ga.Note})
+		registerAPI(api{key: ga.Key, min: ga.Min, max: ga.Max, serve: groupAPI(ga.Serve), note: ga.Note})
 	}
 }
 
@@ -308,14 +308,5 @@ func (b *Broker) coordinatorFor(ctx context.Context, key string) (controller.Bro
 	return b.internalPartitionLeader(groupcoord.OffsetsTopic, b.groups.PartitionFor(key))
 }
 
-// clientIDKey carries the request's client ID in its context.
-type clientIDKey struct{}
-
-func withClientID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, clientIDKey{}, id)
-}
-
-func clientIDFrom(ctx context.Context) string {
-	id, _ := ctx.Value(clientIDKey{}).(string)
-	return id
-}
+// clientIDFrom is the request's client ID (withQuotaClient).
+func clientIDFrom(ctx context.Context) string { return quotaClientFrom(ctx).ClientID }
