@@ -29,6 +29,19 @@ func init() {
 // errNoAuthorizer is Kafka's answer to the ACL APIs without an authorizer.
 var errNoAuthorizer = newAPIError(kerr.SecurityDisabled, "No Authorizer is configured on the broker")
 
+// aclAPIRefusal is why the ACL APIs refuse a request as a whole, nil when
+// they serve it: no authorizer, or the caller lacks op (DESCRIBE for
+// DescribeAcls, ALTER for CreateAcls and DeleteAcls) on the cluster.
+func (b *Broker) aclAPIRefusal(conn *wire.Conn, op acl.Operation) *apiError {
+	switch {
+	case b.authorizer == nil:
+		return errNoAuthorizer
+	case !b.authorizedCluster(conn, op):
+		return newAPIError(kerr.ClusterAuthorizationFailed, "")
+	}
+	return nil
+}
+
 func (b *Broker) handleDescribeACLs(_ context.Context, conn *wire.Conn, req *kmsg.DescribeACLsRequest) (kmsg.Response, error) {
 	resp := req.ResponseKind().(*kmsg.DescribeACLsResponse)
 	filter := acl.Filter{
@@ -36,13 +49,7 @@ func (b *Broker) handleDescribeACLs(_ context.Context, conn *wire.Conn, req *kms
 		PatternType: acl.PatternType(req.ResourcePatternType), Principal: req.Principal, Host: req.Host,
 		Operation: acl.Operation(req.Operation), Permission: acl.Permission(req.PermissionType),
 	}
-	var fail *apiError
-	switch {
-	case b.authorizer == nil:
-		fail = errNoAuthorizer
-	case !b.authorizedCluster(conn, acl.OpDescribe):
-		fail = newAPIError(kerr.ClusterAuthorizationFailed, "")
-	}
+	fail := b.aclAPIRefusal(conn, acl.OpDescribe)
 	if err := filter.Validate(); fail == nil && err != nil {
 		fail = newAPIError(kerr.InvalidRequest, "%v", err)
 	}

@@ -28,13 +28,7 @@ func (b *Broker) handleCreateACLs(ctx context.Context, conn *wire.Conn, req *kms
 	resp := req.ResponseKind().(*kmsg.CreateACLsResponse)
 	resp.Results = make([]kmsg.CreateACLsResponseResult, len(req.Creations))
 	fails := make([]*apiError, len(req.Creations))
-	var whole *apiError
-	switch {
-	case b.authorizer == nil:
-		whole = errNoAuthorizer
-	case !b.authorizedCluster(conn, acl.OpAlter):
-		whole = newAPIError(kerr.ClusterAuthorizationFailed, "")
-	}
+	whole := b.aclAPIRefusal(conn, acl.OpAlter)
 	var valid []acl.Binding
 	var validAt []int
 	for i, c := range req.Creations {

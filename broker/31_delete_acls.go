@@ -26,13 +26,7 @@ func (b *Broker) handleDeleteACLs(ctx context.Context, conn *wire.Conn, req *kms
 	resp := req.ResponseKind().(*kmsg.DeleteACLsResponse)
 	resp.Results = make([]kmsg.DeleteACLsResponseResult, len(req.Filters))
 	fails := make([]*apiError, len(req.Filters))
-	var whole *apiError
-	switch {
-	case b.authorizer == nil:
-		whole = errNoAuthorizer
-	case !b.authorizedCluster(conn, acl.OpAlter):
-		whole = newAPIError(kerr.ClusterAuthorizationFailed, "")
-	}
+	whole := b.aclAPIRefusal(conn, acl.OpAlter)
 	var valid []acl.Filter
 	var validAt []int
 	for i, f := range req.Filters {
