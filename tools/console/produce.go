@@ -190,17 +190,11 @@ func (s producerSettings) opts() ([]kgo.Opt, error) {
 const defaultMaxRequestSize = 1 << 20
 
 func compressionCodec(name string) (kgo.CompressionCodec, error) {
-	switch strings.ToLower(name) {
-	case "none", "":
-		return kgo.NoCompression(), nil
-	case "gzip":
-		return kgo.GzipCompression(), nil
-	case "snappy":
-		return kgo.SnappyCompression(), nil
-	case "lz4":
-		return kgo.Lz4Compression(), nil
-	case "zstd":
-		return kgo.ZstdCompression(), nil
+	if name == "" {
+		name = "none"
+	}
+	if c, ok := cli.CompressionCodecs[strings.ToLower(name)]; ok {
+		return c, nil
 	}
 	return kgo.CompressionCodec{}, cli.Usagef("compression %q: want none, gzip, snappy, lz4 or zstd", name)
 }

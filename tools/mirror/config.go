@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/samsa-io/samsa/tools/cli"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -131,17 +132,11 @@ func (c Config) withDefaults() (Config, error) {
 
 // compression is the producer codec for a compression.type name.
 func compression(name string) (kgo.CompressionCodec, error) {
-	switch name {
-	case "", "none":
-		return kgo.NoCompression(), nil
-	case "gzip":
-		return kgo.GzipCompression(), nil
-	case "snappy":
-		return kgo.SnappyCompression(), nil
-	case "lz4":
-		return kgo.Lz4Compression(), nil
-	case "zstd":
-		return kgo.ZstdCompression(), nil
+	if name == "" {
+		name = "none"
+	}
+	if c, ok := cli.CompressionCodecs[name]; ok {
+		return c, nil
 	}
 	return kgo.NoCompression(), fmt.Errorf("unknown compression %q: want none, gzip, snappy, lz4 or zstd", name)
 }

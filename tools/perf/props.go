@@ -153,17 +153,8 @@ func supportedProps() []string {
 }
 
 func codec(name string) (kgo.CompressionCodec, error) {
-	switch name {
-	case "none":
-		return kgo.NoCompression(), nil
-	case "gzip":
-		return kgo.GzipCompression(), nil
-	case "snappy":
-		return kgo.SnappyCompression(), nil
-	case "lz4":
-		return kgo.Lz4Compression(), nil
-	case "zstd":
-		return kgo.ZstdCompression(), nil
+	if c, ok := cli.CompressionCodecs[name]; ok {
+		return c, nil
 	}
 	return kgo.CompressionCodec{}, fmt.Errorf("want none, gzip, snappy, lz4 or zstd")
 }
