@@ -3,10 +3,8 @@ package devsecurity
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -15,6 +13,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 
+	"github.com/samsa-io/samsa/broker/config"
+	"github.com/samsa-io/samsa/broker/tlsconf"
 	"github.com/samsa-io/samsa/log/atomicfile"
 )
 
@@ -42,17 +42,11 @@ func (m *Material) Overrides(hostPort string) []string {
 	}
 }
 
-// tlsConfig trusts the generated CA.
+// tlsConfig trusts the generated CA, as a broker's own TLS client
+// would with it as its trust store.
 func (m *Material) tlsConfig(host string) (*tls.Config, error) {
-	pemCA, err := os.ReadFile(m.CAFile())
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pemCA) {
-		return nil, fmt.Errorf("%s holds no certificate", m.CAFile())
-	}
-	return &tls.Config{RootCAs: pool, ServerName: host, MinVersion: tls.VersionTLS12}, nil
+	return tlsconf.ClientConfig(config.SSL{TruststoreType: "PEM", TruststoreLocation: m.CAFile(),
+		EnabledProtocols: []string{"TLSv1.2", "TLSv1.3"}, EndpointIdentificationAlgorithm: "https"}, host)
 }
 
 // Provision logs in to the broker at addr as the admin (PLAIN over TLS)
