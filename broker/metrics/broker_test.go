@@ -272,3 +272,18 @@ func sorted(s []string) []string {
 	slices.Sort(s)
 	return s
 }
+
+// The listener also serves Go's profiles of the running broker, for
+// finding where its CPU and memory go.
+func TestProfilesOfTheRunningBroker(t *testing.T) {
+	cluster := startCluster(t, 1, nil)
+	addr := metricsAddr(t, cluster, 1)
+
+	status, body := get(t, addr, "/debug/pprof/")
+	if status != http.StatusOK || !strings.Contains(body, "goroutine") {
+		t.Errorf("/debug/pprof/: %d, want 200 with the list of profiles", status)
+	}
+	if status, body := get(t, addr, "/debug/pprof/heap?debug=1"); status != http.StatusOK || !strings.Contains(body, "heap profile") {
+		t.Errorf("/debug/pprof/heap: %d, want 200 with a heap profile", status)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -18,7 +19,9 @@ import (
 //   - /healthz: 200 while the process is up, whatever the broker does;
 //   - /readyz: 200 while the broker serves, else 503 with the reason on
 //     one line (starting, its metadata store session lost, shutting
-//     down): what a load balancer or an orchestrator should route on.
+//     down): what a load balancer or an orchestrator should route on;
+//   - /debug/pprof/: Go's profiles of the running broker (CPU, heap,
+//     allocations, goroutines, mutex and block contention, traces).
 type Server struct {
 	ln   net.Listener
 	http *http.Server
@@ -53,6 +56,11 @@ func Listen(addr string, m *Metrics, ready Ready, logger zerolog.Logger) (*Serve
 		}
 		fmt.Fprintln(w, "ready")
 	})
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	s := &Server{
 		ln:   ln,
 		http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
