@@ -103,13 +103,31 @@ func (l *Log) storeCheckpoint(c checkpoint) error {
 
 // writeTopicID records the topic ID in partition.metadata, so a topic
 // deleted and created again under the same name is told apart.
-func writeTopicID(dir string, id [16]byte) error {
+func writeTopicID(dir string, id [16]byte, syncLater func(string)) error {
 	path := filepath.Join(dir, metadataFile)
 	want := fmt.Sprintf("version: 0\ntopic_id: %s\n", encodeTopicID(id))
-	if raw, err := os.ReadFile(path); err == nil && string(raw) == want {
+	raw, err := os.ReadFile(path)
+	if err == nil && string(raw) == want {
 		return nil
 	}
-	return atomicfile.Write(path, []byte(want))
+	if errors.Is(err, os.ErrNotExist) && syncLater != nil {
+		// A new partition: written in place, as a torn file (a crash
+		// in the middle) reads as no topic ID, which the next open
+		// writes again.
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		syncLater(path)
+		return nil
+	}
+	if syncLater == nil {
+		return atomicfile.Write(path, []byte(want))
+	}
+	if err := atomicfile.Replace(path, []byte(want)); err != nil {
+		return err
+	}
+	syncLater(path)
+	return nil
 }
 
 // readTopicID returns the topic ID a partition directory belongs to.

@@ -538,7 +538,8 @@ func (l *Log) swapCleaned(inputs, outputs []*segment, cleanedUpTo, nextDeleteHor
 			renames = append(renames, struct{ from, to string }{o.txnIndexPath + cleanedSuffix, o.txnIndexPath})
 		}
 		for _, x := range renames {
-			if err := os.Rename(x.from, x.to); err != nil {
+			// An index with no entries has no file (index.go).
+			if err := os.Rename(x.from, x.to); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return fmt.Errorf("swap in cleaned index: %w", err)
 			}
 		}
@@ -562,18 +563,14 @@ func (l *Log) swapCleaned(inputs, outputs []*segment, cleanedUpTo, nextDeleteHor
 // are loaded: a "<base>.log.swap" replaces every segment whose base offset
 // lies in the range it covers; "*.cleaned" files are discarded. Index
 // files of swapped segments are removed so they are rebuilt.
-func (l *Log) completeSwaps() error {
-	entries, err := os.ReadDir(l.dir)
-	if err != nil {
-		return fmt.Errorf("list %s: %w", l.dir, err)
-	}
+func (l *Log) completeSwaps(names []string) (changed bool, err error) {
 	var bases []int64
 	var swaps []int64
-	for _, e := range entries {
-		name := e.Name()
+	for _, name := range names {
 		switch {
 		case strings.HasSuffix(name, cleanedSuffix):
 			os.Remove(l.dir + "/" + name)
+			changed = true
 		case strings.HasSuffix(name, logSuffix+swapSuffix):
 			if base, ok := parseSegmentName(strings.TrimSuffix(name, swapSuffix)); ok {
 				swaps = append(swaps, base)
@@ -588,7 +585,7 @@ func (l *Log) completeSwaps() error {
 		swapPath := segmentName(l.dir, base, logSuffix+swapSuffix)
 		end, err := lastOffsetOf(swapPath)
 		if err != nil {
-			return err
+			return changed, err
 		}
 		for _, b := range bases {
 			if b >= base && b <= end {
@@ -599,14 +596,14 @@ func (l *Log) completeSwaps() error {
 			os.Remove(segmentName(l.dir, base, suffix))
 		}
 		if err := os.Rename(swapPath, segmentName(l.dir, base, logSuffix)); err != nil {
-			return fmt.Errorf("complete swap of %s: %w", swapPath, err)
+			return true, fmt.Errorf("complete swap of %s: %w", swapPath, err)
 		}
 		l.logger.Info().Int64("segment", base).Msg("completed a cleaned-segment swap a crash interrupted")
 	}
 	if len(swaps) > 0 {
-		return atomicfile.SyncDir(l.dir)
+		return true, atomicfile.SyncDir(l.dir)
 	}
-	return nil
+	return changed, nil
 }
 
 // lastOffsetOf scans a segment file for the offset of its last record.

@@ -24,12 +24,22 @@ import (
 type epochCache struct {
 	path    string
 	entries []EpochEntry // increasing epochs and start offsets
+	// syncLater, when set, takes the checkpoint's fsync off the caller's
+	// path (syncqueue.go); nil fsyncs at once.
+	syncLater func(path string)
+	// fresh: a new partition's cache whose file was never written, so
+	// the first persist writes it in place (a torn first file reads as
+	// corrupt and is rebuilt from the log).
+	fresh bool
+	// written is what the file holds (loaded or last persisted): a
+	// persist of the same entries writes nothing.
+	written []EpochEntry
 }
 
 const epochCheckpointFile = "leader-epoch-checkpoint"
 
-func loadEpochCache(path string) (*epochCache, error) {
-	c := &epochCache{path: path}
+func loadEpochCache(path string, syncLater func(string)) (*epochCache, error) {
+	c := &epochCache{path: path, syncLater: syncLater}
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return c, nil
@@ -72,16 +82,54 @@ func loadEpochCache(path string) (*epochCache, error) {
 		}
 		c.entries = append(c.entries, e)
 	}
+	c.written = slices.Clone(c.entries)
 	return c, nil
 }
 
 func (c *epochCache) persist() error {
+	if c.written != nil && slices.Equal(c.written, c.entries) {
+		return nil
+	}
+	if err := c.write(); err != nil {
+		return err
+	}
+	c.written = slices.Clone(c.entries)
+	if c.written == nil {
+		c.written = []EpochEntry{}
+	}
+	return nil
+}
+
+func (c *epochCache) write() error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "0\n%d\n", len(c.entries))
 	for _, e := range c.entries {
 		fmt.Fprintf(&b, "%d %d\n", e.Epoch, e.StartOffset)
 	}
-	return atomicfile.Write(c.path, []byte(b.String()))
+	if c.syncLater == nil {
+		return atomicfile.Write(c.path, []byte(b.String()))
+	}
+	if c.fresh {
+		f, err := os.OpenFile(c.path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err == nil {
+			_, err = f.WriteString(b.String())
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return fmt.Errorf("write %s: %w", c.path, err)
+			}
+			c.fresh = false
+			c.syncLater(c.path)
+			return nil
+		}
+		c.fresh = false // there already: replace it
+	}
+	if err := atomicfile.Replace(c.path, []byte(b.String())); err != nil {
+		return err
+	}
+	c.syncLater(c.path)
+	return nil
 }
 
 // latest returns the newest entry.

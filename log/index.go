@@ -40,6 +40,10 @@ type timeEntry struct {
 // entries; the segment's indexes are rebuilt from its log.
 var errIndexCorrupt = errors.New("index file is corrupt")
 
+// errIndexMissing: a segment has no index file, as a segment whose index
+// never had an entry.
+var errIndexMissing = errors.New("index file is missing")
+
 // index is an index file and its entries.
 type index[E any] struct {
 	path       string
@@ -83,7 +87,13 @@ func newTimeIndex(path string, maxBytes int32) *index[timeEntry] {
 func (x *index[E]) load(ordered func(prev, next E) bool) error {
 	raw, err := os.ReadFile(x.path)
 	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("%w: %s is missing", errIndexCorrupt, x.path)
+		// Index files are made when they first have entries to
+		// persist: a new segment has none (loadClean trusts a missing
+		// file only for an empty segment).
+		var empty []E
+		x.entries.Store(&empty)
+		x.persisted = 0
+		return errIndexMissing
 	}
 	if err != nil {
 		return fmt.Errorf("read %s: %w", x.path, err)
@@ -131,12 +141,14 @@ func (x *index[E]) last() (E, bool) {
 	return s[len(s)-1], true
 }
 
-// reset empties the index and its file, before a rebuild.
+// reset empties the index and its file, if there is one, before a
+// rebuild; a missing file stays missing until persist has entries for it
+// (a new partition makes no index files).
 func (x *index[E]) reset() error {
 	var empty []E
 	x.entries.Store(&empty)
 	x.persisted = 0
-	if err := os.WriteFile(x.path, nil, 0o644); err != nil {
+	if err := os.Truncate(x.path, 0); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("reset %s: %w", x.path, err)
 	}
 	return nil
@@ -149,7 +161,14 @@ func (x *index[E]) persist(sync bool) error {
 	if x.persisted == len(s) && !sync {
 		return nil
 	}
-	f, err := os.OpenFile(x.path, os.O_WRONLY|os.O_CREATE, 0o644)
+	flags := os.O_WRONLY | os.O_CREATE
+	if len(s) == 0 {
+		flags = os.O_WRONLY // nothing to write: sync a file that is there
+	}
+	f, err := os.OpenFile(x.path, flags, 0o644)
+	if errors.Is(err, os.ErrNotExist) && len(s) == 0 {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("open %s: %w", x.path, err)
 	}

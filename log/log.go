@@ -58,6 +58,9 @@ type logEnv struct {
 	background func(fn func())
 	// removeLater deletes files after a delay (file.delete.delay.ms).
 	removeLater func(delay time.Duration, paths []string)
+	// syncLater queues a file written with atomicfile.Replace for a
+	// background fsync (syncqueue.go).
+	syncLater func(path string)
 }
 
 // Dir is the partition's directory.

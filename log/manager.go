@@ -70,9 +70,15 @@ type Manager struct {
 	env    *logEnv
 	errors *throttle.Throttle // failures of the background work, per log
 
-	mu    sync.Mutex
-	logs  map[TopicPartition]*Log
-	found map[TopicPartition]string // on disk, not opened yet: partition directory
+	mu   sync.Mutex
+	logs map[TopicPartition]*Log
+	// opening are the logs being opened outside mu (Open), by directory;
+	// openingDone[tp] is closed when tp's open ends, and opens counts them
+	// for Close.
+	opening     map[TopicPartition]string
+	openingDone map[TopicPartition]chan struct{}
+	opens       sync.WaitGroup
+	found       map[TopicPartition]string // on disk, not opened yet: partition directory
 	// pending holds the partition directories whose deletion failed
 	// (neither renamed nor removed), by path. Open and Delete of the same
 	// partition and the periodic flush try again.
@@ -92,6 +98,8 @@ type Manager struct {
 	cleanerBackoff atomic.Int64 // nanoseconds
 	cleanerMaxKeys atomic.Int64
 	cleanerWake    chan struct{}
+
+	syncs *syncQueue // files whose fsync was put off (syncqueue.go)
 }
 
 // OpenManager locks the log directories and scans them for partition
@@ -104,22 +112,27 @@ func OpenManager(cfg ManagerConfig) (*Manager, error) {
 		cfg.Now = time.Now
 	}
 	m := &Manager{
-		errors:  throttle.New(errorInterval),
-		cfg:     cfg,
-		logs:    make(map[TopicPartition]*Log),
-		found:   make(map[TopicPartition]string),
-		pending: make(map[string]pendingDeletion),
-		clean:   make(map[string]bool),
-		stop:    make(chan struct{}),
-		timers:  make(map[*time.Timer]struct{}),
+		errors:      throttle.New(errorInterval),
+		cfg:         cfg,
+		logs:        make(map[TopicPartition]*Log),
+		opening:     make(map[TopicPartition]string),
+		openingDone: make(map[TopicPartition]chan struct{}),
+		found:       make(map[TopicPartition]string),
+		pending:     make(map[string]pendingDeletion),
+		clean:       make(map[string]bool),
+		stop:        make(chan struct{}),
+		timers:      make(map[*time.Timer]struct{}),
+		syncs:       newSyncQueue(),
 	}
-	m.env = &logEnv{now: cfg.Now, background: m.background, removeLater: m.removeLater}
+	m.env = &logEnv{now: cfg.Now, background: m.background, removeLater: m.removeLater, syncLater: m.syncs.add}
 	for _, dir := range cfg.Dirs {
 		if err := m.openDir(dir); err != nil {
 			m.releaseLocks()
 			return nil, err
 		}
 	}
+	m.loops.Add(1)
+	go m.runSyncQueue()
 	if cfg.RetentionCheckInterval > 0 {
 		m.loops.Add(1)
 		go m.every(cfg.RetentionCheckInterval, m.enforceRetention)
@@ -251,20 +264,31 @@ func (m *Manager) Open(topic string, partition int32, topicID [16]byte, cfg Conf
 	tp := TopicPartition{Topic: topic, Partition: partition}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.closed {
-		return nil, ErrClosed
-	}
-	if l, ok := m.logs[tp]; ok {
-		l.UpdateConfig(cfg)
-		return l, nil
+	for {
+		if m.closed {
+			return nil, ErrClosed
+		}
+		if l, ok := m.logs[tp]; ok {
+			l.UpdateConfig(cfg)
+			return l, nil
+		}
+		busy, ok := m.openingDone[tp]
+		if !ok {
+			break
+		}
+		m.mu.Unlock()
+		<-busy
+		m.mu.Lock()
 	}
 	if err := m.finishDeletionsLocked(tp); err != nil {
 		return nil, fmt.Errorf("open log %s: a deleted partition of the same name is still on disk: %w", tp, err)
 	}
 	dir, onDisk := m.found[tp]
-	clean := false
+	clean, knownTopicID := false, false
 	if onDisk {
-		if id, ok := readTopicID(dir); ok && id != topicID {
+		id, ok := readTopicID(dir)
+		knownTopicID = ok && id == topicID
+		if ok && id != topicID {
 			m.cfg.Logger.Info().Str("partition", tp.String()).Msg("deleting the log of an older topic with the same name")
 			delete(m.found, tp)
 			if err := m.deleteDir(dir, tp); err != nil {
@@ -280,8 +304,29 @@ func (m *Manager) Open(topic string, partition int32, topicID [16]byte, cfg Conf
 	if !onDisk {
 		dir = filepath.Join(m.leastLoadedDir(), tp.String())
 	}
+
+	// The partition is reserved while its log opens without the lock, so
+	// that a Sync opens many logs side by side: a second Open or a Delete
+	// of it waits, Close waits for it.
+	busy := make(chan struct{})
+	m.opening[tp] = dir
+	m.openingDone[tp] = busy
+	m.opens.Add(1)
+	m.mu.Unlock()
 	start := m.cfg.Now()
-	l, err := openLog(dir, tp, topicID, cfg, clean, m.env, m.cfg.Logger)
+	var l *Log
+	var err error
+	if onDisk {
+		l, err = openLog(dir, tp, topicID, knownTopicID, cfg, clean, m.env, m.cfg.Logger)
+	} else if l, err = createLog(dir, tp, topicID, cfg, m.env, m.cfg.Logger); err == nil {
+		m.syncs.add(dir) // the new directory's entry in its parent
+	}
+	m.mu.Lock()
+	delete(m.opening, tp)
+	delete(m.openingDone, tp)
+	close(busy)
+	m.opens.Done()
+
 	if err != nil {
 		// A directory found at startup stays known (a later Open tries
 		// again); one made here goes, so nothing half-made is left.
@@ -298,6 +343,13 @@ func (m *Manager) Open(topic string, partition int32, topicID [16]byte, cfg Conf
 			m.cfg.Logger.Info().Str("partition", tp.String()).Int64("log_end_offset", l.logEnd.Load()).
 				Dur("took", m.cfg.Now().Sub(start)).Msg("recovered log after an unclean shutdown")
 		}
+	}
+	if m.closed {
+		// Closed while opening: close it as Close closes the others.
+		if cerr := l.close(); cerr != nil {
+			m.cfg.Logger.Warn().Err(cerr).Str("partition", tp.String()).Msg("close a log opened while the broker stopped")
+		}
+		return nil, ErrClosed
 	}
 	m.logs[tp] = l
 	return l, nil
@@ -330,7 +382,13 @@ func (m *Manager) removeStrayLocked(tp TopicPartition) error {
 
 // leastLoadedDir is the log directory with the fewest partitions.
 func (m *Manager) leastLoadedDir() string {
+	if len(m.cfg.Dirs) == 1 {
+		return m.cfg.Dirs[0]
+	}
 	count := make(map[string]int)
+	for _, dir := range m.opening {
+		count[filepath.Dir(dir)]++
+	}
 	for _, l := range m.logs {
 		count[filepath.Dir(l.dir)]++
 	}
@@ -354,8 +412,17 @@ func (m *Manager) Delete(topic string, partition int32) error {
 	tp := TopicPartition{Topic: topic, Partition: partition}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.closed {
-		return ErrClosed
+	for {
+		if m.closed {
+			return ErrClosed
+		}
+		busy, ok := m.openingDone[tp]
+		if !ok {
+			break
+		}
+		m.mu.Unlock()
+		<-busy
+		m.mu.Lock()
 	}
 	earlier := m.finishDeletionsLocked(tp)
 	dir := ""
@@ -613,6 +680,7 @@ func (m *Manager) cleanUntilNothingIsDue() {
 
 func (m *Manager) flushAndCheckpoint() {
 	m.retryDeletions()
+	m.drainSyncQueue() // what failed before
 	now := m.cfg.Now()
 	for _, l := range m.openLogs() {
 		if err := l.flushIfDue(now); err != nil && !errors.Is(err, ErrClosed) {
@@ -708,6 +776,10 @@ func (m *Manager) Close() error {
 	close(work)
 	closing.Wait()
 	m.tasks.Wait()
+	for path, err := range m.syncs.drain() {
+		failed[filepath.Dir(filepath.Dir(path))] = true
+		errs = append(errs, err)
+	}
 	for _, dir := range m.cfg.Dirs {
 		if failed[dir] {
 			continue
@@ -768,6 +840,7 @@ func (m *Manager) stopBackground() (logs []*Log, ok bool) {
 		logs = append(logs, l)
 	}
 	m.mu.Unlock()
+	m.opens.Wait() // each closes its own log on seeing closed
 
 	m.loops.Wait()
 	m.timerMu.Lock()

@@ -22,33 +22,47 @@ import (
 
 // openLog opens the partition log in dir, recovering it when the last
 // shutdown was not clean (or its index files are unusable).
-func openLog(dir string, tp TopicPartition, topicID [16]byte, cfg Config, clean bool, env *logEnv, logger zerolog.Logger) (*Log, error) {
+// knownTopicID says the directory's partition.metadata already holds
+// topicID (the Manager read it).
+func openLog(dir string, tp TopicPartition, topicID [16]byte, knownTopicID bool, cfg Config, clean bool, env *logEnv, logger zerolog.Logger) (*Log, error) {
 	l := &Log{dir: dir, tp: tp, topicID: topicID, cfg: cfg, env: env, logger: logger.With().Str("log", tp.String()).Logger()}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
-	if err := l.removeLeftovers(); err != nil {
+	// The directory is listed once for every step below (10,000
+	// partitions open at a start), and again only after a step that
+	// changed it.
+	names, err := listDir(dir)
+	if err != nil {
 		return nil, err
 	}
-	if err := l.completeSwaps(); err != nil {
+	if names, err = l.removeLeftovers(names); err != nil {
 		return nil, err
+	}
+	if changed, err := l.completeSwaps(names); err != nil {
+		return nil, err
+	} else if changed {
+		if names, err = listDir(dir); err != nil {
+			return nil, err
+		}
 	}
 	cp, err := readCheckpoint(dir)
 	if err != nil {
 		return nil, err
 	}
-	if l.epochs, err = loadEpochCache(filepath.Join(dir, epochCheckpointFile)); err != nil {
+	if l.epochs, err = loadEpochCache(filepath.Join(dir, epochCheckpointFile), env.syncLater); err != nil {
 		// The cache can be rebuilt from the batches' leader epochs.
 		l.logger.Warn().Err(err).Msg("leader epoch checkpoint unreadable; rebuilding it from the log")
-		l.epochs = &epochCache{path: filepath.Join(dir, epochCheckpointFile)}
+		l.epochs = &epochCache{path: filepath.Join(dir, epochCheckpointFile), syncLater: env.syncLater}
 		clean = false
 		cp.recoveryPoint = 0
 	}
 	loadedEpochs := slices.Clone(l.epochs.entries)
-	replayFrom, err := l.loadSegments(clean, cp.recoveryPoint)
+	replayFrom, err := l.loadSegments(names, clean, cp.recoveryPoint)
 	if err != nil {
 		return nil, err
 	}
+	recoveredEpochs := !slices.Equal(loadedEpochs, l.epochs.entries)
 	// From here a failure must close the segment files it opened.
 	opened := false
 	defer func() {
@@ -65,40 +79,86 @@ func openLog(dir string, tp TopicPartition, topicID [16]byte, cfg Config, clean 
 	l.cleanerOffset = min(cp.cleanerOffset, leo)
 	l.lastCheckpoint = cp
 
-	// Recovery may have rebuilt epochs from the batches, and the log's
-	// ends may cut some: only a changed cache is written back.
+	// Recovery may have rebuilt epochs from the batches, which are
+	// written back. The log's ends cut the entries past them, in memory
+	// only: every open cuts them again, and the next change of the
+	// cache writes it whole (so a clean start of 10,000 partitions
+	// writes none, while an empty log's epoch is cut here and assigned
+	// again when it leads).
 	l.epochs.truncateFromEnd(leo)
 	l.epochs.truncateFromStart(l.logStart.Load())
-	if !slices.Equal(loadedEpochs, l.epochs.entries) {
+	if recoveredEpochs {
 		if err := l.epochs.persist(); err != nil {
 			return nil, err
 		}
 	}
-	if err := l.rebuildProducerState(leo, replayFrom); err != nil {
+	if err := l.rebuildProducerStateFrom(snapshotsIn(names), leo, replayFrom); err != nil {
 		return nil, err
 	}
-	if err := writeTopicID(dir, topicID); err != nil {
-		return nil, err
+	if !knownTopicID {
+		if err := writeTopicID(dir, topicID, env.syncLater); err != nil {
+			return nil, err
+		}
 	}
 	opened = true
 	return l, nil
 }
 
-// removeLeftovers deletes temporary files and files whose delayed
-// deletion was cut short by a restart.
-func (l *Log) removeLeftovers() error {
-	entries, err := os.ReadDir(l.dir)
+// createLog makes the log of a new partition in dir, which must not
+// exist yet: one empty segment at offset 0 and the topic ID. Nothing is
+// read back, and the index files come with their first entries, so a new
+// partition costs a directory and two files (creating a 10,000-partition
+// topic makes 10,000).
+func createLog(dir string, tp TopicPartition, topicID [16]byte, cfg Config, env *logEnv, logger zerolog.Logger) (*Log, error) {
+	l := &Log{dir: dir, tp: tp, topicID: topicID, cfg: cfg, env: env, logger: logger.With().Str("log", tp.String()).Logger()}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", dir, err)
+	}
+	l.epochs = &epochCache{path: filepath.Join(dir, epochCheckpointFile), syncLater: env.syncLater, fresh: true}
+	seg, err := makeSegment(dir, 0, &l.cfg, env.now(), true)
 	if err != nil {
-		return fmt.Errorf("list %s: %w", l.dir, err)
+		return nil, err
 	}
-	for _, e := range entries {
-		if name := e.Name(); strings.HasSuffix(name, ".tmp") || strings.HasSuffix(name, deletedSuffix) {
+	segs := []*segment{seg}
+	l.segs.Store(&segs)
+	l.producers = newProducerState()
+	l.producers.unstableChanged = true
+	l.publishTxns()
+	if err := writeTopicID(dir, topicID, env.syncLater); err != nil {
+		l.abandon()
+		return nil, err
+	}
+	return l, nil
+}
+
+// listDir returns the names in dir.
+func listDir(dir string) ([]string, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", dir, err)
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", dir, err)
+	}
+	return names, nil
+}
+
+// removeLeftovers deletes temporary files and files whose delayed
+// deletion was cut short by a restart, and returns the names left.
+func (l *Log) removeLeftovers(names []string) ([]string, error) {
+	kept := names[:0]
+	for _, name := range names {
+		if strings.HasSuffix(name, ".tmp") || strings.HasSuffix(name, deletedSuffix) {
 			if err := os.Remove(filepath.Join(l.dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("remove leftover %s: %w", name, err)
+				return nil, fmt.Errorf("remove leftover %s: %w", name, err)
 			}
+			continue
 		}
+		kept = append(kept, name)
 	}
-	return nil
+	return kept, nil
 }
 
 // loadSegments opens every segment. A segment is trusted (indexes from
@@ -111,15 +171,11 @@ func (l *Log) removeLeftovers() error {
 // index cannot be trusted (recovered, or its file corrupt), or MaxInt64:
 // the producer state replay must start at or below it, and rebuilds the
 // transaction indexes from there.
-func (l *Log) loadSegments(clean bool, recoveryPoint int64) (int64, error) {
+func (l *Log) loadSegments(names []string, clean bool, recoveryPoint int64) (int64, error) {
 	replayFrom := int64(math.MaxInt64)
-	entries, err := os.ReadDir(l.dir)
-	if err != nil {
-		return 0, fmt.Errorf("list %s: %w", l.dir, err)
-	}
 	var bases []int64
-	for _, e := range entries {
-		if base, ok := parseSegmentName(e.Name()); ok {
+	for _, name := range names {
+		if base, ok := parseSegmentName(name); ok {
 			bases = append(bases, base)
 		}
 	}
@@ -213,6 +269,12 @@ func (l *Log) rebuildProducerState(upTo, replayFrom int64) error {
 	if err != nil {
 		return err
 	}
+	return l.rebuildProducerStateFrom(offsets, upTo, replayFrom)
+}
+
+// rebuildProducerStateFrom is rebuildProducerState given the offsets of
+// the snapshots in the directory, in increasing order.
+func (l *Log) rebuildProducerStateFrom(offsets []int64, upTo, replayFrom int64) error {
 	var ps *producerState
 	snapshotAt := int64(-1)
 	segs := *l.segs.Load()

@@ -459,13 +459,18 @@ func (ps *producerState) writeSnapshot(dir string, offset int64) error {
 
 // listSnapshots returns the offsets of the snapshots in dir, ascending.
 func listSnapshots(dir string) ([]int64, error) {
-	entries, err := os.ReadDir(dir)
+	names, err := listDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", dir, err)
+		return nil, err
 	}
+	return snapshotsIn(names), nil
+}
+
+// snapshotsIn returns the offsets of the producer state snapshots among a
+// directory's names, in increasing order.
+func snapshotsIn(names []string) []int64 {
 	var offsets []int64
-	for _, e := range entries {
-		name := e.Name()
+	for _, name := range names {
 		if !strings.HasSuffix(name, snapshotSuffix) {
 			continue
 		}
@@ -475,5 +480,5 @@ func listSnapshots(dir string) ([]int64, error) {
 		}
 	}
 	slices.Sort(offsets)
-	return offsets, nil
+	return offsets
 }

@@ -106,6 +106,12 @@ func newSegment(dir string, base int64, file *os.File, cfg *Config) *segment {
 // createSegment creates an empty segment, replacing stale files of the
 // same name.
 func createSegment(dir string, base int64, cfg *Config, now time.Time) (*segment, error) {
+	return makeSegment(dir, base, cfg, now, false)
+}
+
+// makeSegment is createSegment; fresh says dir was just made, so no index
+// file of an earlier segment at base can be there to empty.
+func makeSegment(dir string, base int64, cfg *Config, now time.Time, fresh bool) (*segment, error) {
 	path := segmentName(dir, base, logSuffix)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
@@ -119,6 +125,13 @@ func createSegment(dir string, base int64, cfg *Config, now time.Time) (*segment
 	s := newSegment(dir, base, f, cfg)
 	s.created = now
 	s.rollJitter = cfg.rollJitter()
+	if fresh {
+		var none []offsetEntry
+		s.offsetIndex.entries.Store(&none)
+		var noTimes []timeEntry
+		s.timeIndex.entries.Store(&noTimes)
+		return s, nil
+	}
 	if err := s.offsetIndex.reset(); err != nil {
 		f.Close()
 		return nil, err
@@ -368,10 +381,13 @@ func (s *segment) loadClean(cfg *Config) (ok bool, err error) {
 		return false, fmt.Errorf("stat %s: %w", s.path(), err)
 	}
 	size := st.Size()
-	if err := s.offsetIndex.load(func(a, b offsetEntry) bool { return b.rel > a.rel && b.pos > a.pos }); err != nil {
+	// A missing index file is trusted only for an empty segment: one
+	// with batches is rebuilt (its index had entries, or it is small).
+	usable := func(err error) bool { return err == nil || errors.Is(err, errIndexMissing) && size == 0 }
+	if err := s.offsetIndex.load(func(a, b offsetEntry) bool { return b.rel > a.rel && b.pos > a.pos }); !usable(err) {
 		return false, nil
 	}
-	if err := s.timeIndex.load(func(a, b timeEntry) bool { return b.timestamp > a.timestamp && b.rel >= a.rel }); err != nil {
+	if err := s.timeIndex.load(func(a, b timeEntry) bool { return b.timestamp > a.timestamp && b.rel >= a.rel }); !usable(err) {
 		return false, nil
 	}
 	from := int64(0)
@@ -444,7 +460,9 @@ func (s *segment) recover(cfg *Config, onBatch func(recordbatch.Header)) (recove
 	}
 	s.bytesSinceIndex, s.maxTimestamp, s.offsetOfMaxTimestamp, s.rollTimestamp = 0, -1, -1, -1
 
-	r := bufio.NewReaderSize(io.NewSectionReader(s.file, 0, size), 1<<20)
+	// The buffer is no larger than the segment: a crash of a broker
+	// holding 10,000 mostly empty partitions recovers 10,000 segments.
+	r := bufio.NewReaderSize(io.NewSectionReader(s.file, 0, size), int(min(size, 1<<20)))
 	var (
 		pos   int64
 		next  = s.baseOffset

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/samsa-io/samsa/controller"
 	plog "github.com/samsa-io/samsa/log"
@@ -114,7 +115,25 @@ func (m *Manager) SyncContext(ctx context.Context) error {
 	}
 	m.mu.Unlock()
 
+	// The logs this broker lacks are opened side by side first (creating
+	// a 10,000-partition topic opens 10,000).
+	var toOpen []logToOpen
+	for name, t := range want {
+		lc := logConfig(cfg.ResolveTopic(t.Configs), cfg.ProducerIDExpiration)
+		m.mu.RLock()
+		ts := m.topics[name]
+		m.mu.RUnlock()
+		for i, st := range t.Partitions {
+			held := ts != nil && i < len(ts.partitions) && ts.partitions[i] != nil
+			if !held && slices.Contains(st.Replicas, m.cfg.BrokerID) {
+				toOpen = append(toOpen, logToOpen{tp: plog.TopicPartition{Topic: name, Partition: int32(i)}, topicID: t.ID, cfg: lc})
+			}
+		}
+	}
+	opened := m.openLogs(toOpen, stopped)
+
 	var transitions []func()
+	var states []partitionState
 	for name, t := range want {
 		tc := cfg.ResolveTopic(t.Configs)
 		lc := logConfig(tc, cfg.ProducerIDExpiration)
@@ -130,15 +149,15 @@ func (m *Manager) SyncContext(ctx context.Context) error {
 		for i, st := range t.Partitions {
 			p := parts[i]
 			if p == nil && slices.Contains(st.Replicas, m.cfg.BrokerID) {
-				if stopped() {
+				res, tried := opened[plog.TopicPartition{Topic: name, Partition: int32(i)}]
+				if !tried {
 					continue // left for the background Sync
 				}
-				l, err := m.logs.Open(name, int32(i), t.ID, lc)
-				if err != nil {
-					failures = append(failures, SyncFailure{Topic: name, Partition: int32(i), Err: err})
+				if res.err != nil {
+					failures = append(failures, SyncFailure{Topic: name, Partition: int32(i), Err: res.err})
 					continue
 				}
-				p = newPartition(name, t.ID, int32(i), l, m.cfg.BrokerID)
+				p = newPartition(name, t.ID, int32(i), res.log, m.cfg.BrokerID)
 				parts[i] = p
 			}
 			if p == nil {
@@ -146,10 +165,12 @@ func (m *Manager) SyncContext(ctx context.Context) error {
 			}
 			p.log.UpdateConfig(lc)
 			p.topicConfig.Store(&tc)
-			if fn := m.applyPartitionState(p, st); fn != nil {
-				transitions = append(transitions, fn)
-			}
+			states = append(states, partitionState{p, st})
 		}
+		// Leaderships write each log's leader-epoch checkpoint: side by
+		// side too.
+		transitions = append(transitions, m.applyPartitionStates(states)...)
+		states = states[:0]
 		m.mu.Lock()
 		m.topics[name] = &topicState{meta: t, partitions: parts}
 		m.byID[t.ID] = name
@@ -200,6 +221,89 @@ func (m *Manager) SyncContext(ctx context.Context) error {
 		return ErrSyncCut
 	}
 	return nil
+}
+
+// logToOpen is a partition log a Sync opens or creates.
+type logToOpen struct {
+	tp      plog.TopicPartition
+	topicID [16]byte
+	cfg     plog.Config
+}
+
+type openedLog struct {
+	log *plog.Log
+	err error
+}
+
+// openWorkers is how many logs a Sync opens at once: opening is file
+// system calls, which wait on the disk more than they use the CPU.
+const openWorkers = 16
+
+// openLogs opens the logs, openWorkers at a time, until stopped; the
+// ones it did not try are missing from the result.
+func (m *Manager) openLogs(logs []logToOpen, stopped func() bool) map[plog.TopicPartition]openedLog {
+	out := make(map[plog.TopicPartition]openedLog, len(logs))
+	var mu sync.Mutex
+	work := make(chan logToOpen)
+	var wg sync.WaitGroup
+	for range min(openWorkers, len(logs)) {
+		wg.Go(func() {
+			for o := range work {
+				l, err := m.logs.Open(o.tp.Topic, o.tp.Partition, o.topicID, o.cfg)
+				mu.Lock()
+				out[o.tp] = openedLog{log: l, err: err}
+				mu.Unlock()
+			}
+		})
+	}
+	for _, o := range logs {
+		if stopped() {
+			break
+		}
+		work <- o
+	}
+	close(work)
+	wg.Wait()
+	return out
+}
+
+type partitionState struct {
+	p  *Partition
+	st controller.Partition
+}
+
+// applyPartitionStates applies the states, openWorkers at a time when
+// there are many, and returns what must follow outside the table's lock.
+func (m *Manager) applyPartitionStates(states []partitionState) []func() {
+	var out []func()
+	if len(states) < 2*openWorkers {
+		for _, s := range states {
+			if fn := m.applyPartitionState(s.p, s.st); fn != nil {
+				out = append(out, fn)
+			}
+		}
+		return out
+	}
+	var mu sync.Mutex
+	work := make(chan partitionState)
+	var wg sync.WaitGroup
+	for range openWorkers {
+		wg.Go(func() {
+			for s := range work {
+				if fn := m.applyPartitionState(s.p, s.st); fn != nil {
+					mu.Lock()
+					out = append(out, fn)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for _, s := range states {
+		work <- s
+	}
+	close(work)
+	wg.Wait()
+	return out
 }
 
 // resyncInBackground runs one Sync on a goroutine Close waits for, unless

@@ -41,6 +41,46 @@ func Write(path string, data []byte) error {
 	return nil
 }
 
+// Replace replaces path with data by writing path+".tmp" and renaming it
+// over path, without fsync: a process crash (kill -9) leaves the old or
+// the new content, as with Write, but a power failure may lose the new
+// content (or, on some file systems, leave an empty file) until Sync has
+// made it durable. It is for files written on a hot path whose fsync can
+// wait and be batched, and whose readers cope with an old or empty file.
+func Replace(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("replace %s: %w", path, err)
+	}
+	return nil
+}
+
+// Sync fsyncs a file written by Replace, then its directory, making it
+// durable. A file gone since (its directory deleted) is not an error.
+func Sync(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	err = f.Sync()
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	if err := SyncDir(filepath.Dir(path)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
 // writeSynced writes data to a new file at path and fsyncs it.
 func writeSynced(path string, data []byte) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)

@@ -53,3 +53,50 @@ func requireNoTemporaryFile(t *testing.T, path string) {
 		t.Fatalf("the temporary file is still there: %v", err)
 	}
 }
+
+func TestReplaceSwapsTheContentAndSyncMakesItDurable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state")
+	for _, content := range []string{"first\n", "second, longer than the first\n", ""} {
+		if err := Replace(path, []byte(content)); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := os.ReadFile(path); err != nil || string(got) != content {
+			t.Fatalf("file holds %q (%v), want %q", got, err, content)
+		}
+		if err := Sync(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	requireNoTemporaryFile(t, path)
+}
+
+func TestAFailedReplaceLeavesTheOldContentAndNoTemporaryFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state")
+	if err := os.MkdirAll(filepath.Join(path, "inside"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := Replace(path, []byte("new")); err == nil {
+		t.Fatal("Replace over a non-empty directory succeeded")
+	}
+	if st, err := os.Stat(path); err != nil || !st.IsDir() {
+		t.Fatalf("the directory in the way was changed: %v", err)
+	}
+	requireNoTemporaryFile(t, path)
+}
+
+func TestSyncOfAFileDeletedSinceIsNotAnError(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "partition")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "state")
+	if err := Replace(path, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := Sync(path); err != nil {
+		t.Fatalf("Sync of a deleted file: %v", err)
+	}
+}

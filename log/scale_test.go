@@ -1,0 +1,230 @@
+package log
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// A new partition costs its directory, an empty segment and its topic ID
+// (and, once it leads, its leader-epoch checkpoint): index files come
+// with their first entries, as creating a 10,000-partition topic makes
+// 10,000 of these.
+func TestANewPartitionMakesOnlyItsSegmentAndTopicID(t *testing.T) {
+	tl := newTestLogs(t)
+	l := tl.open(testConfig())
+	if err := l.BecomeLeader(0); err != nil {
+		t.Fatal(err)
+	}
+	names, err := listDir(tl.partitionDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(names)
+	want := []string{"00000000000000000000.log", epochCheckpointFile, metadataFile}
+	if !slices.Equal(names, want) {
+		t.Errorf("a new partition's directory holds %v, want %v", names, want)
+	}
+
+	// It opens again without recovery, clean or not, and takes writes.
+	tl.cleanRestart()
+	l = tl.open(testConfig())
+	mustAppend(t, l, plainBatch(tl.clock.Now().UnixMilli(), "a", "b"))
+	tl.crashRestart()
+	l = tl.open(testConfig())
+	l.SetHighWatermark(l.Offsets().LogEndOffset)
+	if got := readValues(t, l, 0); !slices.Equal(got, []string{"a", "b"}) {
+		t.Errorf("after a crash the partition holds %v, want [a b]", got)
+	}
+}
+
+// A clean start writes nothing back: an empty log's epoch entry, cut from
+// memory when the log opens, is the same when it leads again.
+func TestACleanStartDoesNotRewriteTheLeaderEpochCheckpoint(t *testing.T) {
+	tl := newTestLogs(t)
+	l := tl.open(testConfig())
+	if err := l.BecomeLeader(3); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(tl.partitionDir(), epochCheckpointFile)
+	before, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl.cleanRestart()
+	l = tl.open(testConfig())
+	if err := l.BecomeLeader(3); err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(before, after) {
+		t.Error("the leader-epoch checkpoint was replaced by a clean start that changed nothing")
+	}
+	if e, end := l.EndOffsetForEpoch(3); e != 3 || end != 0 {
+		t.Errorf("EndOffsetForEpoch(3) = %d, %d; want 3, 0", e, end)
+	}
+
+	// A new epoch is written.
+	if err := l.BecomeLeader(4); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "0\n1\n4 0\n"; string(raw) != want {
+		t.Errorf("checkpoint after epoch 4 = %q, want %q", raw, want)
+	}
+}
+
+// Opens run side by side: many partitions at once each get their log, and
+// concurrent opens of one partition get the same log.
+func TestConcurrentOpensOfManyPartitionsAndOfTheSamePartition(t *testing.T) {
+	tl := newTestLogs(t)
+	const partitions = 64
+	logs := make([][]*Log, partitions)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for p := range partitions {
+		for range 3 {
+			wg.Go(func() {
+				l, err := tl.m.Open("events", int32(p), testTopicID, testConfig())
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				logs[p] = append(logs[p], l)
+				mu.Unlock()
+			})
+		}
+	}
+	wg.Wait()
+	for p, ls := range logs {
+		if len(ls) != 3 || ls[0] != ls[1] || ls[1] != ls[2] {
+			t.Fatalf("partition %d: three opens gave %d different logs", p, len(slices.Compact(slices.Clone(ls))))
+		}
+	}
+	if got := len(tl.m.Existing()); got != partitions {
+		t.Errorf("the manager knows %d partitions, want %d", got, partitions)
+	}
+	for p := range partitions {
+		mustAppend(t, logs[p][0], plainBatch(tl.clock.Now().UnixMilli(), fmt.Sprint(p)))
+	}
+	tl.cleanRestart()
+	for p := range partitions {
+		l, err := tl.m.Open("events", int32(p), testTopicID, testConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.SetHighWatermark(l.Offsets().LogEndOffset)
+		if got := readValues(t, l, 0); !slices.Equal(got, []string{fmt.Sprint(p)}) {
+			t.Errorf("partition %d holds %v after a restart", p, got)
+		}
+	}
+}
+
+// A Delete and a Close that come while a partition opens wait for it:
+// the deleted partition is gone from disk, and a closed manager's late
+// open answers ErrClosed.
+func TestDeleteAndCloseWaitForAnOpenInProgress(t *testing.T) {
+	tl := newTestLogs(t)
+	var wg sync.WaitGroup
+	for p := range 32 {
+		wg.Go(func() {
+			if _, err := tl.m.Open("events", int32(p), testTopicID, testConfig()); err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Go(func() {
+			if err := tl.m.Delete("events", int32(p)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	// Each partition was deleted or opened last; a deleted one is not
+	// on disk under its name.
+	open := make(map[TopicPartition]bool)
+	for _, tp := range tl.m.Existing() {
+		open[tp] = true
+	}
+	for p := range 32 {
+		tp := TopicPartition{Topic: "events", Partition: int32(p)}
+		_, err := os.Stat(filepath.Join(tl.dir, tp.String()))
+		if open[tp] != (err == nil) {
+			t.Errorf("partition %d: open %v, directory there: %v", p, open[tp], err == nil)
+		}
+	}
+
+	done := make(chan error, 16)
+	for p := range 16 {
+		go func() {
+			_, err := tl.m.Open("later", int32(p), testTopicID, testConfig())
+			done <- err
+		}()
+	}
+	if err := tl.m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range 16 {
+		select {
+		case err := <-done:
+			if err != nil && err != ErrClosed {
+				t.Errorf("an open racing Close: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("an open racing Close never returned")
+		}
+	}
+	tl.m = nil
+}
+
+// The files whose fsync waits in the queue are synced, a whole file
+// system at once when there are many, and none is left when the manager
+// closes.
+func TestQueuedFsyncsAreDrainedByCloseAndInBulk(t *testing.T) {
+	dir := t.TempDir()
+	q := newSyncQueue()
+	var paths []string
+	for i := range syncfsAbove + 10 {
+		p := filepath.Join(dir, fmt.Sprint("f", i))
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+		q.add(p)
+	}
+	rest, failed := syncWholeFileSystems(paths)
+	if len(rest) != 0 || len(failed) != 0 {
+		t.Errorf("%d files on one file system: %d left to fsync one by one, %d failed; want all in one syncfs", len(paths), len(rest), len(failed))
+	}
+	if failed := q.drain(); len(failed) != 0 {
+		t.Errorf("drain failed: %v", failed)
+	}
+	if left := q.take(); len(left) != 0 {
+		t.Errorf("%d files still queued after a drain", len(left))
+	}
+
+	tl := newTestLogs(t)
+	for p := range 8 {
+		if _, err := tl.m.Open("events", int32(p), testTopicID, testConfig()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	syncs := tl.m.syncs
+	if err := tl.m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tl.m = nil
+	if left := syncs.take(); len(left) != 0 {
+		t.Errorf("%d files left unsynced after Close", len(left))
+	}
+}
