@@ -28,6 +28,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	plog "github.com/samsa-io/samsa/log"
 	"github.com/samsa-io/samsa/wire"
 )
 
@@ -418,9 +419,10 @@ func (f *fetcher) truncate(ps []*Partition, parts map[*Partition]fetchState) err
 	if err != nil {
 		return err
 	}
+	byName := indexPartitions(ps)
 	for _, rt := range resp.(*kmsg.OffsetForLeaderEpochResponse).Topics {
 		for _, rp := range rt.Partitions {
-			p := f.find(ps, rt.Topic, rp.Partition)
+			p := byName.find(rt.Topic, rp.Partition)
 			if p == nil {
 				continue
 			}
@@ -532,10 +534,11 @@ func (f *fetcher) fetch(ps []*Partition, parts map[*Partition]fetchState) error 
 	if fr.ErrorCode != 0 {
 		return kerr.ErrorForCode(fr.ErrorCode)
 	}
+	byName := indexPartitions(ps)
 	for _, rt := range fr.Topics {
 		for i := range rt.Partitions {
 			rp := &rt.Partitions[i]
-			p := f.find(ps, rt.Topic, rp.Partition)
+			p := byName.find(rt.Topic, rp.Partition)
 			if p == nil {
 				continue
 			}
@@ -635,11 +638,18 @@ func groupByTopic(ps []*Partition) [][]*Partition {
 	return groups
 }
 
-func (f *fetcher) find(ps []*Partition, topic string, index int32) *Partition {
+// partitionsByName indexes the partitions of a request, so that matching
+// a response of 10,000 partitions to them is not 10,000 scans of 10,000.
+type partitionsByName map[plog.TopicPartition]*Partition
+
+func indexPartitions(ps []*Partition) partitionsByName {
+	m := make(partitionsByName, len(ps))
 	for _, p := range ps {
-		if p.topic == topic && p.index == index {
-			return p
-		}
+		m[plog.TopicPartition{Topic: p.topic, Partition: p.index}] = p
 	}
-	return nil
+	return m
+}
+
+func (m partitionsByName) find(topic string, index int32) *Partition {
+	return m[plog.TopicPartition{Topic: topic, Partition: index}]
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	gozk "github.com/go-zookeeper/zk"
@@ -333,11 +334,20 @@ func (c *cacheLoop) refresh() error {
 		}
 		delete(d.topicConfigs, name)
 	}
+	var tps []controller.TopicPartition
 	for tp := range d.states {
-		if err := c.loadState(tp); err != nil {
-			return err
+		if t := c.s.view.topics[tp.Topic]; t == nil || int(tp.Partition) >= len(t.states) {
+			delete(d.states, tp)
+			continue
 		}
-		delete(d.states, tp)
+		tps = append(tps, tp)
+	}
+	for i, r := range c.readStates(tps) {
+		if r.err != nil {
+			return r.err
+		}
+		c.applyState(tps[i], r)
+		delete(d.states, tps[i])
 	}
 	return nil
 }
@@ -345,33 +355,93 @@ func (c *cacheLoop) refresh() error {
 // readData reads a znode and leaves a watch on it: a data watch when it
 // exists, an exists watch (which fires on its creation) when it does not.
 func (c *cacheLoop) readData(p string) ([]byte, *gozk.Stat, bool, error) {
+	r := c.fetchData(p, c.armed[p]&armData != 0)
+	if r.armed {
+		c.armed[p] |= armData
+	}
+	return r.data, r.stat, r.exists, r.err
+}
+
+// dataRead is what fetchData read of a znode.
+type dataRead struct {
+	data   []byte
+	stat   *gozk.Stat
+	exists bool
+	armed  bool // a watch on the znode is set now
+	err    error
+}
+
+// fetchData is readData without c.armed, so that several run at once
+// (readStates); armed says a watch is set already.
+func (c *cacheLoop) fetchData(p string, armed bool) dataRead {
+	var r dataRead
 	for range 3 {
-		if c.armed[p]&armData != 0 {
+		if armed {
 			data, st, err := c.zk.get(p)
 			if errors.Is(err, gozk.ErrNoNode) {
-				return nil, nil, false, nil // the armed watch reports the deletion
+				return r // the armed watch reports the deletion
 			}
-			return data, st, err == nil, err
+			r.data, r.stat, r.exists, r.err = data, st, err == nil, err
+			return r
 		}
 		data, st, err := c.zk.getW(p)
 		if err == nil {
-			c.armed[p] |= armData
-			return data, st, true, nil
+			r.data, r.stat, r.exists, r.armed = data, st, true, true
+			return r
 		}
 		if !errors.Is(err, gozk.ErrNoNode) {
-			return nil, nil, false, err
+			r.err = err
+			return r
 		}
 		exists, _, err := c.zk.existsW(p)
 		if err != nil {
-			return nil, nil, false, err
+			r.err = err
+			return r
 		}
-		c.armed[p] |= armData
+		armed, r.armed = true, true
 		if !exists {
-			return nil, nil, false, nil
+			return r
 		}
 		// Created in between: the watch is set, read it plainly.
 	}
-	return nil, nil, false, nil
+	return r
+}
+
+// stateReaders is how many partition states a refresh reads at once: the
+// reads share the session's connection, so they go out back to back
+// instead of one round trip after another (a new topic of 10,000
+// partitions is 10,000 states to read).
+const stateReaders = 64
+
+// readStates reads the partitions' states side by side, leaving watches.
+func (c *cacheLoop) readStates(tps []controller.TopicPartition) []dataRead {
+	reads := make([]dataRead, len(tps))
+	paths := make([]string, len(tps))
+	armed := make([]bool, len(tps))
+	for i, tp := range tps {
+		paths[i] = zkStatePath(tp.Topic, tp.Partition)
+		armed[i] = c.armed[paths[i]]&armData != 0
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(stateReaders, len(tps)) {
+		wg.Go(func() {
+			for i := range next {
+				reads[i] = c.fetchData(paths[i], armed[i])
+			}
+		})
+	}
+	for i := range tps {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for i, r := range reads {
+		if r.armed {
+			c.armed[paths[i]] |= armData
+		}
+	}
+	return reads
 }
 
 // readChildren lists a znode's children and leaves a child watch on it.
@@ -685,33 +755,26 @@ func (c *cacheLoop) loadTopicConfig(name string) error {
 	return nil
 }
 
-func (c *cacheLoop) loadState(tp controller.TopicPartition) error {
+// applyState puts a partition state read by readStates into the view.
+func (c *cacheLoop) applyState(tp controller.TopicPartition, r dataRead) {
 	t := c.s.view.topics[tp.Topic]
-	if t == nil || int(tp.Partition) >= len(t.states) {
-		return nil
-	}
-	data, st, exists, err := c.readData(zkStatePath(tp.Topic, tp.Partition))
-	if err != nil {
-		return err
-	}
-	if !exists {
+	if t == nil || int(tp.Partition) >= len(t.states) || !r.exists {
 		// Not created yet, or being deleted with its topic: keep the
 		// last state seen until the topic itself goes.
-		return nil
+		return
 	}
-	ps, err := decodePartitionState(data, st)
+	ps, err := decodePartitionState(r.data, r.stat)
 	if err != nil {
 		c.logger.Warn().Err(err).Str("topic", tp.Topic).Int32("partition", tp.Partition).Msg("unreadable partition state")
-		return nil
+		return
 	}
 	if old := t.states[tp.Partition]; old != nil && old.zkVersion == ps.zkVersion {
-		return nil
+		return
 	}
 	c.touchTopic(tp.Topic)
 	c.s.mu.Lock()
 	t.states[tp.Partition] = &ps
 	c.s.mu.Unlock()
-	return nil
 }
 
 // publish ends a round: waiters re-check the view, subscribers learn what

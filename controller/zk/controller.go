@@ -529,13 +529,14 @@ func (c *zkController) reconcile(snap *ctrlSnapshot) error {
 			continue
 		}
 		unclean := c.uncleanEnabled(t.configs, snap.defaultConfigs)
+		var fresh []newPartitionState
 		for p, replicas := range t.assignment {
 			tp := controller.TopicPartition{Topic: name, Partition: int32(p)}
 			cur := c.current(tp, t)
 			var err error
 			if cur == nil {
 				if first, ok := controller.ElectInitialLeader(replicas, l); ok {
-					err = c.createState(tp, t.id, partitionState{LeaderAndISR: first})
+					fresh = append(fresh, newPartitionState{tp.Partition, partitionState{LeaderAndISR: first}})
 				}
 			} else {
 				_, _, err = c.update(tp, t.id, *cur, func(cur partitionState) (partitionState, bool, error) {
@@ -550,6 +551,13 @@ func (c *zkController) reconcile(snap *ctrlSnapshot) error {
 			default:
 				retry = err
 			}
+		}
+		switch err := c.createStates(name, t.id, fresh); {
+		case err == nil, errors.Is(err, errPartitionGone):
+		case errors.Is(err, errFenced):
+			return err
+		default:
+			retry = err
 		}
 	}
 	if retry != nil {
@@ -573,6 +581,76 @@ func classify(err error) error {
 		return fmt.Errorf("%w: %v", errFenced, err)
 	}
 	return err
+}
+
+// newPartitionState is the first state of a new partition of a topic.
+type newPartitionState struct {
+	partition int32
+	state     partitionState
+}
+
+// statesPerMulti is how many new partitions' states one ZooKeeper multi
+// creates: a topic of 10,000 partitions is 100 round trips (and 100 of
+// ZooKeeper's log writes) instead of 30,000. Each takes two operations
+// of some 250 bytes, well under jute.maxbuffer (1 MiB).
+const statesPerMulti = 100
+
+// createStates writes the first states of a topic's new partitions,
+// statesPerMulti in each multi. A multi that fails other than by fencing
+// or the topic's deletion leaves its partitions to createState one by
+// one, which knows every way a partition's znodes can already be there.
+func (c *zkController) createStates(topic string, id controller.TopicID, states []newPartitionState) error {
+	if len(states) == 0 {
+		return nil
+	}
+	parentOK, _, err := c.zk.exists(zkPartitionsPath(topic))
+	if err != nil {
+		return err
+	}
+	var retry error
+	for chunk := range slices.Chunk(states, statesPerMulti) {
+		ops := []zkOp{c.checkEpoch(), opCheck(zkTopicPath(topic), -1)}
+		if !parentOK {
+			ops = append(ops, opCreate(zkPartitionsPath(topic), nil, 0))
+		}
+		for _, ns := range chunk {
+			ns.state.ControllerEpoch = c.epoch
+			ops = append(ops,
+				opCreate(zkPartitionPath(topic, ns.partition), nil, 0),
+				opCreate(zkStatePath(topic, ns.partition), ns.state.encode(), 0))
+		}
+		_, err := c.zk.multi(ops...)
+		var me *multiError
+		switch {
+		case err == nil:
+			parentOK = true
+			for _, ns := range chunk {
+				st := ns.state
+				st.ControllerEpoch, st.zkVersion = c.epoch, 0
+				c.written[controller.TopicPartition{Topic: topic, Partition: ns.partition}] = writtenState{topicID: id, state: st.clone()}
+				c.logger.Debug().Str("topic", topic).Int32("partition", ns.partition).Int32("leader", st.Leader).Ints32("isr", st.ISR).Msg("partition online")
+			}
+			c.logger.Info().Str("topic", topic).Int32("from", chunk[0].partition).Int32("to", chunk[len(chunk)-1].partition).
+				Int("partitions", len(chunk)).Msg("partitions online")
+			continue
+		case errors.As(err, &me) && me.index == 0:
+			return classify(err)
+		case errors.As(err, &me) && me.index == 1:
+			return errPartitionGone
+		}
+		for _, ns := range chunk {
+			tp := controller.TopicPartition{Topic: topic, Partition: ns.partition}
+			switch err := c.createState(tp, id, ns.state); {
+			case err == nil:
+				parentOK = true
+			case errors.Is(err, errFenced), errors.Is(err, errPartitionGone):
+				return err
+			default:
+				retry = err
+			}
+		}
+	}
+	return retry
 }
 
 // createState writes a new partition's first state, with the partition's

@@ -2,6 +2,7 @@ package zk
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -266,6 +267,42 @@ func TestNewControllerFinishesWorkQueuedWhileThereWasNone(t *testing.T) {
 		}
 		if topic, ok := b.Topic("late"); !ok || len(topic.Partitions) != 3 {
 			return fmt.Errorf("late: %+v", topic)
+		}
+		return nil
+	})
+}
+
+// A topic's partitions get their first states a hundred per ZooKeeper
+// multi; a partition whose znodes are there already (written by an
+// earlier controller, or by hand as Kafka's tools may) is written on its
+// own, and every partition ends online on every broker.
+func TestManyNewPartitionsGoOnlineInBatchesAndAroundExistingZnodes(t *testing.T) {
+	c := newCluster(t, 2)
+	const partitions = 2*statesPerMulti + 17
+	assignment := make(map[string][]int32, partitions)
+	for p := range partitions {
+		assignment[fmt.Sprint(p)] = []int32{int32(p%2 + 1), int32((p+1)%2 + 1)}
+	}
+	raw := c.raw()
+	data, err := json.Marshal(map[string]any{"version": 1, "partitions": assignment})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Partition 150's znode exists already (its state does not): the
+	// batch holding it fails, and its partitions go one by one.
+	if _, err := raw.multi(opCreate(zkTopicPath("wide"), data, 0), opCreate(zkPartitionsPath("wide"), nil, 0),
+		opCreate(zkPartitionPath("wide", 150), nil, 0)); err != nil {
+		t.Fatal(err)
+	}
+	c.everyBroker("every partition of the wide topic online", func(b *testBroker) error {
+		topic, ok := b.Topic("wide")
+		if !ok || len(topic.Partitions) != partitions {
+			return fmt.Errorf("topic %v with %d partitions", ok, len(topic.Partitions))
+		}
+		for p, st := range topic.Partitions {
+			if want := int32(p%2 + 1); st.Leader != want || len(st.ISR) != 2 {
+				return fmt.Errorf("partition %d: leader %d, ISR %v; want leader %d and both replicas", p, st.Leader, st.ISR, want)
+			}
 		}
 		return nil
 	})
