@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -100,4 +101,49 @@ func TestCompactedTopicRefusesRecordsWithoutAKey(t *testing.T) {
 	keyed := batchtest.Batch{ProducerID: -1, BaseSequence: -1, Records: []batchtest.Record{{Key: []byte("k"), Value: []byte("v"), Timestamp: time.Now().UnixMilli()}}}
 	p = produceForTest(t, b, 9, 1, "table", 0, keyed.Bytes())
 	requireCode(t, "keyed record", p.ErrorCode, nil)
+}
+
+// When the topic keeps the producer's codec (compression.type=producer,
+// Kafka's default, or the batch's own codec named), a compressed batch
+// is stored as it came: its compressed records and CRC-32C unchanged,
+// only the base offset and partition leader epoch (outside the CRC) set
+// by the leader, as Kafka's in-place offset assignment does.
+func TestCompressedBatchInTheTopicsCodecIsStoredAsSent(t *testing.T) {
+	b := newTestBroker(t)
+	for _, codec := range []string{"producer", "zstd"} {
+		topic := "keeps-" + codec
+		createTopicForTest(t, b, topic, 1, map[string]string{"compression.type": codec})
+		for i := range 2 {
+			sent := batchtest.Plain(1000, "a", "b", "c")
+			sent.Codec = batchtest.Zstd
+			raw := sent.Bytes()
+			if p := produceForTest(t, b, 9, 1, topic, 0, bytes.Clone(raw)); p.ErrorCode != 0 || p.BaseOffset != int64(3*i) {
+				t.Fatalf("%s: produce %d: offset %d, %v", topic, i, p.BaseOffset, kerr.ErrorForCode(p.ErrorCode))
+			}
+		}
+		part := serve(t, b, fetchRequest(b, 12, topic, 0, 0)).(*kmsg.FetchResponse).Topics[0].Partitions[0]
+		stored := part.RecordBatches
+		for i := range 2 {
+			sent := batchtest.Plain(1000, "a", "b", "c")
+			sent.Codec = batchtest.Zstd
+			want := sent.Bytes()
+			if len(stored) < len(want) {
+				t.Fatalf("%s: batch %d: %d bytes stored, want %d", topic, i, len(stored), len(want))
+			}
+			got := stored[:len(want)]
+			stored = stored[len(want):]
+			h, err := recordbatch.ParseHeader(got)
+			if err != nil || h.BaseOffset != int64(3*i) || h.Compression() != recordbatch.CompressionZstd {
+				t.Fatalf("%s: batch %d: %+v, %v", topic, i, h, err)
+			}
+			// Past the base offset (0-8), length (8-12) and leader epoch
+			// (12-16), every byte is the producer's.
+			if !bytes.Equal(got[16:], want[16:]) || !bytes.Equal(got[8:12], want[8:12]) {
+				t.Errorf("%s: batch %d was rewritten: stored % x, sent % x", topic, i, got, want)
+			}
+		}
+		if len(stored) != 0 {
+			t.Errorf("%s: %d bytes stored past the two batches", topic, len(stored))
+		}
+	}
 }

@@ -112,46 +112,126 @@ func (l *Log) writeAsLeader(batch []byte, leaderEpoch int32, nowMs int64) (Appen
 // response may carry, is left for the next fetch. It returns the new log
 // end offset. The leader-epoch cache, producer state, open transactions
 // and transaction indexes follow the batches, as on the leader.
+//
+// Batches that go into the same segment are written with one write, as
+// Kafka's follower appends a fetched record set (a run ends where the
+// segment rolls); a bad batch still leaves the good ones before it
+// appended.
 func (l *Log) AppendAsFollower(records []byte) (int64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
 		return 0, ErrClosed
 	}
-	epochsChanged := false
-	for len(records) > 0 {
-		if len(records) < recordbatch.HeaderSize {
+	run := followerRun{l: l, records: records, now: l.env.now(), headers: make([]recordbatch.Header, 0, 16)}
+	for pos := 0; pos < len(records); {
+		if len(records)-pos < recordbatch.HeaderSize {
 			break // a partial batch
 		}
-		h, err := recordbatch.ParseHeader(records)
+		h, err := recordbatch.ParseHeader(records[pos:])
 		if err != nil {
-			return l.logEnd.Load(), err
+			return run.fail(err)
 		}
-		if h.TotalSize() > int64(len(records)) {
+		size := int(h.TotalSize())
+		if size > len(records)-pos {
 			break // a partial batch
 		}
-		batch := records[:h.TotalSize()]
-		records = records[h.TotalSize():]
+		batch := records[pos : pos+size]
 		if !recordbatch.CRCValid(batch) {
-			return l.logEnd.Load(), fmt.Errorf("%w: batch at offset %d from the leader fails its CRC-32C", recordbatch.ErrCorrupt, h.BaseOffset)
+			return run.fail(fmt.Errorf("%w: batch at offset %d from the leader fails its CRC-32C", recordbatch.ErrCorrupt, h.BaseOffset))
 		}
-		leo := l.logEnd.Load()
+		leo := run.logEnd()
 		if h.LastOffset() < leo {
+			pos += size
 			continue // already have it (an overlapping fetch)
 		}
 		if h.BaseOffset < leo {
-			return leo, fmt.Errorf("%w: batch %d-%d from the leader straddles the log end offset %d", recordbatch.ErrCorrupt, h.BaseOffset, h.LastOffset(), leo)
+			return run.fail(fmt.Errorf("%w: batch %d-%d from the leader straddles the log end offset %d", recordbatch.ErrCorrupt, h.BaseOffset, h.LastOffset(), leo))
 		}
-		if err := l.appendBatch(batch, h, l.env.now()); err != nil {
+		if err := run.add(pos, h); err != nil {
 			return l.logEnd.Load(), err
 		}
+		pos += size
+	}
+	if err := run.flush(); err != nil {
+		return l.logEnd.Load(), err
+	}
+	return l.logEnd.Load(), nil
+}
+
+// followerRun gathers a follower's batches that go into the active
+// segment one after the other, to write them with one write (mu held).
+type followerRun struct {
+	l          *Log
+	records    []byte // the fetched batches; the run is records[start:end]
+	start, end int
+	headers    []recordbatch.Header
+	pending    pendingRun
+	now        time.Time
+}
+
+// logEnd is the log end offset once the run is written.
+func (r *followerRun) logEnd() int64 {
+	if len(r.headers) > 0 {
+		return r.headers[len(r.headers)-1].LastOffset() + 1
+	}
+	return r.l.logEnd.Load()
+}
+
+// add takes the batch h at pos in records into the run, first writing
+// the run when the batch does not follow it in records or in the active
+// segment (rolling the segment when the batch starts a run that does not
+// fit it).
+func (r *followerRun) add(pos int, h recordbatch.Header) error {
+	l := r.l
+	if len(r.headers) > 0 && (pos != r.end || !l.active().takes(h, r.pending, &l.cfg, r.now)) {
+		if err := r.flush(); err != nil {
+			return err
+		}
+	}
+	if len(r.headers) == 0 {
+		if seg := l.active(); !seg.takes(h, pendingRun{}, &l.cfg, r.now) {
+			if _, err := l.roll(h.BaseOffset); err != nil {
+				return err
+			}
+		}
+		r.start, r.end = pos, pos
+		r.pending = pendingRun{rollTimestamp: -1}
+	}
+	r.headers = append(r.headers, h)
+	r.end += int(h.TotalSize())
+	r.pending.bytes += h.TotalSize()
+	r.pending.batches++
+	if r.pending.rollTimestamp < 0 {
+		r.pending.rollTimestamp = h.MaxTimestamp
+	}
+	return nil
+}
+
+// flush writes the run with one write, then lets the leader-epoch cache,
+// producer state and transactions follow its batches.
+func (r *followerRun) flush() error {
+	if len(r.headers) == 0 {
+		return nil
+	}
+	l := r.l
+	headers := r.headers
+	r.headers = r.headers[:0]
+	if err := l.writeRun(r.records[r.start:r.end], headers); err != nil {
+		return err
+	}
+	epochsChanged := false
+	pos := r.start
+	for _, h := range headers {
+		batch := r.records[pos : pos+int(h.TotalSize())]
+		pos += len(batch)
 		if l.epochs.assign(h.PartitionLeaderEpoch, h.BaseOffset) {
 			epochsChanged = true
 		}
 		switch {
 		case h.Control():
 			if err := l.applyControlBatch(batch, h); err != nil {
-				return l.logEnd.Load(), err
+				return err
 			}
 		case h.Idempotent():
 			l.producers.update(h)
@@ -159,11 +239,18 @@ func (l *Log) AppendAsFollower(records []byte) (int64, error) {
 		}
 	}
 	if epochsChanged {
-		if err := l.epochs.persist(); err != nil {
-			return l.logEnd.Load(), err
-		}
+		return l.epochs.persist()
 	}
-	return l.logEnd.Load(), nil
+	return nil
+}
+
+// fail writes the run gathered before a bad batch and returns err with
+// the log end offset.
+func (r *followerRun) fail(err error) (int64, error) {
+	if ferr := r.flush(); ferr != nil {
+		return r.l.logEnd.Load(), ferr
+	}
+	return r.l.logEnd.Load(), err
 }
 
 // BecomeLeader records in the leader-epoch cache that epoch starts at the
@@ -185,21 +272,28 @@ func (l *Log) BecomeLeader(epoch int32) error {
 // appendBatch writes a batch with its offsets set, rolling first when the
 // active segment is full or old, then applies flush.messages.
 func (l *Log) appendBatch(batch []byte, h recordbatch.Header, now time.Time) error {
-	seg := l.active()
-	if !seg.fits(h.BaseOffset, h.LastOffsetDelta, h.TotalSize(), &l.cfg) || seg.dueForRoll(&l.cfg, h.MaxTimestamp, now) {
-		var err error
-		if seg, err = l.roll(h.BaseOffset); err != nil {
+	if seg := l.active(); !seg.takes(h, pendingRun{}, &l.cfg, now) {
+		if _, err := l.roll(h.BaseOffset); err != nil {
 			return err
 		}
 	}
-	if err := seg.append(batch, h, l.cfg.IndexIntervalBytes); err != nil {
+	return l.writeRun(batch, []recordbatch.Header{h})
+}
+
+// writeRun writes batches (headers are theirs, in order) that the active
+// segment takes with one write, moves the log end offset past them, then
+// applies flush.messages.
+func (l *Log) writeRun(batches []byte, headers []recordbatch.Header) error {
+	if err := l.active().appendRun(batches, headers, l.cfg.IndexIntervalBytes); err != nil {
 		return err
 	}
-	l.logEnd.Store(h.LastOffset() + 1)
+	l.logEnd.Store(headers[len(headers)-1].LastOffset() + 1)
 	if l.firstUnflushed.IsZero() {
 		l.firstUnflushed = l.env.now()
 	}
-	l.unflushedRecords += int64(h.RecordCount)
+	for _, h := range headers {
+		l.unflushedRecords += int64(h.RecordCount)
+	}
 	if fm := l.cfg.FlushMessages; fm > 0 && fm < math.MaxInt64 && l.unflushedRecords >= fm {
 		return l.flushLocked()
 	}

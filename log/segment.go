@@ -192,8 +192,16 @@ func (s *segment) size() int64 { return s.tail.Load().size }
 // segment and indexes it. On a failed or short write the file is cut back
 // so no torn batch stays behind.
 func (s *segment) append(batch []byte, h recordbatch.Header, indexInterval int32) error {
+	return s.appendRun(batch, []recordbatch.Header{h}, indexInterval)
+}
+
+// appendRun writes batches, whole and in offset order (headers are
+// theirs, in the same order), at the end of the segment with one write,
+// then indexes each as append does. Readers see none of them until all
+// are written and indexed.
+func (s *segment) appendRun(batches []byte, headers []recordbatch.Header, indexInterval int32) error {
 	t := s.tail.Load()
-	if n, err := s.file.WriteAt(batch, t.size); err != nil || n != len(batch) {
+	if n, err := s.file.WriteAt(batches, t.size); err != nil || n != len(batches) {
 		if terr := s.file.Truncate(t.size); terr != nil {
 			return fmt.Errorf("write %s: %v; then cutting back the partial write failed: %w", s.path(), err, terr)
 		}
@@ -202,8 +210,12 @@ func (s *segment) append(batch []byte, h recordbatch.Header, indexInterval int32
 		}
 		return fmt.Errorf("write %s: %w", s.path(), err)
 	}
-	s.indexBatch(h, t.size, indexInterval)
-	s.tail.Store(&segmentTail{size: t.size + int64(len(batch)), nextOffset: h.LastOffset() + 1})
+	pos := t.size
+	for _, h := range headers {
+		s.indexBatch(h, pos, indexInterval)
+		pos += h.TotalSize()
+	}
+	s.tail.Store(&segmentTail{size: t.size + int64(len(batches)), nextOffset: headers[len(headers)-1].LastOffset() + 1})
 	return nil
 }
 
@@ -235,18 +247,36 @@ func (s *segment) maybeIndexTime() {
 	s.timeIndex.add(timeEntry{timestamp: s.maxTimestamp, rel: uint32(s.offsetOfMaxTimestamp - s.baseOffset)})
 }
 
+// pendingRun is what a run of batches still to be written with one
+// write (a follower's, appendRun) would add to the active segment first.
+type pendingRun struct {
+	bytes   int64
+	batches int
+	// rollTimestamp is the first max timestamp of the pending batches
+	// that is not negative (-1 when none is), which becomes the
+	// segment's roll timestamp when it has none yet (indexBatch).
+	rollTimestamp int64
+}
+
+// takes reports whether the batch h may go into this segment after
+// pending: it fits and segment.ms has not passed.
+func (s *segment) takes(h recordbatch.Header, pending pendingRun, cfg *Config, now time.Time) bool {
+	return s.fits(h.BaseOffset, h.LastOffsetDelta, h.TotalSize(), pending, cfg) && !s.dueForRoll(cfg, h.MaxTimestamp, pending, now)
+}
+
 // fits reports whether a batch of size bytes and lastOffsetDelta may
-// still go into this segment: relative offsets must fit the index's 32
-// bits, positions too.
-func (s *segment) fits(base int64, lastOffsetDelta int32, size int64, cfg *Config) bool {
-	t := s.tail.Load()
-	if t.size == 0 {
+// still go into this segment after pending: relative offsets must fit
+// the index's 32 bits, positions too, and each pending batch may take
+// an entry of each index.
+func (s *segment) fits(base int64, lastOffsetDelta int32, size int64, pending pendingRun, cfg *Config) bool {
+	used := s.tail.Load().size + pending.bytes
+	if used == 0 {
 		return true
 	}
 	switch {
-	case t.size+size > cfg.SegmentBytes || t.size+size > math.MaxUint32:
+	case used+size > cfg.SegmentBytes || used+size > math.MaxUint32:
 		return false
-	case s.offsetIndex.full() || s.timeIndex.full():
+	case s.offsetIndex.len()+pending.batches >= s.offsetIndex.maxEntries || s.timeIndex.len()+pending.batches >= s.timeIndex.maxEntries:
 		return false
 	case base+int64(lastOffsetDelta)-s.baseOffset > math.MaxInt32:
 		return false
@@ -257,14 +287,18 @@ func (s *segment) fits(base int64, lastOffsetDelta int32, size int64, cfg *Confi
 // dueForRoll reports whether segment.ms (less this segment's jitter) has
 // passed, as Kafka decides it: from the first batch's max timestamp to the
 // incoming batch's, or, when the first batch has no timestamp, from the
-// segment's creation to now.
-func (s *segment) dueForRoll(cfg *Config, incomingMaxTimestamp int64, now time.Time) bool {
-	if s.tail.Load().size == 0 || cfg.SegmentMs <= 0 {
+// segment's creation to now. The first batch may be pending.
+func (s *segment) dueForRoll(cfg *Config, incomingMaxTimestamp int64, pending pendingRun, now time.Time) bool {
+	if s.tail.Load().size+pending.bytes == 0 || cfg.SegmentMs <= 0 {
 		return false
 	}
+	rollTimestamp := s.rollTimestamp
+	if rollTimestamp < 0 && pending.batches > 0 {
+		rollTimestamp = pending.rollTimestamp
+	}
 	waited := now.Sub(s.created).Milliseconds()
-	if s.rollTimestamp >= 0 {
-		waited = incomingMaxTimestamp - s.rollTimestamp
+	if rollTimestamp >= 0 {
+		waited = incomingMaxTimestamp - rollTimestamp
 	}
 	return waited > (cfg.SegmentMs - s.rollJitter).Milliseconds()
 }

@@ -285,8 +285,12 @@ func (m *Manager) WaitReplicated(ctx context.Context, p *Partition, epoch int32,
 			timer.Stop()
 		}
 	}()
+	// The wake-up channel is taken only when the write must wait (then
+	// the state is looked at again, so a change in between is not
+	// missed): an append already replicated, as every one on a single
+	// broker, makes no channel to close.
+	var changed <-chan struct{}
 	for {
-		changed := p.changedSignal()
 		p.roleMu.RLock()
 		leading := p.role == roleLeader && p.state.LeaderEpoch == epoch
 		isr := len(p.state.ISR)
@@ -304,11 +308,16 @@ func (m *Manager) WaitReplicated(ctx context.Context, p *Partition, epoch int32,
 		if wait <= 0 {
 			return ErrReplicationTimeout
 		}
+		if changed == nil {
+			changed = p.changedSignal()
+			continue
+		}
 		if timer == nil {
 			timer = time.NewTimer(wait)
 		}
 		select {
 		case <-changed:
+			changed = nil
 		case <-timer.C:
 			return ErrReplicationTimeout
 		case <-ctx.Done():

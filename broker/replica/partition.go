@@ -44,8 +44,9 @@ type Partition struct {
 	followers  map[int32]*followerState
 	pendingISR []int32 // an ISR change in flight; nil when none
 
-	// changed is closed and replaced whenever the high watermark moves
-	// or the role changes: acks=all produces wait on it.
+	// changed is closed (and dropped) whenever the high watermark moves
+	// or the role changes: acks=all produces wait on it. nil until a
+	// waiter asks for it (changedSignal).
 	changedMu sync.Mutex
 	changed   chan struct{}
 
@@ -65,7 +66,7 @@ const (
 )
 
 func newPartition(topic string, id controller.TopicID, index int32, l *plog.Log, self int32) *Partition {
-	p := &Partition{topic: topic, topicID: id, index: index, log: l, self: self, changed: make(chan struct{})}
+	p := &Partition{topic: topic, topicID: id, index: index, log: l, self: self}
 	p.leaderID.Store(-1)
 	p.leaderEpoch.Store(-1)
 	p.epochStartOffset.Store(-1)
@@ -144,14 +145,21 @@ func (p *Partition) notifyAppended() {
 func (p *Partition) changedSignal() <-chan struct{} {
 	p.changedMu.Lock()
 	defer p.changedMu.Unlock()
+	if p.changed == nil {
+		p.changed = make(chan struct{})
+	}
 	return p.changed
 }
 
-// signalChanged wakes acks=all produces and delayed fetches.
+// signalChanged wakes acks=all produces and delayed fetches. The channel
+// is made when a waiter asks for it, so an append nobody waits on (acks
+// 0 or 1, or acks=all already replicated) makes and closes none.
 func (p *Partition) signalChanged() {
 	p.changedMu.Lock()
-	close(p.changed)
-	p.changed = make(chan struct{})
+	if p.changed != nil {
+		close(p.changed)
+		p.changed = nil
+	}
 	p.changedMu.Unlock()
 	p.notifyAppended()
 }

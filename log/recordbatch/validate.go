@@ -128,18 +128,24 @@ func checkBatch(h Header, batch []byte) (minTs, maxTs int64, nullKeys bool, err 
 // framing: length, attributes, timestamp delta, offset delta (which must
 // count up from 0), key, value and headers. It returns the smallest and
 // largest timestamp deltas and does not allocate.
+//
+// It is on every produce request's path (Kafka too decodes each record
+// of an uncompressed batch), so it is one tight pass: records are
+// walked in place, small varints (one byte: every length and delta of a
+// batch of small records) take an inlined path, and the error is only
+// worded once a record fails.
 func checkRecords(b []byte, count int32) (minDelta, maxDelta int64, nullKeys bool, err error) {
 	minDelta, maxDelta = math.MaxInt64, math.MinInt64
 	for i := int32(0); i < count; i++ {
-		length, n := binary.Varint(b)
-		if n <= 0 || length < 0 || length > int64(len(b)-n) {
+		length, rest, ok := varint(b)
+		if !ok || length < 0 || length > int64(len(rest)) {
 			return 0, 0, false, fmt.Errorf("%w: record %d has a bad length", ErrCorrupt, i)
 		}
-		rec := b[n : n+int(length)]
-		b = b[n+int(length):]
-		delta, nullKey, err := checkRecord(rec, i)
-		if err != nil {
-			return 0, 0, false, err
+		rec := rest[:length]
+		b = rest[length:]
+		delta, nullKey, ok := scanRecord(rec, i)
+		if !ok {
+			return 0, 0, false, recordError(rec, i)
 		}
 		minDelta, maxDelta = min(minDelta, delta), max(maxDelta, delta)
 		nullKeys = nullKeys || nullKey
@@ -150,17 +156,60 @@ func checkRecords(b []byte, count int32) (minDelta, maxDelta int64, nullKeys boo
 	return minDelta, maxDelta, nullKeys, nil
 }
 
-// checkRecord checks one record's framing and returns its timestamp
-// delta and whether its key is null.
-func checkRecord(r []byte, index int32) (int64, bool, error) {
-	bad := func(what string) (int64, bool, error) {
-		return 0, false, fmt.Errorf("%w: record %d: %s", ErrInvalidRecord, index, what)
+// scanRecord checks one record's framing (after its length) and returns
+// its timestamp delta and whether its key is null; ok is false when the
+// record is malformed, which recordError then explains.
+func scanRecord(r []byte, index int32) (tsDelta int64, nullKey, ok bool) {
+	if len(r) < 1 {
+		return 0, false, false
+	}
+	r = r[1:] // attributes
+	if tsDelta, r, ok = varint(r); !ok {
+		return 0, false, false
+	}
+	var delta int64
+	if delta, r, ok = varint(r); !ok || delta != int64(index) {
+		return 0, false, false
+	}
+	// The key and the value: varint lengths, -1 for null (skipBytes,
+	// written out so that varint inlines).
+	var l int64
+	if l, r, ok = varint(r); !ok || l < -1 || l > int64(len(r)) {
+		return 0, false, false
+	}
+	nullKey = l == -1
+	r = r[max(l, 0):]
+	if l, r, ok = varint(r); !ok || l < -1 || l > int64(len(r)) {
+		return 0, false, false
+	}
+	r = r[max(l, 0):]
+	var headers int64
+	if headers, r, ok = varint(r); !ok || headers < 0 {
+		return 0, false, false
+	}
+	for ; headers > 0; headers-- {
+		if l, r, ok = varint(r); !ok || l < 0 || l > int64(len(r)) {
+			return 0, false, false
+		}
+		r = r[l:]
+		if l, r, ok = varint(r); !ok || l < -1 || l > int64(len(r)) {
+			return 0, false, false
+		}
+		r = r[max(l, 0):]
+	}
+	return tsDelta, nullKey, len(r) == 0
+}
+
+// recordError says what is wrong with a record scanRecord refused.
+func recordError(r []byte, index int32) error {
+	bad := func(what string) error {
+		return fmt.Errorf("%w: record %d: %s", ErrInvalidRecord, index, what)
 	}
 	if len(r) < 1 {
 		return bad("empty")
 	}
 	r = r[1:] // attributes
-	tsDelta, r, ok := varint(r)
+	_, r, ok := varint(r)
 	if !ok {
 		return bad("timestamp delta")
 	}
@@ -171,7 +220,6 @@ func checkRecord(r []byte, index int32) (int64, bool, error) {
 	if delta != int64(index) {
 		return bad(fmt.Sprintf("offset delta %d, expected %d", delta, index))
 	}
-	nullKey := len(r) > 0 && r[0] == 1 // varint -1
 	if r, ok = skipBytes(r); !ok {
 		return bad("key")
 	}
@@ -192,18 +240,28 @@ func checkRecord(r []byte, index int32) (int64, bool, error) {
 			return bad("header value")
 		}
 	}
-	if len(r) != 0 {
-		return bad(fmt.Sprintf("%d bytes after the headers", len(r)))
-	}
-	return tsDelta, nullKey, nil
+	return bad(fmt.Sprintf("%d bytes after the headers", len(r)))
 }
 
+// varint reads a zigzag varint as binary.Varint does (at most ten
+// bytes, no overflow), written out so that it inlines into the record
+// walks: a batch's records are mostly one- and two-byte varints.
 func varint(b []byte) (int64, []byte, bool) {
-	v, n := binary.Varint(b)
-	if n <= 0 {
-		return 0, nil, false
+	var x uint64
+	for i, c := range b {
+		if c < 0x80 {
+			if i == binary.MaxVarintLen64-1 && c > 1 {
+				break
+			}
+			x |= uint64(c) << (7 * i)
+			return int64(x>>1) ^ -int64(x&1), b[i+1:], true
+		}
+		if i == binary.MaxVarintLen64-1 {
+			break
+		}
+		x |= uint64(c&0x7f) << (7 * i)
 	}
-	return v, b[n:], true
+	return 0, nil, false
 }
 
 // skipBytes skips a varint-length byte string; -1 is null.

@@ -472,3 +472,20 @@ func TestConsumeOfAMissingTopicFailsNamingIt(t *testing.T) {
 		t.Errorf("exit %d, stderr %q: want 1 and the topic named", code, errOut)
 	}
 }
+
+// Without compression.type the records go uncompressed, as Kafka's
+// producer sends them (franz-go on its own would use snappy), so a run
+// measures what its flags say.
+func TestProduceSendsUncompressedBatchesByDefault(t *testing.T) {
+	topic := unique("produce-uncompressed")
+	var s ProduceSummary
+	samsaJSON(t, &s, "perf", "produce", "--topic", topic, "--num-records", "100", "--record-size", "2000", "--linger", "5ms")
+	if s.Records != 100 {
+		t.Fatalf("summary %+v: want 100 records", s)
+	}
+	for _, r := range readTopic(t, topic, 100) {
+		if c := r.Attrs.CompressionType(); c != 0 {
+			t.Fatalf("record %d/%d was compressed with codec %d: want none", r.Partition, r.Offset, c)
+		}
+	}
+}

@@ -115,7 +115,9 @@ type producerSettings struct {
 // enable.idempotence says otherwise; asking for both idempotence and
 // acks other than all is an error, in Kafka too.
 func producerOptions(props []string) ([]kgo.Opt, error) {
-	var p producerSettings
+	// Kafka's producer compresses nothing unless compression.type says
+	// so (franz-go's default is snappy), as its perf tool measures.
+	p := producerSettings{opts: []kgo.Opt{kgo.ProducerBatchCompression(kgo.NoCompression())}}
 	for _, kv := range props {
 		key, value, ok := strings.Cut(kv, "=")
 		key = strings.TrimSpace(key)
