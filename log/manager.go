@@ -31,6 +31,11 @@ type ManagerConfig struct {
 	// FlushCheckInterval is how often logs are checked for flush.ms and
 	// checkpoints are written.
 	FlushCheckInterval time.Duration
+	// CheckpointInterval is how often the partitions' checkpoints (high
+	// watermark, recovery point, log start offset) that moved are
+	// written: replica.high.watermark.checkpoint.interval.ms. Zero
+	// writes them at every flush check.
+	CheckpointInterval time.Duration
 	Logger             zerolog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -100,6 +105,8 @@ type Manager struct {
 	cleanerWake    chan struct{}
 
 	syncs *syncQueue // files whose fsync was put off (syncqueue.go)
+
+	lastCheckpoints time.Time // of the periodic checkpoints (flush loop only)
 }
 
 // OpenManager locks the log directories and scans them for partition
@@ -682,9 +689,16 @@ func (m *Manager) flushAndCheckpoint() {
 	m.retryDeletions()
 	m.drainSyncQueue() // what failed before
 	now := m.cfg.Now()
+	checkpoint := now.Sub(m.lastCheckpoints) >= m.cfg.CheckpointInterval
+	if checkpoint {
+		m.lastCheckpoints = now
+	}
 	for _, l := range m.openLogs() {
 		if err := l.flushIfDue(now); err != nil && !errors.Is(err, ErrClosed) {
 			m.errors.Error(l.logger, l.tp.String(), "flush", withErr(err))
+		}
+		if !checkpoint {
+			continue
 		}
 		if err := l.writeCheckpointIfChanged(); err != nil {
 			m.errors.Error(l.logger, l.tp.String(), "write checkpoint", withErr(err))

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 )
 
 // A new partition costs its directory, an empty segment and its topic ID
@@ -226,5 +228,56 @@ func TestQueuedFsyncsAreDrainedByCloseAndInBulk(t *testing.T) {
 	tl.m = nil
 	if left := syncs.take(); len(left) != 0 {
 		t.Errorf("%d files left unsynced after Close", len(left))
+	}
+}
+
+// The periodic checkpoint of the high watermark (and recovery point and
+// log start offset) is written every CheckpointInterval, as Kafka writes
+// it every replica.high.watermark.checkpoint.interval.ms, not at every
+// flush check: 10,000 busy partitions would otherwise replace and fsync
+// 10,000 files a second.
+func TestCheckpointsAreWrittenEveryCheckpointInterval(t *testing.T) {
+	clock := &fakeClock{now: time.UnixMilli(1_700_000_000_000)}
+	dir := t.TempDir()
+	m, err := OpenManager(ManagerConfig{Dirs: []string{dir}, CheckpointInterval: 5 * time.Second, Logger: zerolog.Nop(), Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	l, err := m.Open("events", 0, testTopicID, testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	highWatermarkOnDisk := func() int64 {
+		t.Helper()
+		cp, err := readCheckpoint(l.Dir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cp.highWatermark
+	}
+	moveHighWatermark := func() int64 {
+		mustAppend(t, l, plainBatch(clock.Now().UnixMilli(), "v"))
+		l.SetHighWatermark(l.Offsets().LogEndOffset)
+		return l.HighWatermark()
+	}
+
+	first := moveHighWatermark()
+	m.flushAndCheckpoint()
+	if got := highWatermarkOnDisk(); got != first {
+		t.Fatalf("first checkpoint holds high watermark %d, want %d", got, first)
+	}
+	second := moveHighWatermark()
+	for range 4 {
+		clock.Advance(time.Second)
+		m.flushAndCheckpoint()
+		if got := highWatermarkOnDisk(); got != first {
+			t.Fatalf("checkpoint rewritten %v after the last: high watermark %d, want it still %d", clock.Now().Sub(time.UnixMilli(1_700_000_000_000)), got, first)
+		}
+	}
+	clock.Advance(time.Second)
+	m.flushAndCheckpoint()
+	if got := highWatermarkOnDisk(); got != second {
+		t.Errorf("checkpoint after 5 s holds high watermark %d, want %d", got, second)
 	}
 }

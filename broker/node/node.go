@@ -184,6 +184,7 @@ func Start(ctx context.Context, opts Options) (_ *Node, err error) {
 		Dirs:                   cfg.LogDirs,
 		RetentionCheckInterval: cfg.LogRetentionCheckInterval,
 		FlushCheckInterval:     flushCheckInterval(cfg),
+		CheckpointInterval:     cfg.ReplicaHighWatermarkCheckpointInterval,
 		Logger:                 n.logger.With().Str("component", "log").Logger(),
 		Now:                    time.Now,
 		CleanerBackoff:         cfg.CleanerBackoff(),
