@@ -178,9 +178,11 @@ func maximalISRLocked(p *Partition) []int32 {
 // advanceHighWatermarkLocked moves the high watermark to the smallest log
 // end offset of the maximal ISR, if that is further (isrMu held, roleMu
 // held at least for reading).
-func (m *Manager) advanceHighWatermarkLocked(p *Partition) {
+//
+// It reports whether the high watermark moved (and watchers were woken).
+func (m *Manager) advanceHighWatermarkLocked(p *Partition) (moved bool) {
 	if p.role != roleLeader {
-		return
+		return false
 	}
 	hw := p.log.Offsets().LogEndOffset
 	for _, id := range maximalISRLocked(p) {
@@ -189,7 +191,7 @@ func (m *Manager) advanceHighWatermarkLocked(p *Partition) {
 		}
 		f := p.followers[id]
 		if f == nil || f.leo < 0 {
-			return // not known yet: the high watermark waits
+			return false // not known yet: the high watermark waits
 		}
 		hw = min(hw, f.leo)
 	}
@@ -206,7 +208,9 @@ func (m *Manager) advanceHighWatermarkLocked(p *Partition) {
 		}
 		p.log.SetHighWatermark(hw)
 		p.signalChanged()
+		return true
 	}
+	return false
 }
 
 // AppendAsLeader appends one batch if this broker leads the partition
@@ -266,9 +270,11 @@ func (m *Manager) appendAsLeader(p *Partition, acksAll bool, appendFn func(epoch
 	}
 	if !res.Duplicate {
 		p.isrMu.Lock()
-		m.advanceHighWatermarkLocked(p)
+		moved := m.advanceHighWatermarkLocked(p)
 		p.isrMu.Unlock()
-		p.notifyAppended()
+		if !moved { // a moved high watermark woke the fetches already
+			p.notifyAppended()
+		}
 	}
 	return res, epoch, nil
 }
