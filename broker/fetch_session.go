@@ -178,6 +178,16 @@ func (c *fetchSessionCache) plan(req *kmsg.FetchRequest, now time.Time) fetchPla
 	return fetchPlan{session: s, incremental: true, parts: parts}
 }
 
+// size counts the sessions held and the partitions they hold.
+func (c *fetchSessionCache) size() (sessions, partitions int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.sessions {
+		partitions += len(s.parts)
+	}
+	return len(c.sessions), partitions
+}
+
 // newSessionLocked creates a session, evicting the least recently used
 // idle one when the cache is full. It returns nil when no slot is free.
 func (c *fetchSessionCache) newSessionLocked(now time.Time) *fetchSession {

@@ -143,6 +143,10 @@ var (
 // log and traffic, for monitoring.
 func (b *Broker) Partitions() []replica.PartitionStatus { return b.replicas.Status() }
 
+// FetchSessions counts the incremental fetch sessions (KIP-227) this
+// broker holds for consumers and followers, and the partitions in them.
+func (b *Broker) FetchSessions() (sessions, partitions int) { return b.fetchSessions.size() }
+
 // ISRChanges counts the ISR shrinks and expansions this broker made as a
 // leader since it started.
 func (b *Broker) ISRChanges() (shrinks, expands uint64) { return b.replicas.ISRChanges() }

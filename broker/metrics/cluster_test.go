@@ -137,3 +137,39 @@ func TestScrapesOfAClusterFollowReplicationAndFaults(t *testing.T) {
 		return nil
 	})
 }
+
+// Followers fetch in incremental sessions (KIP-227), as Kafka's do: each
+// leader holds a session per follower fetching from it, with the
+// partitions that follower copies from it, and records still flow.
+func TestFollowersFetchThroughIncrementalSessions(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cluster := startCluster(t, 3, nil)
+	client := newClient(t, cluster, kgo.DefaultProduceTopic("ledger"), kgo.RequiredAcks(kgo.AllISRAcks()))
+	const partitions = 12
+	if _, err := kadm.NewClient(client).CreateTopic(ctx, partitions, 3, nil, "ledger"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cluster.WaitInSync(ctx, "ledger"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		if err := client.ProduceSync(ctx, kgo.StringRecord(fmt.Sprint("entry ", i))).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Each partition has two followers, each holding it in a session on
+	// its leader: 24 partitions in sessions across the cluster.
+	checkFor(t, 10*time.Second, func() error {
+		var sessions, held float64
+		for _, id := range []int32{1, 2, 3} {
+			s := scrapeMetrics(t, metricsAddr(t, cluster, id))
+			sessions += s.must(t, "samsa_fetch_sessions")
+			held += s.must(t, "samsa_fetch_session_partitions")
+		}
+		if sessions < 2 {
+			return fmt.Errorf("%v fetch sessions across the cluster, want the followers' (at least 2)", sessions)
+		}
+		return equal("partitions in fetch sessions", held, 2*partitions)
+	})
+}

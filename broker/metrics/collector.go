@@ -16,6 +16,7 @@ import (
 type Broker interface {
 	Partitions() []replica.PartitionStatus
 	ISRChanges() (shrinks, expands uint64)
+	FetchSessions() (sessions, partitions int)
 	Groups() []groupcoord.GroupStatus
 	Controller() (active bool, offline int)
 }
@@ -47,6 +48,7 @@ var scraped = []definition{
 	defLogSize, defLogStart, defLogEnd, defHighWatermark,
 	defGroups, defGroupMembers, defGroupLag,
 	defBudgetUsed, defBudgetCapacity, defBudgetWaiting, defConnections,
+	defFetchSessions, defFetchSessionPartitions,
 }
 
 func newCollector(src Sources) *collector {
@@ -99,6 +101,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	if c.src.Connections != nil {
 		gauge(defConnections, float64(c.src.Connections()))
 	}
+	sessions, sessionPartitions := c.src.Broker.FetchSessions()
+	gauge(defFetchSessions, float64(sessions))
+	gauge(defFetchSessionPartitions, float64(sessionPartitions))
 }
 
 type topicPartition struct {

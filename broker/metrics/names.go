@@ -75,6 +75,10 @@ var (
 		help: "Connections waiting for request budget before they read their next request.", kafka: ""}
 	defConnections = definition{name: "connections", kind: "gauge",
 		help: "Client and broker connections open on every listener.", kafka: "socket-server-metrics connection-count"}
+	defFetchSessions = definition{name: "fetch_sessions", kind: "gauge",
+		help: "Incremental fetch sessions (KIP-227) this broker holds, for consumers and follower replicas.", kafka: "FetchSessionCache NumIncrementalFetchSessions"}
+	defFetchSessionPartitions = definition{name: "fetch_session_partitions", kind: "gauge",
+		help: "Partitions held in this broker's incremental fetch sessions.", kafka: "FetchSessionCache NumIncrementalFetchPartitionsCached"}
 )
 
 // definitions lists every metric in the README's order.
@@ -86,6 +90,7 @@ var definitions = []definition{
 	defLogSize, defLogStart, defLogEnd, defHighWatermark,
 	defGroups, defGroupMembers, defGroupLag,
 	defBudgetUsed, defBudgetCapacity, defBudgetWaiting, defConnections,
+	defFetchSessions, defFetchSessionPartitions,
 }
 
 // fqName is the metric's full name.
