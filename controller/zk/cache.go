@@ -50,22 +50,26 @@ type dirtySet struct {
 	controller, brokers, topicList, brokerConfigList, deletions, isrChanges bool
 	acls                                                                    bool // acls.go
 	topics                                                                  map[string]bool
-	states                                                                  map[controller.TopicPartition]bool
-	topicConfigs                                                            map[string]bool
-	brokerConfigs                                                           map[string]bool // /config/brokers children
+	// partitionLists are topics whose partition znodes to list: the
+	// states of partitions that have one are then read (states), and
+	// those that have none yet are not asked for one by one.
+	partitionLists map[string]bool
+	states         map[controller.TopicPartition]bool
+	topicConfigs   map[string]bool
+	brokerConfigs  map[string]bool // /config/brokers children
 	// entityLists and entities are znodes of client entities to list
 	// (isEntityList) and to read (entityOfZKPath).
 	entityLists, entities map[string]bool
 }
 
 func newDirtySet() dirtySet {
-	return dirtySet{topics: map[string]bool{}, states: map[controller.TopicPartition]bool{}, topicConfigs: map[string]bool{}, brokerConfigs: map[string]bool{},
+	return dirtySet{topics: map[string]bool{}, partitionLists: map[string]bool{}, states: map[controller.TopicPartition]bool{}, topicConfigs: map[string]bool{}, brokerConfigs: map[string]bool{},
 		entityLists: map[string]bool{}, entities: map[string]bool{}}
 }
 
 func (d *dirtySet) any() bool {
 	return d.register || d.controller || d.brokers || d.topicList || d.brokerConfigList || d.deletions || d.isrChanges || d.acls ||
-		len(d.topics) > 0 || len(d.states) > 0 || len(d.topicConfigs) > 0 || len(d.brokerConfigs) > 0 ||
+		len(d.topics) > 0 || len(d.partitionLists) > 0 || len(d.states) > 0 || len(d.topicConfigs) > 0 || len(d.brokerConfigs) > 0 ||
 		len(d.entityLists) > 0 || len(d.entities) > 0
 }
 
@@ -74,12 +78,10 @@ func (d *dirtySet) any() bool {
 func (d *dirtySet) markAll(v *zkView) {
 	d.controller, d.brokers, d.topicList, d.brokerConfigList, d.deletions, d.isrChanges = true, true, true, true, true, true
 	d.acls = true
-	for name, t := range v.topics {
+	for name := range v.topics {
 		d.topics[name] = true
 		d.topicConfigs[name] = true
-		for p := range t.assignment {
-			d.states[controller.TopicPartition{Topic: name, Partition: int32(p)}] = true
-		}
+		d.partitionLists[name] = true
 	}
 	for id := range v.brokerConfigs {
 		d.brokerConfigs[zkBrokerEntity(id)] = true
@@ -258,6 +260,8 @@ func (c *cacheLoop) nodeEvent(ev gozk.Event) {
 		switch {
 		case len(parts) == 1:
 			d.topics[parts[0]] = true
+		case len(parts) == 2 && parts[1] == "partitions":
+			d.partitionLists[parts[0]] = true // created, or partitions added
 		case len(parts) == 4 && parts[1] == "partitions" && parts[3] == "state":
 			if n, err := strconv.ParseInt(parts[2], 10, 32); err == nil {
 				d.states[controller.TopicPartition{Topic: parts[0], Partition: int32(n)}] = true
@@ -333,6 +337,12 @@ func (c *cacheLoop) refresh() error {
 			return err
 		}
 		delete(d.topicConfigs, name)
+	}
+	for _, name := range slices.Sorted(maps.Keys(d.partitionLists)) {
+		if err := c.loadPartitionList(name); err != nil {
+			return err
+		}
+		delete(d.partitionLists, name)
 	}
 	var tps []controller.TopicPartition
 	for tp := range d.states {
@@ -719,11 +729,56 @@ func (c *cacheLoop) loadTopic(name string) error {
 		t.states = t.states[:len(assignment)]
 	}
 	c.s.mu.Unlock()
-	for p := known; p < len(assignment); p++ {
-		c.dirty.states[controller.TopicPartition{Topic: name, Partition: int32(p)}] = true
+	if known < len(assignment) {
+		c.dirty.partitionLists[name] = true
 	}
 	if fresh {
 		c.dirty.topicConfigs[name] = true
+	}
+	return nil
+}
+
+// loadPartitionList lists a topic's partition znodes, leaving a child
+// watch (or an exists watch while there is none), and marks the states
+// of the listed partitions that no watch covers yet to be read. A new
+// topic's partitions get their znodes with their states, a hundred per
+// controller write: listing them spares the cache a read and an exists
+// watch per partition before its state is there.
+func (c *cacheLoop) loadPartitionList(topic string) error {
+	t := c.s.view.topics[topic]
+	if t == nil {
+		return nil
+	}
+	path := zkPartitionsPath(topic)
+	var names []string
+	for range 3 {
+		var err error
+		names, err = c.zk.childrenW(path)
+		if err == nil {
+			c.armed[path] |= armChild
+			break
+		}
+		if !errors.Is(err, gozk.ErrNoNode) {
+			return err
+		}
+		names = nil
+		exists, _, err := c.zk.existsW(path)
+		if err != nil {
+			return err
+		}
+		c.armed[path] |= armData
+		if !exists {
+			return nil // the exists watch reports its creation
+		}
+	}
+	for _, name := range names {
+		n, err := strconv.ParseInt(name, 10, 32)
+		if err != nil || n < 0 || int(n) >= len(t.states) {
+			continue
+		}
+		if c.armed[zkStatePath(topic, int32(n))]&armData == 0 {
+			c.dirty.states[controller.TopicPartition{Topic: topic, Partition: int32(n)}] = true
+		}
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"iter"
 	"maps"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -607,10 +608,10 @@ func (c *zkController) createStates(topic string, id controller.TopicID, states 
 	if err != nil {
 		return err
 	}
-	var retry error
-	for chunk := range slices.Chunk(states, statesPerMulti) {
+	chunks := slices.Collect(slices.Chunk(states, statesPerMulti))
+	multi := func(chunk []newPartitionState, withParent bool) error {
 		ops := []zkOp{c.checkEpoch(), opCheck(zkTopicPath(topic), -1)}
-		if !parentOK {
+		if withParent {
 			ops = append(ops, opCreate(zkPartitionsPath(topic), nil, 0))
 		}
 		for _, ns := range chunk {
@@ -620,10 +621,29 @@ func (c *zkController) createStates(topic string, id controller.TopicID, states 
 				opCreate(zkStatePath(topic, ns.partition), ns.state.encode(), 0))
 		}
 		_, err := c.zk.multi(ops...)
+		return err
+	}
+	// The first multi makes the partitions' parent znode when missing;
+	// the others go out together, so ZooKeeper commits several in one
+	// write to its log.
+	errs := make([]error, len(chunks))
+	errs[0] = multi(chunks[0], !parentOK)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, multisInFlight)
+	for i := 1; i < len(chunks); i++ {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			errs[i] = multi(chunks[i], false)
+		})
+	}
+	wg.Wait()
+
+	var retry error
+	for i, chunk := range chunks {
 		var me *multiError
-		switch {
+		switch err := errs[i]; {
 		case err == nil:
-			parentOK = true
 			for _, ns := range chunk {
 				st := ns.state
 				st.ControllerEpoch, st.zkVersion = c.epoch, 0
@@ -642,7 +662,6 @@ func (c *zkController) createStates(topic string, id controller.TopicID, states 
 			tp := controller.TopicPartition{Topic: topic, Partition: ns.partition}
 			switch err := c.createState(tp, id, ns.state); {
 			case err == nil:
-				parentOK = true
 			case errors.Is(err, errFenced), errors.Is(err, errPartitionGone):
 				return err
 			default:
@@ -652,6 +671,9 @@ func (c *zkController) createStates(topic string, id controller.TopicID, states 
 	}
 	return retry
 }
+
+// multisInFlight is how many of createStates' multis are sent at once.
+const multisInFlight = 8
 
 // createState writes a new partition's first state, with the partition's
 // parent znodes, as Kafka's controller does for NewPartition →
