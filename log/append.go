@@ -314,6 +314,7 @@ func (l *Log) roll(base int64) (*segment, error) {
 	if err := old.persistIndexes(false); err != nil {
 		return nil, err
 	}
+	old.seal()
 	seg, err := createSegment(l.dir, base, &l.cfg, l.env.now())
 	if err != nil {
 		return nil, err

@@ -387,6 +387,7 @@ func (l *Log) cleanGroup(group []*segment, cfg *Config, rules retainRules, stats
 		removeCleaned(out)
 		return nil, err
 	}
+	out.seal()
 	if err := out.sync(); err != nil {
 		out.release()
 		removeCleaned(out)

@@ -21,13 +21,17 @@ func (l *Log) Flush() error {
 }
 
 func (l *Log) flushLocked() error {
-	for _, seg := range *l.segs.Load() {
+	segs := *l.segs.Load()
+	for i, seg := range segs {
 		t := seg.tail.Load()
 		if seg.flushedSize == t.size && t.nextOffset <= l.recoveryPoint {
 			continue
 		}
 		if err := seg.persistIndexes(false); err != nil {
 			return err
+		}
+		if i < len(segs)-1 {
+			seg.seal()
 		}
 		if err := seg.sync(); err != nil {
 			return err

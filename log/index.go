@@ -54,6 +54,12 @@ type index[E any] struct {
 
 	entries   atomic.Pointer[[]E]
 	persisted int // entries already in the file (writer only)
+	// sealed: the entries are in the file only. A segment that takes no
+	// more appends (rolled, or older than the active one at open) drops
+	// them from memory, and lookups read the file (floor), so a broker's
+	// memory does not grow with the data it stores, as Kafka's memory-
+	// mapped indexes hold only the pages read.
+	sealed atomic.Bool
 }
 
 func newOffsetIndex(path string, maxBytes int32) *index[offsetEntry] {
@@ -125,6 +131,58 @@ func (x *index[E]) all() []E {
 func (x *index[E]) len() int   { return len(x.all()) }
 func (x *index[E]) full() bool { return x.len() >= x.maxEntries }
 
+// seal drops the entries from memory once they are all in the file; the
+// file answers lookups from then on.
+func (x *index[E]) seal() {
+	if x.persisted != x.len() {
+		return // not all in the file: kept (the next persist writes them)
+	}
+	x.sealed.Store(true)
+	x.entries.Store(nil)
+}
+
+// floor returns the last entry for which below holds, below being true
+// for a prefix of the entries; ok is false when it holds for none (or a
+// sealed index's file cannot be read, which makes the caller scan the
+// segment from its start).
+func (x *index[E]) floor(below func(E) bool) (e E, ok bool) {
+	if !x.sealed.Load() {
+		s := x.all()
+		i := sort.Search(len(s), func(i int) bool { return !below(s[i]) })
+		if i == 0 {
+			return e, false
+		}
+		return s[i-1], true
+	}
+	f, err := os.Open(x.path)
+	if err != nil {
+		return e, false
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return e, false
+	}
+	var buf [16]byte
+	entry := buf[:x.entrySize]
+	failed := false
+	at := func(i int) E {
+		if _, err := f.ReadAt(entry, int64(i*x.entrySize)); err != nil {
+			failed = true // cut under us (a truncation): no entry
+		}
+		return x.decode(entry)
+	}
+	n := int(st.Size()) / x.entrySize
+	i := sort.Search(n, func(i int) bool { return failed || !below(at(i)) })
+	if i == 0 || failed {
+		return e, false
+	}
+	if e = at(i - 1); failed {
+		return e, false
+	}
+	return e, true
+}
+
 // add appends an entry in memory.
 func (x *index[E]) add(e E) {
 	s := append(x.all(), e)
@@ -147,6 +205,7 @@ func (x *index[E]) last() (E, bool) {
 func (x *index[E]) reset() error {
 	var empty []E
 	x.entries.Store(&empty)
+	x.sealed.Store(false)
 	x.persisted = 0
 	if err := os.Truncate(x.path, 0); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("reset %s: %w", x.path, err)
@@ -157,6 +216,9 @@ func (x *index[E]) reset() error {
 // persist writes the entries not yet in the file and, with sync, fsyncs
 // it.
 func (x *index[E]) persist(sync bool) error {
+	if x.sealed.Load() && !sync {
+		return nil // all in the file
+	}
 	s := x.all()
 	if x.persisted == len(s) && !sync {
 		return nil
@@ -193,22 +255,22 @@ func (x *index[E]) persist(sync bool) error {
 
 // lookupOffset returns the position of the last indexed batch whose base
 // offset is at most target (relative), or position 0.
-func lookupOffset(entries []offsetEntry, target uint32) int64 {
-	i := sort.Search(len(entries), func(i int) bool { return entries[i].rel > target })
-	if i == 0 {
+func lookupOffset(x *index[offsetEntry], target uint32) int64 {
+	e, ok := x.floor(func(e offsetEntry) bool { return e.rel <= target })
+	if !ok {
 		return 0
 	}
-	return int64(entries[i-1].pos)
+	return int64(e.pos)
 }
 
 // lookupTime returns the relative offset of the last time index entry
 // whose timestamp is below target: every record up to that entry's batch
 // is older than target, so a search may start there. ok is false when
 // the search must start at the segment's beginning.
-func lookupTime(entries []timeEntry, target int64) (rel uint32, ok bool) {
-	i := sort.Search(len(entries), func(i int) bool { return entries[i].timestamp >= target })
-	if i == 0 {
+func lookupTime(x *index[timeEntry], target int64) (rel uint32, ok bool) {
+	e, ok := x.floor(func(e timeEntry) bool { return e.timestamp < target })
+	if !ok {
 		return 0, false
 	}
-	return entries[i-1].rel, true
+	return e.rel, true
 }

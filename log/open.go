@@ -236,6 +236,15 @@ func (l *Log) loadSegments(names []string, clean bool, recoveryPoint int64) (int
 		}
 		segs = append(segs, seg)
 	}
+	// Every segment but the active one keeps its index entries in its
+	// files only (a recovered one's are written first).
+	for _, seg := range segs[:len(segs)-1] {
+		if err := seg.persistIndexes(false); err != nil {
+			l.logger.Warn().Err(err).Int64("segment", seg.baseOffset).Msg("write rebuilt indexes; keeping them in memory")
+			continue
+		}
+		seg.seal()
+	}
 	l.segs.Store(&segs)
 	return replayFrom, nil
 }

@@ -108,7 +108,7 @@ func (l *Log) OffsetForTimestamp(ts int64) (TimestampOffset, bool, error) {
 			continue
 		}
 		from := int64(0)
-		if rel, ok := lookupTime(seg.timeIndex.all(), ts); ok {
+		if rel, ok := lookupTime(seg.timeIndex, ts); ok {
 			from = seg.positionOf(seg.baseOffset + int64(rel))
 		}
 		var found TimestampOffset

@@ -281,3 +281,73 @@ func TestCheckpointsAreWrittenEveryCheckpointInterval(t *testing.T) {
 		t.Errorf("checkpoint after 5 s holds high watermark %d, want %d", got, second)
 	}
 }
+
+// Only the active segment keeps its index entries in memory: a rolled
+// segment's are read from its index files when a read or a timestamp
+// lookup needs them, so memory does not grow with the data stored.
+// Lookups into old segments, a truncation back into one, and a restart
+// all find the same records.
+func TestRolledSegmentsServeLookupsFromTheirIndexFiles(t *testing.T) {
+	tl := newTestLogs(t)
+	cfg := testConfig()
+	cfg.SegmentBytes = 4 << 10
+	cfg.IndexIntervalBytes = 256
+	l := tl.open(cfg)
+	base := tl.clock.Now().UnixMilli()
+	const n = 400
+	for i := range n {
+		mustAppend(t, l, plainBatch(base+int64(i), fmt.Sprintf("%060d", i)))
+	}
+	l.SetHighWatermark(l.Offsets().LogEndOffset)
+	segs := *l.segs.Load()
+	if len(segs) < 5 {
+		t.Fatalf("%d segments; the test needs several", len(segs))
+	}
+	for _, seg := range segs[:len(segs)-1] {
+		if !seg.offsetIndex.sealed.Load() || seg.offsetIndex.all() != nil || seg.timeIndex.all() != nil {
+			t.Fatalf("segment %d keeps its index entries in memory after it rolled", seg.baseOffset)
+		}
+	}
+	if active := segs[len(segs)-1]; active.offsetIndex.sealed.Load() {
+		t.Fatal("the active segment's index is sealed")
+	}
+	// The file answers: a lookup near a sealed segment's end starts past
+	// its beginning.
+	if seg := segs[1]; seg.positionOf(seg.tail.Load().nextOffset-1) == 0 {
+		t.Fatalf("a lookup in sealed segment %d found no index entry in its file", seg.baseOffset)
+	}
+	check := func(when string) {
+		t.Helper()
+		for _, i := range []int{0, 7, 133, 250, n - 1} {
+			if got := readValues(t, l, int64(i)); len(got) == 0 || got[0] != fmt.Sprintf("%060d", i) {
+				t.Fatalf("%s: reading from offset %d starts at %.10q", when, i, got)
+			}
+			found, ok, err := l.OffsetForTimestamp(base + int64(i))
+			if err != nil || !ok || found.Offset != int64(i) {
+				t.Fatalf("%s: timestamp of record %d found offset %+v (%v, %v)", when, i, found, ok, err)
+			}
+		}
+	}
+	check("rolled")
+
+	// Truncated back into a sealed segment, it takes appends and indexes
+	// them again.
+	cut := segs[2].baseOffset + 3
+	if err := l.TruncateTo(cut); err != nil {
+		t.Fatal(err)
+	}
+	for i := cut; i < n; i++ {
+		mustAppend(t, l, plainBatch(base+i, fmt.Sprintf("%060d", i)))
+	}
+	l.SetHighWatermark(l.Offsets().LogEndOffset)
+	check("truncated and written again")
+
+	tl.cleanRestart()
+	l = tl.open(cfg)
+	l.SetHighWatermark(l.Offsets().LogEndOffset)
+	check("after a clean restart")
+	tl.crashRestart()
+	l = tl.open(cfg)
+	l.SetHighWatermark(l.Offsets().LogEndOffset)
+	check("after a crash")
+}

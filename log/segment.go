@@ -312,6 +312,31 @@ func (s *segment) persistIndexes(sync bool) error {
 	return s.timeIndex.persist(sync)
 }
 
+// seal drops the segment's index entries from memory once they are in
+// their files (index.seal): it takes no more appends.
+func (s *segment) seal() {
+	s.offsetIndex.seal()
+	s.timeIndex.seal()
+}
+
+// unseal loads a sealed segment's index entries back into memory: a
+// truncation made it the active segment again.
+func (s *segment) unseal() error {
+	if s.offsetIndex.sealed.Load() {
+		if err := s.offsetIndex.load(func(a, b offsetEntry) bool { return b.rel > a.rel && b.pos > a.pos }); err != nil && !errors.Is(err, errIndexMissing) {
+			return err
+		}
+		s.offsetIndex.sealed.Store(false)
+	}
+	if s.timeIndex.sealed.Load() {
+		if err := s.timeIndex.load(func(a, b timeEntry) bool { return b.timestamp > a.timestamp && b.rel >= a.rel }); err != nil && !errors.Is(err, errIndexMissing) {
+			return err
+		}
+		s.timeIndex.sealed.Store(false)
+	}
+	return nil
+}
+
 // headerBufs recycles the buffers batch header scans read through.
 var headerBufs = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}
 
@@ -393,7 +418,7 @@ func (s *segment) positionOf(offset int64) int64 {
 	if rel > math.MaxUint32 {
 		rel = math.MaxUint32
 	}
-	return lookupOffset(s.offsetIndex.all(), uint32(rel))
+	return lookupOffset(s.offsetIndex, uint32(rel))
 }
 
 // readBatch reads the whole batch at pos.

@@ -46,6 +46,12 @@ func (l *Log) TruncateTo(offset int64) error {
 	}
 	segs = slices.Clone(segs[:keep])
 	last := segs[len(segs)-1]
+	if err := last.unseal(); err != nil {
+		// Rebuilt from the segment instead.
+		if _, err := last.recover(&l.cfg, nil); err != nil {
+			return err
+		}
+	}
 	t := last.tail.Load()
 	end := t.nextOffset
 	if offset < t.nextOffset {
