@@ -24,6 +24,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/samsa-io/samsa/controller/zktest"
 )
 
@@ -31,6 +33,7 @@ import (
 type options struct {
 	samsa          string
 	records        int64
+	zstdRecords    int64
 	recordSize     int
 	largeRecords   int64
 	largeSize      int
@@ -51,6 +54,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.samsa, "samsa", "bin/samsa", "the samsa binary to run brokers from")
 	fs.Int64Var(&o.records, "records", 1_000_000, "records per small-record produce run")
+	fs.Int64Var(&o.zstdRecords, "zstd-records", 0, "records per zstd produce run (default: --records)")
 	fs.IntVar(&o.recordSize, "record-size", 100, "bytes per small record (at least 8)")
 	fs.Int64Var(&o.largeRecords, "large-records", 200_000, "records per large-record produce run")
 	fs.IntVar(&o.largeSize, "large-record-size", 1024, "bytes per large record (at least 8)")
@@ -69,11 +73,14 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	if o.clusterRecords == 0 {
 		o.clusterRecords = o.records
 	}
+	if o.zstdRecords == 0 {
+		o.zstdRecords = o.records
+	}
 	switch {
 	case o.recordSize < 8 || o.largeSize < 8:
 		return o, errors.New("record sizes must be at least 8 bytes")
-	case o.records < 1 || o.largeRecords < 1 || o.clusterRecords < 1 || o.partitions < 1 || o.rounds < 1 || o.e2eRate < 1:
-		return o, errors.New("--records, --large-records, --cluster-records, --partitions, --rounds and --e2e-rate must be positive")
+	case o.records < 1 || o.largeRecords < 1 || o.zstdRecords < 1 || o.clusterRecords < 1 || o.partitions < 1 || o.rounds < 1 || o.e2eRate < 1:
+		return o, errors.New("--records, --large-records, --zstd-records, --cluster-records, --partitions, --rounds and --e2e-rate must be positive")
 	case o.output != "markdown" && o.output != "json":
 		return o, fmt.Errorf("-o %q: want markdown or json", o.output)
 	}
@@ -162,15 +169,24 @@ func runSingle(ctx context.Context, o options, dir string, logf func(string, ...
 	workloads := []struct {
 		name       string
 		partitions int32
+		configs    map[string]string // of the topic
 		run        func(t *target, topic string) (measurement, error)
 	}{
-		{fmt.Sprintf("produce %d B", o.recordSize), int32(o.partitions), func(t *target, topic string) (measurement, error) {
-			return runProduce(ctx, t.addrs, produceSpec{topic, int32(o.partitions), o.records, o.recordSize, o.linger, true}, t.cpu)
+		{fmt.Sprintf("produce %d B", o.recordSize), int32(o.partitions), nil, func(t *target, topic string) (measurement, error) {
+			return runProduce(ctx, t.addrs, produceSpec{topic: topic, partitions: int32(o.partitions), n: o.records, size: o.recordSize, linger: o.linger, fresh: true}, t.cpu)
 		}},
-		{fmt.Sprintf("produce %s", sizeName(o.largeSize)), int32(o.partitions), func(t *target, topic string) (measurement, error) {
-			return runProduce(ctx, t.addrs, produceSpec{topic, int32(o.partitions), o.largeRecords, o.largeSize, o.linger, true}, t.cpu)
+		{fmt.Sprintf("produce %s", sizeName(o.largeSize)), int32(o.partitions), nil, func(t *target, topic string) (measurement, error) {
+			return runProduce(ctx, t.addrs, produceSpec{topic: topic, partitions: int32(o.partitions), n: o.largeRecords, size: o.largeSize, linger: o.linger, fresh: true}, t.cpu)
 		}},
-		{fmt.Sprintf("end-to-end %s rec/s, linger 0", fmtCount(float64(o.e2eRate))), 1, func(t *target, topic string) (measurement, error) {
+		// The topic keeps the producer's codec (compression.type producer,
+		// Kafka's default, set here so that a broker default cannot change
+		// it): the broker may store the batches as they came, without
+		// decompressing them, which the issue asks of it.
+		{fmt.Sprintf("produce %d B zstd", o.recordSize), int32(o.partitions), map[string]string{"compression.type": "producer"}, func(t *target, topic string) (measurement, error) {
+			return runProduce(ctx, t.addrs, produceSpec{topic: topic, partitions: int32(o.partitions), n: o.zstdRecords, size: o.recordSize, linger: o.linger, fresh: true,
+				compression: []kgo.CompressionCodec{kgo.ZstdCompression()}}, t.cpu)
+		}},
+		{e2eName(o.e2eRate), 1, nil, func(t *target, topic string) (measurement, error) {
 			return runEndToEnd(ctx, t.addrs, topic, o.e2eRate, o.e2eDuration, o.recordSize, t.cpu)
 		}},
 	}
@@ -179,7 +195,7 @@ func runSingle(ctx context.Context, o options, dir string, logf func(string, ...
 		for wi, w := range workloads {
 			for _, t := range []*target{samsa, fake} {
 				topic := fmt.Sprintf("bench-w%d-r%d", wi, round)
-				m, err := onTopic(ctx, t, topic, w.partitions, 1, func() (measurement, error) { return w.run(t, topic) })
+				m, err := onTopic(ctx, t, topic, w.partitions, 1, w.configs, func() (measurement, error) { return w.run(t, topic) })
 				if err != nil {
 					return nil, fmt.Errorf("round %d, %s, %s: %w", round, w.name, t.name, err)
 				}
@@ -195,13 +211,13 @@ func runSingle(ctx context.Context, o options, dir string, logf func(string, ...
 
 // onTopic creates topic on t, runs fn and deletes the topic, so that
 // neither broker holds the earlier rounds' records.
-func onTopic(ctx context.Context, t *target, topic string, partitions int32, rf int16, fn func() (measurement, error)) (measurement, error) {
+func onTopic(ctx context.Context, t *target, topic string, partitions int32, rf int16, configs map[string]string, fn func() (measurement, error)) (measurement, error) {
 	cl, err := newProducer(t.addrs, 0)
 	if err != nil {
 		return measurement{}, err
 	}
 	defer cl.Close()
-	if err := createTopic(ctx, cl, topic, partitions, rf); err != nil {
+	if err := createTopicWith(ctx, cl, topic, partitions, rf, configs); err != nil {
 		return measurement{}, err
 	}
 	defer deleteTopic(ctx, cl, topic)
@@ -237,7 +253,7 @@ func runCluster(ctx context.Context, o options, dir string, logf func(string, ..
 			return nil, nil, err
 		}
 		// One write to every partition, acknowledged: the topic is in use.
-		if _, err := runProduce(ctx, c.addrs, produceSpec{topic, int32(o.partitions), int64(o.partitions), o.recordSize, 0, true}, c.cpu); err != nil {
+		if _, err := runProduce(ctx, c.addrs, produceSpec{topic: topic, partitions: int32(o.partitions), n: int64(o.partitions), size: o.recordSize, fresh: true}, c.cpu); err != nil {
 			return nil, nil, fmt.Errorf("warm %s: %w", topic, err)
 		}
 	}
@@ -262,7 +278,7 @@ func runCluster(ctx context.Context, o options, dir string, logf func(string, ..
 				} else if err := createTopic(ctx, cl, topic, int32(o.partitions), rf); err != nil {
 					return nil, nil, err
 				}
-				m, err := runProduce(ctx, c.addrs, produceSpec{topic, int32(o.partitions), o.clusterRecords, o.recordSize, o.linger, !existing}, c.cpu)
+				m, err := runProduce(ctx, c.addrs, produceSpec{topic: topic, partitions: int32(o.partitions), n: o.clusterRecords, size: o.recordSize, linger: o.linger, fresh: !existing}, c.cpu)
 				if err != nil {
 					return nil, nil, fmt.Errorf("round %d, %s, RF %d: %w", round, name, rf, err)
 				}
@@ -275,12 +291,38 @@ func runCluster(ctx context.Context, o options, dir string, logf func(string, ..
 				ms = append(ms, m)
 			}
 		}
+		// End-to-end latency through the leader and, for RF 3, its
+		// followers: the consumer sees a record once the high watermark
+		// passes it, so RF 3 adds the followers' fetch round trip.
+		for _, rf := range rfs {
+			topic := fmt.Sprintf("bench-e2e-rf%d-r%d", rf, round)
+			if err := createTopic(ctx, cl, topic, 1, rf); err != nil {
+				return nil, nil, err
+			}
+			if err := waitTopic(ctx, cl, topic); err != nil {
+				return nil, nil, err
+			}
+			m, err := runEndToEnd(ctx, c.addrs, topic, o.e2eRate, o.e2eDuration, o.recordSize, c.cpu)
+			if err != nil {
+				return nil, nil, fmt.Errorf("round %d, %s, RF %d: %w", round, e2eName(o.e2eRate), rf, err)
+			}
+			deleteTopic(ctx, cl, topic)
+			m.Workload, m.Target, m.Round = e2eName(o.e2eRate), fmt.Sprintf("samsa×3 RF %d", rf), round
+			logf("round %d %-28s RF %d p50 %v, p99 %v, p99.9 %v", round, m.Workload, rf,
+				m.P50.Round(time.Microsecond), m.P99.Round(time.Microsecond), m.P999.Round(time.Microsecond))
+			ms = append(ms, m)
+		}
 	}
 	var ready []readyRow
 	for _, rf := range rfs {
 		ready = append(ready, readyRow{Target: fmt.Sprintf("samsa×3 RF %d", rf), Ms: spreadOf(readyMs[rf])})
 	}
 	return ms, ready, nil
+}
+
+// e2eName names the end-to-end latency workload at rate records/s.
+func e2eName(rate int) string {
+	return fmt.Sprintf("end-to-end %s rec/s, linger 0", fmtCount(float64(rate)))
 }
 
 func sizeName(n int) string {

@@ -50,6 +50,7 @@ func TestBenchSmokeAgainstSamsaAndKfake(t *testing.T) {
 	}
 	t.Logf("bench took %v:\n%s", time.Since(start), out.String())
 	for _, want := range []string{"| produce 100 B | samsa |", "| produce 100 B | kfake |", "| produce 1 KiB | samsa |",
+		"| produce 100 B zstd | samsa |", "| produce 100 B zstd | kfake |",
 		"| end-to-end 1.00k rec/s, linger 0 | kfake |", "vs kfake:"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the table lacks %q:\n%s", want, out.String())
@@ -66,7 +67,7 @@ func TestParseOptionsRejectsRecordsTooSmallToCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.records != 1_000_000 || o.rounds != 3 || o.clusterRecords != o.records || !o.cluster {
+	if o.records != 1_000_000 || o.rounds != 3 || o.clusterRecords != o.records || o.zstdRecords != o.records || !o.cluster {
 		t.Errorf("defaults = %+v", o)
 	}
 }

@@ -43,13 +43,14 @@ func payload(v []byte, seq uint64) {
 	}
 }
 
-// producer is a kgo client as the workloads use it: acks=all and
+// newProducer returns a kgo client as the workloads use it: acks=all and
 // idempotent (kgo's defaults), records placed on the partition set in
 // them, batches uncompressed (Kafka's producer default; kgo's own is
 // snappy, which Samsa, as Kafka, decodes to check the records and kfake
-// stores unread: the rows would compare different work).
-func newProducer(addrs []string, linger time.Duration) (*kgo.Client, error) {
-	return kgo.NewClient(
+// stores unread: the rows would compare different work); opts are added
+// last, so a workload may set its codec.
+func newProducer(addrs []string, linger time.Duration, opts ...kgo.Opt) (*kgo.Client, error) {
+	return kgo.NewClient(append([]kgo.Opt{
 		kgo.SeedBrokers(addrs...),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerBatchCompression(kgo.NoCompression()),
@@ -59,15 +60,23 @@ func newProducer(addrs []string, linger time.Duration) (*kgo.Client, error) {
 		// asked (the cluster's metadata spreads through ZooKeeper): wait
 		// for it, as a test writing at once would, within the timeout.
 		kgo.UnknownTopicRetries(-1),
-		kgo.RecordDeliveryTimeout(2*time.Minute),
-	)
+		kgo.RecordDeliveryTimeout(2 * time.Minute),
+	}, opts...)...)
 }
 
 func createTopic(ctx context.Context, cl *kgo.Client, topic string, partitions int32, rf int16) error {
+	return createTopicWith(ctx, cl, topic, partitions, rf, nil)
+}
+
+// createTopicWith creates topic with the topic configs in extra.
+func createTopicWith(ctx context.Context, cl *kgo.Client, topic string, partitions int32, rf int16, extra map[string]string) error {
 	// min.insync.replicas is at most the RF: the cluster's default (2)
 	// would refuse every acks=all write to an RF 1 topic, as Kafka does.
 	minISR := fmt.Sprint(min(rf, 2))
 	configs := map[string]*string{"min.insync.replicas": &minISR}
+	for k, v := range extra {
+		configs[k] = &v
+	}
 	resp, err := kadm.NewClient(cl).CreateTopic(ctx, partitions, rf, configs, topic)
 	if err == nil {
 		err = resp.Err
@@ -148,6 +157,9 @@ type produceSpec struct {
 	size       int
 	linger     time.Duration
 	fresh      bool // the topic was just created: it starts at offset 0
+	// compression is the producer's codec preference; none set is
+	// uncompressed (newProducer).
+	compression []kgo.CompressionCodec
 }
 
 // runProduce produces spec's records to topic (which exists), timing each
@@ -156,7 +168,11 @@ type produceSpec struct {
 // counted.
 func runProduce(ctx context.Context, addrs []string, spec produceSpec, cpu func() (time.Duration, error)) (measurement, error) {
 	m := measurement{Records: spec.n, Bytes: spec.n * int64(spec.size)}
-	cl, err := newProducer(addrs, spec.linger)
+	var opts []kgo.Opt
+	if len(spec.compression) > 0 {
+		opts = append(opts, kgo.ProducerBatchCompression(spec.compression...))
+	}
+	cl, err := newProducer(addrs, spec.linger, opts...)
 	if err != nil {
 		return m, err
 	}
