@@ -6,6 +6,9 @@
 // table. Every record produced is read back and checked; a record lost,
 // duplicated, reordered or corrupt fails the run.
 //
+// `bench scale` (make bench-scale) measures the scale targets instead:
+// see scale.go.
+//
 // It is its own main package so that kfake, a test fake, is never linked
 // into the samsa binary.
 package main
@@ -90,6 +93,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 func main() {
 	if os.Getenv(kfakeEnv) != "" || (len(os.Args) > 1 && os.Args[1] == kfakeSubcommand) {
 		os.Exit(serveKfake())
+	}
+	if len(os.Args) > 1 && os.Args[1] == "scale" {
+		os.Exit(scaleMain(os.Args[2:]))
 	}
 	o, err := parseOptions(os.Args[1:], os.Stderr)
 	if err != nil {

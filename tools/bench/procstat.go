@@ -57,3 +57,33 @@ func cpuOf(pids []int) (time.Duration, error) {
 	}
 	return total, nil
 }
+
+// parseRSS returns the resident set size in bytes from the text of
+// /proc/<pid>/status (its "VmRSS:  1234 kB" line).
+func parseRSS(status string) (int64, error) {
+	for line := range strings.Lines(status) {
+		rest, ok := strings.CutPrefix(line, "VmRSS:")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) != 2 || f[1] != "kB" {
+			return 0, fmt.Errorf("parse /proc status: VmRSS line %q", strings.TrimSpace(line))
+		}
+		kb, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("parse /proc status: %w", err)
+		}
+		return kb << 10, nil
+	}
+	return 0, fmt.Errorf("parse /proc status: no VmRSS line")
+}
+
+// processRSS returns pid's resident set size in bytes.
+func processRSS(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseRSS(string(b))
+}

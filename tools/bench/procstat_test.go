@@ -46,3 +46,37 @@ func TestProcessCPUReadsThisProcess(t *testing.T) {
 		t.Errorf("CPU time went back: %v then %v", before, after)
 	}
 }
+
+func TestParseRSSReadsVmRSSInBytes(t *testing.T) {
+	status := "Name:\tsamsa\nVmPeak:\t  900000 kB\nVmHWM:\t   70000 kB\nVmRSS:\t   63488 kB\nRssAnon:\t   40000 kB\n"
+	got, err := parseRSS(status)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(63488) * 1024; got != want {
+		t.Errorf("parseRSS = %d, want %d", got, want)
+	}
+}
+
+func TestParseRSSRejectsMissingOrMalformedLine(t *testing.T) {
+	for _, status := range []string{"", "Name:\tx\nVmHWM:\t 5 kB\n", "VmRSS:\t 12 MB\n", "VmRSS:\t x kB\n", "VmRSS:\n"} {
+		if _, err := parseRSS(status); err == nil {
+			t.Errorf("parseRSS(%q) succeeded, want an error", status)
+		}
+	}
+}
+
+func TestProcessRSSReadsThisProcess(t *testing.T) {
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Skip("no /proc")
+	}
+	rss, err := processRSS(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A Go test binary holds at least a megabyte resident and less than
+	// the machine.
+	if rss < 1<<20 || rss > 1<<40 {
+		t.Errorf("processRSS = %d bytes", rss)
+	}
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -104,22 +103,38 @@ func startKfake() (*target, error) {
 type samsaProcess struct {
 	cmd    *exec.Cmd
 	exited chan struct{} // closed once cmd.Wait returns
+	dir    string
 	addr   string
 }
 
 func startSamsaProcess(bin, dir string, overrides ...string) (*samsaProcess, error) {
+	p, err := launchSamsa(bin, dir, append([]string{"listeners=PLAINTEXT://127.0.0.1:0"}, overrides...)...)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.waitReady(30 * time.Second); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// launchSamsa starts a broker on dir (its data in dir/data, its log in
+// dir/broker.log) with overrides, and returns without waiting for it.
+func launchSamsa(bin, dir string, overrides ...string) (*samsaProcess, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	ready := filepath.Join(dir, "ready")
 	args := []string{"broker",
 		"--override", "log.dirs=" + filepath.Join(dir, "data"),
-		"--override", "listeners=PLAINTEXT://127.0.0.1:0",
-		"--ready-file", ready, "--log-level", "warn"}
+		"--ready-file", filepath.Join(dir, "ready"), "--log-level", "warn"}
 	for _, kv := range overrides {
 		args = append(args, "--override", kv)
 	}
-	logFile, err := os.Create(filepath.Join(dir, "broker.log"))
+	// A ready file left by a broker that was killed is not this one's.
+	if err := os.Remove(filepath.Join(dir, "ready")); err != nil && !os.IsNotExist(err) {
+		return nil, err
+	}
+	logFile, err := os.OpenFile(filepath.Join(dir, "broker.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
 	}
@@ -132,22 +147,33 @@ func startSamsaProcess(bin, dir string, overrides ...string) (*samsaProcess, err
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
-	deadline := time.Now().Add(30 * time.Second)
+	return &samsaProcess{cmd: cmd, exited: exited, dir: dir}, nil
+}
+
+// waitReady waits for the broker's ready file and takes its first address.
+func (p *samsaProcess) waitReady(timeout time.Duration) error {
+	ready := filepath.Join(p.dir, "ready")
+	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		if b, err := os.ReadFile(ready); err == nil && len(b) > 0 && b[len(b)-1] == '\n' {
-			p := &samsaProcess{cmd: cmd, exited: exited, addr: strings.Fields(string(b))[0]}
-			return p, nil
+			p.addr = strings.Fields(string(b))[0]
+			return nil
 		}
 		select {
-		case <-exited:
-			log, _ := os.ReadFile(filepath.Join(dir, "broker.log"))
-			return nil, fmt.Errorf("samsa broker exited before it was ready:\n%s", log)
-		case <-time.After(20 * time.Millisecond):
+		case <-p.exited:
+			log, _ := os.ReadFile(filepath.Join(p.dir, "broker.log"))
+			return fmt.Errorf("samsa broker exited before it was ready:\n%s", log)
+		case <-time.After(5 * time.Millisecond):
 		}
 	}
-	cmd.Process.Kill()
-	<-exited
-	return nil, errors.New("samsa broker not ready within 30s")
+	p.kill()
+	return fmt.Errorf("samsa broker not ready within %v", timeout)
+}
+
+// kill ends the broker with SIGKILL, as a crash would, and waits for it.
+func (p *samsaProcess) kill() {
+	p.cmd.Process.Kill()
+	<-p.exited
 }
 
 func (p *samsaProcess) stop() {

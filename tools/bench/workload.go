@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -146,6 +147,21 @@ func endOffsets(ctx context.Context, cl *kgo.Client, topic string) (map[int32]in
 		ends[o.Partition] = o.Offset
 	})
 	return ends, ferr
+}
+
+// settledEndOffsets is endOffsets on a topic perhaps just created on a
+// cluster: a partition's leader may not know it yet when another broker's
+// metadata already names the leader, and answers a retriable error
+// (UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER) for a moment.
+func settledEndOffsets(ctx context.Context, cl *kgo.Client, topic string) (map[int32]int64, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ends, err := endOffsets(ctx, cl, topic)
+		if err == nil || !kerr.IsRetriable(err) || time.Now().After(deadline) {
+			return ends, err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // produceSpec is a throughput workload: n records of size bytes, record i
@@ -299,7 +315,7 @@ func runEndToEnd(ctx context.Context, addrs []string, topic string, rate int, d 
 		return m, err
 	}
 	defer prod.Close()
-	start, err := endOffsets(ctx, prod, topic)
+	start, err := settledEndOffsets(ctx, prod, topic)
 	if err != nil {
 		return m, err
 	}
