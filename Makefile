@@ -90,13 +90,16 @@ bench: build
 # read back; then 5 minutes of produce at 20 MiB/s while RSS is sampled
 # (flat or growing with the data stored). Prints a Markdown table, each
 # figure beside its target with PASS/FAIL; fails only when an
-# acknowledged record is lost. Needs about 12 GiB free in $$TMPDIR (or
+# acknowledged record is lost. Needs about 12 GiB free in $TMPDIR (or
 # --dir). Flags in BENCH_SCALE_ARGS: --partitions, --idle, --data (e.g.
 # 1GiB for a quick run), --data-partitions, --data-record-size,
 # --check-last, --sustain (the issue asks for hour-scale: --sustain 1h),
 # --sustain-rate, --sustain-partitions, --sustain-record-size,
 # --sustain-segment-bytes, --sample, --phases (some of
-# partitions,kill,sustain), --serve-timeout, --dir, -o json.
+# partitions,kill,sustain), --serve-timeout, --dir, -o json; --cluster
+# also runs the partitions phase on three brokers and a ZooKeeper it
+# starts (RF 3; restarts one broker, timed to serving and back in every
+# ISR).
 # A quick run: make bench-scale BENCH_SCALE_ARGS='--data 1GiB --sustain 30s'
 BENCH_SCALE_ARGS ?=
 bench-scale: build

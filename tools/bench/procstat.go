@@ -58,32 +58,54 @@ func cpuOf(pids []int) (time.Duration, error) {
 	return total, nil
 }
 
-// parseRSS returns the resident set size in bytes from the text of
-// /proc/<pid>/status (its "VmRSS:  1234 kB" line).
-func parseRSS(status string) (int64, error) {
+// rssParts is a process's resident memory as /proc/<pid>/status splits
+// it, in bytes: anonymous (the Go heap and stacks) and file-backed (mapped
+// files: the binary, and any segment or index a broker maps).
+type rssParts struct {
+	Total, Anon, File int64
+}
+
+// parseRSSParts reads VmRSS, RssAnon and RssFile from the text of
+// /proc/<pid>/status; the last two are 0 on kernels before 4.5, which
+// lack them.
+func parseRSSParts(status string) (rssParts, error) {
+	var p rssParts
+	found := false
 	for line := range strings.Lines(status) {
-		rest, ok := strings.CutPrefix(line, "VmRSS:")
-		if !ok {
+		key, rest, ok := strings.Cut(line, ":")
+		var dst *int64
+		switch key {
+		case "VmRSS":
+			dst, found = &p.Total, true
+		case "RssAnon":
+			dst = &p.Anon
+		case "RssFile":
+			dst = &p.File
+		}
+		if !ok || dst == nil {
 			continue
 		}
 		f := strings.Fields(rest)
 		if len(f) != 2 || f[1] != "kB" {
-			return 0, fmt.Errorf("parse /proc status: VmRSS line %q", strings.TrimSpace(line))
+			return p, fmt.Errorf("parse /proc status: %s line %q", key, strings.TrimSpace(line))
 		}
 		kb, err := strconv.ParseInt(f[0], 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("parse /proc status: %w", err)
+			return p, fmt.Errorf("parse /proc status: %w", err)
 		}
-		return kb << 10, nil
+		*dst = kb << 10
 	}
-	return 0, fmt.Errorf("parse /proc status: no VmRSS line")
+	if !found {
+		return p, fmt.Errorf("parse /proc status: no VmRSS line")
+	}
+	return p, nil
 }
 
-// processRSS returns pid's resident set size in bytes.
-func processRSS(pid int) (int64, error) {
+// processRSSParts returns pid's resident memory, split.
+func processRSSParts(pid int) (rssParts, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, err
+		return rssParts{}, err
 	}
-	return parseRSS(string(b))
+	return parseRSSParts(string(b))
 }

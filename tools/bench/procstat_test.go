@@ -49,34 +49,48 @@ func TestProcessCPUReadsThisProcess(t *testing.T) {
 
 func TestParseRSSReadsVmRSSInBytes(t *testing.T) {
 	status := "Name:\tsamsa\nVmPeak:\t  900000 kB\nVmHWM:\t   70000 kB\nVmRSS:\t   63488 kB\nRssAnon:\t   40000 kB\n"
-	got, err := parseRSS(status)
+	got, err := parseRSSParts(status)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := int64(63488) * 1024; got != want {
-		t.Errorf("parseRSS = %d, want %d", got, want)
+	if want := int64(63488) * 1024; got.Total != want {
+		t.Errorf("parseRSSParts = %+v, want VmRSS %d", got, want)
+	}
+}
+
+func TestParseRSSPartsSplitsAnonymousFromFileBacked(t *testing.T) {
+	status := "VmRSS:\t   63488 kB\nRssAnon:\t   40000 kB\nRssFile:\t   23000 kB\nRssShmem:\t     488 kB\n"
+	got, err := parseRSSParts(status)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (rssParts{Total: 63488 << 10, Anon: 40000 << 10, File: 23000 << 10}); got != want {
+		t.Errorf("parseRSSParts = %+v, want %+v", got, want)
+	}
+	if _, err := parseRSSParts("VmRSS:\t 1 kB\nRssFile:\t 2 MB\n"); err == nil {
+		t.Error("an RssFile in MB was accepted")
 	}
 }
 
 func TestParseRSSRejectsMissingOrMalformedLine(t *testing.T) {
 	for _, status := range []string{"", "Name:\tx\nVmHWM:\t 5 kB\n", "VmRSS:\t 12 MB\n", "VmRSS:\t x kB\n", "VmRSS:\n"} {
-		if _, err := parseRSS(status); err == nil {
-			t.Errorf("parseRSS(%q) succeeded, want an error", status)
+		if _, err := parseRSSParts(status); err == nil {
+			t.Errorf("parseRSSParts(%q) succeeded, want an error", status)
 		}
 	}
 }
 
-func TestProcessRSSReadsThisProcess(t *testing.T) {
+func TestProcessRSSPartsReadsThisProcess(t *testing.T) {
 	if _, err := os.Stat("/proc/self/status"); err != nil {
 		t.Skip("no /proc")
 	}
-	rss, err := processRSS(os.Getpid())
+	rss, err := processRSSParts(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A Go test binary holds at least a megabyte resident and less than
-	// the machine.
-	if rss < 1<<20 || rss > 1<<40 {
-		t.Errorf("processRSS = %d bytes", rss)
+	// A Go test binary holds at least a megabyte resident, less than the
+	// machine, and its parts within the whole.
+	if rss.Total < 1<<20 || rss.Total > 1<<40 || rss.Anon+rss.File > rss.Total {
+		t.Errorf("processRSSParts = %+v", rss)
 	}
 }

@@ -16,6 +16,9 @@ package main
 //   - sustain: --sustain-rate produced for --sustain while the broker's RSS
 //     is sampled, and whether it grew with the data stored.
 //
+// With --cluster, the partitions phase runs again on three brokers and a
+// ZooKeeper (scale_cluster.go).
+//
 // Speed figures are reported beside their targets (PASS/FAIL) and do not
 // fail the run; an acknowledged record missing or corrupt does.
 
@@ -44,6 +47,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-io/samsa/controller/zktest"
 )
 
 // The issue's scale targets.
@@ -75,6 +80,8 @@ type scaleOptions struct {
 	output             string
 	dir                string
 	allowUnmetDiskRoom bool
+	cluster            bool
+	overrides          listFlag // broker configs set on every broker
 }
 
 var scalePhases = []string{"partitions", "kill", "sustain"}
@@ -101,6 +108,8 @@ func parseScaleOptions(args []string, stderr io.Writer) (scaleOptions, error) {
 	fs.DurationVar(&o.serveTimeout, "serve-timeout", 5*time.Minute, "how long a starting broker may take to serve before the run fails")
 	fs.StringVar(&o.output, "o", "markdown", "output: markdown or json")
 	fs.StringVar(&o.dir, "dir", "", "where the brokers' temporary directories go (default: $TMPDIR)")
+	fs.Var(&o.overrides, "override", "a broker config, `key=value`, set on every broker (repeatable), e.g. metrics.listener=http://127.0.0.1:9644 to profile one through /debug/pprof/")
+	fs.BoolVar(&o.cluster, "cluster", false, "also run the partitions phase on three brokers and a ZooKeeper started here, RF 3")
 	fs.BoolVar(&o.allowUnmetDiskRoom, "ignore-disk-room", false, "run even when the file system seems to lack room for --data and the sustained load")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -133,6 +142,12 @@ func parseScaleOptions(args []string, stderr io.Writer) (scaleOptions, error) {
 }
 
 func (o scaleOptions) runs(phase string) bool { return slices.Contains(o.phases, phase) }
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, " ") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
 // scaleReport is what -o json prints.
 type scaleReport struct {
@@ -176,8 +191,8 @@ func runScale(ctx context.Context, o scaleOptions, stdout, stderr io.Writer) err
 	// A phase that fails keeps the figures taken before it in the table,
 	// and the phases after it do not run.
 	var runErr error
-	phase := func(name string, run func() ([]scaleRow, error)) {
-		if runErr != nil && !errors.Is(runErr, errRecordsLost) || !o.runs(name) {
+	phase := func(selector, name string, run func() ([]scaleRow, error)) {
+		if runErr != nil && !errors.Is(runErr, errRecordsLost) || !o.runs(selector) {
 			return
 		}
 		rows, err := run()
@@ -187,13 +202,25 @@ func runScale(ctx context.Context, o scaleOptions, stdout, stderr io.Writer) err
 		}
 		runErr = cmpOr(runErr, err)
 	}
-	phase("partitions", func() ([]scaleRow, error) {
+	phase("partitions", "partitions", func() ([]scaleRow, error) {
 		return scalePartitions(ctx, o, filepath.Join(dir, "partitions"), logf)
 	})
-	phase("kill", func() ([]scaleRow, error) {
+	if o.cluster {
+		phase("partitions", "cluster partitions", func() ([]scaleRow, error) {
+			rows, err := scaleClusterPartitions(ctx, o, filepath.Join(dir, "cluster"), logf)
+			if errors.Is(err, zktest.ErrUnavailable) {
+				note := fmt.Sprintf("three-broker cluster skipped: %v (on Debian: apt-get install zookeeper)", err)
+				logf("%s", note)
+				rep.Notes = append(rep.Notes, note)
+				return rows, nil
+			}
+			return rows, err
+		})
+	}
+	phase("kill", "kill", func() ([]scaleRow, error) {
 		return scaleKill(ctx, o, filepath.Join(dir, "kill"), logf)
 	})
-	phase("sustain", func() ([]scaleRow, error) {
+	phase("sustain", "sustain", func() ([]scaleRow, error) {
 		rows, samples, err := scaleSustain(ctx, o, filepath.Join(dir, "sustain"), logf)
 		rep.RSS = samples
 		return rows, err
@@ -252,19 +279,23 @@ func checkDiskRoom(dir string, o scaleOptions) error {
 // port kept across restarts, so that clients reconnect to the same
 // address.
 type scaleBroker struct {
-	bin, dir string
-	addr     string
-	p        *samsaProcess
+	bin, dir  string
+	addr      string
+	overrides []string
+	// stopTimeout is how long a SIGTERM may take before the broker is
+	// killed.
+	stopTimeout time.Duration
+	p           *samsaProcess
 }
 
-func newScaleBroker(bin, dir string) (*scaleBroker, error) {
+func newScaleBroker(bin, dir string, stopTimeout time.Duration, overrides ...string) (*scaleBroker, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	addr := l.Addr().String()
 	l.Close()
-	return &scaleBroker{bin: bin, dir: dir, addr: addr}, nil
+	return &scaleBroker{bin: bin, dir: dir, addr: addr, overrides: overrides, stopTimeout: stopTimeout}, nil
 }
 
 // start execs the broker and returns once it serves: it accepts
@@ -272,7 +303,7 @@ func newScaleBroker(bin, dir string) (*scaleBroker, error) {
 // of topics (topic → partitions). It returns the time from exec to then.
 func (b *scaleBroker) start(ctx context.Context, topics map[string]int, timeout time.Duration) (time.Duration, error) {
 	t0 := time.Now()
-	p, err := launchSamsa(b.bin, b.dir, "listeners=PLAINTEXT://"+b.addr)
+	p, err := launchSamsa(b.bin, b.dir, append([]string{"listeners=PLAINTEXT://" + b.addr}, b.overrides...)...)
 	if err != nil {
 		return 0, err
 	}
@@ -285,15 +316,17 @@ func (b *scaleBroker) start(ctx context.Context, topics map[string]int, timeout 
 
 func (b *scaleBroker) pid() int { return b.p.cmd.Process.Pid }
 
-// stop stops the broker cleanly (SIGTERM) and returns how long it took.
-func (b *scaleBroker) stop() time.Duration {
+// stop stops the broker (SIGTERM), waiting as long as a start may take
+// before it kills it, and returns how long it took and whether it exited
+// by itself.
+func (b *scaleBroker) stop() (time.Duration, bool) {
 	if b.p == nil {
-		return 0
+		return 0, true
 	}
 	t0 := time.Now()
-	b.p.stop()
+	clean := b.p.stopWithin(b.stopTimeout)
 	b.p = nil
-	return time.Since(t0)
+	return time.Since(t0), clean
 }
 
 func (b *scaleBroker) kill() {
@@ -405,9 +438,9 @@ func leadersMissing(resp *kmsg.MetadataResponse, topics map[string]int) error {
 // records placed on the partition set in them, metadata refreshed as soon
 // as a partition's leader is unknown (kgo waits 5 s by default, which a
 // figure would include).
-func scaleClient(addr string, opts ...kgo.Opt) (*kgo.Client, error) {
+func scaleClient(addrs []string, opts ...kgo.Opt) (*kgo.Client, error) {
 	return kgo.NewClient(append([]kgo.Opt{
-		kgo.SeedBrokers(addr),
+		kgo.SeedBrokers(addrs...),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.MetadataMinAge(10 * time.Millisecond),
@@ -420,7 +453,7 @@ func scaleClient(addr string, opts ...kgo.Opt) (*kgo.Client, error) {
 
 // scalePartitions is the partitions phase.
 func scalePartitions(ctx context.Context, o scaleOptions, dir string, logf func(string, ...any)) ([]scaleRow, error) {
-	b, err := newScaleBroker(o.samsa, dir)
+	b, err := newScaleBroker(o.samsa, dir, o.serveTimeout, o.overrides...)
 	if err != nil {
 		return nil, err
 	}
@@ -430,17 +463,17 @@ func scalePartitions(ctx context.Context, o scaleOptions, dir string, logf func(
 	if err != nil {
 		return nil, err
 	}
-	rss, err := processRSS(b.pid())
+	rss, err := processRSSParts(b.pid())
 	if err != nil {
 		return nil, err
 	}
-	logf("empty broker serving %v after exec, RSS %s", started, fmtBytes(rss))
+	logf("empty broker serving %v after exec, RSS %s", started, fmtBytes(rss.Total))
 	rows = append(rows, durationRow("start, one broker, empty: exec → Metadata answered", started, 0),
-		bytesRow("start, one broker, empty: RSS", rss, 0))
+		rssRow("start, one broker, empty: RSS", rss, 0))
 
 	const topic = "scale-partitions"
 	n := o.partitions
-	answered, led, writable, err := createAndWriteEach(ctx, b.addr, topic, n)
+	answered, led, writable, err := createAndWriteEach(ctx, []string{b.addr}, topic, n, 1)
 	if err != nil {
 		return rows, err
 	}
@@ -450,16 +483,16 @@ func scalePartitions(ctx context.Context, o scaleOptions, dir string, logf func(
 		durationRow(fmt.Sprintf("create %s partitions: sent → Metadata names every leader", fmtInt(n)), led, 0),
 		durationRow(fmt.Sprintf("create %s partitions: sent → every partition acknowledged a write", fmtInt(n)), writable, createTarget))
 
-	stopped := b.stop()
+	stopped, clean := b.stop()
 	served, err := b.start(ctx, map[string]int{topic: n}, o.serveTimeout)
 	if err != nil {
 		return rows, err
 	}
-	rssServing, err := processRSS(b.pid())
+	rssServing, err := processRSSParts(b.pid())
 	if err != nil {
 		return rows, err
 	}
-	logf("%d partitions: clean stop took %v, restart served every leader %v after exec, RSS %s", n, stopped, served, fmtBytes(rssServing))
+	logf("%d partitions: stop took %v (by itself: %v), restart served every leader %v after exec, RSS %s", n, stopped, clean, served, fmtBytes(rssServing.Total))
 	// Idle: no client connected, nothing written; the broker's own timers.
 	cpu0, err := processCPU(b.pid())
 	if err != nil {
@@ -472,21 +505,20 @@ func scalePartitions(ctx context.Context, o scaleOptions, dir string, logf func(
 		return rows, err
 	}
 	wall := time.Since(w0)
-	rssIdle, err := processRSS(b.pid())
+	rssIdle, err := processRSSParts(b.pid())
 	if err != nil {
 		return rows, err
 	}
-	logf("%d partitions: idle %v CPU in %v, RSS %s", n, cpu1-cpu0, wall.Round(time.Millisecond), fmtBytes(rssIdle))
+	logf("%d partitions: idle %v CPU in %v, RSS %s", n, cpu1-cpu0, wall.Round(time.Millisecond), fmtBytes(rssIdle.Total))
 	label := fmt.Sprintf("restart holding %s partitions", fmtInt(n))
-	rows = append(rows,
-		durationRow(label+": clean stop (SIGTERM → exit)", stopped, 0),
+	rows = append(rows, stopRow(label, stopped, clean),
 		durationRow(label+": exec → Metadata names every leader", served, restartTarget),
 		coreShareRow(label+": idle CPU afterwards", cpu1-cpu0, wall, idleCPUTarget),
-		bytesRow(label+": RSS serving", rssServing, rssTarget),
-		bytesRow(label+fmt.Sprintf(": RSS after %v idle", o.idle), rssIdle, rssTarget))
+		rssRow(label+": RSS serving", rssServing, rssTarget),
+		rssRow(label+fmt.Sprintf(": RSS after %v idle", o.idle), rssIdle, rssTarget))
 
 	// The write each partition acknowledged survived the clean restart.
-	cl, err := scaleClient(b.addr)
+	cl, err := scaleClient([]string{b.addr})
 	if err != nil {
 		return rows, err
 	}
@@ -500,6 +532,18 @@ func scalePartitions(ctx context.Context, o scaleOptions, dir string, logf func(
 		return rows, fmt.Errorf("%w: %v", errRecordsLost, err)
 	}
 	return rows, nil
+}
+
+// stopRow is how long a SIGTERM took to end the broker; a broker that did
+// not exit by itself was killed, and the start after it recovered its logs.
+func stopRow(label string, d time.Duration, clean bool) scaleRow {
+	r := durationRow(label+": clean stop (SIGTERM → exit)", d, 0)
+	r.Target, r.Verdict = "exits by itself", pass
+	if !clean {
+		r.Measured = fmt.Sprintf("did not exit within %s: killed (the next start recovers its logs)", fmtDuration(d))
+		r.Verdict = fail
+	}
+	return r
 }
 
 // uniformEnds is n partitions each whose last acknowledged offset is off.
@@ -531,11 +575,12 @@ func checkEndsAtLeast(ends, acked map[int32]int64) error {
 	return fmt.Errorf("%s", strings.Join(short, "; "))
 }
 
-// createAndWriteEach creates topic with n partitions and times, from
-// CreateTopics sent: its answer, Metadata naming every partition's leader,
-// and a 100-byte acks=all write acknowledged by every partition.
-func createAndWriteEach(ctx context.Context, addr, topic string, n int) (answered, led, writable time.Duration, err error) {
-	cl, err := scaleClient(addr, kgo.MaxBufferedRecords(n+1))
+// createAndWriteEach creates topic with n partitions of rf replicas and
+// times, from CreateTopics sent: its answer, Metadata naming every
+// partition's leader, and a 100-byte acks=all write acknowledged by every
+// partition.
+func createAndWriteEach(ctx context.Context, addrs []string, topic string, n int, rf int16) (answered, led, writable time.Duration, err error) {
+	cl, err := scaleClient(addrs, kgo.MaxBufferedRecords(n+1))
 	if err != nil {
 		return 0, 0, 0, err
 	}
@@ -546,7 +591,7 @@ func createAndWriteEach(ctx context.Context, addr, topic string, n int) (answere
 	adm := kadm.NewClient(cl)
 	adm.SetTimeoutMillis(int32((5 * time.Minute).Milliseconds()))
 	t0 := time.Now()
-	resp, err := adm.CreateTopic(ctx, int32(n), 1, nil, topic)
+	resp, err := adm.CreateTopic(ctx, int32(n), rf, nil, topic)
 	if err == nil {
 		err = resp.Err
 	}
@@ -667,7 +712,7 @@ func recordBody(size int64) []byte {
 
 // scaleKill is the kill -9 phase.
 func scaleKill(ctx context.Context, o scaleOptions, dir string, logf func(string, ...any)) ([]scaleRow, error) {
-	b, err := newScaleBroker(o.samsa, dir)
+	b, err := newScaleBroker(o.samsa, dir, o.serveTimeout, o.overrides...)
 	if err != nil {
 		return nil, err
 	}
@@ -677,7 +722,7 @@ func scaleKill(ctx context.Context, o scaleOptions, dir string, logf func(string
 	}
 	const topic = "scale-data"
 	parts := o.dataPartitions
-	cl, err := scaleClient(b.addr, kgo.ProducerLinger(5*time.Millisecond), kgo.MaxBufferedBytes(256<<20),
+	cl, err := scaleClient([]string{b.addr}, kgo.ProducerLinger(5*time.Millisecond), kgo.MaxBufferedBytes(256<<20),
 		kgo.MaxBufferedRecords(1<<20), kgo.ProducerBatchMaxBytes(1<<20), kgo.RecordRetries(3))
 	if err != nil {
 		return nil, err
@@ -748,15 +793,15 @@ func scaleKill(ctx context.Context, o scaleOptions, dir string, logf func(string
 	if err != nil {
 		return nil, err
 	}
-	rss, err := processRSS(b.pid())
+	rss, err := processRSSParts(b.pid())
 	if err != nil {
 		return nil, err
 	}
-	logf("kill -9: restart served every leader %v after exec, RSS %s", served, fmtBytes(rss))
+	logf("kill -9: restart served every leader %v after exec, RSS %s", served, fmtBytes(rss.Total))
 	label := fmt.Sprintf("kill -9 holding %s (%s on disk)", fmtBytes(stored), fmtBytes(onDisk))
 	rows := []scaleRow{
 		durationRow(label+": exec → Metadata names every leader", served, killRestartTarget),
-		bytesRow(label+": RSS serving", rss, rssTarget),
+		rssRow(label+": RSS serving", rss, rssTarget),
 	}
 	checked, err := checkAcked(ctx, b.addr, topic, acked, o.checkLast, body)
 	keep := scaleRow{Figure: label + ": acknowledged records kept", Target: "none lost", Unit: "records checked", Value: float64(checked)}
@@ -773,7 +818,7 @@ func scaleKill(ctx context.Context, o scaleOptions, dir string, logf func(string
 // past its last acknowledged offset (acked) and that its last checkLast
 // acknowledged records read back intact; it returns how many it read.
 func checkAcked(ctx context.Context, addr, topic string, acked map[int32]int64, checkLast int, body []byte) (int, error) {
-	cl, err := scaleClient(addr)
+	cl, err := scaleClient([]string{addr})
 	if err != nil {
 		return 0, err
 	}
@@ -862,7 +907,7 @@ func diskUsage(dir string) int64 {
 
 // scaleSustain is the sustained-load phase.
 func scaleSustain(ctx context.Context, o scaleOptions, dir string, logf func(string, ...any)) ([]scaleRow, []rssSample, error) {
-	b, err := newScaleBroker(o.samsa, dir)
+	b, err := newScaleBroker(o.samsa, dir, o.serveTimeout, o.overrides...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -872,7 +917,7 @@ func scaleSustain(ctx context.Context, o scaleOptions, dir string, logf func(str
 	}
 	const topic = "scale-sustain"
 	parts := o.sustainPartitions
-	cl, err := scaleClient(b.addr, kgo.ProducerLinger(5*time.Millisecond))
+	cl, err := scaleClient([]string{b.addr}, kgo.ProducerLinger(5*time.Millisecond))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -885,11 +930,11 @@ func scaleSustain(ctx context.Context, o scaleOptions, dir string, logf func(str
 	var inflight sync.WaitGroup
 	var samples []rssSample
 	sample := func(at time.Duration) error {
-		rss, err := processRSS(b.pid())
+		rss, err := processRSSParts(b.pid())
 		if err != nil {
 			return err
 		}
-		samples = append(samples, rssSample{At: at, RSS: rss, Stored: acks.bytes.Load()})
+		samples = append(samples, rssSample{At: at, RSS: rss.Total, Anon: rss.Anon, File: rss.File, Stored: acks.bytes.Load()})
 		return nil
 	}
 	cpu0, err := processCPU(b.pid())
@@ -927,7 +972,8 @@ func scaleSustain(ctx context.Context, o scaleOptions, dir string, logf func(str
 				return nil, samples, err
 			}
 			last := samples[len(samples)-1]
-			logf("sustain %v: RSS %s, %s stored", elapsed.Round(time.Second), fmtBytes(last.RSS), fmtBytes(last.Stored))
+			logf("sustain %v: RSS %s (anonymous %s, file-backed %s), %s stored", elapsed.Round(time.Second),
+				fmtBytes(last.RSS), fmtBytes(last.Anon), fmtBytes(last.File), fmtBytes(last.Stored))
 		}
 	}
 	if err := cl.Flush(ctx); err != nil {

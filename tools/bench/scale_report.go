@@ -136,6 +136,8 @@ func (f sizeFlag) Set(s string) error {
 type rssSample struct {
 	At     time.Duration `json:"at_ns"` // since the load began
 	RSS    int64         `json:"rss"`
+	Anon   int64         `json:"rss_anon"`
+	File   int64         `json:"rss_file"`
 	Stored int64         `json:"stored"`
 }
 
@@ -143,8 +145,9 @@ type rssSample struct {
 type rssTrend struct {
 	Start, End, Max int64
 	// PerGiB is the least-squares slope of RSS against bytes stored:
-	// bytes of RSS gained per GiB stored.
-	PerGiB float64
+	// bytes of RSS gained per GiB stored; AnonPerGiB and FilePerGiB split
+	// it into anonymous and file-backed memory.
+	PerGiB, AnonPerGiB, FilePerGiB float64
 	// Judged is false with fewer than rssMinSamples samples; Flat is then
 	// meaningless.
 	Judged bool
@@ -172,16 +175,9 @@ func trendOf(samples []rssSample) rssTrend {
 	for _, s := range samples {
 		t.Max = max(t.Max, s.RSS)
 	}
-	// Slope of RSS (bytes) over stored (GiB), by least squares.
-	n := float64(len(samples))
-	var sx, sy, sxx, sxy float64
-	for _, s := range samples {
-		x, y := float64(s.Stored)/(1<<30), float64(s.RSS)
-		sx, sy, sxx, sxy = sx+x, sy+y, sxx+x*x, sxy+x*y
-	}
-	if den := n*sxx - sx*sx; den > 0 {
-		t.PerGiB = (n*sxy - sx*sy) / den
-	}
+	t.PerGiB = slopePerGiB(samples, func(s rssSample) int64 { return s.RSS })
+	t.AnonPerGiB = slopePerGiB(samples, func(s rssSample) int64 { return s.Anon })
+	t.FilePerGiB = slopePerGiB(samples, func(s rssSample) int64 { return s.File })
 	if len(samples) < rssMinSamples {
 		return t
 	}
@@ -198,6 +194,37 @@ func trendOf(samples []rssSample) rssTrend {
 	return t
 }
 
+// slopePerGiB is the least-squares slope of y(sample) in bytes over the
+// bytes stored in GiB; 0 when stored did not change.
+func slopePerGiB(samples []rssSample, y func(rssSample) int64) float64 {
+	n := float64(len(samples))
+	var sx, sy, sxx, sxy float64
+	for _, s := range samples {
+		x, y := float64(s.Stored)/(1<<30), float64(y(s))
+		sx, sy, sxx, sxy = sx+x, sy+y, sxx+x*x, sxy+x*y
+	}
+	if den := n*sxx - sx*sx; den > 0 {
+		return (n*sxy - sx*sy) / den
+	}
+	return 0
+}
+
+// fmtSignedBytes is fmtBytes of a figure that may be negative.
+func fmtSignedBytes(x float64) string {
+	if x < 0 {
+		return "-" + fmtBytes(int64(-x))
+	}
+	return fmtBytes(int64(x))
+}
+
+// rssRow is a process's resident memory against limit (0: no target),
+// with its anonymous and file-backed parts.
+func rssRow(figure string, p rssParts, limit int64) scaleRow {
+	r := bytesRow(figure, p.Total, limit)
+	r.Measured += fmt.Sprintf(" (anonymous %s, file-backed %s)", fmtBytes(p.Anon), fmtBytes(p.File))
+	return r
+}
+
 // trendRows are the sustained load's memory figures.
 func trendRows(label string, t rssTrend) []scaleRow {
 	r := scaleRow{Figure: label + ": RSS after the first tenth / end / max",
@@ -208,11 +235,10 @@ func trendRows(label string, t rssTrend) []scaleRow {
 	} else {
 		r.Measured += fmt.Sprintf(" (fewer than %d samples: not judged)", rssMinSamples)
 	}
-	slope := scaleRow{Figure: label + ": RSS growth per GiB stored", Measured: fmtBytes(int64(t.PerGiB)) + " / GiB",
+	slope := scaleRow{Figure: label + ": RSS growth per GiB stored",
+		Measured: fmt.Sprintf("%s / GiB (anonymous %s, file-backed %s)",
+			fmtSignedBytes(t.PerGiB), fmtSignedBytes(t.AnonPerGiB), fmtSignedBytes(t.FilePerGiB)),
 		Value: t.PerGiB, Unit: "bytes per GiB"}
-	if t.PerGiB < 0 {
-		slope.Measured = "-" + fmtBytes(int64(-t.PerGiB)) + " / GiB"
-	}
 	return []scaleRow{r, slope}
 }
 

@@ -291,3 +291,68 @@ func TestBenchScaleSmokeRunsEveryPhase(t *testing.T) {
 		}
 	}
 }
+
+func TestMissingFromISRWantsTheBrokerInEveryPartitionsISR(t *testing.T) {
+	resp := metadataOf("t", 1, 2, 3)
+	for i := range resp.Topics[0].Partitions {
+		resp.Topics[0].Partitions[i].ISR = []int32{1, 2, 3}
+	}
+	if err := missingFromISR(resp, "t", 3, 2); err != nil {
+		t.Errorf("in every ISR: %v", err)
+	}
+	resp.Topics[0].Partitions[1].ISR = []int32{1, 3}
+	if err := missingFromISR(resp, "t", 3, 2); err == nil || !strings.Contains(err.Error(), "2 of 3") {
+		t.Errorf("out of one ISR: %v", err)
+	}
+	if err := missingFromISR(resp, "u", 3, 2); err == nil {
+		t.Error("a topic missing from the answer was accepted")
+	}
+}
+
+// TestBenchScaleSmokeOnACluster runs the partitions phase small on three
+// brokers and ZooKeeper (--cluster), skipped without ZooKeeper.
+func TestBenchScaleSmokeOnACluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts brokers")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	bin := filepath.Join(t.TempDir(), "samsa")
+	build := exec.Command("go", "build", "-o", bin, "github.com/samsa-io/samsa/tools/samsa")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build samsa: %v\n%s", err, out)
+	}
+	o, err := parseScaleOptions([]string{"--samsa", bin, "--phases", "partitions", "--cluster", "--partitions", "30",
+		"--idle", "300ms", "--serve-timeout", "1m", "--dir", t.TempDir()}, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out, log bytes.Buffer
+	if err := runScale(ctx, o, &out, &log); err != nil {
+		t.Fatalf("bench scale: %v\n%s", err, log.String())
+	}
+	t.Logf("%s", out.String())
+	if strings.Contains(out.String(), "three-broker cluster skipped") {
+		t.Skip("no ZooKeeper")
+	}
+	for _, want := range []string{
+		"| 3 brokers, create 30 partitions RF 3: sent → every partition acknowledged a write |",
+		"| 3 brokers, restart one (not the controller) holding 30 partitions: exec → back in every partition's ISR |",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the table lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestStopRowFailsABrokerThatHadToBeKilled(t *testing.T) {
+	if r := stopRow("restart", 300*time.Millisecond, true); r.Verdict != pass || r.Measured != "300.0 ms" {
+		t.Errorf("clean stop: %+v", r)
+	}
+	if r := stopRow("restart", 5*time.Minute, false); r.Verdict != fail || !strings.Contains(r.Measured, "killed") {
+		t.Errorf("killed: %+v", r)
+	}
+}

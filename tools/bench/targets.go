@@ -176,13 +176,18 @@ func (p *samsaProcess) kill() {
 	<-p.exited
 }
 
-func (p *samsaProcess) stop() {
+func (p *samsaProcess) stop() { p.stopWithin(20 * time.Second) }
+
+// stopWithin sends SIGTERM and waits up to d for the broker to exit, then
+// kills it; it says whether the broker exited by itself.
+func (p *samsaProcess) stopWithin(d time.Duration) bool {
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.exited:
-	case <-time.After(20 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.exited
+		return true
+	case <-time.After(d):
+		p.kill()
+		return false
 	}
 }
 
