@@ -601,7 +601,9 @@ func createAndWriteEach(ctx context.Context, addrs []string, topic string, n int
 	answered = time.Since(t0)
 	req := metadataRequest(map[string]int{topic: n})
 	for {
-		resp, err := req.RequestWith(ctx, cl)
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		resp, err := req.RequestWith(rctx, cl)
+		cancel()
 		if err == nil {
 			err = leadersMissing(resp, map[string]int{topic: n})
 		}

@@ -82,7 +82,9 @@ func scaleClusterPartitions(ctx context.Context, o scaleOptions, dir string, log
 		durationRow(label+": sent → every partition acknowledged a write", writable, createTarget),
 	}
 
-	meta, err := kmsg.NewPtrMetadataRequest().RequestWith(ctx, cl)
+	mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	meta, err := kmsg.NewPtrMetadataRequest().RequestWith(mctx, cl)
+	cancel()
 	if err != nil {
 		return rows, err
 	}
@@ -94,17 +96,32 @@ func scaleClusterPartitions(ctx context.Context, o scaleOptions, dir string, log
 		}
 	}
 	id := restartedID(brokers, restarted)
+	// Every partition's ISR holds all three brokers before the restart, so
+	// that the restarted one's return is its own catching up.
+	if err := waitInEveryISR(ctx, cl, topic, n, id, time.Now().Add(o.serveTimeout)); err != nil {
+		return rows, err
+	}
 	stopped, clean := restarted.stop()
 	t0 := time.Now()
 	served, err := restarted.start(ctx, map[string]int{topic: n}, o.serveTimeout)
 	if err != nil {
 		return rows, err
 	}
+	label = fmt.Sprintf("3 brokers, restart one (not the controller) holding %s partitions", fmtInt(n))
+	rows = append(rows, stopRow(label, stopped, clean),
+		durationRow(label+": exec → its Metadata names every leader", served, restartTarget))
+	// Back in every ISR: it has caught up as a follower. Not within
+	// --serve-timeout is a finding, not a failure of the run.
+	isr := scaleRow{Figure: label + ": exec → back in every partition's ISR", Target: "within --serve-timeout", Unit: "s"}
 	if err := waitInEveryISR(ctx, cl, topic, n, id, t0.Add(o.serveTimeout)); err != nil {
-		return rows, err
+		isr.Measured, isr.Verdict = err.Error(), fail
+		logf("cluster: %v", err)
+	} else {
+		d := time.Since(t0)
+		isr.Measured, isr.Value, isr.Verdict = fmtDuration(d), d.Seconds(), pass
 	}
-	rejoined := time.Since(t0)
-	logf("cluster: broker %d stopped in %v (by itself: %v), served every leader %v after exec, back in every ISR after %v", id, stopped, clean, served, rejoined)
+	rows = append(rows, isr)
+	logf("cluster: broker %d stopped in %v (by itself: %v), served every leader %v after exec; ISR: %s", id, stopped, clean, served, isr.Measured)
 	cpu0, err := processCPU(restarted.pid())
 	if err != nil {
 		return rows, err
@@ -120,11 +137,7 @@ func scaleClusterPartitions(ctx context.Context, o scaleOptions, dir string, log
 	if err != nil {
 		return rows, err
 	}
-	label = fmt.Sprintf("3 brokers, restart one (not the controller) holding %s partitions", fmtInt(n))
 	return append(rows,
-		stopRow(label, stopped, clean),
-		durationRow(label+": exec → its Metadata names every leader", served, restartTarget),
-		durationRow(label+": exec → back in every partition's ISR", rejoined, 0),
 		coreShareRow(label+": idle CPU afterwards (followers' fetches included)", cpu1-cpu0, wall, idleCPUTarget),
 		rssRow(label+fmt.Sprintf(": RSS after %v idle", o.idle), rss, rssTarget)), nil
 }
@@ -143,7 +156,11 @@ func restartedID(brokers []*scaleBroker, b *scaleBroker) int32 {
 func waitInEveryISR(ctx context.Context, cl *kgo.Client, topic string, n int, id int32, deadline time.Time) error {
 	req := metadataRequest(map[string]int{topic: n})
 	for {
-		resp, err := req.RequestWith(ctx, cl)
+		// Each request bounded: kgo would otherwise retry a Metadata
+		// request that times out, past the deadline.
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		resp, err := req.RequestWith(rctx, cl)
+		cancel()
 		if err == nil {
 			err = missingFromISR(resp, topic, n, id)
 		}
