@@ -73,7 +73,8 @@ $(KAFKAJS_INSTALLED): $(KAFKAJS)/package-lock.json
 # 0), then a three-broker cluster on a ZooKeeper it starts (skipped, with a
 # note, when ZooKeeper is not installed): RF 3 against RF 1 on new and
 # existing topics, and RF 3 against RF 1 end-to-end latency at 10k
-# records/s (p50/p99/p99.9). Every record is read back and checked. Prints a Markdown table of medians (min-max) on stdout; flags of
+# records/s (p50/p99/p99.9). Every record is read back and checked.
+# Prints a Markdown table of medians (min-max) on stdout; flags of
 # tools/bench in BENCH_ARGS: make bench BENCH_ARGS='--records 200000 --rounds 5 -o json'
 BENCH_ARGS ?=
 bench: build
