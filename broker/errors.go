@@ -69,6 +69,7 @@ var errorCodes = []struct {
 	{controller.ErrInvalidTopicName, kerr.InvalidTopicException},
 	{controller.ErrNotController, kerr.NotController},
 	{controller.ErrBrokerNotAvailable, kerr.BrokerNotAvailable},
+	{controller.ErrStaleBrokerEpoch, kerr.StaleBrokerEpoch},
 	{controller.ErrStalePartition, kerr.FencedLeaderEpoch},
 	{controller.ErrInvalidISR, kerr.IneligibleReplica},
 	{controller.ErrElectionNotNeeded, kerr.ElectionNotNeeded},

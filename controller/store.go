@@ -82,6 +82,11 @@ var (
 	// ErrBrokerNotAvailable: ControlledShutdown named a broker that is not
 	// registered (BROKER_NOT_AVAILABLE).
 	ErrBrokerNotAvailable = errors.New("broker not available")
+	// ErrStaleBrokerEpoch: a ControlledShutdown asked for a registration
+	// of the broker that has since ended (it restarted meanwhile), as
+	// Kafka's controller refuses a request of an older broker epoch
+	// (KIP-380).
+	ErrStaleBrokerEpoch = errors.New("stale broker epoch")
 )
 
 // TopicPartition names a partition.

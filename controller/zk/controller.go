@@ -52,6 +52,7 @@ type zkController struct {
 	knownEpochs    map[int32]int64 // broker epochs as of the last complete reconcile
 	shuttingDown   map[int32]int64 // broker → epoch when it asked for controlled shutdown
 	written        map[controller.TopicPartition]writtenState
+	writtenMu      sync.Mutex // written: controlled shutdown writes states side by side
 	retry          *time.Timer
 	rebalance      *time.Timer
 	housekeeping   *time.Timer
@@ -78,11 +79,15 @@ var (
 )
 
 type ctrlRequest struct {
-	shutdown   bool
-	brokerID   int32
-	electType  controller.ElectionType
-	partitions []controller.TopicPartition
-	all        bool
+	shutdown bool
+	brokerID int32
+	// brokerEpoch is the shutting down broker's registration (its
+	// znode's czxid) when it asked: a request that outlived it (the
+	// broker restarted while the controller was busy) is refused.
+	brokerEpoch int64
+	electType   controller.ElectionType
+	partitions  []controller.TopicPartition
+	all         bool
 }
 
 type ctrlResult struct {
@@ -92,6 +97,7 @@ type ctrlResult struct {
 }
 
 type ctrlCall struct {
+	ctx   context.Context // the caller's: one that gave up is not served
 	req   ctrlRequest
 	reply chan ctrlReply
 }
@@ -124,7 +130,7 @@ func (c *zkController) call(ctx context.Context, req ctrlRequest) (ctrlResult, e
 	if !c.active.Load() {
 		return ctrlResult{}, c.notController()
 	}
-	call := &ctrlCall{req: req, reply: make(chan ctrlReply, 1)}
+	call := &ctrlCall{ctx: ctx, req: req, reply: make(chan ctrlReply, 1)}
 	select {
 	case c.requests <- call:
 	case <-ctx.Done():
@@ -171,6 +177,10 @@ func (c *zkController) run() {
 		case <-c.housekeeping.C:
 			c.housekeepDue = true
 		case call := <-c.requests:
+			if err := call.ctx.Err(); err != nil {
+				call.reply <- ctrlReply{err: err} // its caller left
+				break
+			}
 			res, err := c.serve(call.req)
 			call.reply <- ctrlReply{res, err}
 		}
@@ -453,6 +463,13 @@ func (c *zkController) liveness(snap *ctrlSnapshot) controller.Liveness {
 	return l
 }
 
+// recordWritten remembers a state this controller wrote.
+func (c *zkController) recordWritten(tp controller.TopicPartition, w writtenState) {
+	c.writtenMu.Lock()
+	c.written[tp] = w
+	c.writtenMu.Unlock()
+}
+
 // current is a partition's state: the view's, or the one this controller
 // wrote if the view has not caught up with it yet; nil when it has none.
 func (c *zkController) current(tp controller.TopicPartition, t *ctrlTopic) *partitionState {
@@ -460,11 +477,13 @@ func (c *zkController) current(tp controller.TopicPartition, t *ctrlTopic) *part
 	if int(tp.Partition) < len(t.states) {
 		fromView = t.states[tp.Partition]
 	}
+	c.writtenMu.Lock()
 	w, ok := c.written[tp]
 	if ok && (w.topicID != t.id || (fromView != nil && fromView.zkVersion >= w.state.zkVersion)) {
 		delete(c.written, tp)
 		ok = false
 	}
+	c.writtenMu.Unlock()
 	if ok {
 		st := w.state.clone()
 		return &st
@@ -647,7 +666,7 @@ func (c *zkController) createStates(topic string, id controller.TopicID, states 
 			for _, ns := range chunk {
 				st := ns.state
 				st.ControllerEpoch, st.zkVersion = c.epoch, 0
-				c.written[controller.TopicPartition{Topic: topic, Partition: ns.partition}] = writtenState{topicID: id, state: st.clone()}
+				c.recordWritten(controller.TopicPartition{Topic: topic, Partition: ns.partition}, writtenState{topicID: id, state: st.clone()})
 				c.logger.Debug().Str("topic", topic).Int32("partition", ns.partition).Int32("leader", st.Leader).Ints32("isr", st.ISR).Msg("partition online")
 			}
 			c.logger.Info().Str("topic", topic).Int32("from", chunk[0].partition).Int32("to", chunk[len(chunk)-1].partition).
@@ -697,7 +716,7 @@ func (c *zkController) createState(tp controller.TopicPartition, id controller.T
 		switch {
 		case err == nil:
 			st.zkVersion = 0
-			c.written[tp] = writtenState{topicID: id, state: st.clone()}
+			c.recordWritten(tp, writtenState{topicID: id, state: st.clone()})
 			c.logger.Info().Str("topic", tp.Topic).Int32("partition", tp.Partition).Int32("leader", st.Leader).Ints32("isr", st.ISR).Msg("partition online")
 			return nil
 		case errors.As(err, &me) && me.index == 0:
@@ -732,7 +751,7 @@ func (c *zkController) update(tp controller.TopicPartition, id controller.TopicI
 		switch {
 		case err == nil:
 			next.zkVersion, next.mzxid = res[1].Stat.Version, res[1].Stat.Mzxid
-			c.written[tp] = writtenState{topicID: id, state: next.clone()}
+			c.recordWritten(tp, writtenState{topicID: id, state: next.clone()})
 			c.logger.Info().Str("topic", tp.Topic).Int32("partition", tp.Partition).
 				Int32("leader", next.Leader).Int32("leader_epoch", next.LeaderEpoch).Ints32("isr", next.ISR).
 				Int32("old_leader", cur.Leader).Ints32("old_isr", cur.ISR).Msg("partition state changed")
@@ -910,7 +929,7 @@ func (c *zkController) serve(req ctrlRequest) (ctrlResult, error) {
 	var res ctrlResult
 	var err error
 	if req.shutdown {
-		res, err = c.controlledShutdown(snap, req.brokerID)
+		res, err = c.controlledShutdown(snap, req.brokerID, req.brokerEpoch)
 	} else {
 		res, err = c.electLeaders(snap, req.electType, req.partitions, req.all)
 	}
@@ -926,15 +945,25 @@ func (c *zkController) serve(req ctrlRequest) (ctrlResult, error) {
 // doControlledShutdown). The broker stays out of elections until its
 // registration goes or changes. It returns the partitions the broker
 // still leads.
-func (c *zkController) controlledShutdown(snap *ctrlSnapshot, brokerID int32) (ctrlResult, error) {
+func (c *zkController) controlledShutdown(snap *ctrlSnapshot, brokerID int32, brokerEpoch int64) (ctrlResult, error) {
 	b, ok := snap.brokers[brokerID]
 	if !ok {
 		return ctrlResult{}, fmt.Errorf("%w: controlled shutdown of broker %d, which is not registered", controller.ErrBrokerNotAvailable, brokerID)
+	}
+	if brokerEpoch >= 0 && b.epoch != brokerEpoch {
+		return ctrlResult{}, fmt.Errorf("%w: controlled shutdown of broker %d's registration %d; it registered again as %d", controller.ErrStaleBrokerEpoch, brokerID, brokerEpoch, b.epoch)
 	}
 	c.shuttingDown[brokerID] = b.epoch
 	l := c.liveness(snap)
 	res := ctrlResult{written: map[controller.TopicPartition]int32{}}
 	c.logger.Info().Int32("broker", brokerID).Msg("controlled shutdown")
+	type move struct {
+		tp       controller.TopicPartition
+		id       controller.TopicID
+		cur      partitionState
+		replicas []int32
+	}
+	var moves []move
 	for name, t := range snap.liveTopics() {
 		for p, replicas := range t.assignment {
 			tp := controller.TopicPartition{Topic: name, Partition: int32(p)}
@@ -942,26 +971,61 @@ func (c *zkController) controlledShutdown(snap *ctrlSnapshot, brokerID int32) (c
 			if cur == nil || !slices.Contains(replicas, brokerID) {
 				continue
 			}
-			next, wrote, err := c.update(tp, t.id, *cur, func(cur partitionState) (partitionState, bool, error) {
-				next, changed := controller.ElectForControlledShutdown(cur.LeaderAndISR, replicas, brokerID, l)
-				return cur.with(next), changed, nil
-			})
-			switch {
-			case errors.Is(err, errPartitionGone):
-				continue
-			case err != nil:
-				return ctrlResult{}, err
-			}
-			if wrote {
-				res.written[tp] = next.zkVersion
-			}
-			if next.Leader == brokerID {
-				res.remaining = append(res.remaining, tp)
-			}
+			moves = append(moves, move{tp, t.id, *cur, replicas})
 		}
+	}
+	// The partitions' writes are independent: they go out side by side
+	// (a broker holding 10,000 partitions is 10,000 writes).
+	var mu sync.Mutex
+	var firstErr error
+	work := make(chan move)
+	var wg sync.WaitGroup
+	for range min(shutdownWriters, len(moves)) {
+		wg.Go(func() {
+			for m := range work {
+				next, wrote, err := c.update(m.tp, m.id, m.cur, func(cur partitionState) (partitionState, bool, error) {
+					next, changed := controller.ElectForControlledShutdown(cur.LeaderAndISR, m.replicas, brokerID, l)
+					return cur.with(next), changed, nil
+				})
+				mu.Lock()
+				switch {
+				case errors.Is(err, errPartitionGone):
+				case err != nil:
+					if firstErr == nil {
+						firstErr = err
+					}
+				default:
+					if wrote {
+						res.written[m.tp] = next.zkVersion
+					}
+					if next.Leader == brokerID {
+						res.remaining = append(res.remaining, m.tp)
+					}
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for _, m := range moves {
+		mu.Lock()
+		failed := firstErr != nil
+		mu.Unlock()
+		if failed {
+			break
+		}
+		work <- m
+	}
+	close(work)
+	wg.Wait()
+	if firstErr != nil {
+		return ctrlResult{}, firstErr
 	}
 	return res, nil
 }
+
+// shutdownWriters is how many partition state writes a controlled
+// shutdown has in flight.
+const shutdownWriters = 16
 
 // electLeaders runs the ElectLeaders API's elections.
 func (c *zkController) electLeaders(snap *ctrlSnapshot, typ controller.ElectionType, partitions []controller.TopicPartition, all bool) (ctrlResult, error) {

@@ -105,6 +105,12 @@ type Store struct {
 	stop      chan struct{}
 	wg        sync.WaitGroup
 	closeOnce sync.Once
+
+	// isrChanged are the partitions whose ISR this broker changed since
+	// the last ISR change notification it wrote (isr_notify.go).
+	isrMu      sync.Mutex
+	isrChanged []controller.TopicPartition
+	isrWake    chan struct{}
 }
 
 // zkView is the store's cached view of ZooKeeper.
@@ -173,6 +179,7 @@ func NewStore(ctx context.Context, cfg Config) (*Store, error) {
 		sessionTimeout: cfg.SessionTimeout,
 		viewChanged:    make(chan struct{}),
 		stop:           make(chan struct{}),
+		isrWake:        make(chan struct{}, 1),
 		view: zkView{
 			controllerID:    -1,
 			brokers:         map[int32]liveBroker{},
@@ -247,9 +254,10 @@ func (s *Store) start(ctx context.Context) error {
 	}
 	c.batch = newCacheBatch() // nothing to report about the initial state
 	s.ctrl = newZKController(s)
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go func() { defer s.wg.Done(); c.run() }()
 	go func() { defer s.wg.Done(); s.ctrl.run() }()
+	go func() { defer s.wg.Done(); s.notifyISRChanges() }()
 	s.logger.Info().Str("cluster_id", clusterID).Int32("broker_id", s.cfg.Self.ID).
 		Int("brokers", len(s.view.brokers)).Int("topics", len(s.view.topics)).Msg("joined the ZooKeeper cluster")
 	return nil
@@ -876,12 +884,7 @@ func (s *Store) AlterPartition(ctx context.Context, topic string, partition, lea
 	case err != nil:
 		return controller.Partition{}, err
 	}
-	// Kafka's leaders record ISR changes for the controller, which would
-	// tell every broker; here brokers watch the state znodes, so the
-	// controller only clears these.
-	if _, err := s.zk.create(zkIsrChangesPath+"/"+zkIsrChangePrefix, encodeIsrChange(controller.TopicPartition{Topic: topic, Partition: partition}), gozk.FlagSequence); err != nil {
-		s.logger.Debug().Err(err).Msg("isr change notification not written")
-	}
+	s.noteISRChange(controller.TopicPartition{Topic: topic, Partition: partition})
 	s.logger.Debug().Str("topic", topic).Int32("partition", partition).Ints32("isr", isr).Int32("partition_epoch", nst.Version).Msg("ISR changed")
 	out := controller.Partition{
 		Partition:      partition,
@@ -921,7 +924,13 @@ func (s *Store) ElectLeaders(ctx context.Context, typ controller.ElectionType, p
 // ControlledShutdown runs on the controller (see
 // zkController.controlledShutdown).
 func (s *Store) ControlledShutdown(ctx context.Context, brokerID int32) ([]controller.TopicPartition, error) {
-	res, err := s.ctrl.call(ctx, ctrlRequest{shutdown: true, brokerID: brokerID})
+	epoch := int64(-1)
+	s.mu.RLock()
+	if b, ok := s.view.brokers[brokerID]; ok {
+		epoch = b.epoch
+	}
+	s.mu.RUnlock()
+	res, err := s.ctrl.call(ctx, ctrlRequest{shutdown: true, brokerID: brokerID, brokerEpoch: epoch})
 	if err != nil {
 		return nil, err
 	}

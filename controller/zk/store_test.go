@@ -307,3 +307,62 @@ func TestManyNewPartitionsGoOnlineInBatchesAndAroundExistingZnodes(t *testing.T)
 		return nil
 	})
 }
+
+// A controlled shutdown asked for a registration of a broker that has
+// since ended (it restarted while the controller was busy with the
+// request) is refused, STALE_BROKER_EPOCH as in Kafka (KIP-380), and one
+// whose caller gave up before the controller came to it is not served:
+// neither takes the restarted broker out of the ISRs it has rejoined.
+func TestAControlledShutdownOfAnEarlierRegistrationIsRefused(t *testing.T) {
+	c := newCluster(t, 2)
+	ctrl := c.controller()
+	other := c.others(ctrl.cfg.Self.ID)[0]
+	id := other.cfg.Self.ID
+	createTopic(t, ctrl, controller.CreateTopicRequest{Name: "orders", Partitions: 2, ReplicationFactor: 2})
+	c.everyBroker("orders in sync on both brokers", func(b *testBroker) error {
+		for p := range int32(2) {
+			st, err := partitionOf(b, "orders", p)
+			if err != nil {
+				return err
+			}
+			if len(st.ISR) != 2 {
+				return fmt.Errorf("partition %d ISR %v", p, st.ISR)
+			}
+		}
+		return nil
+	})
+	ctrl.mu.RLock()
+	epoch := ctrl.view.brokers[id].epoch
+	ctrl.mu.RUnlock()
+
+	_, err := ctrl.ctrl.call(testCtx(t), ctrlRequest{shutdown: true, brokerID: id, brokerEpoch: epoch - 1})
+	if !errors.Is(err, controller.ErrStaleBrokerEpoch) {
+		t.Fatalf("controlled shutdown of an earlier registration: %v, want ErrStaleBrokerEpoch", err)
+	}
+	gone, cancel := context.WithCancel(testCtx(t))
+	cancel()
+	if _, err := ctrl.ctrl.call(gone, ctrlRequest{shutdown: true, brokerID: id, brokerEpoch: epoch}); err == nil {
+		t.Fatal("a controlled shutdown whose caller had left was served")
+	}
+	for p := range int32(2) {
+		st, err := partitionOf(ctrl, "orders", p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(st.ISR, id) {
+			t.Errorf("partition %d: broker %d left the ISR %v on a refused controlled shutdown", p, id, st.ISR)
+		}
+	}
+
+	// The broker's own request, for its current registration, is served.
+	if _, err := ctrl.ControlledShutdown(testCtx(t), id); err != nil {
+		t.Fatal(err)
+	}
+	st, err := partitionOf(ctrl, "orders", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(st.ISR, id) {
+		t.Errorf("after its controlled shutdown broker %d is still in the ISR %v", id, st.ISR)
+	}
+}
