@@ -79,6 +79,8 @@ func (b *Broker) ControlledShutdown(ctx context.Context) error {
 			b.logger.Warn().Int("partitions", len(remaining)).Int32("attempt", attempt+1).Msg("controlled shutdown: still leading")
 			continue
 		}
+		// Out of every ISR now: it fetches no more (Kafka's StopReplica).
+		b.replicas.StopFetching()
 		// Wait for the store's view to move the leaderships here too, so
 		// clients asking this broker are sent on.
 		deadline := time.Now().Add(10 * time.Second)

@@ -145,6 +145,13 @@ func (m *Manager) Close() {
 	})
 }
 
+// StopFetching stops every follower's fetches for good, as Kafka's
+// StopReplica does to a broker in controlled shutdown: once the
+// controller has taken it out of the ISRs, a broker that went on fetching
+// until it stopped would be taken back in by the leaders (and out again
+// by the controller when it leaves).
+func (m *Manager) StopFetching() { m.fetchers.close() }
+
 // isClosed reports whether Close has started.
 func (m *Manager) isClosed() bool {
 	select {

@@ -181,7 +181,7 @@ func (c *zkController) run() {
 				call.reply <- ctrlReply{err: err} // its caller left
 				break
 			}
-			res, err := c.serve(call.req)
+			res, err := c.serve(call.ctx, call.req)
 			call.reply <- ctrlReply{res, err}
 		}
 		c.step()
@@ -921,7 +921,7 @@ func (c *zkController) purgeConfigChanges() {
 }
 
 // serve runs an ElectLeaders or ControlledShutdown call.
-func (c *zkController) serve(req ctrlRequest) (ctrlResult, error) {
+func (c *zkController) serve(ctx context.Context, req ctrlRequest) (ctrlResult, error) {
 	if !c.active.Load() {
 		return ctrlResult{}, c.notController()
 	}
@@ -929,7 +929,7 @@ func (c *zkController) serve(req ctrlRequest) (ctrlResult, error) {
 	var res ctrlResult
 	var err error
 	if req.shutdown {
-		res, err = c.controlledShutdown(snap, req.brokerID, req.brokerEpoch)
+		res, err = c.controlledShutdown(ctx, snap, req.brokerID, req.brokerEpoch)
 	} else {
 		res, err = c.electLeaders(snap, req.electType, req.partitions, req.all)
 	}
@@ -945,7 +945,7 @@ func (c *zkController) serve(req ctrlRequest) (ctrlResult, error) {
 // doControlledShutdown). The broker stays out of elections until its
 // registration goes or changes. It returns the partitions the broker
 // still leads.
-func (c *zkController) controlledShutdown(snap *ctrlSnapshot, brokerID int32, brokerEpoch int64) (ctrlResult, error) {
+func (c *zkController) controlledShutdown(ctx context.Context, snap *ctrlSnapshot, brokerID int32, brokerEpoch int64) (ctrlResult, error) {
 	b, ok := snap.brokers[brokerID]
 	if !ok {
 		return ctrlResult{}, fmt.Errorf("%w: controlled shutdown of broker %d, which is not registered", controller.ErrBrokerNotAvailable, brokerID)
@@ -974,58 +974,117 @@ func (c *zkController) controlledShutdown(snap *ctrlSnapshot, brokerID int32, br
 			moves = append(moves, move{tp, t.id, *cur, replicas})
 		}
 	}
-	// The partitions' writes are independent: they go out side by side
-	// (a broker holding 10,000 partitions is 10,000 writes).
+	// The partitions' writes are independent: they go out a hundred per
+	// multi, several multis at once (a broker holding 10,000 partitions
+	// is 10,000 writes). A multi that fails (a state changed meanwhile)
+	// leaves its partitions to update, one by one. The caller leaving
+	// stops the work: it is no longer the shutdown of a running broker.
 	var mu sync.Mutex
 	var firstErr error
-	work := make(chan move)
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+	}
+	done := func(m move, next partitionState, wrote bool) {
+		mu.Lock()
+		if wrote {
+			res.written[m.tp] = next.zkVersion
+		}
+		if next.Leader == brokerID {
+			res.remaining = append(res.remaining, m.tp)
+		}
+		mu.Unlock()
+	}
+	one := func(m move) {
+		next, wrote, err := c.update(m.tp, m.id, m.cur, func(cur partitionState) (partitionState, bool, error) {
+			next, changed := controller.ElectForControlledShutdown(cur.LeaderAndISR, m.replicas, brokerID, l)
+			return cur.with(next), changed, nil
+		})
+		switch {
+		case errors.Is(err, errPartitionGone):
+		case err != nil:
+			fail(err)
+		default:
+			done(m, next, wrote)
+		}
+	}
+	batch := func(chunk []move) {
+		ops := []zkOp{c.checkEpoch()}
+		var changed []move
+		var nexts []partitionState
+		for _, m := range chunk {
+			ls, ok := controller.ElectForControlledShutdown(m.cur.LeaderAndISR, m.replicas, brokerID, l)
+			if !ok {
+				done(m, m.cur, false)
+				continue
+			}
+			next := m.cur.with(ls)
+			next.ControllerEpoch = c.epoch
+			ops = append(ops, opSet(zkStatePath(m.tp.Topic, m.tp.Partition), next.encode(), m.cur.zkVersion))
+			changed, nexts = append(changed, m), append(nexts, next)
+		}
+		if len(changed) == 0 {
+			return
+		}
+		results, err := c.zk.multi(ops...)
+		var me *multiError
+		switch {
+		case err == nil:
+			for i, m := range changed {
+				next := nexts[i]
+				next.zkVersion, next.mzxid = results[i+1].Stat.Version, results[i+1].Stat.Mzxid
+				c.recordWritten(m.tp, writtenState{topicID: m.id, state: next.clone()})
+				c.logger.Info().Str("topic", m.tp.Topic).Int32("partition", m.tp.Partition).
+					Int32("leader", next.Leader).Int32("leader_epoch", next.LeaderEpoch).Ints32("isr", next.ISR).
+					Int32("old_leader", m.cur.Leader).Ints32("old_isr", m.cur.ISR).Msg("partition state changed")
+				done(m, next, true)
+			}
+		case errors.As(err, &me) && me.index == 0:
+			fail(classify(err))
+		default:
+			for _, m := range changed {
+				if ctx.Err() != nil {
+					return
+				}
+				one(m)
+			}
+		}
+	}
+	work := make(chan []move)
 	var wg sync.WaitGroup
 	for range min(shutdownWriters, len(moves)) {
 		wg.Go(func() {
-			for m := range work {
-				next, wrote, err := c.update(m.tp, m.id, m.cur, func(cur partitionState) (partitionState, bool, error) {
-					next, changed := controller.ElectForControlledShutdown(cur.LeaderAndISR, m.replicas, brokerID, l)
-					return cur.with(next), changed, nil
-				})
-				mu.Lock()
-				switch {
-				case errors.Is(err, errPartitionGone):
-				case err != nil:
-					if firstErr == nil {
-						firstErr = err
-					}
-				default:
-					if wrote {
-						res.written[m.tp] = next.zkVersion
-					}
-					if next.Leader == brokerID {
-						res.remaining = append(res.remaining, m.tp)
-					}
-				}
-				mu.Unlock()
+			for chunk := range work {
+				batch(chunk)
 			}
 		})
 	}
-	for _, m := range moves {
+	for chunk := range slices.Chunk(moves, statesPerMulti) {
 		mu.Lock()
 		failed := firstErr != nil
 		mu.Unlock()
-		if failed {
+		if failed || ctx.Err() != nil {
 			break
 		}
-		work <- m
+		work <- chunk
 	}
 	close(work)
 	wg.Wait()
 	if firstErr != nil {
 		return ctrlResult{}, firstErr
 	}
+	if err := ctx.Err(); err != nil {
+		return ctrlResult{}, err
+	}
 	return res, nil
 }
 
-// shutdownWriters is how many partition state writes a controlled
-// shutdown has in flight.
-const shutdownWriters = 16
+// shutdownWriters is how many multis of partition state writes a
+// controlled shutdown has in flight.
+const shutdownWriters = 8
 
 // electLeaders runs the ElectLeaders API's elections.
 func (c *zkController) electLeaders(snap *ctrlSnapshot, typ controller.ElectionType, partitions []controller.TopicPartition, all bool) (ctrlResult, error) {
