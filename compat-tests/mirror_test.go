@@ -23,7 +23,7 @@ const mirrorPartitions = 3
 // mirrorProcess is one `samsa mirror` child process.
 type mirrorProcess struct {
 	cmd    *exec.Cmd
-	output bytes.Buffer // stdout and stderr; read only after exited
+	output lockedBuffer // stdout and stderr
 	exited chan struct{}
 	err    error
 }
@@ -48,7 +48,7 @@ func startMirrorProcess(t *testing.T, source, target *testBroker, topic string) 
 		_ = p.cmd.Process.Signal(syscall.SIGKILL)
 		<-p.exited
 		if t.Failed() {
-			t.Logf("samsa mirror (pid %d) output:\n%s", p.cmd.Process.Pid, p.output.String())
+			t.Logf("samsa mirror (pid %d) output:\n%s", p.cmd.Process.Pid, string(p.output.Bytes()))
 		}
 	})
 	return p
@@ -63,19 +63,31 @@ func (p *mirrorProcess) kill(t *testing.T) {
 	<-p.exited
 }
 
-// stop sends SIGTERM and requires exit status 0 within 20 s.
+// stop sends SIGTERM and requires exit status 0 within 60 s. The signal
+// goes once the mirror has printed its first progress report: one sent
+// while the process is still starting (before Go installs its handler)
+// kills it, as it would any program.
 func (p *mirrorProcess) stop(t *testing.T) {
 	t.Helper()
+	checkFor(t, 20*time.Second, 20*time.Millisecond, func() error {
+		if !bytes.Contains(p.output.Bytes(), []byte("mirror: ")) {
+			return fmt.Errorf("samsa mirror (pid %d) has not reported yet", p.cmd.Process.Pid)
+		}
+		return nil
+	})
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatalf("SIGTERM samsa mirror (pid %d): %v", p.cmd.Process.Pid, err)
 	}
 	select {
 	case <-p.exited:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("samsa mirror (pid %d) still running 20s after SIGTERM", p.cmd.Process.Pid)
+	case <-time.After(60 * time.Second):
+		// A stopping mirror commits its progress; while its group waits
+		// for a killed member's session to time out (45 s), the commit
+		// waits for the rebalance.
+		t.Fatalf("samsa mirror (pid %d) still running 60s after SIGTERM", p.cmd.Process.Pid)
 	}
 	if p.err != nil {
-		t.Fatalf("samsa mirror did not exit cleanly on SIGTERM: %v\n%s", p.err, p.output.String())
+		t.Fatalf("samsa mirror did not exit cleanly on SIGTERM: %v\n%s", p.err, string(p.output.Bytes()))
 	}
 }
 
@@ -116,10 +128,10 @@ func produceInBackground(t *testing.T, b *testBroker, topic string, n int) (wait
 // in its partition, and returns how many times each is there. Records of
 // a partition must come in the source's order (a resent run may repeat
 // some, starting again from an earlier one).
-func mirroredCounts(t *testing.T, target *testBroker, topic string, n int) map[int]int {
+func mirroredCounts(t *testing.T, target *testBroker, topic string, n int, within time.Duration) map[int]int {
 	t.Helper()
 	var counts map[int]int
-	checkFor(t, 30*time.Second, 200*time.Millisecond, func() error {
+	checkFor(t, within, 200*time.Millisecond, func() error {
 		counts = make(map[int]int)
 		for p, recs := range readAll(t, target, topic) {
 			for _, r := range recs {
@@ -140,6 +152,22 @@ func mirroredCounts(t *testing.T, target *testBroker, topic string, n int) map[i
 	return counts
 }
 
+// waitMirrored waits until the mirror has copied records to topic on the
+// target (readAll names every partition of the topic, records or not).
+func waitMirrored(t *testing.T, target *testBroker, topic string) {
+	t.Helper()
+	checkFor(t, 20*time.Second, 50*time.Millisecond, func() error {
+		copied := 0
+		for _, recs := range readAll(t, target, topic) {
+			copied += len(recs)
+		}
+		if copied == 0 {
+			return fmt.Errorf("nothing mirrored yet")
+		}
+		return nil
+	})
+}
+
 func TestMirrorKilledMidRunAndStartedAgainLosesNoRecord(t *testing.T) {
 	skipOnKfake(t, "runs samsa mirror as a process")
 	source, target := startBroker(t), startBroker(t)
@@ -148,17 +176,16 @@ func TestMirrorKilledMidRunAndStartedAgainLosesNoRecord(t *testing.T) {
 	waitProduced := produceInBackground(t, source, "stream", n)
 
 	mirror := startMirrorProcess(t, source, target, "stream")
-	checkFor(t, 20*time.Second, 50*time.Millisecond, func() error {
-		if got := len(readAll(t, target, "stream")); got == 0 {
-			return fmt.Errorf("nothing mirrored yet")
-		}
-		return nil
-	})
+	waitMirrored(t, target, "stream")
 	mirror.kill(t)
 
+	// The killed mirror is still a member of the group on the source
+	// until its session times out (kgo's default session.timeout.ms,
+	// 45 s, as Kafka's consumer): the partitions it held wait for that,
+	// then go to the new mirror.
 	mirror = startMirrorProcess(t, source, target, "stream")
 	waitProduced()
-	counts := mirroredCounts(t, target, "stream", n)
+	counts := mirroredCounts(t, target, "stream", n, 45*time.Second+30*time.Second)
 	mirror.stop(t)
 	dups := 0
 	for _, c := range counts {
@@ -175,17 +202,12 @@ func TestMirrorStoppedBySIGTERMMidRunCopiesEachRecordExactlyOnce(t *testing.T) {
 	waitProduced := produceInBackground(t, source, "stream", n)
 
 	mirror := startMirrorProcess(t, source, target, "stream")
-	checkFor(t, 20*time.Second, 50*time.Millisecond, func() error {
-		if got := len(readAll(t, target, "stream")); got == 0 {
-			return fmt.Errorf("nothing mirrored yet")
-		}
-		return nil
-	})
+	waitMirrored(t, target, "stream")
 	mirror.stop(t) // while records still flow in
 
 	mirror = startMirrorProcess(t, source, target, "stream")
 	waitProduced()
-	counts := mirroredCounts(t, target, "stream", n)
+	counts := mirroredCounts(t, target, "stream", n, 30*time.Second)
 	mirror.stop(t)
 	for i := range n {
 		if counts[i] != 1 {
