@@ -77,13 +77,11 @@ type Manager struct {
 
 	mu   sync.Mutex
 	logs map[TopicPartition]*Log
-	// opening are the logs being opened outside mu (Open), by directory;
-	// openingDone[tp] is closed when tp's open ends, and opens counts them
-	// for Close.
-	opening     map[TopicPartition]string
-	openingDone map[TopicPartition]chan struct{}
-	opens       sync.WaitGroup
-	found       map[TopicPartition]string // on disk, not opened yet: partition directory
+	// opening are the logs being opened outside mu (Open); opens counts
+	// them for Close.
+	opening map[TopicPartition]openingLog
+	opens   sync.WaitGroup
+	found   map[TopicPartition]string // on disk, not opened yet: partition directory
 	// pending holds the partition directories whose deletion failed
 	// (neither renamed nor removed), by path. Open and Delete of the same
 	// partition and the periodic flush try again.
@@ -119,17 +117,16 @@ func OpenManager(cfg ManagerConfig) (*Manager, error) {
 		cfg.Now = time.Now
 	}
 	m := &Manager{
-		errors:      throttle.New(errorInterval),
-		cfg:         cfg,
-		logs:        make(map[TopicPartition]*Log),
-		opening:     make(map[TopicPartition]string),
-		openingDone: make(map[TopicPartition]chan struct{}),
-		found:       make(map[TopicPartition]string),
-		pending:     make(map[string]pendingDeletion),
-		clean:       make(map[string]bool),
-		stop:        make(chan struct{}),
-		timers:      make(map[*time.Timer]struct{}),
-		syncs:       newSyncQueue(),
+		errors:  throttle.New(errorInterval),
+		cfg:     cfg,
+		logs:    make(map[TopicPartition]*Log),
+		opening: make(map[TopicPartition]openingLog),
+		found:   make(map[TopicPartition]string),
+		pending: make(map[string]pendingDeletion),
+		clean:   make(map[string]bool),
+		stop:    make(chan struct{}),
+		timers:  make(map[*time.Timer]struct{}),
+		syncs:   newSyncQueue(),
 	}
 	m.env = &logEnv{now: cfg.Now, background: m.background, removeLater: m.removeLater, syncLater: m.syncs.add}
 	for _, dir := range cfg.Dirs {
@@ -271,21 +268,12 @@ func (m *Manager) Open(topic string, partition int32, topicID [16]byte, cfg Conf
 	tp := TopicPartition{Topic: topic, Partition: partition}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for {
-		if m.closed {
-			return nil, ErrClosed
-		}
-		if l, ok := m.logs[tp]; ok {
-			l.UpdateConfig(cfg)
-			return l, nil
-		}
-		busy, ok := m.openingDone[tp]
-		if !ok {
-			break
-		}
-		m.mu.Unlock()
-		<-busy
-		m.mu.Lock()
+	if err := m.awaitOpenLocked(tp); err != nil {
+		return nil, err
+	}
+	if l, ok := m.logs[tp]; ok {
+		l.UpdateConfig(cfg)
+		return l, nil
 	}
 	if err := m.finishDeletionsLocked(tp); err != nil {
 		return nil, fmt.Errorf("open log %s: a deleted partition of the same name is still on disk: %w", tp, err)
@@ -316,8 +304,7 @@ func (m *Manager) Open(topic string, partition int32, topicID [16]byte, cfg Conf
 	// that a Sync opens many logs side by side: a second Open or a Delete
 	// of it waits, Close waits for it.
 	busy := make(chan struct{})
-	m.opening[tp] = dir
-	m.openingDone[tp] = busy
+	m.opening[tp] = openingLog{dir: dir, done: busy}
 	m.opens.Add(1)
 	m.mu.Unlock()
 	start := m.cfg.Now()
@@ -330,7 +317,6 @@ func (m *Manager) Open(topic string, partition int32, topicID [16]byte, cfg Conf
 	}
 	m.mu.Lock()
 	delete(m.opening, tp)
-	delete(m.openingDone, tp)
 	close(busy)
 	m.opens.Done()
 
@@ -360,6 +346,30 @@ func (m *Manager) Open(topic string, partition int32, topicID [16]byte, cfg Conf
 	}
 	m.logs[tp] = l
 	return l, nil
+}
+
+// openingLog is a log being opened outside mu: its directory, and a
+// channel closed when the open ends.
+type openingLog struct {
+	dir  string
+	done chan struct{}
+}
+
+// awaitOpenLocked waits (mu released meanwhile) until no open of tp is in
+// progress; ErrClosed once the Manager is closed.
+func (m *Manager) awaitOpenLocked(tp TopicPartition) error {
+	for {
+		if m.closed {
+			return ErrClosed
+		}
+		o, ok := m.opening[tp]
+		if !ok {
+			return nil
+		}
+		m.mu.Unlock()
+		<-o.done
+		m.mu.Lock()
+	}
 }
 
 // removeStrayLocked deletes a directory of tp's name that appeared in a
@@ -393,8 +403,8 @@ func (m *Manager) leastLoadedDir() string {
 		return m.cfg.Dirs[0]
 	}
 	count := make(map[string]int)
-	for _, dir := range m.opening {
-		count[filepath.Dir(dir)]++
+	for _, o := range m.opening {
+		count[filepath.Dir(o.dir)]++
 	}
 	for _, l := range m.logs {
 		count[filepath.Dir(l.dir)]++
@@ -419,17 +429,8 @@ func (m *Manager) Delete(topic string, partition int32) error {
 	tp := TopicPartition{Topic: topic, Partition: partition}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for {
-		if m.closed {
-			return ErrClosed
-		}
-		busy, ok := m.openingDone[tp]
-		if !ok {
-			break
-		}
-		m.mu.Unlock()
-		<-busy
-		m.mu.Lock()
+	if err := m.awaitOpenLocked(tp); err != nil {
+		return err
 	}
 	earlier := m.finishDeletionsLocked(tp)
 	dir := ""

@@ -244,26 +244,12 @@ const openWorkers = 16
 func (m *Manager) openLogs(logs []logToOpen, stopped func() bool) map[plog.TopicPartition]openedLog {
 	out := make(map[plog.TopicPartition]openedLog, len(logs))
 	var mu sync.Mutex
-	work := make(chan logToOpen)
-	var wg sync.WaitGroup
-	for range min(openWorkers, len(logs)) {
-		wg.Go(func() {
-			for o := range work {
-				l, err := m.logs.Open(o.tp.Topic, o.tp.Partition, o.topicID, o.cfg)
-				mu.Lock()
-				out[o.tp] = openedLog{log: l, err: err}
-				mu.Unlock()
-			}
-		})
-	}
-	for _, o := range logs {
-		if stopped() {
-			break
-		}
-		work <- o
-	}
-	close(work)
-	wg.Wait()
+	sideBySide(logs, stopped, func(o logToOpen) {
+		l, err := m.logs.Open(o.tp.Topic, o.tp.Partition, o.topicID, o.cfg)
+		mu.Lock()
+		out[o.tp] = openedLog{log: l, err: err}
+		mu.Unlock()
+	})
 	return out
 }
 
@@ -272,38 +258,51 @@ type partitionState struct {
 	st controller.Partition
 }
 
-// applyPartitionStates applies the states, openWorkers at a time when
-// there are many, and returns what must follow outside the table's lock.
+// applyPartitionStates applies the states, openWorkers at a time, and
+// returns what must follow outside the table's lock.
 func (m *Manager) applyPartitionStates(states []partitionState) []func() {
 	var out []func()
-	if len(states) < 2*openWorkers {
-		for _, s := range states {
-			if fn := m.applyPartitionState(s.p, s.st); fn != nil {
-				out = append(out, fn)
-			}
-		}
-		return out
-	}
 	var mu sync.Mutex
-	work := make(chan partitionState)
+	sideBySide(states, nil, func(s partitionState) {
+		if fn := m.applyPartitionState(s.p, s.st); fn != nil {
+			mu.Lock()
+			out = append(out, fn)
+			mu.Unlock()
+		}
+	})
+	return out
+}
+
+// sideBySide runs fn on each item, openWorkers at a time (one after the
+// other when there are few), until stopped (nil: never); fn does its
+// own locking.
+func sideBySide[T any](items []T, stopped func() bool, fn func(T)) {
+	if len(items) < 2*openWorkers {
+		for _, it := range items {
+			if stopped != nil && stopped() {
+				return
+			}
+			fn(it)
+		}
+		return
+	}
+	work := make(chan T)
 	var wg sync.WaitGroup
 	for range openWorkers {
 		wg.Go(func() {
-			for s := range work {
-				if fn := m.applyPartitionState(s.p, s.st); fn != nil {
-					mu.Lock()
-					out = append(out, fn)
-					mu.Unlock()
-				}
+			for it := range work {
+				fn(it)
 			}
 		})
 	}
-	for _, s := range states {
-		work <- s
+	for _, it := range items {
+		if stopped != nil && stopped() {
+			break
+		}
+		work <- it
 	}
 	close(work)
 	wg.Wait()
-	return out
 }
 
 // resyncInBackground runs one Sync on a goroutine Close waits for, unless
