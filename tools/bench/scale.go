@@ -494,26 +494,19 @@ func scalePartitions(ctx context.Context, o scaleOptions, dir string, logf func(
 	}
 	logf("%d partitions: stop took %v (by itself: %v), restart served every leader %v after exec, RSS %s", n, stopped, clean, served, fmtBytes(rssServing.Total))
 	// Idle: no client connected, nothing written; the broker's own timers.
-	cpu0, err := processCPU(b.pid())
+	idle, wall, err := idleCPU(b.pid(), o.idle)
 	if err != nil {
 		return rows, err
 	}
-	w0 := time.Now()
-	time.Sleep(o.idle)
-	cpu1, err := processCPU(b.pid())
-	if err != nil {
-		return rows, err
-	}
-	wall := time.Since(w0)
 	rssIdle, err := processRSSParts(b.pid())
 	if err != nil {
 		return rows, err
 	}
-	logf("%d partitions: idle %v CPU in %v, RSS %s", n, cpu1-cpu0, wall.Round(time.Millisecond), fmtBytes(rssIdle.Total))
+	logf("%d partitions: idle %v CPU in %v, RSS %s", n, idle, wall.Round(time.Millisecond), fmtBytes(rssIdle.Total))
 	label := fmt.Sprintf("restart holding %s partitions", fmtInt(n))
 	rows = append(rows, stopRow(label, stopped, clean),
 		durationRow(label+": exec → Metadata names every leader", served, restartTarget),
-		coreShareRow(label+": idle CPU afterwards", cpu1-cpu0, wall, idleCPUTarget),
+		coreShareRow(label+": idle CPU afterwards", idle, wall, idleCPUTarget),
 		rssRow(label+": RSS serving", rssServing, rssTarget),
 		rssRow(label+fmt.Sprintf(": RSS after %v idle", o.idle), rssIdle, rssTarget))
 
@@ -1042,4 +1035,20 @@ func fmtInt(n int) string {
 		out = append(out, s[i])
 	}
 	return string(out)
+}
+
+// idleCPU is the CPU time process pid spends over d, and the wall time
+// measured.
+func idleCPU(pid int, d time.Duration) (cpu, wall time.Duration, err error) {
+	cpu0, err := processCPU(pid)
+	if err != nil {
+		return 0, 0, err
+	}
+	w0 := time.Now()
+	time.Sleep(d)
+	cpu1, err := processCPU(pid)
+	if err != nil {
+		return 0, 0, err
+	}
+	return cpu1 - cpu0, time.Since(w0), nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -11,8 +10,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
-
-	"github.com/samsa-io/samsa/controller/zktest"
 )
 
 // scaleClusterPartitions is the partitions phase on three brokers and a
@@ -23,11 +20,7 @@ import (
 // ISR (it has caught up as a follower); its idle CPU and RSS afterwards.
 // It returns zktest.ErrUnavailable when ZooKeeper is not installed.
 func scaleClusterPartitions(ctx context.Context, o scaleOptions, dir string, logf func(string, ...any)) ([]scaleRow, error) {
-	zkDir := filepath.Join(dir, "zookeeper")
-	if err := os.MkdirAll(zkDir, 0o755); err != nil {
-		return nil, err
-	}
-	zk, err := zktest.Launch(zkDir)
+	zk, err := launchZooKeeper(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -122,23 +115,16 @@ func scaleClusterPartitions(ctx context.Context, o scaleOptions, dir string, log
 	}
 	rows = append(rows, isr)
 	logf("cluster: broker %d stopped in %v (by itself: %v), served every leader %v after exec; ISR: %s", id, stopped, clean, served, isr.Measured)
-	cpu0, err := processCPU(restarted.pid())
+	idle, wall, err := idleCPU(restarted.pid(), o.idle)
 	if err != nil {
 		return rows, err
 	}
-	w0 := time.Now()
-	time.Sleep(o.idle)
-	cpu1, err := processCPU(restarted.pid())
-	if err != nil {
-		return rows, err
-	}
-	wall := time.Since(w0)
 	rss, err := processRSSParts(restarted.pid())
 	if err != nil {
 		return rows, err
 	}
 	return append(rows,
-		coreShareRow(label+": idle CPU afterwards (followers' fetches included)", cpu1-cpu0, wall, idleCPUTarget),
+		coreShareRow(label+": idle CPU afterwards (followers' fetches included)", idle, wall, idleCPUTarget),
 		rssRow(label+fmt.Sprintf(": RSS after %v idle", o.idle), rss, rssTarget)), nil
 }
 

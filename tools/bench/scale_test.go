@@ -5,9 +5,6 @@ import (
 	"context"
 	"math"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -254,17 +251,7 @@ func TestFmtIntSeparatesThousands(t *testing.T) {
 // recover, the acknowledged records are found, and the table has each
 // figure. It asserts no speed: that is the report's business.
 func TestBenchScaleSmokeRunsEveryPhase(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts brokers")
-	}
-	if runtime.GOOS != "linux" {
-		t.Skip("reads /proc")
-	}
-	bin := filepath.Join(t.TempDir(), "samsa")
-	build := exec.Command("go", "build", "-o", bin, "github.com/samsa-io/samsa/tools/samsa")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build samsa: %v\n%s", err, out)
-	}
+	bin := samsaForSmoke(t)
 	o, err := parseScaleOptions([]string{"--samsa", bin, "--partitions", "200", "--idle", "300ms",
 		"--data", "32MiB", "--check-last", "64", "--sustain", "3s", "--sample", "300ms", "--sustain-rate", "2MiB",
 		"--serve-timeout", "1m", "--dir", t.TempDir()}, os.Stderr)
@@ -312,17 +299,7 @@ func TestMissingFromISRWantsTheBrokerInEveryPartitionsISR(t *testing.T) {
 // TestBenchScaleSmokeOnACluster runs the partitions phase small on three
 // brokers and ZooKeeper (--cluster), skipped without ZooKeeper.
 func TestBenchScaleSmokeOnACluster(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts brokers")
-	}
-	if runtime.GOOS != "linux" {
-		t.Skip("reads /proc")
-	}
-	bin := filepath.Join(t.TempDir(), "samsa")
-	build := exec.Command("go", "build", "-o", bin, "github.com/samsa-io/samsa/tools/samsa")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build samsa: %v\n%s", err, out)
-	}
+	bin := samsaForSmoke(t)
 	o, err := parseScaleOptions([]string{"--samsa", bin, "--phases", "partitions", "--cluster", "--partitions", "30",
 		"--idle", "300ms", "--serve-timeout", "1m", "--dir", t.TempDir()}, os.Stderr)
 	if err != nil {

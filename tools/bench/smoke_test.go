@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -18,24 +20,52 @@ func TestMain(m *testing.M) {
 	if os.Getenv(kfakeEnv) != "" {
 		os.Exit(serveKfake())
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if smokeBuild.bin != "" {
+		os.RemoveAll(filepath.Dir(smokeBuild.bin))
+	}
+	os.Exit(code)
 }
 
-// TestBenchSmokeAgainstSamsaAndKfake runs the whole single-broker bench
-// small (2,000 records, one round, no ZooKeeper): both targets start, every
-// record is read back, and the table has a row per workload and target.
-func TestBenchSmokeAgainstSamsaAndKfake(t *testing.T) {
+// samsaForSmoke builds the samsa binary once for the smoke runs, which
+// start brokers and read /proc: they skip under -short and off Linux.
+func samsaForSmoke(t *testing.T) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts brokers")
 	}
 	if runtime.GOOS != "linux" {
 		t.Skip("reads /proc")
 	}
-	bin := filepath.Join(t.TempDir(), "samsa")
-	build := exec.Command("go", "build", "-o", bin, "github.com/samsa-io/samsa/tools/samsa")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build samsa: %v\n%s", err, out)
+	smokeBuild.once.Do(func() {
+		dir, err := os.MkdirTemp("", "bench-smoke-samsa-")
+		if err != nil {
+			smokeBuild.err = err
+			return
+		}
+		smokeBuild.bin = filepath.Join(dir, "samsa")
+		out, err := exec.Command("go", "build", "-o", smokeBuild.bin, "github.com/samsa-io/samsa/tools/samsa").CombinedOutput()
+		if err != nil {
+			smokeBuild.err = fmt.Errorf("build samsa: %v\n%s", err, out)
+		}
+	})
+	if smokeBuild.err != nil {
+		t.Fatal(smokeBuild.err)
 	}
+	return smokeBuild.bin
+}
+
+var smokeBuild struct {
+	once sync.Once
+	bin  string
+	err  error
+}
+
+// TestBenchSmokeAgainstSamsaAndKfake runs the whole single-broker bench
+// small (2,000 records, one round, no ZooKeeper): both targets start, every
+// record is read back, and the table has a row per workload and target.
+func TestBenchSmokeAgainstSamsaAndKfake(t *testing.T) {
+	bin := samsaForSmoke(t)
 	o, err := parseOptions([]string{"--samsa", bin, "--records", "2000", "--large-records", "500",
 		"--e2e-rate", "1000", "--e2e-duration", "300ms", "--rounds", "1", "--cluster=false", "--dir", t.TempDir()}, os.Stderr)
 	if err != nil {

@@ -200,15 +200,21 @@ func startSamsa(bin, dir string) (*target, error) {
 	return &target{name: "samsa", addrs: []string{p.addr}, pids: []int{p.cmd.Process.Pid}, stop: p.stop}, nil
 }
 
-// startSamsaCluster starts ZooKeeper and three brokers (IDs 1-3), set as
-// tools/run-cluster.sh sets them (RF 3 by default, min.insync.replicas 2).
-// It returns zktest.ErrUnavailable when ZooKeeper is not installed.
-func startSamsaCluster(bin, dir string) (*target, error) {
+// launchZooKeeper starts a ZooKeeper with its data under dir/zookeeper;
+// zktest.ErrUnavailable when ZooKeeper is not installed.
+func launchZooKeeper(dir string) (*zktest.Server, error) {
 	zkDir := filepath.Join(dir, "zookeeper")
 	if err := os.MkdirAll(zkDir, 0o755); err != nil {
 		return nil, err
 	}
-	zk, err := zktest.Launch(zkDir)
+	return zktest.Launch(zkDir)
+}
+
+// startSamsaCluster starts ZooKeeper and three brokers (IDs 1-3), set as
+// tools/run-cluster.sh sets them (RF 3 by default, min.insync.replicas 2).
+// It returns zktest.ErrUnavailable when ZooKeeper is not installed.
+func startSamsaCluster(bin, dir string) (*target, error) {
+	zk, err := launchZooKeeper(dir)
 	if err != nil {
 		return nil, err
 	}
