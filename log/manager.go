@@ -19,6 +19,7 @@ import (
 
 	"github.com/samsa-io/samsa/log/atomicfile"
 	"github.com/samsa-io/samsa/log/throttle"
+	"github.com/samsa-io/samsa/log/workers"
 )
 
 // ManagerConfig configures a Manager.
@@ -771,25 +772,14 @@ func (m *Manager) Close() error {
 	failed := make(map[string]bool)
 	var errs []error
 	var mu sync.Mutex
-	work := make(chan *Log)
-	var closing sync.WaitGroup
-	for range min(closeWorkers, len(logs)) {
-		closing.Go(func() {
-			for l := range work {
-				if err := l.close(); err != nil {
-					mu.Lock()
-					failed[filepath.Dir(l.dir)] = true
-					errs = append(errs, fmt.Errorf("close %s: %w", l.tp, err))
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	for _, l := range logs {
-		work <- l
-	}
-	close(work)
-	closing.Wait()
+	workers.Each(logs, closeWorkers, nil, func(l *Log) {
+		if err := l.close(); err != nil {
+			mu.Lock()
+			failed[filepath.Dir(l.dir)] = true
+			errs = append(errs, fmt.Errorf("close %s: %w", l.tp, err))
+			mu.Unlock()
+		}
+	})
 	m.tasks.Wait()
 	for path, err := range m.syncs.drain() {
 		failed[filepath.Dir(filepath.Dir(path))] = true

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/samsa-io/samsa/log/atomicfile"
+	"github.com/samsa-io/samsa/log/workers"
 )
 
 // syncQueue holds the small files written with atomicfile.Replace whose
@@ -87,27 +88,16 @@ func (q *syncQueue) drain() map[string]error {
 		paths, failed = syncWholeFileSystems(paths)
 	}
 	var mu sync.Mutex
-	work := make(chan string)
-	var wg sync.WaitGroup
-	for range min(syncWorkers, len(paths)) {
-		wg.Go(func() {
-			for p := range work {
-				if err := atomicfile.Sync(p); err != nil {
-					mu.Lock()
-					if failed == nil {
-						failed = make(map[string]error)
-					}
-					failed[p] = err
-					mu.Unlock()
-				}
+	workers.Each(paths, syncWorkers, nil, func(p string) {
+		if err := atomicfile.Sync(p); err != nil {
+			mu.Lock()
+			if failed == nil {
+				failed = make(map[string]error)
 			}
-		})
-	}
-	for _, p := range paths {
-		work <- p
-	}
-	close(work)
-	wg.Wait()
+			failed[p] = err
+			mu.Unlock()
+		}
+	})
 	for p := range failed {
 		q.mu.Lock()
 		q.paths[p] = struct{}{}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/samsa-io/samsa/controller"
 	plog "github.com/samsa-io/samsa/log"
+	"github.com/samsa-io/samsa/log/workers"
 )
 
 // SyncFailure is a partition a Sync could not bring in line with the
@@ -244,7 +245,7 @@ const openWorkers = 16
 func (m *Manager) openLogs(logs []logToOpen, stopped func() bool) map[plog.TopicPartition]openedLog {
 	out := make(map[plog.TopicPartition]openedLog, len(logs))
 	var mu sync.Mutex
-	sideBySide(logs, stopped, func(o logToOpen) {
+	workers.Each(logs, openWorkers, stopped, func(o logToOpen) {
 		l, err := m.logs.Open(o.tp.Topic, o.tp.Partition, o.topicID, o.cfg)
 		mu.Lock()
 		out[o.tp] = openedLog{log: l, err: err}
@@ -263,7 +264,7 @@ type partitionState struct {
 func (m *Manager) applyPartitionStates(states []partitionState) []func() {
 	var out []func()
 	var mu sync.Mutex
-	sideBySide(states, nil, func(s partitionState) {
+	workers.Each(states, openWorkers, nil, func(s partitionState) {
 		if fn := m.applyPartitionState(s.p, s.st); fn != nil {
 			mu.Lock()
 			out = append(out, fn)
@@ -271,38 +272,6 @@ func (m *Manager) applyPartitionStates(states []partitionState) []func() {
 		}
 	})
 	return out
-}
-
-// sideBySide runs fn on each item, openWorkers at a time (one after the
-// other when there are few), until stopped (nil: never); fn does its
-// own locking.
-func sideBySide[T any](items []T, stopped func() bool, fn func(T)) {
-	if len(items) < 2*openWorkers {
-		for _, it := range items {
-			if stopped != nil && stopped() {
-				return
-			}
-			fn(it)
-		}
-		return
-	}
-	work := make(chan T)
-	var wg sync.WaitGroup
-	for range openWorkers {
-		wg.Go(func() {
-			for it := range work {
-				fn(it)
-			}
-		})
-	}
-	for _, it := range items {
-		if stopped != nil && stopped() {
-			break
-		}
-		work <- it
-	}
-	close(work)
-	wg.Wait()
 }
 
 // resyncInBackground runs one Sync on a goroutine Close waits for, unless

@@ -7,13 +7,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	gozk "github.com/go-zookeeper/zk"
 	"github.com/rs/zerolog"
 
 	"github.com/samsa-io/samsa/controller"
+	"github.com/samsa-io/samsa/log/workers"
 )
 
 // cacheLoop is the goroutine that owns the store's view. It takes the zk
@@ -432,20 +432,13 @@ func (c *cacheLoop) readStates(tps []controller.TopicPartition) []dataRead {
 		paths[i] = zkStatePath(tp.Topic, tp.Partition)
 		armed[i] = c.armed[paths[i]]&armData != 0
 	}
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(stateReaders, len(tps)) {
-		wg.Go(func() {
-			for i := range next {
-				reads[i] = c.fetchData(paths[i], armed[i])
-			}
-		})
+	order := make([]int, len(tps))
+	for i := range order {
+		order[i] = i
 	}
-	for i := range tps {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	workers.Each(order, stateReaders, nil, func(i int) {
+		reads[i] = c.fetchData(paths[i], armed[i])
+	})
 	for i, r := range reads {
 		if r.armed {
 			c.armed[paths[i]] |= armData

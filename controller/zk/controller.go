@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/samsa-io/samsa/controller"
+	"github.com/samsa-io/samsa/log/workers"
 )
 
 // zkController is a broker's part in Kafka's controller role: every
@@ -647,16 +648,11 @@ func (c *zkController) createStates(topic string, id controller.TopicID, states 
 	// write to its log.
 	errs := make([]error, len(chunks))
 	errs[0] = multi(chunks[0], !parentOK)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, multisInFlight)
+	rest := make([]int, 0, len(chunks)-1)
 	for i := 1; i < len(chunks); i++ {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			errs[i] = multi(chunks[i], false)
-		})
+		rest = append(rest, i)
 	}
-	wg.Wait()
+	workers.Each(rest, multisInFlight, nil, func(i int) { errs[i] = multi(chunks[i], false) })
 
 	var retry error
 	for i, chunk := range chunks {
@@ -1053,26 +1049,12 @@ func (c *zkController) controlledShutdown(ctx context.Context, snap *ctrlSnapsho
 			}
 		}
 	}
-	work := make(chan []move)
-	var wg sync.WaitGroup
-	for range min(shutdownWriters, len(moves)) {
-		wg.Go(func() {
-			for chunk := range work {
-				batch(chunk)
-			}
-		})
-	}
-	for chunk := range slices.Chunk(moves, statesPerMulti) {
+	stop := func() bool {
 		mu.Lock()
-		failed := firstErr != nil
-		mu.Unlock()
-		if failed || ctx.Err() != nil {
-			break
-		}
-		work <- chunk
+		defer mu.Unlock()
+		return firstErr != nil || ctx.Err() != nil
 	}
-	close(work)
-	wg.Wait()
+	workers.Each(slices.Collect(slices.Chunk(moves, statesPerMulti)), shutdownWriters, stop, batch)
 	if firstErr != nil {
 		return ctrlResult{}, firstErr
 	}
