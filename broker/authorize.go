@@ -33,12 +33,14 @@ func (b *Broker) startAuthorizer() error {
 	}
 	b.aclStore = store
 	b.authorizer = acl.NewAuthorizer(b.cfg.SuperUsers, b.cfg.AllowEveryoneIfNoACLFound)
-	b.refreshACLs()
+	// Subscribed first, then read: an ACL change between the two would
+	// otherwise be missed until the next one.
 	b.unsubscribeACLs = b.store.Subscribe(func(ch controller.Change) {
 		if ch.Kind == controller.ACLsChanged {
 			b.refreshACLs()
 		}
 	})
+	b.refreshACLs()
 	return nil
 }
 

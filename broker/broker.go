@@ -145,9 +145,10 @@ func New(opts Options) (*Broker, error) {
 	}
 	b.txns = b.newTxnCoordinator()
 	b.routes = b.buildRoutes()
-	if err := b.replicas.Sync(); err != nil {
-		return nil, fmt.Errorf("open partition logs: %w", err)
-	}
+	// Subscribed before the first Sync reads the store: a change
+	// published while it runs (the controller moving leader epochs as
+	// brokers restart together) would otherwise never reach this
+	// broker, whose partitions would keep the states it read.
 	b.unsubscribe = b.store.Subscribe(func(c controller.Change) {
 		if c.Kind == controller.EntityConfigChanged {
 			b.reloadQuotas()
@@ -156,6 +157,10 @@ func New(opts Options) (*Broker, error) {
 			b.logger.Error().Err(err).Msg("apply metadata change")
 		}
 	})
+	if err := b.replicas.Sync(); err != nil {
+		b.unsubscribe()
+		return nil, fmt.Errorf("open partition logs: %w", err)
+	}
 	b.replicas.Start()
 	return b, nil
 }
