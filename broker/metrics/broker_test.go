@@ -1,14 +1,17 @@
 package metrics_test
 
 import (
+	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -286,4 +289,92 @@ func TestProfilesOfTheRunningBroker(t *testing.T) {
 	if status, body := get(t, addr, "/debug/pprof/heap?debug=1"); status != http.StatusOK || !strings.Contains(body, "heap profile") {
 		t.Errorf("/debug/pprof/heap: %d, want 200 with a heap profile", status)
 	}
+}
+
+// Lock contention is sampled only while someone asks for it: a mutex or
+// block profile taken over N seconds shows the contention of those
+// seconds (here, goroutines fighting over one lock), and none is sampled
+// outside such a window.
+func TestContentionProfilesSampleOnlyWhileAsked(t *testing.T) {
+	cluster := startCluster(t, 1, nil)
+	addr := metricsAddr(t, cluster, 1)
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			contendForLock(&mu, stop)
+		}()
+	}
+	defer func() { close(stop); wg.Wait() }()
+
+	for _, name := range []string{"mutex", "block"} {
+		if profile := profileText(t, addr, "/debug/pprof/"+name+"?seconds=1"); !strings.Contains(profile, "contendForLock") {
+			t.Errorf("%s profile over 1 s does not show the lock fought over by contendForLock", name)
+		}
+		// The window is closed: contention from now on is not sampled,
+		// so the cumulative profile does not grow.
+		before := profileText(t, addr, "/debug/pprof/"+name+"?debug=1")
+		time.Sleep(300 * time.Millisecond)
+		if after := profileText(t, addr, "/debug/pprof/"+name+"?debug=1"); samplesIn(after) != samplesIn(before) {
+			t.Errorf("%s profile grew after its window closed: %d samples, then %d", name, samplesIn(before), samplesIn(after))
+		}
+	}
+}
+
+//go:noinline
+func contendForLock(mu *sync.Mutex, stop chan struct{}) {
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		mu.Lock()
+		time.Sleep(50 * time.Microsecond)
+		mu.Unlock()
+		// Time apart, so the lock's queue of waiters empties now and
+		// then: the runtime times a wait only from a queue started while
+		// sampling is on.
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// profileText fetches a profile: the text of a debug=1 one, or a gzipped
+// protocol buffer's uncompressed bytes (its string table names the
+// functions).
+func profileText(t *testing.T, addr, path string) string {
+	t.Helper()
+	status, body := get(t, addr, path)
+	if status != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, status, body)
+	}
+	if strings.Contains(path, "debug=1") {
+		return body
+	}
+	zr, err := gzip.NewReader(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("GET %s: not a gzipped profile: %v", path, err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	return string(raw)
+}
+
+// samplesIn sums the sample counts of a debug=1 contention profile (each
+// sample line starts "cycles count @").
+func samplesIn(profile string) int64 {
+	var n int64
+	for _, line := range strings.Split(profile, "\n") {
+		var cycles, count int64
+		if _, err := fmt.Sscanf(line, "%d %d @", &cycles, &count); err == nil {
+			n += count
+		}
+	}
+	return n
 }

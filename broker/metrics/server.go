@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -22,6 +24,9 @@ import (
 //     down): what a load balancer or an orchestrator should route on;
 //   - /debug/pprof/: Go's profiles of the running broker (CPU, heap,
 //     allocations, goroutines, mutex and block contention, traces).
+//     Contention is not sampled while nobody asks (it costs on every
+//     lock): /debug/pprof/block?seconds=N and /debug/pprof/mutex?seconds=N
+//     turn sampling on for those N seconds and return what they saw.
 type Server struct {
 	ln   net.Listener
 	http *http.Server
@@ -61,6 +66,8 @@ func Listen(addr string, m *Metrics, ready Ready, logger zerolog.Logger) (*Serve
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	mux.Handle("GET /debug/pprof/block", &contention.block)
+	mux.Handle("GET /debug/pprof/mutex", &contention.mutex)
 	s := &Server{
 		ln:   ln,
 		http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
@@ -108,3 +115,53 @@ func (s *Server) Close() error {
 type promLogger struct{ l zerolog.Logger }
 
 func (p promLogger) Println(v ...any) { p.l.Warn().Msg(fmt.Sprint(v...)) }
+
+// contentionProfile serves the block or mutex profile, sampling while at
+// least one request with seconds=N is in progress (the profile is then
+// the difference over those N seconds), and not otherwise.
+type contentionProfile struct {
+	name    string
+	setRate func(on bool)
+
+	mu      sync.Mutex
+	readers int
+}
+
+// contention holds the process's two contention profiles: the sampling
+// rates are process-wide, so every metrics listener shares them.
+var contention = struct{ block, mutex contentionProfile }{
+	block: contentionProfile{name: "block", setRate: func(on bool) {
+		rate := 0
+		if on {
+			rate = 1000 // one sample per microsecond spent blocked, on average
+		}
+		runtime.SetBlockProfileRate(rate)
+	}},
+	mutex: contentionProfile{name: "mutex", setRate: func(on bool) {
+		fraction := 0
+		if on {
+			fraction = 10 // one contended hand-off in ten
+		}
+		runtime.SetMutexProfileFraction(fraction)
+	}},
+}
+
+func (c *contentionProfile) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.FormValue("seconds") != "" {
+		c.mu.Lock()
+		if c.readers == 0 {
+			c.setRate(true)
+		}
+		c.readers++
+		c.mu.Unlock()
+		defer func() {
+			c.mu.Lock()
+			c.readers--
+			if c.readers == 0 {
+				c.setRate(false)
+			}
+			c.mu.Unlock()
+		}()
+	}
+	pprof.Handler(c.name).ServeHTTP(w, r)
+}
