@@ -123,19 +123,54 @@ func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Re
 	// at the request's timeout. The records are in the log: the request's
 	// bytes go back to the request budget now, as the followers' fetches
 	// that end this wait may need them.
-	if len(waits) > 0 {
-		conn.ReleaseRequest()
+	waits = b.settleReplicated(req.Version, conn.Listener, waits, resp)
+	if len(waits) == 0 {
+		b.observeErrors(resp)
+		return encodeResponse(resp), nil
 	}
+	conn.ReleaseRequest()
+	// The wait runs on the connection's writer: the producer's next
+	// produce requests on this connection are appended meanwhile and
+	// ride the same replication round trip, instead of queueing behind
+	// this one's (Kafka reads nothing more from the connection until it
+	// answers). Responses still go out in request order.
 	deadline := b.now().Add(time.Duration(req.TimeoutMillis) * time.Millisecond)
+	out := &wire.Response{}
+	out.Finish = func() {
+		for _, w := range waits {
+			if err := b.replicas.WaitReplicated(ctx, w.p, w.epoch, w.target, deadline); err != nil {
+				b.failReplicationWait(req.Version, conn.Listener, w, err, resp)
+			}
+		}
+		b.observeErrors(resp)
+		done := encodeResponse(resp)
+		out.FlexibleHeader, out.Parts = done.FlexibleHeader, done.Parts
+	}
+	return out, nil
+}
+
+// settleReplicated answers the acks=all writes already replicated (or
+// failed) and returns those still waiting for their ISR.
+func (b *Broker) settleReplicated(version int16, listener string, waits []replicationWait, resp *kmsg.ProduceResponse) []replicationWait {
+	waiting := waits[:0]
 	for _, w := range waits {
-		if err := b.replicas.WaitReplicated(ctx, w.p, w.epoch, w.target, deadline); err != nil {
-			sp := &resp.Topics[w.topic].Partitions[w.partition]
-			sp.ErrorCode = errCode(err)
-			b.fillLeaderHint(req.Version, conn.Listener, w.p.Topic(), w.p.Index(), sp, resp)
+		done, err := b.replicas.Replicated(w.p, w.epoch, w.target)
+		switch {
+		case !done:
+			waiting = append(waiting, w)
+		case err != nil:
+			b.failReplicationWait(version, listener, w, err, resp)
 		}
 	}
-	b.observeErrors(resp)
-	return encodeResponse(resp), nil
+	return waiting
+}
+
+// failReplicationWait puts an acks=all write's failure in its partition's
+// place in the response.
+func (b *Broker) failReplicationWait(version int16, listener string, w replicationWait, err error, resp *kmsg.ProduceResponse) {
+	sp := &resp.Topics[w.topic].Partitions[w.partition]
+	sp.ErrorCode = errCode(err)
+	b.fillLeaderHint(version, listener, w.p.Topic(), w.p.Index(), sp, resp)
 }
 
 // adminClientID is the client ID of Kafka's own admin tools

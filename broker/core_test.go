@@ -40,7 +40,7 @@ func serveOn(t testing.TB, b *Broker, conn *wire.Conn, clientID string, req kmsg
 	if resp == nil {
 		return nil
 	}
-	body := flattenParts(t, resp.Parts)
+	body := flattenParts(t, resp.Complete().Parts)
 	if resp.Done != nil {
 		resp.Done()
 	}
@@ -52,9 +52,10 @@ func serveOn(t testing.TB, b *Broker, conn *wire.Conn, clientID string, req kmsg
 }
 
 func serveRaw(b *Broker, key, version int16, body []byte) (*wire.Response, error) {
-	return b.ServeKafka(context.Background(), &wire.Conn{}, &wire.Request{
+	resp, err := b.ServeKafka(context.Background(), &wire.Conn{}, &wire.Request{
 		APIKey: key, APIVersion: version, CorrelationID: 1, KnownKey: true, Body: body,
 	})
+	return resp.Complete(), err
 }
 
 // encodeBatch builds a v2 record batch of the given values with a valid

@@ -147,6 +147,16 @@ func (b *Broker) ServeKafka(ctx context.Context, conn *wire.Conn, req *wire.Requ
 	// Kafka's admin client ID write to internal topics.
 	ctx = withQuotaClient(ctx, conn.Principal, req.ClientID)
 	resp, err := r.serve(b, ctx, conn, kreq)
+	if resp != nil && resp.Finish != nil {
+		// Served once finished (an acks=all produce's wait for its ISR
+		// counts, as in Kafka's request time).
+		finish := resp.Finish
+		resp.Finish = func() {
+			finish()
+			b.observer.RequestServed(req.APIKey, time.Since(start))
+		}
+		return resp, err
+	}
 	b.observer.RequestServed(req.APIKey, time.Since(start))
 	return resp, err
 }

@@ -2,14 +2,17 @@ package broker
 
 import (
 	"bytes"
+	"context"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/log/recordbatch"
 	"github.com/samsa-io/samsa/log/recordbatch/batchtest"
+	"github.com/samsa-io/samsa/wire"
 )
 
 func TestProduceOutsideTheTimestampLimitsGetsInvalidTimestamp(t *testing.T) {
@@ -146,4 +149,82 @@ func TestCompressedBatchInTheTopicsCodecIsStoredAsSent(t *testing.T) {
 			t.Errorf("%s: %d bytes stored past the two batches", topic, len(stored))
 		}
 	}
+}
+
+// An acks=all produce whose followers have not caught up appends at once
+// and leaves its wait to the connection's writer (Response.Finish): the
+// records are in the leader's log when the handler returns, so the
+// producer's next pipelined request appends behind them meanwhile, and
+// the answer comes once the in-sync follower fetched past them, or at
+// the request's timeout.
+func TestAcksAllProduceAppendsAtOnceAndAnswersOnceReplicated(t *testing.T) {
+	b := newTestBroker(t)
+	createTopicForTest(t, b, "replicated", 1, nil)
+	p, err := b.replicas.Lookup("replicated", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const follower = 99
+	b.replicas.ApplyState(p, controller.Partition{Replicas: []int32{b.cfg.BrokerID, follower}, ISR: []int32{b.cfg.BrokerID, follower}, Leader: b.cfg.BrokerID, LeaderEpoch: 1})
+
+	first := rawProduce(t, b, 5000, "a", "b")
+	second := rawProduce(t, b, 5000, "c")
+	if first.Finish == nil || second.Finish == nil {
+		t.Fatal("acks=all answered before the follower fetched")
+	}
+	if leo := p.Log().Offsets().LogEndOffset; leo != 3 {
+		t.Fatalf("log end offset %d before the first answer, want 3: both requests appended at once", leo)
+	}
+	if err := b.replicas.FollowerFetched(p, follower, 3, b.now()); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range []struct {
+		resp *wire.Response
+		base int64
+	}{{first, 0}, {second, 2}} {
+		if got := produceAnswer(t, c.resp); got.ErrorCode != 0 || got.BaseOffset != c.base {
+			t.Errorf("request %d: error %d, base offset %d; want none and %d", i+1, got.ErrorCode, got.BaseOffset, c.base)
+		}
+	}
+
+	// Not replicated within the request's timeout: REQUEST_TIMED_OUT,
+	// and the records stay in the leader's log, as in Kafka.
+	late := produceAnswer(t, rawProduce(t, b, 50, "d"))
+	requireCode(t, "not replicated in time", late.ErrorCode, kerr.RequestTimedOut)
+	if leo := p.Log().Offsets().LogEndOffset; leo != 4 {
+		t.Errorf("log end offset %d after the timed-out write, want 4", leo)
+	}
+}
+
+// rawProduce sends an acks=all produce of values to partition 0 of
+// "replicated" and returns the response unfinished.
+func rawProduce(t *testing.T, b *Broker, timeoutMs int32, values ...string) *wire.Response {
+	t.Helper()
+	req := kmsg.NewPtrProduceRequest()
+	req.Version, req.Acks, req.TimeoutMillis = 9, -1, timeoutMs
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = "replicated"
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Records = encodeBatch(-1, -1, -1, time.Now().UnixMilli(), values...)
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp, err := b.ServeKafka(context.Background(), &wire.Conn{}, &wire.Request{
+		APIKey: req.Key(), APIVersion: req.Version, CorrelationID: 1, KnownKey: true, Body: req.AppendTo(nil),
+	})
+	if err != nil || resp == nil {
+		t.Fatalf("produce: %v", err)
+	}
+	return resp
+}
+
+// produceAnswer finishes a v9 produce response and decodes its one
+// partition.
+func produceAnswer(t *testing.T, resp *wire.Response) kmsg.ProduceResponseTopicPartition {
+	t.Helper()
+	kresp := kmsg.NewPtrProduceResponse()
+	kresp.Version = 9
+	if err := kresp.ReadFrom(flattenParts(t, resp.Complete().Parts)); err != nil {
+		t.Fatal(err)
+	}
+	return kresp.Topics[0].Partitions[0]
 }

@@ -13,6 +13,10 @@
 // one goroutine that calls the Handler for its requests one at a time, in
 // order, as Kafka does, and one writer goroutine. A Handler may block (a
 // Fetch waiting for data); later requests on that connection wait for it.
+// A Handler may instead hand the wait to the writer (Response.Finish): the
+// requests after it with the same API key are handled meanwhile, so
+// pipelined acks=all produce requests append at once and wait for their
+// replicas together, while any other request still waits as in Kafka.
 package wire
 
 import (
@@ -66,6 +70,28 @@ type Response struct {
 	// RawSASL writes the parts as a size-prefixed raw SASL token, without
 	// a response header: the answer to a RawSASL request.
 	RawSASL bool
+	// Finish, when set, completes the response and may block: it fills
+	// in the fields above once what the request waits for happened (an
+	// acks=all produce's records reached their in-sync replicas). The
+	// server runs it on the connection's writer, in request order, just
+	// before writing the response, and meanwhile goes on with the
+	// connection's next requests of the same API key; a request of any
+	// other key waits until every earlier Finish returned, so it sees
+	// their effects as it would have after a Handler that blocked. Finish
+	// must return soon once the context the Handler got ends. A caller
+	// of a Handler other than the server calls Complete.
+	Finish func()
+}
+
+// Complete runs the response's Finish, if any, and returns the response:
+// for callers of a Handler that use the response at once.
+func (r *Response) Complete() *Response {
+	if r != nil && r.Finish != nil {
+		finish := r.Finish
+		r.Finish = nil
+		finish()
+	}
+	return r
 }
 
 // Part is a run of response bytes: either Bytes, or Length bytes of File

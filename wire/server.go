@@ -478,7 +478,19 @@ func (c *serverConn) readLoop() {
 // handleLoop calls the handler for each request, in order.
 func (c *serverConn) handleLoop() {
 	defer close(c.responses)
+	// finishing is closed once the writer has run the Finish of the last
+	// response that had one, the answer to a request of finishingKey;
+	// the writer runs them in order, so every earlier one is done too.
+	var finishing chan struct{}
+	var finishingKey int16
 	for req := range c.requests {
+		if finishing != nil && (req.RawSASL || req.APIKey != finishingKey) {
+			select {
+			case <-finishing:
+			case <-c.ctx.Done():
+			}
+			finishing = nil
+		}
 		c.conn.serving = req
 		c.conn.rawSASL = false // requests follow unless the handler says otherwise
 		resp, err := c.call(req)
@@ -495,6 +507,14 @@ func (c *serverConn) handleLoop() {
 			c.abort()
 			c.drain()
 			return
+		}
+		if resp != nil && resp.Finish != nil {
+			done, finish := make(chan struct{}), resp.Finish
+			resp.Finish = func() {
+				defer close(done)
+				finish()
+			}
+			finishing, finishingKey = done, req.APIKey
 		}
 		select {
 		case c.responses <- pending{correlationID: req.CorrelationID, resp: resp}:
@@ -561,6 +581,15 @@ func (c *serverConn) writeLoop() {
 		c.nc.Close()
 	}
 	for p := range c.responses {
+		if p.resp != nil && p.resp.Finish != nil {
+			// It may wait: what is written so far goes out first.
+			if !failed && bw != nil && bw.Buffered() > 0 {
+				if err := bw.Flush(); err != nil {
+					fail(err)
+				}
+			}
+			p.resp.Complete()
+		}
 		c.inFlight.Add(-1)
 		if p.resp == nil {
 			continue

@@ -123,6 +123,96 @@ func TestPipelinedRequestsAreAnsweredInOrder(t *testing.T) {
 	}
 }
 
+// A response that finishes later (an acks=all produce waiting for its
+// replicas) lets the connection's next requests of the same API key be
+// handled meanwhile; a request of another key waits for it, as after a
+// handler that blocked; and the answers still go out in request order.
+func TestFinishingResponsesOverlapOnlyRequestsOfTheirKey(t *testing.T) {
+	release := make(chan struct{})
+	handled := make(chan int32, 10)
+	h := handlerFunc(func(ctx context.Context, c *Conn, r *Request) (*Response, error) {
+		handled <- r.CorrelationID
+		resp, _ := echo(ctx, c, r)
+		if r.CorrelationID == 1 {
+			parts := resp.Parts
+			resp.Parts = nil
+			resp.Finish = func() {
+				select {
+				case <-release:
+				case <-ctx.Done():
+				}
+				resp.Parts = parts
+			}
+		}
+		return resp, nil
+	})
+	_, addr := startServer(t, ServerConfig{}, h)
+	c := dial(t, addr)
+	var all []byte
+	all = append(all, frame(int16(kmsg.Produce), 3, 1, "", []byte{1})...)
+	all = append(all, frame(int16(kmsg.Produce), 3, 2, "", []byte{2})...)
+	all = append(all, frame(int16(kmsg.Metadata), 1, 3, "", []byte{3})...)
+	if _, err := c.Write(all); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []int32{1, 2} {
+		select {
+		case got := <-handled:
+			if got != want {
+				t.Fatalf("handled request %d, want %d", got, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("request %d (same key as the unfinished request 1) was not handled", want)
+		}
+	}
+	select {
+	case got := <-handled:
+		t.Fatalf("request %d (another key) was handled before request 1 finished", got)
+	case <-time.After(100 * time.Millisecond):
+	}
+	c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if n, err := c.Read(make([]byte, 1)); n > 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a response went out before request 1 finished (read %d bytes, %v)", n, err)
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	close(release)
+	if got := <-handled; got != 3 {
+		t.Fatalf("handled request %d, want 3", got)
+	}
+	for i := int32(1); i <= 3; i++ {
+		corr, body := readResponse(t, c)
+		if corr != i || len(body) != 3 || body[2] != byte(i) {
+			t.Fatalf("response %d: correlation %d body %v", i, corr, body)
+		}
+	}
+}
+
+// A finishing response's Finish ends when the client goes away: the
+// context it waits on is the handler's.
+func TestFinishEndsWhenTheClientLeaves(t *testing.T) {
+	finished := make(chan struct{})
+	h := handlerFunc(func(ctx context.Context, c *Conn, r *Request) (*Response, error) {
+		resp, _ := echo(ctx, c, r)
+		resp.Finish = func() {
+			<-ctx.Done()
+			close(finished)
+		}
+		return resp, nil
+	})
+	_, addr := startServer(t, ServerConfig{}, h)
+	c := dial(t, addr)
+	if _, err := c.Write(frame(int16(kmsg.Produce), 3, 1, "", nil)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	c.Close()
+	select {
+	case <-finished:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Finish still waiting after the client closed its connection")
+	}
+}
+
 func TestRequestHeaderVersions(t *testing.T) {
 	var got atomic.Pointer[Request]
 	h := handlerFunc(func(_ context.Context, _ *Conn, r *Request) (*Response, error) {
@@ -288,6 +378,7 @@ func TestFileRangesAreSentByteExact(t *testing.T) {
 	if n := released.Load(); n != 3 {
 		t.Fatalf("Done called %d times, want 3", n)
 	}
+
 	// The file's own position is untouched by sendfile.
 	if pos, _ := f.Seek(0, io.SeekCurrent); pos != 0 {
 		t.Fatalf("file position moved to %d", pos)

@@ -297,18 +297,8 @@ func (m *Manager) WaitReplicated(ctx context.Context, p *Partition, epoch int32,
 	// broker, makes no channel to close.
 	var changed <-chan struct{}
 	for {
-		p.roleMu.RLock()
-		leading := p.role == roleLeader && p.state.LeaderEpoch == epoch
-		isr := len(p.state.ISR)
-		p.roleMu.RUnlock()
-		switch {
-		case !leading:
-			return ErrNotLeader
-		case p.log.HighWatermark() >= target:
-			if isr < int(p.Config().MinInsyncReplicas) {
-				return ErrNotEnoughReplicasAfterAppend
-			}
-			return nil
+		if done, err := m.Replicated(p, epoch, target); done {
+			return err
 		}
 		wait := time.Until(deadline)
 		if wait <= 0 {
@@ -332,6 +322,25 @@ func (m *Manager) WaitReplicated(ctx context.Context, p *Partition, epoch int32,
 			return ErrNotLeader
 		}
 	}
+}
+
+// Replicated tells, without waiting, whether WaitReplicated would return
+// now, and with what.
+func (m *Manager) Replicated(p *Partition, epoch int32, target int64) (done bool, err error) {
+	p.roleMu.RLock()
+	leading := p.role == roleLeader && p.state.LeaderEpoch == epoch
+	isr := len(p.state.ISR)
+	p.roleMu.RUnlock()
+	switch {
+	case !leading:
+		return true, ErrNotLeader
+	case p.log.HighWatermark() >= target:
+		if isr < int(p.Config().MinInsyncReplicas) {
+			return true, ErrNotEnoughReplicasAfterAppend
+		}
+		return true, nil
+	}
+	return false, nil
 }
 
 // FollowerFetched records a follower's fetch at offset: its log end
