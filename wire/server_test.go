@@ -332,6 +332,8 @@ func TestNilResponseWritesNothing(t *testing.T) {
 	}
 }
 
+// File ranges reach the client byte for byte: large ones by sendfile,
+// small ones copied into the response's one send.
 func TestFileRangesAreSentByteExact(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "segment")
 	content := make([]byte, 3<<20)
@@ -361,6 +363,7 @@ func TestFileRangesAreSentByteExact(t *testing.T) {
 	})
 	_, addr := startServer(t, ServerConfig{}, h)
 	c := dial(t, addr)
+	sentByFile := rangesSentByFile.Load()
 	for i := int32(1); i <= 3; i++ {
 		c.Write(frame(1, 4, i, "", nil))
 	}
@@ -378,10 +381,42 @@ func TestFileRangesAreSentByteExact(t *testing.T) {
 	if n := released.Load(); n != 3 {
 		t.Fatalf("Done called %d times, want 3", n)
 	}
-
+	// The 2 MiB ranges went out by sendfile; the 10-byte ones were
+	// copied into the response's single send.
+	if n := rangesSentByFile.Load() - sentByFile; n != 3 {
+		t.Errorf("%d file ranges sent by sendfile, want the 3 large ones", n)
+	}
 	// The file's own position is untouched by sendfile.
 	if pos, _ := f.Seek(0, io.SeekCurrent); pos != 0 {
 		t.Fatalf("file position moved to %d", pos)
+	}
+}
+
+// A file range that runs past the file's end (a segment truncated under
+// a response) cannot complete its frame: the connection closes rather
+// than send a response shorter than its size says, whether the range is
+// small enough to be copied or large enough for sendfile.
+func TestFileRangePastTheFileEndClosesTheConnection(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "segment")
+	if err := os.WriteFile(path, make([]byte, 1000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, length := range []int64{2000, inlineFileRange + 1} {
+		h := handlerFunc(func(_ context.Context, _ *Conn, r *Request) (*Response, error) {
+			return &Response{Parts: []Part{{Bytes: []byte("head")}, {File: f, FileOffset: 500, Length: length}}}, nil
+		})
+		_, addr := startServer(t, ServerConfig{}, h)
+		c := dial(t, addr)
+		c.Write(frame(1, 4, 1, "", nil))
+		got, _ := io.ReadAll(c)
+		if want := 4 + 4 + 4 + length; int64(len(got)) >= want {
+			t.Fatalf("range of %d bytes: read %d bytes, a whole frame", length, len(got))
+		}
 	}
 }
 
