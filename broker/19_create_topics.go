@@ -16,7 +16,8 @@ package broker
 // validate_only (v1+) runs every check and creates nothing. v5+ answers
 // with the topic's partition count, replication factor and resolved
 // configs (KIP-525); v7 with its topic ID (KIP-516). The logs are open
-// before the response is sent, so the topic is usable at once.
+// before the response is sent, and in a cluster every live broker serves
+// the topic's metadata (propagation.go), so the topic is usable at once.
 //
 // A failure to write the metadata, or to create the logs of the topic's
 // replicas on this broker (a full or failing disk), is
@@ -27,6 +28,7 @@ import (
 	"context"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -72,6 +74,15 @@ func (b *Broker) handleCreateTopics(ctx context.Context, conn *wire.Conn, req *k
 				return b.undoTopicWithoutLogs(ctx, rt.Topic, id, syncErr)
 			}, nil
 		})
+	if !req.ValidateOnly {
+		created := make(map[string]int)
+		for _, st := range resp.Topics {
+			if t, ok := b.store.Topic(st.Topic); ok && st.ErrorCode == 0 {
+				created[st.Topic] = len(t.Partitions)
+			}
+		}
+		b.awaitPeersServe(ctx, created, time.Duration(req.TimeoutMillis)*time.Millisecond)
+	}
 	resp.ThrottleMillis = b.throttleMutations(ctx, conn)
 	return resp, nil
 }

@@ -17,6 +17,7 @@ package broker
 
 import (
 	"context"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -53,6 +54,15 @@ func (b *Broker) handleCreatePartitions(ctx context.Context, conn *wire.Conn, re
 				return b.undoPartitionsWithoutLogs(ctx, rt.Topic, before.ID, from, rt.Count, syncErr)
 			}, nil
 		})
+	if !req.ValidateOnly {
+		grown := make(map[string]int)
+		for i, st := range resp.Topics {
+			if st.ErrorCode == 0 {
+				grown[st.Topic] = int(req.Topics[i].Count)
+			}
+		}
+		b.awaitPeersServe(ctx, grown, time.Duration(req.TimeoutMillis)*time.Millisecond)
+	}
 	resp.ThrottleMillis = b.throttleMutations(ctx, conn)
 	return resp, nil
 }
