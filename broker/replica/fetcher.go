@@ -513,19 +513,6 @@ func (f *fetcher) fetch(ps []*Partition, parts map[*Partition]fetchState) error 
 	req := kmsg.NewPtrFetchRequest()
 	req.Version = replicaFetchVersion
 	req.ReplicaID = cfg.BrokerID
-	// The leader holds the fetch at most replica.fetch.wait.max.ms, and
-	// no longer than until a partition waiting to be retried is due: a
-	// partition its leader did not know it led a moment ago joins the
-	// next fetch in milliseconds, not after the long poll.
-	maxWait, now := cfg.ReplicaFetchWaitMax, f.m.now()
-	f.mu.Lock()
-	for _, s := range f.parts {
-		if d := s.retryAt.Sub(now); d > 0 && d < maxWait {
-			maxWait = d
-		}
-	}
-	f.mu.Unlock()
-	req.MaxWaitMillis = int32(maxWait.Milliseconds())
 	req.MinBytes = cfg.ReplicaFetchMinBytes
 	req.MaxBytes = cfg.ReplicaFetchResponseMaxBytes
 	sess := &f.session
@@ -580,7 +567,21 @@ func (f *fetcher) fetch(ps []*Partition, parts map[*Partition]fetchState) error 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.ReplicaSocketTimeout+cfg.ReplicaFetchWaitMax)
 	defer cancel()
+	// The leader holds the fetch at most replica.fetch.wait.max.ms, and
+	// no longer than until a partition left out of it is due: one its
+	// leader did not know it led a moment ago (retried in milliseconds),
+	// or one that joined or became due since the round began (at once).
+	// Decided under the same lock add takes to cut a fetch in flight
+	// short, so a partition joining at any moment waits for no long poll.
+	maxWait, now := cfg.ReplicaFetchWaitMax, f.m.now()
 	f.mu.Lock()
+	for p, s := range f.parts {
+		if _, in := sending[p]; in {
+			continue
+		}
+		maxWait = max(0, min(maxWait, s.retryAt.Sub(now)))
+	}
+	req.MaxWaitMillis = int32(maxWait.Milliseconds())
 	f.interrupt, f.interrupted = cancel, false
 	f.mu.Unlock()
 	resp, err := f.client.Request(ctx, req)
