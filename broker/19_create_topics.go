@@ -75,10 +75,10 @@ func (b *Broker) handleCreateTopics(ctx context.Context, conn *wire.Conn, req *k
 			}, nil
 		})
 	if !req.ValidateOnly {
-		created := make(map[string]int)
+		created := make(map[string]servedTopic)
 		for _, st := range resp.Topics {
 			if t, ok := b.store.Topic(st.Topic); ok && st.ErrorCode == 0 {
-				created[st.Topic] = len(t.Partitions)
+				created[st.Topic] = servedTopic{id: t.ID, partitions: len(t.Partitions)}
 			}
 		}
 		b.awaitPeersServe(ctx, created, time.Duration(req.TimeoutMillis)*time.Millisecond)

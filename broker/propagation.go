@@ -7,6 +7,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-io/samsa/controller"
 )
 
 // Every broker of a ZooKeeper cluster learns of a new topic from its own
@@ -26,11 +28,19 @@ import (
 // other brokers to serve its change.
 const propagationWaitMax = 10 * time.Second
 
+// servedTopic is what a broker must answer for a topic: its ID (not that
+// of a deleted topic of the same name) and at least this many partitions.
+type servedTopic struct {
+	id         controller.TopicID
+	partitions int
+}
+
 // awaitPeersServe waits until every other live broker answers Metadata
-// for each topic of want with at least that many partitions, each with a
-// leader, or timeout passes (zero or less: no wait). A broker that cannot
-// be asked (unreachable, or refusing the request) is not waited for.
-func (b *Broker) awaitPeersServe(ctx context.Context, want map[string]int, timeout time.Duration) {
+// for each topic of want with its ID and at least that many partitions,
+// each with a leader, or timeout passes (zero or less: no wait). A broker
+// that cannot be asked (unreachable, or refusing the request) is not
+// waited for.
+func (b *Broker) awaitPeersServe(ctx context.Context, want map[string]servedTopic, timeout time.Duration) {
 	if len(want) == 0 || timeout <= 0 || b.standalone() {
 		return
 	}
@@ -52,7 +62,7 @@ func (b *Broker) awaitPeersServe(ctx context.Context, want map[string]int, timeo
 
 // awaitPeerServes polls broker id's Metadata until it serves want, 1 ms
 // apart at first, doubling up to 50 ms.
-func (b *Broker) awaitPeerServes(ctx context.Context, id int32, want map[string]int) {
+func (b *Broker) awaitPeerServes(ctx context.Context, id int32, want map[string]servedTopic) {
 	req := kmsg.NewPtrMetadataRequest()
 	req.Version = 12
 	req.AllowAutoTopicCreation = false // asking must not create it
@@ -78,22 +88,22 @@ func (b *Broker) awaitPeerServes(ctx context.Context, id int32, want map[string]
 }
 
 // servesTopics reports whether a Metadata response names a leader for
-// every partition of want; ok is false when the broker refused to
+// every partition of want, under the topic's ID; ok is false when the broker refused to
 // describe a topic (it will not tell, however long one waits).
-func servesTopics(resp *kmsg.MetadataResponse, want map[string]int) (served, ok bool) {
+func servesTopics(resp *kmsg.MetadataResponse, want map[string]servedTopic) (served, ok bool) {
 	seen := 0
 	for _, t := range resp.Topics {
 		if t.Topic == nil {
 			continue
 		}
-		n, wanted := want[*t.Topic]
+		w, wanted := want[*t.Topic]
 		if !wanted {
 			continue
 		}
 		if t.ErrorCode == kerr.TopicAuthorizationFailed.Code {
 			return false, false
 		}
-		if t.ErrorCode != 0 || len(t.Partitions) < n {
+		if t.ErrorCode != 0 || t.TopicID != w.id || len(t.Partitions) < w.partitions {
 			return false, true
 		}
 		for _, p := range t.Partitions {

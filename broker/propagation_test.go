@@ -17,10 +17,14 @@ import (
 
 // lateMetadataPeer is another broker of the cluster, as far as Metadata
 // goes: it does not know the topics asked about until its servesAfter-th
-// Metadata request (0: never), then names broker 99 their leader.
+// Metadata request (0: never), then names broker 99 their leader and
+// answers the ID the broker under test gave them, or staleID (a deleted
+// topic of the same name) when set.
 type lateMetadataPeer struct {
-	servesAfter int32
+	servesAfter atomic.Int32
+	staleID     bool
 	asked       atomic.Int32
+	b           atomic.Pointer[Broker]
 }
 
 func (p *lateMetadataPeer) ServeKafka(_ context.Context, _ *wire.Conn, r *wire.Request) (*wire.Response, error) {
@@ -34,12 +38,25 @@ func (p *lateMetadataPeer) ServeKafka(_ context.Context, _ *wire.Conn, r *wire.R
 	for _, rt := range req.Topics {
 		t := kmsg.NewMetadataResponseTopic()
 		t.Topic = rt.Topic
-		if p.servesAfter == 0 || n < p.servesAfter {
+		if after := p.servesAfter.Load(); after == 0 || n < after {
 			t.ErrorCode = kerr.UnknownTopicOrPartition.Code
 		} else {
-			pp := kmsg.NewMetadataResponseTopicPartition()
-			pp.Leader = 99
-			t.Partitions = append(t.Partitions, pp)
+			if b := p.b.Load(); b != nil && !p.staleID {
+				meta, _ := b.store.Topic(*rt.Topic)
+				t.TopicID = meta.ID
+			} else {
+				t.TopicID = [16]byte{0xde, 0xad}
+			}
+			n := 1
+			if b := p.b.Load(); b != nil {
+				meta, _ := b.store.Topic(*rt.Topic)
+				n = len(meta.Partitions)
+			}
+			for i := range n {
+				pp := kmsg.NewMetadataResponseTopicPartition()
+				pp.Partition, pp.Leader = int32(i), 99
+				t.Partitions = append(t.Partitions, pp)
+			}
 		}
 		resp.Topics = append(resp.Topics, t)
 	}
@@ -80,11 +97,13 @@ func createTopicWithTimeout(t *testing.T, b *Broker, name string, timeoutMs int3
 // longer (the topic is created all the same).
 func TestCreateTopicsAnswersOnceEveryBrokerServesTheTopic(t *testing.T) {
 	t.Run("peer learns of the topic", func(t *testing.T) {
-		peer := &lateMetadataPeer{servesAfter: 3}
+		peer := &lateMetadataPeer{}
+		peer.servesAfter.Store(3)
 		self := startLatePeer(t, peer)
 		b := newTestBrokerFrom(t, func(o *Options) {
 			o.Store = peersStore{Store: o.Store, peers: []controller.Broker{self}, controller: -1}
 		})
+		peer.b.Store(b)
 		resp := createTopicWithTimeout(t, b, "orders", 30000)
 		if code := resp.Topics[0].ErrorCode; code != 0 {
 			t.Fatalf("create: %v", kerr.ErrorForCode(code))
@@ -93,22 +112,31 @@ func TestCreateTopicsAnswersOnceEveryBrokerServesTheTopic(t *testing.T) {
 			t.Errorf("the other broker was asked %d times; want 3: CreateTopics answers once it serves the topic, not before", n)
 		}
 	})
-	t.Run("peer never learns of it", func(t *testing.T) {
-		peer := &lateMetadataPeer{}
-		self := startLatePeer(t, peer)
-		b := newTestBrokerFrom(t, func(o *Options) {
-			o.Store = peersStore{Store: o.Store, peers: []controller.Broker{self}, controller: -1}
+	for name, staleID := range map[string]bool{
+		"peer never learns of it":                      false,
+		"peer serves a deleted topic of the same name": true,
+	} {
+		t.Run(name, func(t *testing.T) {
+			peer := &lateMetadataPeer{staleID: staleID}
+			if staleID {
+				peer.servesAfter.Store(1)
+			}
+			self := startLatePeer(t, peer)
+			b := newTestBrokerFrom(t, func(o *Options) {
+				o.Store = peersStore{Store: o.Store, peers: []controller.Broker{self}, controller: -1}
+			})
+			peer.b.Store(b)
+			start := time.Now()
+			resp := createTopicWithTimeout(t, b, "orders", 300)
+			took := time.Since(start)
+			if code := resp.Topics[0].ErrorCode; code != 0 {
+				t.Fatalf("create: %v, want success: the topic exists", kerr.ErrorForCode(code))
+			}
+			if took < 300*time.Millisecond || took > 5*time.Second {
+				t.Errorf("CreateTopics answered after %v; want the request's 300 ms timeout", took)
+			}
 		})
-		start := time.Now()
-		resp := createTopicWithTimeout(t, b, "orders", 300)
-		took := time.Since(start)
-		if code := resp.Topics[0].ErrorCode; code != 0 {
-			t.Fatalf("create: %v, want success: the topic exists", kerr.ErrorForCode(code))
-		}
-		if took < 300*time.Millisecond || took > 5*time.Second {
-			t.Errorf("CreateTopics answered after %v; want the request's 300 ms timeout", took)
-		}
-	})
+	}
 	t.Run("a single broker does not wait", func(t *testing.T) {
 		b := newTestBroker(t)
 		start := time.Now()
@@ -119,4 +147,35 @@ func TestCreateTopicsAnswersOnceEveryBrokerServesTheTopic(t *testing.T) {
 			t.Errorf("CreateTopics on a single broker took %v", took)
 		}
 	})
+}
+
+// CreatePartitions waits the same way for the other brokers to serve the
+// new partitions.
+func TestCreatePartitionsAnswersOnceEveryBrokerServesThem(t *testing.T) {
+	peer := &lateMetadataPeer{}
+	peer.servesAfter.Store(1)
+	self := startLatePeer(t, peer)
+	b := newTestBrokerFrom(t, func(o *Options) {
+		o.Store = peersStore{Store: o.Store, peers: []controller.Broker{self}, controller: -1}
+	})
+	peer.b.Store(b)
+	if code := createTopicWithTimeout(t, b, "orders", 30000).Topics[0].ErrorCode; code != 0 {
+		t.Fatalf("create: %v", kerr.ErrorForCode(code))
+	}
+	// The other broker learns of the new partitions on the third request
+	// from now; until then it answers as one that has not seen them.
+	asked := peer.asked.Load()
+	peer.servesAfter.Store(asked + 3)
+	req := kmsg.NewPtrCreatePartitionsRequest()
+	req.Version, req.TimeoutMillis = 3, 30000
+	rt := kmsg.NewCreatePartitionsRequestTopic()
+	rt.Topic, rt.Count = "orders", 3
+	req.Topics = append(req.Topics, rt)
+	resp := serve(t, b, req).(*kmsg.CreatePartitionsResponse)
+	if code := resp.Topics[0].ErrorCode; code != 0 {
+		t.Fatalf("create partitions: %v", kerr.ErrorForCode(code))
+	}
+	if n := peer.asked.Load() - asked; n != 3 {
+		t.Errorf("the other broker was asked %d times; want 3: CreatePartitions answers once it serves the new partitions, not before", n)
+	}
 }
