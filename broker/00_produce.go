@@ -40,7 +40,7 @@ import (
 
 func init() {
 	registerAPI(api{key: kmsg.Produce, min: 3, max: 13, serve: (*Broker).serveProduce,
-		note: "acks 0, 1 and -1; every codec (gzip, snappy raw and xerial-framed, lz4, zstd) validated by CRC-32C, framing and record count; idempotent producers (sequence checks, duplicates of the last five batches answered with their first offsets); transactional batches, verified with the coordinator before they open a transaction (KIP-890); topic `compression.type` recompresses; v13 names topics by ID"})
+		note: "acks 0, 1 and -1 (acks=-1 waits on the connection's writer, so pipelined produce requests append meanwhile); every codec (gzip, snappy raw and xerial-framed, lz4, zstd) validated by CRC-32C, framing and record count; idempotent producers (sequence checks, duplicates of the last five batches answered with their first offsets); transactional batches, verified with the coordinator before they open a transaction (KIP-890); topic `compression.type` recompresses; v13 names topics by ID"})
 }
 
 func (b *Broker) serveProduce(ctx context.Context, conn *wire.Conn, kreq kmsg.Request) (*wire.Response, error) {

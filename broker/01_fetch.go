@@ -34,7 +34,7 @@ import (
 
 func init() {
 	registerAPI(api{key: kmsg.Fetch, min: 4, max: 18, serve: (*Broker).serveFetch,
-		note: "served by sendfile from the segment files; max wait / min bytes; response and partition max bytes with the first batch always whole (KIP-74); incremental fetch sessions (KIP-227); topic IDs from v13; leader-epoch fencing (KIP-320)"})
+		note: "served by sendfile from the segment files (ranges of 16 KiB or less copied into the response, one send); max wait / min bytes; response and partition max bytes with the first batch always whole (KIP-74); incremental fetch sessions (KIP-227); topic IDs from v13; leader-epoch fencing (KIP-320)"})
 }
 
 func (b *Broker) serveFetch(ctx context.Context, conn *wire.Conn, kreq kmsg.Request) (*wire.Response, error) {

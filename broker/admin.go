@@ -9,8 +9,9 @@ package broker
 //
 // Versions go from v0 (kmsg parses every version from 0) to the newest
 // kmsg v1.15.1 knows. Admin requests are answered once the change is in the
-// store and, for topics and partitions, once the logs exist: a single
-// broker has nothing to wait for, so timeout_ms is not used. (Kafka
+// store and, for topics and partitions, once the logs exist; in a cluster,
+// CreateTopics and CreatePartitions also wait, up to timeout_ms, for the
+// other brokers to serve the new partitions (propagation.go). (Kafka
 // answers REQUEST_TIMED_OUT when it runs out first, at once for a timeout
 // of 0; here even a timeout of 0 gets the real result.)
 
