@@ -475,7 +475,9 @@ func (c *serverConn) readLoop() {
 	}
 }
 
-// handleLoop calls the handler for each request, in order.
+// handleLoop calls the handler for each request, in order. A request
+// of the same API key as an earlier one whose response has a Finish not
+// yet run is handled meanwhile; any other waits for those Finishes.
 func (c *serverConn) handleLoop() {
 	defer close(c.responses)
 	// finishing is closed once the writer has run the Finish of the last
