@@ -294,8 +294,14 @@ func (m *Manager) Open(topic string, partition int32, topicID [16]byte, cfg Conf
 		} else {
 			clean = m.clean[filepath.Dir(dir)]
 		}
-	} else if err := m.removeStrayLocked(tp); err != nil {
-		return nil, fmt.Errorf("open log %s: %w", tp, err)
+	} else if len(m.cfg.Dirs) > 1 {
+		// No other log directory may hold one either. In the one it is
+		// made in, making its directory finds one (below): with one log
+		// directory, creating 10,000 partitions makes no extra call
+		// under the lock.
+		if err := m.removeStrayLocked(tp); err != nil {
+			return nil, fmt.Errorf("open log %s: %w", tp, err)
+		}
 	}
 	if !onDisk {
 		dir = filepath.Join(m.leastLoadedDir(), tp.String())
@@ -321,6 +327,19 @@ func (m *Manager) Open(topic string, partition int32, topicID [16]byte, cfg Conf
 	close(busy)
 	m.opens.Done()
 
+	if errors.Is(err, errLogDirExists) {
+		// A directory of its name appeared since startup: nothing of
+		// this broker made it, so it goes (a file stays, and fails the
+		// open), and the log is made anew, under the lock (this is rare).
+		if err = m.removeStrayLocked(tp); err == nil {
+			if l, err = createLog(dir, tp, topicID, cfg, m.env, m.cfg.Logger); err == nil {
+				m.syncs.add(dir)
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("open log %s: %w", tp, err)
+		}
+	}
 	if err != nil {
 		// A directory found at startup stays known (a later Open tries
 		// again); one made here goes, so nothing half-made is left.

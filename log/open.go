@@ -112,6 +112,9 @@ func openLog(dir string, tp TopicPartition, topicID [16]byte, knownTopicID bool,
 func createLog(dir string, tp TopicPartition, topicID [16]byte, cfg Config, env *logEnv, logger zerolog.Logger) (*Log, error) {
 	l := &Log{dir: dir, tp: tp, topicID: topicID, cfg: cfg, env: env, logger: logger.With().Str("log", tp.String()).Logger()}
 	if err := os.Mkdir(dir, 0o755); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			err = errors.Join(errLogDirExists, err)
+		}
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
 	l.epochs = &epochCache{path: filepath.Join(dir, epochCheckpointFile), syncLater: env.syncLater, fresh: true}
@@ -130,6 +133,10 @@ func createLog(dir string, tp TopicPartition, topicID [16]byte, cfg Config, env 
 	}
 	return l, nil
 }
+
+// errLogDirExists: createLog found its directory already there; it made
+// nothing, and removed nothing.
+var errLogDirExists = errors.New("the log's directory exists")
 
 // listDir returns the names in dir.
 func listDir(dir string) ([]string, error) {
