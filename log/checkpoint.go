@@ -33,7 +33,7 @@ type checkpoint struct {
 
 func readCheckpoint(dir string) (checkpoint, error) {
 	var c checkpoint
-	raw, err := os.ReadFile(filepath.Join(dir, checkpointFile))
+	raw, err := readSmallFile(filepath.Join(dir, checkpointFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return c, nil
 	}
@@ -106,7 +106,7 @@ func (l *Log) storeCheckpoint(c checkpoint) error {
 func writeTopicID(dir string, id [16]byte, syncLater func(string)) error {
 	path := filepath.Join(dir, metadataFile)
 	want := fmt.Sprintf("version: 0\ntopic_id: %s\n", encodeTopicID(id))
-	raw, err := os.ReadFile(path)
+	raw, err := readSmallFile(path)
 	if err == nil && string(raw) == want {
 		return nil
 	}
@@ -132,7 +132,7 @@ func writeTopicID(dir string, id [16]byte, syncLater func(string)) error {
 
 // readTopicID returns the topic ID a partition directory belongs to.
 func readTopicID(dir string) ([16]byte, bool) {
-	raw, err := os.ReadFile(filepath.Join(dir, metadataFile))
+	raw, err := readSmallFile(filepath.Join(dir, metadataFile))
 	if err != nil {
 		return [16]byte{}, false
 	}

@@ -40,7 +40,7 @@ const epochCheckpointFile = "leader-epoch-checkpoint"
 
 func loadEpochCache(path string, syncLater func(string)) (*epochCache, error) {
 	c := &epochCache{path: path, syncLater: syncLater}
-	raw, err := os.ReadFile(path)
+	raw, err := readSmallFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return c, nil
 	}

@@ -91,7 +91,7 @@ func newTimeIndex(path string, maxBytes int32) *index[timeEntry] {
 // load reads the index file. ordered checks that each entry follows the
 // previous one.
 func (x *index[E]) load(ordered func(prev, next E) bool) error {
-	raw, err := os.ReadFile(x.path)
+	raw, err := readSmallFile(x.path)
 	if errors.Is(err, os.ErrNotExist) {
 		// Index files are made when they first have entries to
 		// persist: a new segment has none (loadClean trusts a missing

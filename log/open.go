@@ -305,7 +305,7 @@ func (l *Log) rebuildProducerStateFrom(offsets []int64, upTo, replayFrom int64) 
 		if ps != nil || off > replayFrom {
 			continue
 		}
-		raw, err := os.ReadFile(path)
+		raw, err := readSmallFile(path)
 		if err == nil {
 			ps, err = decodeProducerState(raw)
 		}

@@ -91,7 +91,7 @@ func (s *segment) abortedTxns() []abortedEntry {
 // corrupt file it keeps the good entries before the damage and returns
 // the error: the caller replays the segment to rebuild it.
 func (s *segment) loadTxnIndex() error {
-	raw, err := os.ReadFile(s.txnIndexPath)
+	raw, err := readSmallFile(s.txnIndexPath)
 	if errors.Is(err, os.ErrNotExist) {
 		s.aborted.Store(nil)
 		return nil
