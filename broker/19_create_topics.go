@@ -75,10 +75,10 @@ func (b *Broker) handleCreateTopics(ctx context.Context, conn *wire.Conn, req *k
 			}, nil
 		})
 	if !req.ValidateOnly {
-		created := make(map[string]servedTopic)
+		var created []string
 		for _, st := range resp.Topics {
-			if t, ok := b.store.Topic(st.Topic); ok && st.ErrorCode == 0 {
-				created[st.Topic] = servedTopic{id: t.ID, partitions: len(t.Partitions)}
+			if st.ErrorCode == 0 {
+				created = append(created, st.Topic)
 			}
 		}
 		b.awaitPeersServe(ctx, created, time.Duration(req.TimeoutMillis)*time.Millisecond)

@@ -55,10 +55,10 @@ func (b *Broker) handleCreatePartitions(ctx context.Context, conn *wire.Conn, re
 			}, nil
 		})
 	if !req.ValidateOnly {
-		grown := make(map[string]servedTopic)
-		for i, st := range resp.Topics {
-			if t, ok := b.store.Topic(st.Topic); ok && st.ErrorCode == 0 {
-				grown[st.Topic] = servedTopic{id: t.ID, partitions: int(req.Topics[i].Count)}
+		var grown []string
+		for _, st := range resp.Topics {
+			if st.ErrorCode == 0 {
+				grown = append(grown, st.Topic)
 			}
 		}
 		b.awaitPeersServe(ctx, grown, time.Duration(req.TimeoutMillis)*time.Millisecond)

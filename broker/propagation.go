@@ -36,13 +36,19 @@ type servedTopic struct {
 }
 
 // awaitPeersServe waits until every other live broker answers Metadata
-// for each topic of want with its ID and at least that many partitions,
-// each with a leader, or timeout passes (zero or less: no wait). A broker
-// that cannot be asked (unreachable, or refusing the request) is not
-// waited for.
-func (b *Broker) awaitPeersServe(ctx context.Context, want map[string]servedTopic, timeout time.Duration) {
-	if len(want) == 0 || timeout <= 0 || b.standalone() {
+// for each of topics as the store holds it now (its ID, and at least its
+// partitions, each with a leader), or timeout passes (zero or less: no
+// wait). A broker that cannot be asked (unreachable, or refusing the
+// request) is not waited for.
+func (b *Broker) awaitPeersServe(ctx context.Context, topics []string, timeout time.Duration) {
+	if len(topics) == 0 || timeout <= 0 || b.standalone() {
 		return
+	}
+	want := make(map[string]servedTopic, len(topics))
+	for _, name := range topics {
+		if t, ok := b.store.Topic(name); ok {
+			want[name] = servedTopic{id: t.ID, partitions: len(t.Partitions)}
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, min(timeout, propagationWaitMax))
 	defer cancel()
@@ -88,8 +94,9 @@ func (b *Broker) awaitPeerServes(ctx context.Context, id int32, want map[string]
 }
 
 // servesTopics reports whether a Metadata response names a leader for
-// every partition of want, under the topic's ID; ok is false when the broker refused to
-// describe a topic (it will not tell, however long one waits).
+// every partition of want, under the topic's ID; ok is false when the
+// broker refused to describe a topic (it will not tell, however long one
+// waits).
 func servesTopics(resp *kmsg.MetadataResponse, want map[string]servedTopic) (served, ok bool) {
 	seen := 0
 	for _, t := range resp.Topics {

@@ -63,8 +63,9 @@ func (p *lateMetadataPeer) ServeKafka(_ context.Context, _ *wire.Conn, r *wire.R
 	return wire.BytesResponse(resp.IsFlexible(), resp.AppendTo(nil)), nil
 }
 
-// startLatePeer serves peer on a free port and returns it as broker 99.
-func startLatePeer(t *testing.T, peer *lateMetadataPeer) controller.Broker {
+// brokerBeside starts a broker whose cluster has one other live broker,
+// peer, served on a free port as broker 99.
+func brokerBeside(t *testing.T, peer *lateMetadataPeer) *Broker {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -77,7 +78,12 @@ func startLatePeer(t *testing.T, peer *lateMetadataPeer) controller.Broker {
 		defer cancel()
 		srv.Shutdown(ctx)
 	})
-	return controller.Broker{ID: 99, Host: "127.0.0.1", Port: int32(l.Addr().(*net.TCPAddr).Port)}
+	other := controller.Broker{ID: 99, Host: "127.0.0.1", Port: int32(l.Addr().(*net.TCPAddr).Port)}
+	b := newTestBrokerFrom(t, func(o *Options) {
+		o.Store = peersStore{Store: o.Store, peers: []controller.Broker{other}, controller: -1}
+	})
+	peer.b.Store(b)
+	return b
 }
 
 func createTopicWithTimeout(t *testing.T, b *Broker, name string, timeoutMs int32) *kmsg.CreateTopicsResponse {
@@ -99,11 +105,7 @@ func TestCreateTopicsAnswersOnceEveryBrokerServesTheTopic(t *testing.T) {
 	t.Run("peer learns of the topic", func(t *testing.T) {
 		peer := &lateMetadataPeer{}
 		peer.servesAfter.Store(3)
-		self := startLatePeer(t, peer)
-		b := newTestBrokerFrom(t, func(o *Options) {
-			o.Store = peersStore{Store: o.Store, peers: []controller.Broker{self}, controller: -1}
-		})
-		peer.b.Store(b)
+		b := brokerBeside(t, peer)
 		resp := createTopicWithTimeout(t, b, "orders", 30000)
 		if code := resp.Topics[0].ErrorCode; code != 0 {
 			t.Fatalf("create: %v", kerr.ErrorForCode(code))
@@ -121,11 +123,7 @@ func TestCreateTopicsAnswersOnceEveryBrokerServesTheTopic(t *testing.T) {
 			if staleID {
 				peer.servesAfter.Store(1)
 			}
-			self := startLatePeer(t, peer)
-			b := newTestBrokerFrom(t, func(o *Options) {
-				o.Store = peersStore{Store: o.Store, peers: []controller.Broker{self}, controller: -1}
-			})
-			peer.b.Store(b)
+			b := brokerBeside(t, peer)
 			start := time.Now()
 			resp := createTopicWithTimeout(t, b, "orders", 300)
 			took := time.Since(start)
@@ -154,11 +152,7 @@ func TestCreateTopicsAnswersOnceEveryBrokerServesTheTopic(t *testing.T) {
 func TestCreatePartitionsAnswersOnceEveryBrokerServesThem(t *testing.T) {
 	peer := &lateMetadataPeer{}
 	peer.servesAfter.Store(1)
-	self := startLatePeer(t, peer)
-	b := newTestBrokerFrom(t, func(o *Options) {
-		o.Store = peersStore{Store: o.Store, peers: []controller.Broker{self}, controller: -1}
-	})
-	peer.b.Store(b)
+	b := brokerBeside(t, peer)
 	if code := createTopicWithTimeout(t, b, "orders", 30000).Topics[0].ErrorCode; code != 0 {
 		t.Fatalf("create: %v", kerr.ErrorForCode(code))
 	}
