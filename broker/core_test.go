@@ -11,6 +11,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/broker/replica"
+	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/wire"
 )
 
@@ -103,6 +105,22 @@ func createTopicForTest(t testing.TB, b *Broker, name string, partitions int32, 
 	if code := resp.Topics[0].ErrorCode; code != 0 {
 		t.Fatalf("create topic %s: %v", name, kerr.ErrorForCode(code))
 	}
+}
+
+// ledWithFollower creates topic with one partition that b leads, with
+// follower (a broker that does not exist) in its ISR: nothing fetches,
+// so the high watermark moves only when the test says the follower did
+// (FollowerFetched).
+func ledWithFollower(t *testing.T, b *Broker, topic string, follower int32) *replica.Partition {
+	t.Helper()
+	createTopicForTest(t, b, topic, 1, nil)
+	p, err := b.replicas.Lookup(topic, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := b.cfg.BrokerID
+	b.replicas.ApplyState(p, controller.Partition{Replicas: []int32{self, follower}, ISR: []int32{self, follower}, Leader: self, LeaderEpoch: 1})
+	return p
 }
 
 func produceForTest(t *testing.T, b *Broker, version int16, acks int16, topic string, partition int32, records []byte) kmsg.ProduceResponseTopicPartition {

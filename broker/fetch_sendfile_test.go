@@ -7,7 +7,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/wire"
 )
 
@@ -17,14 +16,8 @@ import (
 // broker's memory; the rest of the response is bytes.
 func TestFollowerAndConsumerFetchesCarryRecordsAsFileRanges(t *testing.T) {
 	b := newTestBroker(t)
-	createTopicForTest(t, b, "replicated", 1, nil)
-	p, err := b.replicas.Lookup("replicated", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	self := b.cfg.BrokerID
 	const follower = 99
-	b.replicas.ApplyState(p, controller.Partition{Replicas: []int32{self, follower}, ISR: []int32{self, follower}, Leader: self, LeaderEpoch: 1})
+	p := ledWithFollower(t, b, "replicated", follower)
 	var written []byte
 	for i, values := range [][]string{{"a", "b"}, {"c"}, {"d", "e", "f"}} {
 		batch := encodeBatch(-1, -1, -1, 1000+int64(i), values...)

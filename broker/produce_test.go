@@ -9,7 +9,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/samsa-io/samsa/controller"
 	"github.com/samsa-io/samsa/log/recordbatch"
 	"github.com/samsa-io/samsa/log/recordbatch/batchtest"
 	"github.com/samsa-io/samsa/wire"
@@ -159,13 +158,8 @@ func TestCompressedBatchInTheTopicsCodecIsStoredAsSent(t *testing.T) {
 // the request's timeout.
 func TestAcksAllProduceAppendsAtOnceAndAnswersOnceReplicated(t *testing.T) {
 	b := newTestBroker(t)
-	createTopicForTest(t, b, "replicated", 1, nil)
-	p, err := b.replicas.Lookup("replicated", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const follower = 99
-	b.replicas.ApplyState(p, controller.Partition{Replicas: []int32{b.cfg.BrokerID, follower}, ISR: []int32{b.cfg.BrokerID, follower}, Leader: b.cfg.BrokerID, LeaderEpoch: 1})
+	p := ledWithFollower(t, b, "replicated", follower)
 
 	first := rawProduce(t, b, 5000, "a", "b")
 	second := rawProduce(t, b, 5000, "c")
