@@ -319,8 +319,8 @@ func (m *Manager) Open(topic string, partition int32, topicID [16]byte, cfg Conf
 	var err error
 	if onDisk {
 		l, err = openLog(dir, tp, topicID, knownTopicID, cfg, clean, m.env, m.cfg.Logger)
-	} else if l, err = createLog(dir, tp, topicID, cfg, m.env, m.cfg.Logger); err == nil {
-		m.syncs.add(dir) // the new directory's entry in its parent
+	} else {
+		l, err = m.createLog(dir, tp, topicID, cfg)
 	}
 	m.mu.Lock()
 	delete(m.opening, tp)
@@ -332,9 +332,7 @@ func (m *Manager) Open(topic string, partition int32, topicID [16]byte, cfg Conf
 		// this broker made it, so it goes (a file stays, and fails the
 		// open), and the log is made anew, under the lock (this is rare).
 		if err = m.removeStrayLocked(tp); err == nil {
-			if l, err = createLog(dir, tp, topicID, cfg, m.env, m.cfg.Logger); err == nil {
-				m.syncs.add(dir)
-			}
+			l, err = m.createLog(dir, tp, topicID, cfg)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("open log %s: %w", tp, err)
@@ -366,6 +364,16 @@ func (m *Manager) Open(topic string, partition int32, topicID [16]byte, cfg Conf
 	}
 	m.logs[tp] = l
 	return l, nil
+}
+
+// createLog makes a new log in dir and queues the fsync of the new
+// directory's entry in its parent.
+func (m *Manager) createLog(dir string, tp TopicPartition, topicID [16]byte, cfg Config) (*Log, error) {
+	l, err := createLog(dir, tp, topicID, cfg, m.env, m.cfg.Logger)
+	if err == nil {
+		m.syncs.add(dir)
+	}
+	return l, err
 }
 
 // openingLog is a log being opened outside mu: its directory, and a
