@@ -2,6 +2,7 @@ package log
 
 import (
 	"os"
+	"slices"
 
 	"golang.org/x/sys/unix"
 )
@@ -22,13 +23,14 @@ func readSmallFile(path string) ([]byte, error) {
 	buf := make([]byte, 0, 4096)
 	for {
 		if len(buf) == cap(buf) {
-			// Larger than the first read: size the rest from the file.
+			// Larger than the first read: room for the rest of the file
+			// (and for the read that sees its end), or twice as much.
+			more := len(buf)
 			var st unix.Stat_t
-			if err := unix.Fstat(fd, &st); err == nil && st.Size > int64(len(buf)) {
-				buf = append(buf, make([]byte, int(st.Size)-len(buf)+1)...)[:len(buf)]
-			} else {
-				buf = append(buf, 0)[:len(buf)]
+			if unix.Fstat(fd, &st) == nil && st.Size >= int64(len(buf)) {
+				more = int(st.Size) - len(buf) + 1
 			}
+			buf = slices.Grow(buf, more)
 		}
 		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
 		switch {
