@@ -70,7 +70,8 @@ $(KAFKAJS_INSTALLED): $(KAFKAJS)/package-lock.json
 # to 6 partitions, acks=all, idempotent, linger 5 ms, uncompressed;
 # 1,000,000 of 100 B zstd (--zstd-records) to a topic with
 # compression.type=producer; end-to-end latency at 10k records/s, linger
-# 0), then a three-broker cluster on a ZooKeeper it starts (skipped, with a
+# 0; reading 200,000 records of 1 KiB back from the start, the broker's
+# CPU per GiB served), then a three-broker cluster on a ZooKeeper it starts (skipped, with a
 # note, when ZooKeeper is not installed): RF 3 against RF 1 on new and
 # existing topics, and RF 3 against RF 1 end-to-end latency at 10k
 # records/s (p50/p99/p99.9). Every record is read back and checked.

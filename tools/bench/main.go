@@ -195,6 +195,11 @@ func runSingle(ctx context.Context, o options, dir string, logf func(string, ...
 		{e2eName(o.e2eRate), 1, nil, func(t *target, topic string) (measurement, error) {
 			return runEndToEnd(ctx, t.addrs, topic, o.e2eRate, o.e2eDuration, o.recordSize, t.cpu)
 		}},
+		// Reads: a consumer reading a topic from its start, the cost of
+		// serving fetches.
+		{fmt.Sprintf("read %s", sizeName(o.largeSize)), int32(o.partitions), nil, func(t *target, topic string) (measurement, error) {
+			return runRead(ctx, t.addrs, produceSpec{topic: topic, partitions: int32(o.partitions), n: o.largeRecords, size: o.largeSize, linger: o.linger, fresh: true}, t.cpu)
+		}},
 	}
 	var ms []measurement
 	for round := 1; round <= o.rounds; round++ {

@@ -112,7 +112,7 @@ func writeMarkdown(w io.Writer, env environment, rows []row, ready []readyRow, n
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			r.Workload, r.Target,
 			fmtSpread(r.RecPerSec, fmtCount), fmtSpread(r.MBPerSec, fmtFixed1),
-			fmtSpread(r.P50Ms, fmtMs), fmtSpread(r.P99Ms, fmtMs), fmtSpread(r.P999Ms, fmtMs),
+			fmtLatency(r.P50Ms), fmtLatency(r.P99Ms), fmtLatency(r.P999Ms),
 			fmtSpread(r.CPUPerM, fmtMs), fmtSpread(r.CPUPerGiB, fmtMs), fmtRatio(r))
 	}
 	if len(ready) > 0 {
@@ -137,6 +137,15 @@ func fmtSpread(s spread, f func(float64) string) string {
 		return f(s.Median)
 	}
 	return fmt.Sprintf("%s (%s–%s)", f(s.Median), f(s.Min), f(s.Max))
+}
+
+// fmtLatency prints a latency spread, or "–" for a workload that times
+// no record (a read).
+func fmtLatency(s spread) string {
+	if s == (spread{}) {
+		return "–"
+	}
+	return fmtSpread(s, fmtMs)
 }
 
 func fmtRatio(r row) string {

@@ -42,7 +42,8 @@ func TestSummarizeRunsTakesMediansAndRatiosToTheBaseline(t *testing.T) {
 
 func TestWriteMarkdownPrintsEveryRowAndTheEnvironment(t *testing.T) {
 	rows := []row{{Workload: "produce 100 B", Target: "samsa", RecPerSec: spread{1.64e6, 1.6e6, 1.7e6},
-		P50Ms: spread{0.16, 0.16, 0.16}, Baseline: "kfake", RateRatio: 0.88, CPURatio: 2}}
+		P50Ms: spread{0.16, 0.16, 0.16}, P99Ms: spread{1.1, 1.1, 1.1}, P999Ms: spread{2, 2, 2}, Baseline: "kfake", RateRatio: 0.88, CPURatio: 2},
+		{Workload: "read 1 KiB", Target: "samsa", RecPerSec: spread{9e5, 9e5, 9e5}}}
 	var out bytes.Buffer
 	writeMarkdown(&out, environment{CPU: "Some CPU", Cores: 2, Go: "go1.26", FranzGo: "v1.22.3", Command: "bench --rounds 3"},
 		rows, []readyRow{{Target: "samsa×3 RF 3", Ms: spread{900, 800, 2000}}}, []string{"a note"})
@@ -52,6 +53,8 @@ func TestWriteMarkdownPrintsEveryRowAndTheEnvironment(t *testing.T) {
 		"command: bench --rounds 3",
 		"| produce 100 B | samsa | 1.64M (1.60M–1.70M) |",
 		"| 0.16 |",
+		// A read times no record: its latencies are "–", not zero.
+		"| read 1 KiB | samsa | 900k | 0.0 | – | – | – |",
 		"vs kfake: ×0.88 records/s, ×2.00 CPU/record",
 		"| samsa×3 RF 3 | 900 (800–2000) |",
 		"a note",

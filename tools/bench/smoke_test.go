@@ -81,7 +81,7 @@ func TestBenchSmokeAgainstSamsaAndKfake(t *testing.T) {
 	t.Logf("bench took %v:\n%s", time.Since(start), out.String())
 	for _, want := range []string{"| produce 100 B | samsa |", "| produce 100 B | kfake |", "| produce 1 KiB | samsa |",
 		"| produce 100 B zstd | samsa |", "| produce 100 B zstd | kfake |",
-		"| end-to-end 1.00k rec/s, linger 0 | kfake |", "vs kfake:"} {
+		"| end-to-end 1.00k rec/s, linger 0 | kfake |", "| read 1 KiB | samsa |", "| read 1 KiB | kfake |", "vs kfake:"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the table lacks %q:\n%s", want, out.String())
 		}

@@ -237,6 +237,33 @@ func runProduce(ctx context.Context, addrs []string, spec produceSpec, cpu func(
 	return m, verify(ctx, addrs, spec, start)
 }
 
+// runRead writes spec's records to topic (fresh, unmeasured, read back
+// and checked), then reads them all back once more, checking them again,
+// and measures that read: records/s and the broker's CPU per GiB served,
+// which the fetch path (sendfile) should keep small.
+func runRead(ctx context.Context, addrs []string, spec produceSpec, cpu func() (time.Duration, error)) (measurement, error) {
+	m := measurement{Records: spec.n, Bytes: spec.n * int64(spec.size)}
+	unmeasured := func() (time.Duration, error) { return 0, nil }
+	if _, err := runProduce(ctx, addrs, spec, unmeasured); err != nil {
+		return m, err
+	}
+	cpu0, err := cpu()
+	if err != nil {
+		return m, err
+	}
+	t0 := time.Now()
+	if err := verify(ctx, addrs, spec, map[int32]int64{}); err != nil {
+		return m, err
+	}
+	m.Elapsed = time.Since(t0)
+	cpu1, err := cpu()
+	if err != nil {
+		return m, err
+	}
+	m.CPU = cpu1 - cpu0
+	return m, nil
+}
+
 // verify reads spec's records back from start and checks that each
 // partition holds exactly its records, in order, byte for byte.
 func verify(ctx context.Context, addrs []string, spec produceSpec, start map[int32]int64) error {
