@@ -75,12 +75,7 @@ func (b *Broker) handleCreateTopics(ctx context.Context, conn *wire.Conn, req *k
 			}, nil
 		})
 	if !req.ValidateOnly {
-		var created []string
-		for _, st := range resp.Topics {
-			if st.ErrorCode == 0 {
-				created = append(created, st.Topic)
-			}
-		}
+		created := succeeded(resp.Topics, func(t *kmsg.CreateTopicsResponseTopic) (string, int16) { return t.Topic, t.ErrorCode })
 		b.awaitPeersServe(ctx, created, time.Duration(req.TimeoutMillis)*time.Millisecond)
 	}
 	resp.ThrottleMillis = b.throttleMutations(ctx, conn)

@@ -55,12 +55,7 @@ func (b *Broker) handleCreatePartitions(ctx context.Context, conn *wire.Conn, re
 			}, nil
 		})
 	if !req.ValidateOnly {
-		var grown []string
-		for _, st := range resp.Topics {
-			if st.ErrorCode == 0 {
-				grown = append(grown, st.Topic)
-			}
-		}
+		grown := succeeded(resp.Topics, func(t *kmsg.CreatePartitionsResponseTopic) (string, int16) { return t.Topic, t.ErrorCode })
 		b.awaitPeersServe(ctx, grown, time.Duration(req.TimeoutMillis)*time.Millisecond)
 	}
 	resp.ThrottleMillis = b.throttleMutations(ctx, conn)

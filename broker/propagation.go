@@ -66,6 +66,17 @@ func (b *Broker) awaitPeersServe(ctx context.Context, topics []string, timeout t
 	wg.Wait()
 }
 
+// succeeded names the topics an admin response answered without error.
+func succeeded[T any](answers []T, topic func(*T) (name string, code int16)) []string {
+	var names []string
+	for i := range answers {
+		if name, code := topic(&answers[i]); code == 0 {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
 // awaitPeerServes polls broker id's Metadata until it serves want, 1 ms
 // apart at first, doubling up to 50 ms.
 func (b *Broker) awaitPeerServes(ctx context.Context, id int32, want map[string]servedTopic) {
